@@ -1,0 +1,1 @@
+"""Practice Portal's domain: plain Python, no framework, no I/O."""

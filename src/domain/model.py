@@ -1,0 +1,151 @@
+"""Entities. Each owns its rules; SQLAlchemy maps them from outside (adapters.db.orm)."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from domain.errors import InvalidResetToken
+from domain.values import (
+    ModuleRight,
+    UnknownIdentityHandling,
+    Workflow,
+    clean_name,
+    normalize_email,
+    validate_slug,
+)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def digest(secret: str) -> str:
+    """How high-entropy secrets (reset tokens) are stored: never in clear."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """What a tenant admin chose about logging in. Read through TenantAuthPolicy."""
+
+    restrict_to_sso: bool = False
+    workflow: Workflow = Workflow.STANDARD
+    unknown_identity: UnknownIdentityHandling = UnknownIdentityHandling.CONFIRM_BY_OTP
+    self_registration: bool = False
+
+    def but(self, **changes: object) -> AuthSettings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(eq=False)
+class Tenant:
+    """A practice: one instance, one subdomain."""
+
+    slug: str
+    name: str
+    id: str = field(default_factory=new_id)
+    active: bool = True
+    auth: AuthSettings = field(default_factory=AuthSettings)
+
+    @classmethod
+    def open(cls, slug: str, name: str) -> Tenant:
+        return cls(slug=validate_slug(slug), name=clean_name(name, "name", "practice name"))
+
+
+@dataclass(eq=False)
+class Practitioner:
+    tenant_id: str
+    email: str
+    first_name: str
+    last_name: str
+    created_at: datetime
+    id: str = field(default_factory=new_id)
+    password_hash: str | None = None
+    active: bool = True
+    is_owner: bool = False
+    rights: frozenset[ModuleRight] = frozenset()
+
+    @classmethod
+    def register(
+        cls,
+        tenant: Tenant,
+        email: str,
+        first_name: str,
+        last_name: str,
+        now: datetime,
+        *,
+        is_owner: bool = False,
+        rights: frozenset[ModuleRight] = frozenset(),
+    ) -> Practitioner:
+        return cls(
+            tenant_id=tenant.id,
+            email=normalize_email(email),
+            first_name=clean_name(first_name, "first_name", "first name"),
+            last_name=clean_name(last_name, "last_name", "last name"),
+            created_at=now,
+            is_owner=is_owner,
+            rights=rights,
+        )
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    def holds(self, right: ModuleRight) -> bool:
+        """The owner holds every right; others hold what was granted."""
+        return self.is_owner or right in self.rights
+
+    @property
+    def has_usable_password(self) -> bool:
+        return self.password_hash is not None
+
+    def deactivate(self) -> None:
+        self.active = False
+
+    def reactivate(self) -> None:
+        self.active = True
+
+
+class ResetPurpose:
+    """Why a password link was sent; it decides how long the link lives and its wording."""
+
+    RESET = "reset"  # the practitioner asked: short-lived
+    SET = "set"  # an admin provisioned the account: time to open the invitation
+
+    LIFETIME = {RESET: timedelta(hours=1), SET: timedelta(days=3)}
+
+
+@dataclass(eq=False)
+class PasswordResetToken:
+    """A single-use, expiring link to set a password. Only the digest of the token is kept."""
+
+    tenant_id: str
+    practitioner_id: str
+    token_digest: str
+    purpose: str
+    expires_at: datetime
+    id: str = field(default_factory=new_id)
+    used_at: datetime | None = None
+
+    @classmethod
+    def issue(
+        cls, practitioner: Practitioner, token: str, purpose: str, now: datetime
+    ) -> PasswordResetToken:
+        return cls(
+            tenant_id=practitioner.tenant_id,
+            practitioner_id=practitioner.id,
+            token_digest=digest(token),
+            purpose=purpose,
+            expires_at=now + ResetPurpose.LIFETIME[purpose],
+        )
+
+    def is_usable(self, now: datetime) -> bool:
+        return self.used_at is None and now < self.expires_at
+
+    def redeem(self, now: datetime) -> None:
+        if not self.is_usable(now):
+            raise InvalidResetToken()
+        self.used_at = now

@@ -1,0 +1,101 @@
+"""PasswordReset: single-use, expiring, hashed links to set or reset a password."""
+
+from __future__ import annotations
+
+from domain.errors import InvalidResetToken, NotAllowed
+from domain.login import SSO_ONLY, account_bucket
+from domain.mail import password_link_message
+from domain.model import PasswordResetToken, Practitioner, ResetPurpose, Tenant, digest
+from domain.policy import RESET_MAILS_PER_ACCOUNT, TenantAuthPolicy
+from domain.ports import (
+    Clock,
+    FailureLog,
+    Links,
+    Mailer,
+    PasswordHasher,
+    PasswordResetTokenRepository,
+    PractitionerRepository,
+    SessionRevocation,
+    TokenSource,
+)
+from domain.values import normalize_email, validate_new_password
+
+
+def reset_mail_bucket(tenant: Tenant, email: str) -> str:
+    return f"reset-mail:{tenant.id}:{email}"
+
+
+class PasswordReset:
+    def __init__(
+        self,
+        practitioners: PractitionerRepository,
+        tokens: PasswordResetTokenRepository,
+        failures: FailureLog,
+        hasher: PasswordHasher,
+        mailer: Mailer,
+        links: Links,
+        token_source: TokenSource,
+        sessions: SessionRevocation,
+        clock: Clock,
+    ) -> None:
+        self._practitioners = practitioners
+        self._tokens = tokens
+        self._failures = failures
+        self._hasher = hasher
+        self._mailer = mailer
+        self._links = links
+        self._token_source = token_source
+        self._sessions = sessions
+        self._clock = clock
+
+    def request_link(self, tenant: Tenant, email: str) -> None:
+        """Mails a reset link if the email is registered. Says nothing either way."""
+        self._require_allowed(tenant)
+        email = normalize_email(email)
+        bucket = reset_mail_bucket(tenant, email)
+        now = self._clock.now()
+        if self._failures.count_since(bucket, now - RESET_MAILS_PER_ACCOUNT.window) >= (
+            RESET_MAILS_PER_ACCOUNT.max_failures
+        ):
+            return
+        self._failures.record(bucket, now)
+        practitioner = self._practitioners.get_by_email(tenant.id, email)
+        if practitioner is None or not practitioner.active:
+            return
+        self._send(tenant, practitioner, ResetPurpose.RESET)
+
+    def send_set_password_link(self, tenant: Tenant, practitioner: Practitioner) -> None:
+        self._require_allowed(tenant)
+        self._send(tenant, practitioner, ResetPurpose.SET)
+
+    def open_link(self, tenant: Tenant, token: str) -> PasswordResetToken:
+        """The link's record, if it can still be used; else InvalidResetToken."""
+        self._require_allowed(tenant)
+        record = self._tokens.get_by_digest(tenant.id, digest(token or ""))
+        if record is None or not record.is_usable(self._clock.now()):
+            raise InvalidResetToken()
+        return record
+
+    def complete(self, tenant: Tenant, token: str, new_password: str) -> Practitioner:
+        record = self.open_link(tenant, token)
+        validate_new_password(new_password)
+        practitioner = self._practitioners.get(tenant.id, record.practitioner_id)
+        if practitioner is None or not practitioner.active:
+            raise InvalidResetToken()
+        record.redeem(self._clock.now())
+        practitioner.password_hash = self._hasher.hash(new_password)
+        # Whoever held the old password is logged out everywhere.
+        self._sessions.end_sessions_of(tenant.id, practitioner.id)
+        self._failures.clear(account_bucket(tenant, practitioner.email))
+        return practitioner
+
+    def _require_allowed(self, tenant: Tenant) -> None:
+        if not TenantAuthPolicy.of(tenant).password_reset_allowed:
+            raise NotAllowed(SSO_ONLY)
+
+    def _send(self, tenant: Tenant, practitioner: Practitioner, purpose: str) -> None:
+        token = self._token_source.new_token()
+        self._tokens.discard_open(tenant.id, practitioner.id)
+        self._tokens.add(PasswordResetToken.issue(practitioner, token, purpose, self._clock.now()))
+        link = self._links.password_link(token)
+        self._mailer.send(password_link_message(tenant, practitioner, link, purpose))

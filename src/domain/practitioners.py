@@ -1,0 +1,95 @@
+"""PractitionerDirectory: manual provisioning by a tenant's admins."""
+
+from __future__ import annotations
+
+from domain.errors import EmailAlreadyRegistered, InvalidValue, NotAllowed, UnknownPractitioner
+from domain.login import SSO_ONLY
+from domain.model import Practitioner, Tenant
+from domain.password_reset import PasswordReset
+from domain.policy import TenantAuthPolicy
+from domain.ports import Clock, PasswordHasher, Page, PractitionerRepository, SessionRevocation
+from domain.values import ModuleRight, validate_new_password
+
+PAGE_SIZE = 25
+
+
+class PractitionerDirectory:
+    def __init__(
+        self,
+        practitioners: PractitionerRepository,
+        hasher: PasswordHasher,
+        password_reset: PasswordReset,
+        sessions: SessionRevocation,
+        clock: Clock,
+    ) -> None:
+        self._practitioners = practitioners
+        self._hasher = hasher
+        self._password_reset = password_reset
+        self._sessions = sessions
+        self._clock = clock
+
+    def search(self, tenant: Tenant, query: str, page: int) -> Page:
+        page = max(page, 1)
+        return self._practitioners.search(
+            tenant.id, (query or "").strip(), (page - 1) * PAGE_SIZE, PAGE_SIZE
+        )
+
+    def add(
+        self,
+        actor: Practitioner,
+        tenant: Tenant,
+        email: str,
+        first_name: str,
+        last_name: str,
+        *,
+        password: str = "",
+        send_password_link: bool = False,
+        rights: frozenset[ModuleRight] = frozenset(),
+    ) -> Practitioner:
+        """Validates everything before writing anything: an error leaves no trace."""
+        if rights and not actor.is_owner:
+            raise NotAllowed("only the account owner grants module rights")
+        practitioner = Practitioner.register(
+            tenant, email, first_name, last_name, self._clock.now(), rights=rights
+        )
+        wants_password = bool(password) or send_password_link
+        if wants_password and not TenantAuthPolicy.of(tenant).password_login_allowed:
+            raise InvalidValue("password", f"{SSO_ONLY}: no local password can be set")
+        if password:
+            practitioner.password_hash = self._hasher.hash(validate_new_password(password))
+        if self._practitioners.get_by_email(tenant.id, practitioner.email) is not None:
+            raise EmailAlreadyRegistered(practitioner.email)
+        self._practitioners.add(practitioner)
+        if send_password_link and not password:
+            self._password_reset.send_set_password_link(tenant, practitioner)
+        return practitioner
+
+    def deactivate(self, actor: Practitioner, tenant: Tenant, practitioner_id: str) -> Practitioner:
+        practitioner = self._get(tenant, practitioner_id)
+        if practitioner.id == actor.id:
+            raise NotAllowed("you cannot deactivate your own account")
+        if practitioner.is_owner:
+            raise NotAllowed("the account owner cannot be deactivated")
+        practitioner.deactivate()
+        self._sessions.end_sessions_of(tenant.id, practitioner.id)
+        return practitioner
+
+    def reactivate(self, actor: Practitioner, tenant: Tenant, practitioner_id: str) -> Practitioner:
+        practitioner = self._get(tenant, practitioner_id)
+        practitioner.reactivate()
+        return practitioner
+
+    def set_rights(
+        self, actor: Practitioner, tenant: Tenant, practitioner_id: str, rights: frozenset[ModuleRight]
+    ) -> Practitioner:
+        if not actor.is_owner:
+            raise NotAllowed("only the account owner grants module rights")
+        practitioner = self._get(tenant, practitioner_id)
+        practitioner.rights = rights
+        return practitioner
+
+    def _get(self, tenant: Tenant, practitioner_id: str) -> Practitioner:
+        practitioner = self._practitioners.get(tenant.id, practitioner_id)
+        if practitioner is None:
+            raise UnknownPractitioner()
+        return practitioner

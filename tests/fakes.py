@@ -1,0 +1,164 @@
+"""In-memory implementations of the domain's ports. tests/contract keeps them honest."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from datetime import datetime, timedelta, timezone
+
+from domain.errors import EmailAlreadyRegistered, TenantAlreadyExists
+from domain.model import PasswordResetToken, Practitioner, Tenant
+from domain.ports import MailMessage, Page
+
+
+class FakeTenantRepository:
+    def __init__(self) -> None:
+        self._by_id: dict[str, Tenant] = {}
+
+    def add(self, tenant: Tenant) -> None:
+        if self.get_by_slug(tenant.slug) is not None:
+            raise TenantAlreadyExists(tenant.slug)
+        self._by_id[tenant.id] = tenant
+
+    def get(self, tenant_id: str) -> Tenant | None:
+        return self._by_id.get(tenant_id)
+
+    def get_by_slug(self, slug: str) -> Tenant | None:
+        return next((t for t in self._by_id.values() if t.slug == slug), None)
+
+    def list(self) -> list[Tenant]:
+        return sorted(self._by_id.values(), key=lambda t: t.slug)
+
+
+class FakePractitionerRepository:
+    def __init__(self) -> None:
+        self._by_id: dict[str, Practitioner] = {}
+
+    def add(self, practitioner: Practitioner) -> None:
+        if self.get_by_email(practitioner.tenant_id, practitioner.email) is not None:
+            raise EmailAlreadyRegistered(practitioner.email)
+        self._by_id[practitioner.id] = practitioner
+
+    def get(self, tenant_id: str, practitioner_id: str) -> Practitioner | None:
+        found = self._by_id.get(practitioner_id)
+        return found if found is not None and found.tenant_id == tenant_id else None
+
+    def get_by_email(self, tenant_id: str, email: str) -> Practitioner | None:
+        return next(
+            (p for p in self._by_id.values() if p.tenant_id == tenant_id and p.email == email),
+            None,
+        )
+
+    def search(self, tenant_id: str, query: str, offset: int, limit: int) -> Page:
+        needle = query.lower()
+        matches = sorted(
+            (
+                p
+                for p in self._by_id.values()
+                if p.tenant_id == tenant_id
+                and any(needle in v.lower() for v in (p.email, p.first_name, p.last_name))
+            ),
+            key=lambda p: (p.last_name.lower(), p.first_name.lower(), p.email),
+        )
+        return Page(items=matches[offset : offset + limit], total=len(matches))
+
+
+class FakePasswordResetTokenRepository:
+    def __init__(self) -> None:
+        self.tokens: list[PasswordResetToken] = []
+
+    def add(self, token: PasswordResetToken) -> None:
+        self.tokens.append(token)
+
+    def get_by_digest(self, tenant_id: str, token_digest: str) -> PasswordResetToken | None:
+        return next(
+            (t for t in self.tokens if t.tenant_id == tenant_id and t.token_digest == token_digest),
+            None,
+        )
+
+    def discard_open(self, tenant_id: str, practitioner_id: str) -> None:
+        self.tokens = [
+            t
+            for t in self.tokens
+            if not (t.tenant_id == tenant_id and t.practitioner_id == practitioner_id and t.used_at is None)
+        ]
+
+
+class FakeFailureLog:
+    def __init__(self) -> None:
+        self.entries: list[tuple[str, datetime]] = []
+
+    def record(self, bucket: str, at: datetime) -> None:
+        self.entries.append((bucket, at))
+
+    def count_since(self, bucket: str, since: datetime) -> int:
+        return sum(1 for b, at in self.entries if b == bucket and at >= since)
+
+    def clear(self, bucket: str) -> None:
+        self.entries = [(b, at) for b, at in self.entries if b != bucket]
+
+
+class FakeSessionRevocation:
+    def __init__(self) -> None:
+        self.ended: list[tuple[str, str]] = []
+
+    def end_sessions_of(self, tenant_id: str, practitioner_id: str) -> None:
+        self.ended.append((tenant_id, practitioner_id))
+
+
+class FakePasswordHasher:
+    """Transparent but honest: verify succeeds only for the password that was hashed."""
+
+    def __init__(self, version: int = 1) -> None:
+        self.version = version
+        self.dummy_verifications = 0
+
+    def hash(self, password: str) -> str:
+        return f"v{self.version}${hashlib.sha256(password.encode()).hexdigest()}"
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        return password_hash.split("$", 1)[1] == hashlib.sha256(password.encode()).hexdigest()
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return not password_hash.startswith(f"v{self.version}$")
+
+    def spend_verify_time(self, password: str) -> None:
+        self.dummy_verifications += 1
+
+
+class FakeMailer:
+    def __init__(self) -> None:
+        self.sent: list[MailMessage] = []
+
+    def send(self, message: MailMessage) -> None:
+        self.sent.append(message)
+
+
+class FakeClock:
+    def __init__(self, now: datetime | None = None) -> None:
+        self._now = now or datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, **delta: float) -> None:
+        self._now += timedelta(**delta)
+
+
+class FakeTokenSource:
+    def __init__(self) -> None:
+        self._counter = itertools.count(1)
+        self.issued: list[str] = []
+
+    def new_token(self, nbytes: int = 32) -> str:
+        token = f"token-{next(self._counter):04d}-" + "x" * nbytes
+        self.issued.append(token)
+        return token
+
+
+class FakeLinks:
+    def password_link(self, token: str) -> str:
+        return f"https://acme.portal.test/password/reset/{token}"
+
+    def login_link(self) -> str:
+        return "https://acme.portal.test/login"

@@ -1,0 +1,146 @@
+import pytest
+
+from domain.errors import EmailAlreadyRegistered, InvalidValue, NotAllowed, UnknownPractitioner
+from domain.model import Practitioner, Tenant
+from domain.values import ModuleRight, normalize_email, validate_slug
+
+
+def test_email_is_registered_trimmed_and_lower_cased():
+    assert normalize_email("  Ann.Smith@Practice.EXAMPLE ") == "ann.smith@practice.example"
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "ann", "ann@", "@practice.example", "ann smith@x.example", "a@b"])
+def test_malformed_email_is_refused_with_a_field_error(bad):
+    with pytest.raises(InvalidValue) as err:
+        normalize_email(bad)
+    assert err.value.field == "email"
+
+
+def test_email_is_unique_per_tenant_ignoring_case_and_spaces(world):
+    tenant, owner = world.open_tenant()
+    world.directory.add(owner, tenant, "ann@acme.test", "Ann", "Smith")
+    with pytest.raises(EmailAlreadyRegistered):
+        world.directory.add(owner, tenant, "  ANN@Acme.Test ", "Ann", "Other")
+    assert world.directory.search(tenant, "ann@", 1).total == 1
+
+
+def test_same_email_may_exist_in_two_tenants(world):
+    acme, acme_owner = world.open_tenant("acme")
+    beta, beta_owner = world.open_tenant("beta")
+    world.directory.add(acme_owner, acme, "ann@shared.test", "Ann", "Smith")
+    world.directory.add(beta_owner, beta, "ann@shared.test", "Ann", "Smith")
+
+
+def test_duplicate_email_writes_nothing_and_sends_no_mail(world):
+    tenant, owner = world.open_tenant()
+    world.directory.add(owner, tenant, "ann@acme.test", "Ann", "Smith")
+    before = world.directory.search(tenant, "", 1).total
+    with pytest.raises(EmailAlreadyRegistered):
+        world.directory.add(owner, tenant, "ann@acme.test", "A", "B", send_password_link=True)
+    assert world.directory.search(tenant, "", 1).total == before
+    assert world.mailer.sent == []
+    assert world.reset_tokens.tokens == []
+
+
+def test_missing_name_is_refused_before_anything_is_written(world):
+    tenant, owner = world.open_tenant()
+    with pytest.raises(InvalidValue) as err:
+        world.directory.add(owner, tenant, "ann@acme.test", "Ann", "   ")
+    assert err.value.field == "last_name"
+    assert world.practitioners.get_by_email(tenant.id, "ann@acme.test") is None
+
+
+def test_short_initial_password_is_refused(world):
+    tenant, owner = world.open_tenant()
+    with pytest.raises(InvalidValue) as err:
+        world.directory.add(owner, tenant, "ann@acme.test", "Ann", "Smith", password="short")
+    assert err.value.field == "password"
+
+
+def test_owner_holds_every_right_others_only_what_was_granted():
+    tenant = Tenant.open("acme", "Acme")
+    from datetime import datetime, timezone
+
+    now = datetime.now(timezone.utc)
+    owner = Practitioner.register(tenant, "o@acme.test", "O", "W", now, is_owner=True)
+    clerk = Practitioner.register(
+        tenant, "c@acme.test", "C", "L", now, rights=frozenset({ModuleRight.PRACTITIONERS})
+    )
+    plain = Practitioner.register(tenant, "p@acme.test", "P", "L", now)
+    assert all(owner.holds(r) for r in ModuleRight)
+    assert clerk.holds(ModuleRight.PRACTITIONERS) and not clerk.holds(ModuleRight.AUTHENTICATION)
+    assert not any(plain.holds(r) for r in ModuleRight)
+
+
+def test_only_the_owner_grants_rights(world):
+    tenant, owner = world.open_tenant()
+    clerk = world.directory.add(
+        owner, tenant, "clerk@acme.test", "C", "L", rights=frozenset({ModuleRight.PRACTITIONERS})
+    )
+    with pytest.raises(NotAllowed):
+        world.directory.add(
+            clerk, tenant, "x@acme.test", "X", "Y", rights=frozenset({ModuleRight.AUTHENTICATION})
+        )
+    with pytest.raises(NotAllowed):
+        world.directory.set_rights(clerk, tenant, clerk.id, frozenset(ModuleRight))
+    world.directory.set_rights(owner, tenant, clerk.id, frozenset(ModuleRight))
+    assert clerk.holds(ModuleRight.AUTHENTICATION)
+
+
+def test_deactivation_ends_the_practitioners_open_sessions(world):
+    tenant, owner = world.open_tenant()
+    ann = world.practitioner(tenant)
+    world.directory.deactivate(owner, tenant, ann.id)
+    assert not ann.active
+    assert (tenant.id, ann.id) in world.sessions.ended
+    world.directory.reactivate(owner, tenant, ann.id)
+    assert ann.active
+
+
+def test_nobody_deactivates_themselves_or_the_owner(world):
+    tenant, owner = world.open_tenant()
+    clerk = world.directory.add(
+        owner, tenant, "clerk@acme.test", "C", "L", rights=frozenset({ModuleRight.PRACTITIONERS})
+    )
+    with pytest.raises(NotAllowed):
+        world.directory.deactivate(owner, tenant, owner.id)
+    with pytest.raises(NotAllowed):
+        world.directory.deactivate(clerk, tenant, owner.id)
+    assert owner.active
+
+
+def test_a_practitioner_of_another_tenant_is_unknown_here(world):
+    acme, acme_owner = world.open_tenant("acme")
+    beta, beta_owner = world.open_tenant("beta")
+    ann = world.practitioner(acme)
+    with pytest.raises(UnknownPractitioner):
+        world.directory.deactivate(beta_owner, beta, ann.id)
+    assert ann.active
+
+
+def test_search_matches_email_and_names_case_insensitively_and_pages(world):
+    tenant, owner = world.open_tenant()
+    for i in range(30):
+        world.directory.add(owner, tenant, f"p{i:02d}@acme.test", "Pat", f"Jones{i:02d}")
+    world.directory.add(owner, tenant, "zed@acme.test", "Zed", "Quinn")
+    assert [p.email for p in world.directory.search(tenant, "QUINN", 1).items] == ["zed@acme.test"]
+    first, second = world.directory.search(tenant, "jones", 1), world.directory.search(tenant, "jones", 2)
+    assert first.total == second.total == 30
+    assert len(first.items) == 25 and len(second.items) == 5
+
+
+def test_no_local_password_can_be_set_when_the_tenant_restricts_login_to_sso(world):
+    tenant, owner = world.open_tenant()
+    tenant.auth = tenant.auth.but(restrict_to_sso=True)
+    with pytest.raises(InvalidValue):
+        world.directory.add(owner, tenant, "ann@acme.test", "Ann", "S", password="long enough pw")
+    with pytest.raises(InvalidValue):
+        world.directory.add(owner, tenant, "ann@acme.test", "Ann", "S", send_password_link=True)
+    ann = world.directory.add(owner, tenant, "ann@acme.test", "Ann", "S")
+    assert not ann.has_usable_password
+
+
+@pytest.mark.parametrize("slug", ["-acme", "acme-", "Acme Practice", "a.b", "", "x" * 64, "www"])
+def test_bad_instance_names_are_refused(slug):
+    with pytest.raises(InvalidValue):
+        validate_slug(slug)
