@@ -49,6 +49,11 @@ class FakePractitionerRepository:
             None,
         )
 
+    def get_owner(self, tenant_id: str) -> Practitioner | None:
+        return next(
+            (p for p in self._by_id.values() if p.tenant_id == tenant_id and p.is_owner), None
+        )
+
     def search(self, tenant_id: str, query: str, offset: int, limit: int) -> Page:
         needle = query.lower()
         matches = sorted(

@@ -47,6 +47,8 @@ class PractitionerRepository(Protocol):
     def get_by_email(self, tenant_id: str, email: str) -> Practitioner | None:
         """``email`` is already normalized (see domain.values.normalize_email)."""
 
+    def get_owner(self, tenant_id: str) -> Practitioner | None: ...
+
     def search(self, tenant_id: str, query: str, offset: int, limit: int) -> Page:
         """Practitioners whose email or name contains ``query`` (any case), by last name."""
 

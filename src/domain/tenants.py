@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from domain.errors import TenantAlreadyExists
+from domain.errors import TenantAlreadyExists, UnknownTenant
 from domain.model import Practitioner, Tenant
 from domain.ports import Clock, PasswordHasher, PractitionerRepository, TenantRepository, TokenSource
 from domain.values import validate_new_password
@@ -60,3 +60,13 @@ class TenantOnboarding:
 
     def tenant(self, slug: str) -> Tenant | None:
         return self._tenants.get_by_slug(slug)
+
+    def tenants(self) -> list[Tenant]:
+        return self._tenants.list()
+
+    def owner_of(self, tenant: Tenant) -> Practitioner:
+        """Who the operator acts as inside an instance."""
+        owner = self._practitioners.get_owner(tenant.id)
+        if owner is None:
+            raise UnknownTenant(tenant.slug)
+        return owner

@@ -69,7 +69,7 @@ class World:
     def practitioner(
         self, tenant: Tenant, email: str = "ann@acme.test", password: str = "correct horse battery"
     ) -> Practitioner:
-        owner = next(p for p in self.practitioners.search(tenant.id, "", 0, 1000).items if p.is_owner)
+        owner = self.onboarding.owner_of(tenant)
         return self.directory.add(owner, tenant, email, "Ann", "Smith", password=password)
 
 

@@ -1,0 +1,39 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else follows.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PP := $(BIN)/practice-portal
+CONFIG ?= development.ini
+DEMO_OWNER := owner@demo.example
+
+.PHONY: run test install lint typecheck clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when the dependency list changed.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	@mkdir -p var
+	$(PP) $(CONFIG) db upgrade
+	@$(PP) $(CONFIG) tenant list | grep -q '^demo\b' || \
+		$(PP) $(CONFIG) tenant create demo --name "Demo Practice" --owner-email $(DEMO_OWNER)
+	@echo "Serving http://demo.localhost:6543/login  (Ctrl-C stops it)"
+	$(BIN)/pserve $(CONFIG)
+
+test: install lint typecheck
+	$(BIN)/pytest
+
+lint:
+	$(BIN)/lint-imports --no-cache
+
+typecheck:
+	$(BIN)/mypy src/domain
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache

@@ -1,0 +1,1 @@
+"""SQLAlchemy persistence: schema, imperative mapping, repositories, migrations."""

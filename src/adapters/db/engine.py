@@ -1,0 +1,50 @@
+"""Engines and sessions, shared by the web app, the CLI and the tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import transaction
+import zope.sqlalchemy
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from adapters.db.orm import start_mappers
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+        _make_sqlite_transactional(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _make_sqlite_transactional(engine: Engine) -> None:
+    """pysqlite's own transaction handling breaks SAVEPOINTs; let SQLAlchemy emit BEGIN."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    start_mappers()
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def transactional_session(
+    factory: sessionmaker[Session], manager: transaction.TransactionManager
+) -> Session:
+    """A session joined to ``manager``: committed or aborted with the unit of work."""
+    session = factory()
+    zope.sqlalchemy.register(session, transaction_manager=manager)
+    return session

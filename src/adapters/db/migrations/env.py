@@ -1,0 +1,10 @@
+"""Alembic environment: run with a connection handed over by adapters.db.migrate."""
+
+from alembic import context
+
+from adapters.db.schema import metadata
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+with context.begin_transaction():
+    context.run_migrations()

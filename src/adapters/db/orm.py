@@ -1,0 +1,28 @@
+"""Maps the domain's plain classes onto the tables, from the outside."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import composite, registry
+
+from adapters.db import schema
+from domain.model import AuthSettings, PasswordResetToken, Practitioner, Tenant
+
+mapper_registry = registry(metadata=schema.metadata)
+
+
+def start_mappers() -> None:
+    """Idempotent: the web app, the CLI and the tests may all configure."""
+    if mapper_registry.mappers:
+        return
+    t = schema.tenants.c
+    mapper_registry.map_imperatively(
+        Tenant,
+        schema.tenants,
+        properties={
+            "auth": composite(
+                AuthSettings, t.restrict_to_sso, t.workflow, t.unknown_identity, t.self_registration
+            )
+        },
+    )
+    mapper_registry.map_imperatively(Practitioner, schema.practitioners)
+    mapper_registry.map_imperatively(PasswordResetToken, schema.password_reset_tokens)

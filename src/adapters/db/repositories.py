@@ -1,0 +1,137 @@
+"""SQLAlchemy implementations of the domain's repository ports."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from adapters.db import schema
+from domain.errors import EmailAlreadyRegistered, TenantAlreadyExists
+from domain.model import PasswordResetToken, Practitioner, Tenant
+from domain.ports import Page
+
+# Failures older than this are useless to every throttle window and are pruned.
+FAILURE_RETENTION = timedelta(days=1)
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class SqlTenantRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, tenant: Tenant) -> None:
+        try:
+            with self._session.begin_nested():
+                self._session.add(tenant)
+        except IntegrityError as exc:
+            raise TenantAlreadyExists(tenant.slug) from exc
+
+    def get(self, tenant_id: str) -> Tenant | None:
+        return self._session.get(Tenant, tenant_id)
+
+    def get_by_slug(self, slug: str) -> Tenant | None:
+        return self._session.scalars(select(Tenant).where(schema.tenants.c.slug == slug)).first()
+
+    def list(self) -> list[Tenant]:
+        return list(self._session.scalars(select(Tenant).order_by(schema.tenants.c.slug)))
+
+
+class SqlPractitionerRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, practitioner: Practitioner) -> None:
+        try:
+            # A savepoint, so a concurrent duplicate leaves the request's transaction usable.
+            with self._session.begin_nested():
+                self._session.add(practitioner)
+        except IntegrityError as exc:
+            raise EmailAlreadyRegistered(practitioner.email) from exc
+
+    def get(self, tenant_id: str, practitioner_id: str) -> Practitioner | None:
+        c = schema.practitioners.c
+        return self._session.scalars(
+            select(Practitioner).where(c.tenant_id == tenant_id, c.id == practitioner_id)
+        ).first()
+
+    def get_by_email(self, tenant_id: str, email: str) -> Practitioner | None:
+        c = schema.practitioners.c
+        return self._session.scalars(
+            select(Practitioner).where(c.tenant_id == tenant_id, c.email == email)
+        ).first()
+
+    def get_owner(self, tenant_id: str) -> Practitioner | None:
+        c = schema.practitioners.c
+        return self._session.scalars(
+            select(Practitioner).where(c.tenant_id == tenant_id, c.is_owner.is_(True))
+        ).first()
+
+    def search(self, tenant_id: str, query: str, offset: int, limit: int) -> Page:
+        c = schema.practitioners.c
+        condition = c.tenant_id == tenant_id
+        if query:
+            pattern = _like_pattern(query)
+            condition &= or_(
+                *(func.lower(col).like(pattern, escape="\\") for col in (c.email, c.first_name, c.last_name))
+            )
+        total = self._session.scalar(select(func.count()).select_from(schema.practitioners).where(condition))
+        items = self._session.scalars(
+            select(Practitioner)
+            .where(condition)
+            .order_by(func.lower(c.last_name), func.lower(c.first_name), c.email)
+            .offset(offset)
+            .limit(limit)
+        )
+        return Page(items=list(items), total=total or 0)
+
+
+class SqlPasswordResetTokenRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, token: PasswordResetToken) -> None:
+        self._session.add(token)
+
+    def get_by_digest(self, tenant_id: str, token_digest: str) -> PasswordResetToken | None:
+        c = schema.password_reset_tokens.c
+        return self._session.scalars(
+            select(PasswordResetToken).where(c.tenant_id == tenant_id, c.token_digest == token_digest)
+        ).first()
+
+    def discard_open(self, tenant_id: str, practitioner_id: str) -> None:
+        c = schema.password_reset_tokens.c
+        self._session.execute(
+            delete(schema.password_reset_tokens).where(
+                c.tenant_id == tenant_id, c.practitioner_id == practitioner_id, c.used_at.is_(None)
+            ),
+            execution_options={"synchronize_session": "fetch"},
+        )
+
+
+class SqlFailureLog:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def record(self, bucket: str, at: datetime) -> None:
+        c = schema.failures.c
+        self._session.execute(
+            delete(schema.failures).where(c.bucket == bucket, c.occurred_at < at - FAILURE_RETENTION)
+        )
+        self._session.execute(schema.failures.insert().values(bucket=bucket, occurred_at=at))
+
+    def count_since(self, bucket: str, since: datetime) -> int:
+        c = schema.failures.c
+        count = self._session.scalar(
+            select(func.count()).select_from(schema.failures).where(c.bucket == bucket, c.occurred_at >= since)
+        )
+        return count or 0
+
+    def clear(self, bucket: str) -> None:
+        self._session.execute(delete(schema.failures).where(schema.failures.c.bucket == bucket))

@@ -1,0 +1,115 @@
+"""Tables. Alembic migrations create them; this module is what the code maps and queries."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from adapters.db.types import RightsSet, UTCDateTime
+from domain.values import UnknownIdentityHandling, Workflow
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _enum(enum_class: type) -> Enum:
+    return Enum(
+        enum_class,
+        native_enum=False,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("slug", String(63), nullable=False, unique=True),
+    Column("name", String(100), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("restrict_to_sso", Boolean, nullable=False),
+    Column("workflow", _enum(Workflow), nullable=False),
+    Column("unknown_identity", _enum(UnknownIdentityHandling), nullable=False),
+    Column("self_registration", Boolean, nullable=False),
+)
+
+practitioners = Table(
+    "practitioners",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("tenant_id", String(32), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("email", String(254), nullable=False),
+    Column("first_name", String(100), nullable=False),
+    Column("last_name", String(100), nullable=False),
+    Column("password_hash", String(255), nullable=True),
+    Column("active", Boolean, nullable=False),
+    Column("is_owner", Boolean, nullable=False),
+    Column("rights", RightsSet, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("uq_practitioners_tenant_email", "tenant_id", "email", unique=True),
+)
+
+password_reset_tokens = Table(
+    "password_reset_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("tenant_id", String(32), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "practitioner_id",
+        String(32),
+        ForeignKey("practitioners.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("token_digest", String(64), nullable=False, unique=True),
+    Column("purpose", String(16), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+)
+
+# Sliding-window counters for throttling; kept in the database so every process agrees.
+failures = Table(
+    "failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("bucket", String(400), nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Index("ix_failures_bucket_occurred_at", "bucket", "occurred_at"),
+)
+
+# Server-side browser sessions: the cookie holds a random id, the table its HMAC digest.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id_digest", String(64), primary_key=True),
+    Column("tenant_id", String(32), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "practitioner_id",
+        String(32),
+        ForeignKey("practitioners.id", ondelete="CASCADE"),
+        nullable=True,
+        index=True,
+    ),
+    Column("data", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import DateTime, String
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+from domain.values import ModuleRight
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC without a zone on every database, returns aware datetimes."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous; use UTC-aware ones")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+class RightsSet(TypeDecorator[frozenset[ModuleRight]]):
+    """A practitioner's module rights as a sorted, comma-separated list."""
+
+    impl = String(200)
+    cache_ok = True
+
+    def process_bind_param(self, value: frozenset[ModuleRight] | None, dialect: Dialect) -> str:
+        return ",".join(sorted(r.value for r in value or ()))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> frozenset[ModuleRight]:
+        return frozenset(ModuleRight(v) for v in (value or "").split(",") if v)

@@ -1,0 +1,16 @@
+"""Clock and TokenSource ports from the standard library."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timezone
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+
+class SecretsTokenSource:
+    def new_token(self, nbytes: int = 32) -> str:
+        return secrets.token_urlsafe(nbytes)

@@ -1,0 +1,1 @@
+"""Entrypoints: the Pyramid web app, the SCIM API and the operator CLI."""

@@ -1,0 +1,112 @@
+"""practice-portal CONFIG_URI COMMAND ...: the operator's command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from pyramid.paster import bootstrap, get_appsettings
+
+from adapters.db import migrate
+from adapters.db.engine import make_engine
+from domain.errors import DomainError, UnknownTenant
+from domain.practitioners import PractitionerDirectory
+from domain.tenants import TenantOnboarding
+from entrypoints.settings import PortalSettings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="practice-portal", description="Operate Practice Portal: database, tenants, practitioners."
+    )
+    parser.add_argument("config_uri", help="settings file, such as development.ini")
+    commands = parser.add_subparsers(dest="area", required=True, metavar="COMMAND")
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(dest="command", required=True)
+    db.add_parser("upgrade", help="apply the Alembic migrations")
+
+    tenant = commands.add_parser("tenant", help="instances (practices)").add_subparsers(
+        dest="command", required=True
+    )
+    create = tenant.add_parser("create", help="create a tenant and its owner")
+    create.add_argument("slug", help="instance name: <slug>.<base_domain>")
+    create.add_argument("--name", required=True, help="the practice's display name")
+    create.add_argument("--owner-email", required=True)
+    create.add_argument("--owner-password", help="generated and printed once when left out")
+    tenant.add_parser("list", help="list tenants: slug, status, name")
+
+    practitioner = commands.add_parser("practitioner", help="practitioners").add_subparsers(
+        dest="command", required=True
+    )
+    add = practitioner.add_parser("add", help="provision a practitioner by hand")
+    add.add_argument("slug")
+    add.add_argument("email")
+    add.add_argument("--first-name", required=True)
+    add.add_argument("--last-name", required=True)
+    return parser
+
+
+def _db_upgrade(args: argparse.Namespace) -> None:
+    settings = PortalSettings.load(get_appsettings(args.config_uri))
+    migrate.upgrade(make_engine(settings.database_url))
+    print("database is up to date")
+
+
+def _tenant_create(request: Any, args: argparse.Namespace) -> None:
+    opened = request.find_service(TenantOnboarding).open_tenant(
+        args.slug, args.name, args.owner_email, args.owner_password
+    )
+    print(f"created tenant {opened.tenant.slug} ({opened.tenant.name})")
+    print(f"owner: {opened.owner.email}")
+    if opened.generated_password:
+        print(f"owner password (shown only now): {opened.generated_password}")
+
+
+def _tenant_list(request: Any, args: argparse.Namespace) -> None:
+    for tenant in request.find_service(TenantOnboarding).tenants():
+        print(f"{tenant.slug}\t{'active' if tenant.active else 'inactive'}\t{tenant.name}")
+
+
+def _practitioner_add(request: Any, args: argparse.Namespace) -> None:
+    onboarding = request.find_service(TenantOnboarding)
+    tenant = onboarding.tenant(args.slug)
+    if tenant is None:
+        raise UnknownTenant(args.slug)
+    practitioner = request.find_service(PractitionerDirectory).add(
+        onboarding.owner_of(tenant), tenant, args.email, args.first_name, args.last_name
+    )
+    print(f"added {practitioner.full_name} <{practitioner.email}> to {tenant.slug}")
+
+
+IN_APP = {
+    ("tenant", "create"): _tenant_create,
+    ("tenant", "list"): _tenant_list,
+    ("practitioner", "add"): _practitioner_add,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if (args.area, args.command) == ("db", "upgrade"):
+            _db_upgrade(args)
+            return 0
+        with bootstrap(args.config_uri) as env:
+            request = env["request"]
+            with request.tm:
+                IN_APP[args.area, args.command](request, args)
+    except DomainError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except SystemExit as exc:  # configuration errors and a database behind its migrations
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+            return 1
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""Settings from the .ini file, overridable by environment variables for production.
+
+Every setting ``a.b_c`` can be overridden by the variable ``A_B_C``; ``sqlalchemy.url`` also
+by ``DATABASE_URL``, the name hosting platforms use.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+KNOWN = (
+    "sqlalchemy.url",
+    "app.base_domain",
+    "app.scheme",
+    "app.development",
+    "session.secret",
+    "secrets.key",
+    "mail.backend",
+    "mail.outbox_dir",
+    "mail.host",
+    "mail.port",
+    "mail.username",
+    "mail.password",
+    "mail.starttls",
+    "mail.sender",
+)
+DEV_SECRET_MARKER = "development-only"
+
+
+class SettingsError(SystemExit):
+    """A one-line explanation of what is wrong with the configuration, then exit 1."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"practice-portal: configuration error: {message}")
+
+
+def env_name(setting: str) -> str:
+    return setting.upper().replace(".", "_")
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class PortalSettings:
+    database_url: str
+    base_domain: str
+    scheme: str
+    development: bool
+    session_secret: str
+    mail_backend: str
+    mail_outbox_dir: Path
+    mail_host: str
+    mail_port: int
+    mail_username: str
+    mail_password: str
+    mail_starttls: bool
+    mail_sender: str
+
+    @classmethod
+    def load(cls, settings: Mapping[str, str], environ: Mapping[str, str] = os.environ) -> PortalSettings:
+        merged = {key: str(settings.get(key, "")) for key in KNOWN}
+        for key in KNOWN:
+            if environ.get(env_name(key)):
+                merged[key] = environ[env_name(key)]
+        if environ.get("DATABASE_URL"):
+            merged["sqlalchemy.url"] = environ["DATABASE_URL"]
+
+        def required(key: str) -> str:
+            value = merged[key].strip()
+            if not value:
+                raise SettingsError(f"{key} is not set (in the .ini file or ${env_name(key)})")
+            return value
+
+        development = _flag(merged["app.development"])
+        scheme = (merged["app.scheme"] or "https").strip()
+        if scheme not in {"http", "https"}:
+            raise SettingsError("app.scheme must be http or https")
+        secret = required("session.secret")
+        if not development:
+            if scheme != "https":
+                raise SettingsError("app.scheme must be https outside development")
+            if len(secret) < 32 or DEV_SECRET_MARKER in secret:
+                raise SettingsError("session.secret needs at least 32 random characters in production")
+        backend = (merged["mail.backend"] or "outbox").strip()
+        if backend not in {"outbox", "smtp"}:
+            raise SettingsError("mail.backend must be outbox or smtp")
+        if backend == "smtp":
+            required("mail.host")
+        try:
+            port = int(merged["mail.port"] or 587)
+        except ValueError:
+            raise SettingsError("mail.port must be a number") from None
+        return cls(
+            database_url=required("sqlalchemy.url"),
+            base_domain=required("app.base_domain").lower().strip("."),
+            scheme=scheme,
+            development=development,
+            session_secret=secret,
+            mail_backend=backend,
+            mail_outbox_dir=Path(merged["mail.outbox_dir"] or "var/outbox"),
+            mail_host=merged["mail.host"],
+            mail_port=port,
+            mail_username=merged["mail.username"],
+            mail_password=merged["mail.password"],
+            mail_starttls=_flag(merged["mail.starttls"] or "true"),
+            mail_sender=merged["mail.sender"] or "Practice Portal <no-reply@localhost>",
+        )
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.scheme == "https"

@@ -1,0 +1,49 @@
+"""The Pyramid web application."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from pyramid.config import Configurator
+from pyramid.router import Router
+
+from adapters.db import migrate
+from adapters.db.engine import make_engine
+from entrypoints.settings import PortalSettings
+
+log = logging.getLogger(__name__)
+
+
+def main(global_config: dict[str, Any], **settings: Any) -> Router:
+    """The WSGI application, for pserve and for the tests."""
+    portal = PortalSettings.load(settings, os.environ)
+    engine = make_engine(portal.database_url)
+    if not migrate.is_up_to_date(engine):
+        config_file = os.path.basename((global_config or {}).get("__file__") or "development.ini")
+        raise SystemExit(
+            "practice-portal: the database is behind the migrations; "
+            f"run `practice-portal {config_file} db upgrade` first"
+        )
+    settings.setdefault("tm.manager_hook", "pyramid_tm.explicit_manager")
+    settings.setdefault("tm.annotate_user", "false")
+    settings.setdefault("retry.attempts", "3")
+    settings.setdefault("jinja2.filters", "")
+    with Configurator(settings=settings) as config:
+        config.registry.portal_settings = portal
+        config.registry.db_engine = engine
+        config.include("pyramid_jinja2")
+        config.include("pyramid_tm")
+        config.include("pyramid_retry")
+        config.include("pyramid_services")
+        config.include(".services")
+        config.include(".tenancy")
+        config.include(".sessions")
+        config.include(".security")
+        config.include(".rendering")
+        config.include(".routes")
+        config.scan(".views")
+    if portal.mail_backend == "outbox":
+        log.info("mail is not sent: every message is written to %s", portal.mail_outbox_dir.resolve())
+    return config.make_wsgi_app()

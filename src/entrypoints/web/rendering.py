@@ -1,0 +1,25 @@
+"""What every template can use: the tenant, who is logged in, the CSRF token."""
+
+from __future__ import annotations
+
+from pyramid.config import Configurator
+from pyramid.csrf import get_csrf_token
+from pyramid.events import BeforeRender
+
+from domain.values import ModuleRight
+from entrypoints.web.tenancy import tenant_or_none
+
+
+def _globals(event: BeforeRender) -> None:
+    request = event["request"]
+    if request is None:
+        return
+    tenant = tenant_or_none(request)
+    event.setdefault("tenant", tenant)
+    event.setdefault("me", request.identity if tenant is not None else None)
+    event["csrf_token"] = lambda: get_csrf_token(request)
+    event["ModuleRight"] = ModuleRight
+
+
+def includeme(config: Configurator) -> None:
+    config.add_subscriber(_globals, BeforeRender)

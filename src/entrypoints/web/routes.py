@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from pyramid.config import Configurator
+
+from entrypoints.web.security import PractitionerPage, PractitionersAdmin, TenantPage
+
+
+def includeme(config: Configurator) -> None:
+    config.add_jinja2_search_path("entrypoints.web:templates", name=".jinja2")
+    config.add_static_view("static", "entrypoints.web:static", cache_max_age=3600)
+    config.add_route("home", "/")
+    config.add_route("login", "/login", factory=TenantPage)
+    config.add_route("logout", "/logout", factory=PractitionerPage)
+    config.add_route("password_forgot", "/password/forgot", factory=TenantPage)
+    config.add_route("password_reset", "/password/reset/{token}", factory=TenantPage)
+    config.add_route("admin_practitioners", "/admin/practitioners", factory=PractitionersAdmin)

@@ -1,0 +1,103 @@
+"""Who is asking (the session) and what they may do (ACLs on route factories)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyramid.authorization import ACLHelper, Allow, Authenticated, DENY_ALL, Everyone
+from pyramid.config import Configurator
+from pyramid.csrf import CookieCSRFStoragePolicy
+from pyramid.httpexceptions import HTTPNotFound
+from pyramid.request import Request
+from pyramid.security import Allowed, Denied
+
+from domain.model import Practitioner
+from domain.ports import PractitionerRepository
+from domain.values import ModuleRight
+from entrypoints.web.sessions import PRACTITIONER_KEY
+from entrypoints.web.tenancy import tenant_or_none
+
+OWNER = "role:owner"
+
+
+def right(module: ModuleRight) -> str:
+    return f"right:{module.value}"
+
+
+class PublicPage:
+    """The root: the platform page on the bare domain, static files."""
+
+    __acl__: list[tuple[str, str, Any]] = [(Allow, Everyone, "view")]
+
+    def __init__(self, request: Request) -> None:
+        pass
+
+
+class TenantPage(PublicPage):
+    """Context of every page that belongs to an instance: there must be one."""
+
+    def __init__(self, request: Request) -> None:
+        if request.tenant is None:
+            raise HTTPNotFound()
+
+
+class PractitionerPage(TenantPage):
+    __acl__ = [(Allow, Authenticated, "view"), DENY_ALL]
+
+
+class PractitionersAdmin(TenantPage):
+    __acl__ = [
+        (Allow, OWNER, "manage_practitioners"),
+        (Allow, right(ModuleRight.PRACTITIONERS), "manage_practitioners"),
+        DENY_ALL,
+    ]
+
+
+class SessionSecurityPolicy:
+    def identity(self, request: Request) -> Practitioner | None:
+        tenant = tenant_or_none(request)
+        if tenant is None:
+            return None
+        practitioner_id = request.session.get(PRACTITIONER_KEY)
+        if not practitioner_id:
+            return None
+        practitioner = request.find_service(PractitionerRepository).get(tenant.id, practitioner_id)
+        # A deactivated practitioner's session grants nothing from their next request on.
+        if practitioner is None or not practitioner.active:
+            return None
+        return practitioner
+
+    def authenticated_userid(self, request: Request) -> str | None:
+        practitioner = request.identity
+        return practitioner.id if practitioner else None
+
+    def permits(self, request: Request, context: Any, permission: str) -> Allowed | Denied:
+        principals = [Everyone]
+        practitioner = request.identity
+        if practitioner is not None:
+            principals += [Authenticated, f"practitioner:{practitioner.id}"]
+            principals += [right(r) for r in ModuleRight if practitioner.holds(r)]
+            if practitioner.is_owner:
+                principals.append(OWNER)
+        return ACLHelper().permits(context, principals, permission)
+
+    def remember(self, request: Request, userid: str, **kw: Any) -> list[tuple[str, str]]:
+        """Rotates the session: a fixed pre-login session id is worth nothing afterwards."""
+        request.session.invalidate()
+        request.session[PRACTITIONER_KEY] = userid
+        return []
+
+    def forget(self, request: Request, **kw: Any) -> list[tuple[str, str]]:
+        request.session.invalidate()
+        return []
+
+
+def includeme(config: Configurator) -> None:
+    settings = config.registry.portal_settings
+    config.set_security_policy(SessionSecurityPolicy())
+    config.set_csrf_storage_policy(
+        CookieCSRFStoragePolicy(cookie_name="portal_csrf", secure=settings.secure_cookies, httponly=True)
+    )
+    config.set_default_csrf_options(require_csrf=True)
+    config.set_root_factory(PublicPage)
+    config.set_default_permission("view")

@@ -1,0 +1,147 @@
+"""Server-side browser sessions, stored in the request's own transaction.
+
+The cookie holds a random id; the database keeps only its HMAC digest, the tenant it belongs
+to and the practitioner it authenticates. So a session can be rotated at login, ended for
+real at logout, ended everywhere when a practitioner is deactivated, and a cookie carried to
+another tenant's host finds nothing there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import timedelta
+from typing import Any, Callable
+
+from pyramid.config import Configurator
+from pyramid.interfaces import ISession
+from pyramid.request import Request
+from pyramid.response import Response
+from zope.interface import implementer
+
+from adapters.db.web_sessions import SqlWebSessionStore
+from domain.ports import Clock, TokenSource
+
+COOKIE_NAME = "portal_session"
+LIFETIME = timedelta(hours=12)
+PRACTITIONER_KEY = "practitioner_id"
+_FLASH_KEY = "_flash"
+
+
+def _mutating(name: str) -> Callable[..., Any]:
+    original = getattr(dict, name)
+
+    def method(self: DatabaseSession, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, *args, **kwargs)
+        self.changed()
+        return result
+
+    method.__name__ = name
+    return method
+
+
+@implementer(ISession)
+class DatabaseSession(dict[str, Any]):
+    def __init__(self, request: Request) -> None:
+        super().__init__()
+        self._request = request
+        self._store = SqlWebSessionStore(request.dbsession)
+        self._clock: Clock = request.find_service(Clock)
+        self._secret = request.registry.portal_settings.session_secret.encode()
+        self._secure = request.registry.portal_settings.secure_cookies
+        self._id: str | None = None
+        self._dirty = False
+        self._cookie_callback_added = False
+        self._invalidated = False
+        self.new = True
+        now = self._clock.now()
+        self._created = now
+        raw_id = request.cookies.get(COOKIE_NAME)
+        tenant = request.tenant
+        if raw_id and tenant is not None:
+            stored = self._store.load(self._digest(raw_id), tenant.id, now)
+            if stored is not None:
+                dict.update(self, stored.data)
+                self._id, self._created, self.new = raw_id, stored.created_at, False
+
+    @property
+    def created(self) -> float:
+        return self._created.timestamp()
+
+    def _digest(self, raw_id: str) -> str:
+        return hmac.new(self._secret, raw_id.encode(), hashlib.sha256).hexdigest()
+
+    def changed(self) -> None:
+        if not self._dirty:
+            self._dirty = True
+            self._request.tm.get().addBeforeCommitHook(self._persist)
+        self._ensure_cookie_callback()
+
+    def invalidate(self) -> None:
+        """Ends this session; data set afterwards goes to a new session with a new id."""
+        if self._id is not None:
+            self._store.delete(self._digest(self._id))
+        dict.clear(self)
+        self._id = None
+        self._invalidated = True
+        self._created = self._clock.now()
+        self.changed()
+
+    __setitem__ = _mutating("__setitem__")
+    __delitem__ = _mutating("__delitem__")
+    clear = _mutating("clear")
+    pop = _mutating("pop")
+    popitem = _mutating("popitem")
+    setdefault = _mutating("setdefault")
+    update = _mutating("update")
+
+    def flash(self, msg: str, queue: str = "", allow_duplicate: bool = True) -> None:
+        messages = list(self.get(_FLASH_KEY + queue, []))
+        if allow_duplicate or msg not in messages:
+            messages.append(msg)
+        self[_FLASH_KEY + queue] = messages
+
+    def pop_flash(self, queue: str = "") -> list[str]:
+        return list(self.pop(_FLASH_KEY + queue, [])) if _FLASH_KEY + queue in self else []
+
+    def peek_flash(self, queue: str = "") -> list[str]:
+        return list(self.get(_FLASH_KEY + queue, []))
+
+    def _persist(self) -> None:
+        tenant = self._request.tenant
+        if tenant is None or (self._id is None and not self):
+            return
+        now = self._clock.now()
+        if self._id is None:
+            self._id = self._request.find_service(TokenSource).new_token(32)
+            self._store.delete_expired(now)
+        self._store.save(
+            self._digest(self._id),
+            tenant.id,
+            self.get(PRACTITIONER_KEY),
+            dict(self),
+            self._created,
+            self._created + LIFETIME,
+        )
+
+    def _ensure_cookie_callback(self) -> None:
+        if not self._cookie_callback_added:
+            self._cookie_callback_added = True
+            self._request.add_response_callback(self._write_cookie)
+
+    def _write_cookie(self, request: Request, response: Response) -> None:
+        if self._id is not None:
+            response.set_cookie(
+                COOKIE_NAME,
+                self._id,
+                path="/",
+                httponly=True,
+                secure=self._secure,
+                samesite="Lax",
+            )
+        elif self._invalidated:
+            response.delete_cookie(COOKIE_NAME, path="/")
+
+
+def includeme(config: Configurator) -> None:
+    config.set_session_factory(DatabaseSession)

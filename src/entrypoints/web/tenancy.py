@@ -1,0 +1,67 @@
+"""Which tenant a request is for, decided once from the Host header."""
+
+from __future__ import annotations
+
+from pyramid.config import Configurator
+from pyramid.events import NewRequest
+from pyramid.request import Request
+
+from domain.model import Tenant
+from domain.ports import TenantRepository
+
+
+class HostNotServed(Exception):
+    """The Host header names no address of this portal (400)."""
+
+
+class NoSuchInstance(Exception):
+    """The subdomain names no active instance (404)."""
+
+    def __init__(self, slug: str) -> None:
+        super().__init__(slug)
+        self.slug = slug
+
+
+def instance_slug(host: str, base_domain: str) -> str | None:
+    """``acme.portal.example:8080`` -> ``acme``; the bare base domain -> None."""
+    hostname = (host or "").strip().lower()
+    if hostname.startswith("["):  # an IPv6 literal is never one of our names
+        raise HostNotServed(host)
+    hostname = hostname.rsplit(":", 1)[0].rstrip(".")
+    if hostname == base_domain:
+        return None
+    suffix = "." + base_domain
+    if not hostname.endswith(suffix):
+        raise HostNotServed(host)
+    label = hostname[: -len(suffix)]
+    if not label or "." in label:  # nested subdomains are not instances
+        raise HostNotServed(host)
+    return label
+
+
+def resolve_tenant(request: Request) -> Tenant | None:
+    slug = instance_slug(request.host, request.registry.portal_settings.base_domain)
+    if slug is None:
+        return None
+    tenant = request.find_service(TenantRepository).get_by_slug(slug)
+    if tenant is None or not tenant.active:
+        raise NoSuchInstance(slug)
+    return tenant
+
+
+def tenant_or_none(request: Request) -> Tenant | None:
+    """The tenant, or None where there is none, including while rendering a bad host's error."""
+    try:
+        return request.tenant  # type: ignore[no-any-return]
+    except (HostNotServed, NoSuchInstance):
+        return None
+
+
+def _resolve_early(event: NewRequest) -> None:
+    # Resolve before routing, so a bad host gets its error page whatever the path.
+    event.request.tenant  # noqa: B018
+
+
+def includeme(config: Configurator) -> None:
+    config.add_request_method(resolve_tenant, "tenant", reify=True)
+    config.add_subscriber(_resolve_early, NewRequest)

@@ -1,0 +1,1 @@
+"""Views: read the input, call one domain service, render or redirect."""

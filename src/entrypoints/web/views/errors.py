@@ -1,0 +1,76 @@
+"""Friendly error pages: every failure gets words a person understands and the right status."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pyramid.exceptions import BadCSRFOrigin, BadCSRFToken
+from pyramid.httpexceptions import HTTPException, HTTPForbidden, HTTPNotFound, HTTPSeeOther
+from pyramid.request import Request
+from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
+
+from entrypoints.web.tenancy import HostNotServed, NoSuchInstance
+
+log = logging.getLogger(__name__)
+
+
+def _error(request: Request, status: int, title: str, message: str) -> dict[str, Any]:
+    request.response.status = status
+    return {"title": title, "message": message}
+
+
+@exception_view_config(HostNotServed, renderer="error.jinja2")
+def host_not_served(exc: HostNotServed, request: Request) -> dict[str, Any]:
+    return _error(request, 400, "Unknown address", "This address is not served by Practice Portal.")
+
+
+@exception_view_config(NoSuchInstance, renderer="error.jinja2")
+def no_such_instance(exc: NoSuchInstance, request: Request) -> dict[str, Any]:
+    return _error(
+        request,
+        404,
+        "No such practice",
+        f"The instance “{exc.slug}” does not exist. Check the address you were given.",
+    )
+
+
+@exception_view_config(BadCSRFToken, renderer="error.jinja2")
+@exception_view_config(BadCSRFOrigin, renderer="error.jinja2")
+def bad_csrf(exc: Exception, request: Request) -> dict[str, Any]:
+    return _error(
+        request,
+        400,
+        "The form has expired",
+        "The form was out of date or sent from another site. Go back, reload the page and try again.",
+    )
+
+
+@notfound_view_config(renderer="error.jinja2")
+def not_found(exc: HTTPNotFound, request: Request) -> dict[str, Any]:
+    return _error(request, 404, "Page not found", "There is no page at this address.")
+
+
+@forbidden_view_config(renderer="error.jinja2")
+def forbidden(exc: HTTPForbidden, request: Request) -> Any:
+    if request.identity is None and request.tenant is not None:
+        return HTTPSeeOther(request.route_path("login", _query={"next": request.path_qs}))
+    return _error(
+        request,
+        403,
+        "Not allowed",
+        "Your account does not have the right to open this page. Ask your practice's account owner.",
+    )
+
+
+@exception_view_config(Exception, renderer="error.jinja2")
+def unexpected(exc: Exception, request: Request) -> Any:
+    if isinstance(exc, HTTPException):  # a redirect or an HTTP error raised on purpose
+        return exc
+    log.exception("unexpected error on %s %s", request.method, request.path)
+    return _error(
+        request,
+        500,
+        "Something went wrong",
+        "Nothing was saved. Please try again in a moment; if it keeps happening, tell your practice's administrator.",
+    )

@@ -1,0 +1,33 @@
+"""Reading form input, and the one rule about where a login may send the browser next."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from pyramid.request import Request
+
+from domain.errors import InvalidValue
+
+
+def text(request: Request, name: str, limit: int = 1024) -> str:
+    """A form field as text; absent or repeated fields read as one string, never an error."""
+    value = request.POST.get(name, "")
+    if not isinstance(value, str):  # a file upload where text was expected
+        raise InvalidValue(name, "this field takes text")
+    if len(value) > limit:
+        raise InvalidValue(name, f"this field takes at most {limit} characters")
+    return value
+
+
+def checked(request: Request, name: str) -> bool:
+    return request.POST.get(name) in {"on", "true", "1", "yes"}
+
+
+def safe_next(target: str | None) -> str:
+    """A same-origin relative path, or "/". Never a URL taken from the request."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or any(ord(ch) < 0x20 for ch in target):
+        return "/"
+    return target

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from typing import Any
+
+from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.request import Request
+from pyramid.security import forget, remember
+from pyramid.view import view_config
+
+from domain.errors import AccountDeactivated, DomainError, LoginFailed, LoginThrottled, NotAllowed
+from domain.login import PasswordLogin
+from domain.policy import TenantAuthPolicy
+from entrypoints.web.views.forms import safe_next, text
+
+# How each refusal is reported: the status a client can act on, the words come from the domain.
+STATUS = {LoginFailed: 401, LoginThrottled: 429, AccountDeactivated: 403, NotAllowed: 403}
+
+
+def _page(request: Request, **extra: Any) -> dict[str, Any]:
+    return {
+        "policy": TenantAuthPolicy.of(request.tenant),
+        "email": "",
+        "error": None,
+        "next": safe_next(request.params.get("next")),
+        **extra,
+    }
+
+
+@view_config(route_name="login", request_method="GET", renderer="login.jinja2")
+def login_form(request: Request) -> Any:
+    if request.identity is not None:
+        return HTTPSeeOther(safe_next(request.params.get("next")))
+    return _page(request)
+
+
+@view_config(route_name="login", request_method="POST", renderer="login.jinja2")
+def login(request: Request) -> Any:
+    email = request.POST.get("email", "")
+    try:
+        practitioner = request.find_service(PasswordLogin).log_in(
+            request.tenant,
+            text(request, "email", 320),
+            text(request, "password"),
+            request.client_addr or "unknown",
+        )
+    except DomainError as err:
+        request.response.status = STATUS.get(type(err), 400)
+        return _page(request, email=email if isinstance(email, str) else "", error=str(err))
+    remember(request, practitioner.id)
+    return HTTPSeeOther(safe_next(request.POST.get("next")))
+
+
+@view_config(route_name="logout", request_method="POST")
+def logout(request: Request) -> Any:
+    forget(request)
+    return HTTPSeeOther(request.route_path("login", _query={"logged_out": "1"}))
