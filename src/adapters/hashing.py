@@ -12,6 +12,13 @@ class Argon2PasswordHasher:
         # Verified against when the account does not exist, so the answer takes as long.
         self._dummy_hash = self._hasher.hash("no account has this password")
 
+    @classmethod
+    def with_profile(cls, profile: str) -> Argon2PasswordHasher:
+        """``default``: argon2-cffi's recommended parameters; ``cheapest``: for test suites."""
+        if profile == "cheapest":
+            return cls(argon2.PasswordHasher.from_parameters(argon2.profiles.CHEAPEST))
+        return cls()
+
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)
 

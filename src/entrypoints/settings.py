@@ -26,6 +26,7 @@ KNOWN = (
     "mail.password",
     "mail.starttls",
     "mail.sender",
+    "passwords.hash_profile",
 )
 DEV_SECRET_MARKER = "development-only"
 
@@ -60,6 +61,7 @@ class PortalSettings:
     mail_password: str
     mail_starttls: bool
     mail_sender: str
+    password_hash_profile: str
 
     @classmethod
     def load(cls, settings: Mapping[str, str], environ: Mapping[str, str] = os.environ) -> PortalSettings:
@@ -86,6 +88,11 @@ class PortalSettings:
                 raise SettingsError("app.scheme must be https outside development")
             if len(secret) < 32 or DEV_SECRET_MARKER in secret:
                 raise SettingsError("session.secret needs at least 32 random characters in production")
+        profile = (merged["passwords.hash_profile"] or "default").strip()
+        if profile not in {"default", "cheapest"}:
+            raise SettingsError("passwords.hash_profile must be default or cheapest")
+        if profile == "cheapest" and not development:
+            raise SettingsError("passwords.hash_profile = cheapest is for tests, never production")
         backend = (merged["mail.backend"] or "outbox").strip()
         if backend not in {"outbox", "smtp"}:
             raise SettingsError("mail.backend must be outbox or smtp")
@@ -109,6 +116,7 @@ class PortalSettings:
             mail_password=merged["mail.password"],
             mail_starttls=_flag(merged["mail.starttls"] or "true"),
             mail_sender=merged["mail.sender"] or "Practice Portal <no-reply@localhost>",
+            password_hash_profile=profile,
         )
 
     @property

@@ -127,7 +127,7 @@ def includeme(config: Configurator) -> None:
 
     transport = make_transport(settings)
     config.registry.mail_transport = transport
-    config.register_service(Argon2PasswordHasher(), PasswordHasher)
+    config.register_service(Argon2PasswordHasher.with_profile(settings.password_hash_profile), PasswordHasher)
     config.register_service(SystemClock(), Clock)
     config.register_service(SecretsTokenSource(), TokenSource)
 

@@ -1,0 +1,71 @@
+"""Database legs shared by the contract and e2e suites.
+
+Every test that uses ``database_url`` runs once on SQLite and, when TEST_DATABASE_URL is
+set, once more on PostgreSQL, in a schema of its own that is dropped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import Engine, text
+
+from adapters.db import migrate
+from adapters.db.engine import make_engine
+from adapters.db.schema import metadata
+
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
+DATABASES = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+
+
+def _with_search_path(url: str, schema: str) -> str:
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}options={quote(f'-csearch_path={schema}')}"
+
+
+@pytest.fixture(scope="session", params=DATABASES)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'portal.sqlite'}"
+        migrate.upgrade(make_engine(url))
+        yield url
+        return
+    schema = f"portal_test_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = _with_search_path(POSTGRES_URL, schema)
+    try:
+        migrate.upgrade(make_engine(url))
+        yield url
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def clean_database(engine: Engine) -> Iterator[Engine]:
+    """Each test starts from empty tables and leaves them empty."""
+    yield engine
+    with engine.begin() as connection:
+        for table in reversed(metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: ignore[no-untyped-def]
+    """Says how many tests passed on PostgreSQL; .ci/run fails the build when it is none."""
+    passed = terminalreporter.stats.get("passed", [])
+    on_postgres = sum(1 for report in passed if "postgresql" in report.nodeid)
+    terminalreporter.write_line(f"postgresql leg: {on_postgres} passed")
