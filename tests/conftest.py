@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -27,11 +29,18 @@ def _with_search_path(url: str, schema: str) -> str:
     return f"{url}{separator}options={quote(f'-csearch_path={schema}')}"
 
 
-@pytest.fixture(scope="session", params=DATABASES)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'portal.sqlite'}"
-        migrate.upgrade(make_engine(url))
+def _migrate(url: str) -> None:
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+
+
+@contextmanager
+def provisioned_database(kind: str, directory: Path) -> Iterator[str]:
+    """A migrated, empty database of ``kind``; a PostgreSQL schema is dropped afterwards."""
+    if kind == "sqlite":
+        url = f"sqlite:///{directory / 'portal.sqlite'}"
+        _migrate(url)
         yield url
         return
     schema = f"portal_test_{uuid.uuid4().hex[:12]}"
@@ -40,12 +49,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     url = _with_search_path(POSTGRES_URL, schema)
     try:
-        migrate.upgrade(make_engine(url))
+        _migrate(url)
         yield url
     finally:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session", params=DATABASES)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with provisioned_database(request.param, tmp_path_factory.mktemp("db")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -55,13 +70,17 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+def empty_all_tables(engine: Engine) -> None:
+    with engine.begin() as connection:
+        for table in reversed(metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
 @pytest.fixture
 def clean_database(engine: Engine) -> Iterator[Engine]:
     """Each test starts from empty tables and leaves them empty."""
     yield engine
-    with engine.begin() as connection:
-        for table in reversed(metadata.sorted_tables):
-            connection.execute(table.delete())
+    empty_all_tables(engine)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: ignore[no-untyped-def]

@@ -6,6 +6,7 @@ from typing import Any
 
 import transaction
 import zope.sqlalchemy
+from zope.sqlalchemy.datamanager import STATUS_CHANGED
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -44,7 +45,11 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 def transactional_session(
     factory: sessionmaker[Session], manager: transaction.TransactionManager
 ) -> Session:
-    """A session joined to ``manager``: committed or aborted with the unit of work."""
+    """A session joined to ``manager``: committed or aborted with the unit of work.
+
+    Registered as changed from the start: zope.sqlalchemy otherwise rolls back a session that
+    ran only Core statements (throttle counters, web sessions), silently losing them.
+    """
     session = factory()
-    zope.sqlalchemy.register(session, transaction_manager=manager)
+    zope.sqlalchemy.register(session, initial_state=STATUS_CHANGED, transaction_manager=manager)
     return session

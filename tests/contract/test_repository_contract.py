@@ -1,0 +1,152 @@
+"""What every implementation of the repository ports promises (fakes included)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from domain.errors import EmailAlreadyRegistered, TenantAlreadyExists
+from domain.model import PasswordResetToken, Practitioner, ResetPurpose, Tenant, digest
+from domain.values import ModuleRight, UnknownIdentityHandling, Workflow
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+
+
+def tenant(uow, slug: str = "acme") -> Tenant:
+    t = Tenant.open(slug, f"{slug} practice")
+    uow.repos.tenants.add(t)
+    return t
+
+
+def practitioner(uow, t: Tenant, email: str, first: str = "Pat", last: str = "Lee", **kw) -> Practitioner:
+    p = Practitioner.register(t, email, first, last, NOW, **kw)
+    uow.repos.practitioners.add(p)
+    return p
+
+
+def test_tenant_is_found_by_id_and_slug_with_its_auth_settings(uow):
+    t = tenant(uow)
+    t.auth = t.auth.but(restrict_to_sso=True, workflow=Workflow.PSEUDO_SSO, unknown_identity=UnknownIdentityHandling.REGISTER)
+    uow.commit()
+    found = uow.repos.tenants.get_by_slug("acme")
+    assert found.id == t.id and uow.repos.tenants.get(t.id).slug == "acme"
+    assert found.auth == t.auth
+    assert uow.repos.tenants.get_by_slug("nope") is None
+
+
+def test_tenant_slug_is_unique(uow):
+    tenant(uow)
+    uow.commit()
+    with pytest.raises(TenantAlreadyExists):
+        tenant(uow)
+
+
+def test_tenants_are_listed_by_slug(uow):
+    for slug in ("zeta", "acme", "beta"):
+        tenant(uow, slug)
+    uow.commit()
+    assert [t.slug for t in uow.repos.tenants.list()] == ["acme", "beta", "zeta"]
+
+
+def test_practitioner_round_trips_with_rights_and_timestamps(uow):
+    t = tenant(uow)
+    p = practitioner(uow, t, "ann@acme.test", rights=frozenset({ModuleRight.PRACTITIONERS}))
+    p.password_hash = "hash"
+    uow.commit()
+    found = uow.repos.practitioners.get(t.id, p.id)
+    assert (found.email, found.first_name, found.last_name) == ("ann@acme.test", "Pat", "Lee")
+    assert found.rights == frozenset({ModuleRight.PRACTITIONERS})
+    assert found.created_at == NOW and found.password_hash == "hash"
+    assert uow.repos.practitioners.get_by_email(t.id, "ann@acme.test").id == p.id
+
+
+def test_practitioner_is_invisible_through_another_tenant(uow):
+    acme, beta = tenant(uow, "acme"), tenant(uow, "beta")
+    p = practitioner(uow, acme, "ann@acme.test")
+    uow.commit()
+    assert uow.repos.practitioners.get(beta.id, p.id) is None
+    assert uow.repos.practitioners.get_by_email(beta.id, "ann@acme.test") is None
+    assert uow.repos.practitioners.search(beta.id, "", 0, 10).total == 0
+
+
+def test_duplicate_email_in_a_tenant_is_refused_and_the_unit_of_work_stays_usable(uow):
+    t = tenant(uow)
+    practitioner(uow, t, "ann@acme.test")
+    uow.commit()
+    with pytest.raises(EmailAlreadyRegistered):
+        uow.repos.practitioners.add(Practitioner.register(t, "ann@acme.test", "A", "B", NOW))
+    practitioner(uow, t, "bob@acme.test")
+    uow.commit()
+    assert uow.repos.practitioners.search(t.id, "", 0, 10).total == 2
+
+
+def test_owner_is_found(uow):
+    t = tenant(uow)
+    practitioner(uow, t, "ann@acme.test")
+    owner = practitioner(uow, t, "owner@acme.test", is_owner=True)
+    uow.commit()
+    assert uow.repos.practitioners.get_owner(t.id).id == owner.id
+
+
+def test_search_is_case_insensitive_ordered_by_name_and_paged(uow):
+    t = tenant(uow)
+    for i, last in enumerate(["Zimmer", "adams", "Baker", "Zimmer"]):
+        practitioner(uow, t, f"p{i}@acme.test", first="Pat" if i != 3 else "Abe", last=last)
+    uow.commit()
+    page = uow.repos.practitioners.search(t.id, "", 0, 3)
+    assert page.total == 4
+    assert [(p.last_name, p.first_name) for p in page.items] == [("adams", "Pat"), ("Baker", "Pat"), ("Zimmer", "Abe")]
+    assert [p.email for p in uow.repos.practitioners.search(t.id, "ZIM", 0, 10).items] == ["p3@acme.test", "p0@acme.test"]
+    assert uow.repos.practitioners.search(t.id, "ZIM", 1, 10).total == 2
+
+
+@pytest.mark.parametrize("wildcard", ["%", "_"])
+def test_search_treats_wildcards_as_plain_characters(uow, wildcard):
+    t = tenant(uow)
+    practitioner(uow, t, "ann@acme.test")
+    practitioner(uow, t, "b_b@acme.test", last="100%")
+    uow.commit()
+    found = uow.repos.practitioners.search(t.id, wildcard, 0, 10)
+    assert [p.email for p in found.items] == ["b_b@acme.test"]
+
+
+def test_reset_token_is_found_by_digest_in_its_tenant_only(uow):
+    acme, beta = tenant(uow, "acme"), tenant(uow, "beta")
+    p = practitioner(uow, acme, "ann@acme.test")
+    uow.repos.reset_tokens.add(PasswordResetToken.issue(p, "secret-token", ResetPurpose.RESET, NOW))
+    uow.commit()
+    found = uow.repos.reset_tokens.get_by_digest(acme.id, digest("secret-token"))
+    assert found.practitioner_id == p.id and found.expires_at == NOW + timedelta(hours=1)
+    assert uow.repos.reset_tokens.get_by_digest(beta.id, digest("secret-token")) is None
+
+
+def test_discarding_open_tokens_keeps_used_ones_and_other_practitioners(uow):
+    t = tenant(uow)
+    ann, bob = practitioner(uow, t, "ann@acme.test"), practitioner(uow, t, "bob@acme.test")
+    used = PasswordResetToken.issue(ann, "used", ResetPurpose.RESET, NOW)
+    used.redeem(NOW)
+    for token in (used, PasswordResetToken.issue(ann, "open", ResetPurpose.SET, NOW),
+                  PasswordResetToken.issue(bob, "bobs", ResetPurpose.RESET, NOW)):
+        uow.repos.reset_tokens.add(token)
+    uow.commit()
+    uow.repos.reset_tokens.discard_open(t.id, ann.id)
+    uow.commit()
+    lookup = lambda token: uow.repos.reset_tokens.get_by_digest(t.id, digest(token))  # noqa: E731
+    assert lookup("open") is None
+    assert lookup("used").used_at == NOW
+    assert lookup("bobs") is not None
+
+
+def test_failures_are_counted_per_bucket_within_the_window_and_cleared(uow):
+    log = uow.repos.failures
+    for minutes in (0, 5, 10):
+        log.record("a", NOW + timedelta(minutes=minutes))
+    log.record("b", NOW)
+    uow.commit()
+    assert uow.repos.failures.count_since("a", NOW) == 3
+    assert uow.repos.failures.count_since("a", NOW + timedelta(minutes=5)) == 2
+    uow.repos.failures.clear("a")
+    uow.commit()
+    assert uow.repos.failures.count_since("a", NOW) == 0
+    assert uow.repos.failures.count_since("b", NOW) == 1
