@@ -6,7 +6,7 @@ PP := $(BIN)/practice-portal
 CONFIG ?= development.ini
 DEMO_OWNER := owner@demo.example
 
-.PHONY: run test install lint typecheck clean
+.PHONY: run test install lint typecheck bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ lint:
 
 typecheck:
 	$(BIN)/mypy src/domain
+
+# Statements per request and timings as tenants and practitioners grow (BENCH_DATABASE_URL for PostgreSQL).
+bench: install
+	$(BIN)/python bench/login.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache
