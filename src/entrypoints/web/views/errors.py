@@ -54,7 +54,9 @@ def not_found(exc: HTTPNotFound, request: Request) -> dict[str, Any]:
 @forbidden_view_config(renderer="error.jinja2")
 def forbidden(exc: HTTPForbidden, request: Request) -> Any:
     if request.identity is None and request.tenant is not None:
-        return HTTPSeeOther(request.route_path("login", _query={"next": request.path_qs}))
+        # Only a page can be returned to; a refused POST has no page to come back to.
+        query = {"next": request.path_qs} if request.method == "GET" else {}
+        return HTTPSeeOther(request.route_path("login", _query=query))
     return _error(
         request,
         403,

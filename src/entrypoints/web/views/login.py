@@ -41,7 +41,9 @@ def login(request: Request) -> Any:
             request.tenant,
             text(request, "email", 320),
             text(request, "password"),
-            request.client_addr or "unknown",
+            # REMOTE_ADDR, which the server (waitress trusted_proxy) sets from a trusted proxy;
+            # never client_addr, which reads X-Forwarded-For that any client can forge.
+            request.remote_addr or "unknown",
         )
     except DomainError as err:
         request.response.status = STATUS.get(type(err), 400)

@@ -9,7 +9,9 @@ from pyramid.request import Request
 from pyramid.view import view_config
 
 from domain.errors import DomainError, InvalidResetToken, InvalidValue, NotAllowed
+from domain.login import SSO_ONLY
 from domain.password_reset import PasswordReset
+from domain.policy import TenantAuthPolicy
 from entrypoints.web.views.forms import text
 
 SENT = (
@@ -20,6 +22,9 @@ SENT = (
 
 @view_config(route_name="password_forgot", request_method="GET", renderer="password_forgot.jinja2")
 def forgot_form(request: Request) -> dict[str, Any]:
+    if not TenantAuthPolicy.of(request.tenant).password_reset_allowed:
+        request.response.status = 403
+        return {"sent": None, "error": SSO_ONLY, "email": "", "refused": True}
     return {"sent": None, "error": None, "email": ""}
 
 
@@ -30,7 +35,7 @@ def forgot(request: Request) -> dict[str, Any]:
         request.find_service(PasswordReset).request_link(request.tenant, email)
     except NotAllowed as err:
         request.response.status = 403
-        return {"sent": None, "error": str(err), "email": ""}
+        return {"sent": None, "error": str(err), "email": "", "refused": True}
     except InvalidValue as err:
         request.response.status = 400
         return {"sent": None, "error": err.message, "email": request.POST.get("email", "")}
