@@ -6,9 +6,11 @@ import hashlib
 import itertools
 from datetime import datetime, timedelta, timezone
 
-from domain.errors import EmailAlreadyRegistered, TenantAlreadyExists
+from domain.challenges import LinkChallenge
+from domain.errors import EmailAlreadyRegistered, IdentityRejected, ProviderUnavailable, TenantAlreadyExists, UnsafeUrl
 from domain.model import PasswordResetToken, Practitioner, Tenant
 from domain.ports import MailMessage, Page
+from domain.sso import AuditEvent, DiscoveredConfiguration, IdentityLink, IdentityProvider, VerifiedIdentity
 
 
 class FakeTenantRepository:
@@ -160,6 +162,11 @@ class FakeTokenSource:
         self.issued.append(token)
         return token
 
+    def new_digits(self, count: int) -> str:
+        code = f"{next(self._counter):0{count}d}"[-count:]
+        self.issued.append(code)
+        return code
+
 
 class FakeLinks:
     def password_link(self, token: str) -> str:
@@ -167,3 +174,128 @@ class FakeLinks:
 
     def login_link(self) -> str:
         return "https://acme.portal.test/login"
+
+
+class FakeIdentityProviderRepository:
+    def __init__(self) -> None:
+        self._by_id: dict[str, IdentityProvider] = {}
+
+    def add(self, provider: IdentityProvider) -> None:
+        self._by_id[provider.id] = provider
+
+    def get(self, tenant_id: str, provider_id: str) -> IdentityProvider | None:
+        found = self._by_id.get(provider_id)
+        return found if found is not None and found.tenant_id == tenant_id else None
+
+    def list(self, tenant_id: str) -> list[IdentityProvider]:
+        return sorted(
+            (p for p in self._by_id.values() if p.tenant_id == tenant_id),
+            key=lambda p: (p.display_name.lower(), p.id),
+        )
+
+
+class FakeIdentityLinkRepository:
+    def __init__(self) -> None:
+        self.links: list[IdentityLink] = []
+
+    def add(self, link: IdentityLink) -> None:
+        self.links.append(link)
+
+    def find(self, tenant_id: str, provider_id: str, issuer: str, subject: str) -> IdentityLink | None:
+        key = (tenant_id, provider_id, issuer, subject)
+        return next((l for l in self.links if (l.tenant_id, l.provider_id, l.issuer, l.subject) == key), None)
+
+    def of_practitioner(self, tenant_id: str, practitioner_id: str) -> list[IdentityLink]:
+        return [l for l in self.links if l.tenant_id == tenant_id and l.practitioner_id == practitioner_id]
+
+    def remove(self, link: IdentityLink) -> None:
+        self.links.remove(link)
+
+
+class FakeLinkChallengeRepository:
+    def __init__(self) -> None:
+        self.challenges: list[LinkChallenge] = []
+
+    def add(self, challenge: LinkChallenge) -> None:
+        self.challenges.append(challenge)
+
+    def open_for(self, tenant_id: str, binding_digest: str) -> LinkChallenge | None:
+        open_ones = [
+            c for c in self.challenges
+            if c.tenant_id == tenant_id and c.binding_digest == binding_digest and c.used_at is None
+        ]
+        return max(open_ones, key=lambda c: c.created_at, default=None)
+
+    def discard_open(self, tenant_id: str, binding_digest: str) -> None:
+        self.challenges = [
+            c for c in self.challenges
+            if not (c.tenant_id == tenant_id and c.binding_digest == binding_digest and c.used_at is None)
+        ]
+
+
+class FakeAuditLog:
+    def __init__(self) -> None:
+        self.events: list[AuditEvent] = []
+
+    def record(self, event: AuditEvent) -> None:
+        self.events.append(event)
+
+    def newest(self, tenant_id: str, offset: int, limit: int) -> tuple[list[AuditEvent], int]:
+        mine = sorted((e for e in self.events if e.tenant_id == tenant_id), key=lambda e: e.at, reverse=True)
+        return mine[offset : offset + limit], len(mine)
+
+    def kinds(self) -> list[str]:
+        return [e.kind for e in self.events]
+
+
+class FakeSecretBox:
+    def seal(self, secret: str) -> str:
+        return "sealed:" + secret[::-1]
+
+    def open(self, sealed: str) -> str:
+        return sealed.removeprefix("sealed:")[::-1]
+
+
+class FakeUrlSafety:
+    """Refuses any URL whose host is listed in ``unsafe_hosts``."""
+
+    def __init__(self) -> None:
+        self.unsafe_hosts: set[str] = set()
+
+    def check(self, url: str) -> None:
+        from urllib.parse import urlsplit
+
+        host = urlsplit(url).hostname or ""
+        if host in self.unsafe_hosts:
+            raise UnsafeUrl(url, f"{host} is a private address")
+
+
+class FakeIdentityProviderClient:
+    """Answers as a provider would; a test sets the identity or the failure of the next redeem."""
+
+    def __init__(self) -> None:
+        self.identity: VerifiedIdentity | None = None
+        self.failure: Exception | None = None
+        self.redeemed: list[dict[str, str]] = []
+        self.documents: dict[str, DiscoveredConfiguration] = {}
+
+    def discover(self, issuer: str) -> DiscoveredConfiguration:
+        if issuer not in self.documents:
+            raise ProviderUnavailable("the issuer answered HTTP 404")
+        return self.documents[issuer]
+
+    def authorization_url(
+        self, provider: IdentityProvider, redirect_uri: str, state: str, nonce: str, code_challenge: str
+    ) -> str:
+        return f"{provider.authorization_endpoint}?state={state}&nonce={nonce}&code_challenge={code_challenge}"
+
+    def redeem(
+        self, provider: IdentityProvider, client_secret: str, code: str, code_verifier: str,
+        redirect_uri: str, nonce: str,
+    ) -> VerifiedIdentity:
+        self.redeemed.append(dict(code=code, code_verifier=code_verifier, client_secret=client_secret, nonce=nonce))
+        if self.failure is not None:
+            raise self.failure
+        if self.identity is None:
+            raise IdentityRejected("no identity configured in the fake")
+        return self.identity

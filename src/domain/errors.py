@@ -67,3 +67,49 @@ class AccountDeactivated(DomainError):
         super().__init__(
             "your account is deactivated; ask your practice's administrator to reactivate it"
         )
+
+
+class UnsafeUrl(DomainError):
+    """A URL the server would fetch points somewhere it must not (SSRF guard)."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"{url} cannot be used: {reason}")
+        self.url = url
+        self.reason = reason
+
+
+class ProviderUnavailable(DomainError):
+    """The identity provider could not be reached or answered unusably. ``what`` names the step."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+class InvalidForm(DomainError):
+    """Several fields are wrong at once; ``errors`` maps each field name to its message."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+class UnknownProvider(DomainError):
+    def __init__(self) -> None:
+        super().__init__("this Single Sign On provider does not exist or is switched off")
+
+
+class IdentityRejected(DomainError):
+    """The provider answered, but its answer failed verification. Never log anyone in."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the identity provider's answer failed verification: {reason}")
+        self.reason = reason
+
+
+class SsoRefused(DomainError):
+    """The login cannot go on; ``str(err)`` tells the practitioner why and what to do."""
+
+
+class LinkCodeRefused(DomainError):
+    """A one-time password was wrong, expired, used up or is not for this browser."""

@@ -10,7 +10,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from domain.challenges import LinkChallenge
 from domain.model import PasswordResetToken, Practitioner, Tenant
+from domain.sso import (
+    AuditEvent,
+    DiscoveredConfiguration,
+    IdentityLink,
+    IdentityProvider,
+    VerifiedIdentity,
+)
 
 
 @dataclass(frozen=True)
@@ -102,6 +110,9 @@ class TokenSource(Protocol):
     def new_token(self, nbytes: int = 32) -> str:
         """A URL-safe token from a CSPRNG."""
 
+    def new_digits(self, count: int) -> str:
+        """A code of ``count`` decimal digits from a CSPRNG."""
+
 
 class Links(Protocol):
     """Absolute links into the tenant's instance, for mail."""
@@ -109,3 +120,72 @@ class Links(Protocol):
     def password_link(self, token: str) -> str: ...
 
     def login_link(self) -> str: ...
+
+
+class IdentityProviderRepository(Protocol):
+    def add(self, provider: IdentityProvider) -> None: ...
+
+    def get(self, tenant_id: str, provider_id: str) -> IdentityProvider | None: ...
+
+    def list(self, tenant_id: str) -> list[IdentityProvider]:
+        """The tenant's providers, by display name."""
+
+
+class IdentityLinkRepository(Protocol):
+    def add(self, link: IdentityLink) -> None: ...
+
+    def find(self, tenant_id: str, provider_id: str, issuer: str, subject: str) -> IdentityLink | None: ...
+
+    def of_practitioner(self, tenant_id: str, practitioner_id: str) -> list[IdentityLink]: ...
+
+    def remove(self, link: IdentityLink) -> None: ...
+
+
+class LinkChallengeRepository(Protocol):
+    def add(self, challenge: LinkChallenge) -> None: ...
+
+    def open_for(self, tenant_id: str, binding_digest: str) -> LinkChallenge | None:
+        """The newest unused challenge sent for this browser's pending link."""
+
+    def discard_open(self, tenant_id: str, binding_digest: str) -> None: ...
+
+
+class AuditLog(Protocol):
+    def record(self, event: AuditEvent) -> None: ...
+
+    def newest(self, tenant_id: str, offset: int, limit: int) -> tuple[list[AuditEvent], int]:
+        """A page of the tenant's events, newest first, and how many there are."""
+
+
+class SecretBox(Protocol):
+    """Seals secrets (client secrets) for storage; only the box can open them again."""
+
+    def seal(self, secret: str) -> str: ...
+
+    def open(self, sealed: str) -> str: ...
+
+
+class UrlSafety(Protocol):
+    def check(self, url: str) -> None:
+        """Raises UnsafeUrl when the server must not fetch this URL (SSRF)."""
+
+
+class IdentityProviderClient(Protocol):
+    """The OpenID Connect Relying Party. Every failure is ProviderUnavailable or IdentityRejected."""
+
+    def discover(self, issuer: str) -> DiscoveredConfiguration: ...
+
+    def authorization_url(
+        self, provider: IdentityProvider, redirect_uri: str, state: str, nonce: str, code_challenge: str
+    ) -> str: ...
+
+    def redeem(
+        self,
+        provider: IdentityProvider,
+        client_secret: str,
+        code: str,
+        code_verifier: str,
+        redirect_uri: str,
+        nonce: str,
+    ) -> VerifiedIdentity:
+        """Exchanges the code and returns the identity only after every check passed."""

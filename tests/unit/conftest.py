@@ -1,13 +1,18 @@
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 
+from domain.link_confirmation import LinkConfirmation
 from domain.login import PasswordLogin
+from domain.matching import UserMatcher
 from domain.model import Practitioner, Tenant
 from domain.password_reset import PasswordReset
 from domain.practitioners import PractitionerDirectory
+from domain.provider_admin import ProviderAdministration
+from domain.single_sign_on import SingleSignOn
+from domain.sso import IdentityProvider, ProviderSettings, VerifiedIdentity
 from domain.tenants import TenantOnboarding
 from tests import fakes
 
@@ -29,6 +34,13 @@ class World:
     mailer: fakes.FakeMailer = field(default_factory=fakes.FakeMailer)
     clock: fakes.FakeClock = field(default_factory=fakes.FakeClock)
     token_source: fakes.FakeTokenSource = field(default_factory=fakes.FakeTokenSource)
+    providers: fakes.FakeIdentityProviderRepository = field(default_factory=fakes.FakeIdentityProviderRepository)
+    links: fakes.FakeIdentityLinkRepository = field(default_factory=fakes.FakeIdentityLinkRepository)
+    challenges: fakes.FakeLinkChallengeRepository = field(default_factory=fakes.FakeLinkChallengeRepository)
+    audit: fakes.FakeAuditLog = field(default_factory=fakes.FakeAuditLog)
+    secret_box: fakes.FakeSecretBox = field(default_factory=fakes.FakeSecretBox)
+    url_safety: fakes.FakeUrlSafety = field(default_factory=fakes.FakeUrlSafety)
+    idp: fakes.FakeIdentityProviderClient = field(default_factory=fakes.FakeIdentityProviderClient)
 
     @property
     def login(self) -> PasswordLogin:
@@ -60,6 +72,39 @@ class World:
             self.tenants, self.practitioners, self.hasher, self.token_source, self.clock
         )
 
+    @property
+    def matcher(self) -> UserMatcher:
+        return UserMatcher(self.links, self.practitioners)
+
+    @property
+    def link_confirmation(self) -> LinkConfirmation:
+        return LinkConfirmation(
+            self.practitioners, self.providers, self.links, self.challenges, self.failures,
+            self.mailer, self.token_source, self.audit, self.clock,
+        )
+
+    @property
+    def sso(self) -> SingleSignOn:
+        return SingleSignOn(
+            self.providers, self.practitioners, self.links, self.matcher, self.link_confirmation,
+            self.idp, self.secret_box, self.token_source, self.audit, self.clock,
+        )
+
+    @property
+    def provider_admin(self) -> ProviderAdministration:
+        return ProviderAdministration(
+            self.providers, self.secret_box, self.url_safety, self.idp, self.audit, self.clock,
+            allow_local_http=False,
+        )
+
+    def connect_provider(self, tenant: Tenant, name: str = "Contoso", issuer: str = "https://login.contoso.test") -> IdentityProvider:
+        owner = self.onboarding.owner_of(tenant)
+        return self.provider_admin.save(owner, tenant, None, provider_settings(name, issuer), "s3cret", False)
+
+    def signed_in_as(self, subject: str, issuer: str = "https://login.contoso.test", **claims: object) -> None:
+        """What the provider will say about the next login."""
+        self.idp.identity = VerifiedIdentity(issuer, subject, {"sub": subject, **claims})
+
     def open_tenant(self, slug: str = "acme") -> tuple[Tenant, Practitioner]:
         opened = self.onboarding.open_tenant(
             slug, f"{slug.title()} Practice", f"owner@{slug}.test", "owner-password-1"
@@ -76,3 +121,16 @@ class World:
 @pytest.fixture
 def world() -> World:
     return World()
+
+
+def provider_settings(name: str = "Contoso", issuer: str = "https://login.contoso.test", **changes: object) -> ProviderSettings:
+    settings = ProviderSettings(
+        display_name=name,
+        client_id="portal-client",
+        issuer=issuer,
+        authorization_endpoint=f"{issuer}/authorize",
+        token_endpoint=f"{issuer}/token",
+        jwks_uri=f"{issuer}/jwks",
+        userinfo_endpoint=f"{issuer}/userinfo",
+    )
+    return replace(settings, **changes)  # type: ignore[arg-type]

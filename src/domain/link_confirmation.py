@@ -1,0 +1,130 @@
+"""LinkConfirmation: a one-time password to the registered email before an identity is linked."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from domain.challenges import CODE_DIGITS, CODE_LIFETIME, LinkChallenge
+from domain.errors import AccountDeactivated, LinkCodeRefused, SsoRefused
+from domain.mail import link_code_message
+from domain.model import Practitioner, Tenant, digest
+from domain.policy import ThrottleRule
+from domain.ports import (
+    AuditLog,
+    Clock,
+    FailureLog,
+    IdentityLinkRepository,
+    IdentityProviderRepository,
+    LinkChallengeRepository,
+    Mailer,
+    PractitionerRepository,
+    TokenSource,
+)
+from domain.sso import AuditEvent, AuditKind, IdentityLink, PendingLink
+from domain.values import normalize_email
+
+# A lost mail deserves a resend; an inbox does not deserve a flood.
+CODES_PER_BROWSER = ThrottleRule(max_failures=3, window=timedelta(minutes=10))
+CODES_PER_PRACTITIONER = ThrottleRule(max_failures=5, window=timedelta(hours=1))
+EXPIRED = "this sign-in has expired; start again with Single Sign On"
+
+
+class LinkConfirmation:
+    def __init__(
+        self,
+        practitioners: PractitionerRepository,
+        providers: IdentityProviderRepository,
+        links: IdentityLinkRepository,
+        challenges: LinkChallengeRepository,
+        failures: FailureLog,
+        mailer: Mailer,
+        token_source: TokenSource,
+        audit: AuditLog,
+        clock: Clock,
+    ) -> None:
+        self._practitioners = practitioners
+        self._providers = providers
+        self._links = links
+        self._challenges = challenges
+        self._failures = failures
+        self._mailer = mailer
+        self._token_source = token_source
+        self._audit = audit
+        self._clock = clock
+
+    def request_code(self, tenant: Tenant, pending: PendingLink, email: str) -> None:
+        """Mails a code if ``email`` is registered here. The answer is the same either way."""
+        self._require_current(tenant, pending)
+        email = normalize_email(email)
+        self._throttle(f"link-code:{tenant.id}:{digest(pending.binding)}", CODES_PER_BROWSER)
+        practitioner = self._practitioners.get_by_email(tenant.id, email)
+        if practitioner is None or not practitioner.active:
+            self._record(tenant, AuditKind.LINK_REQUESTED, f"code requested for unregistered or inactive {email}: none sent")
+            return
+        self.send_code(tenant, pending, practitioner)
+
+    def send_code(self, tenant: Tenant, pending: PendingLink, practitioner: Practitioner) -> None:
+        """Mails a code to the practitioner's registered email, bound to this browser."""
+        bucket = f"link-code-practitioner:{tenant.id}:{practitioner.id}"
+        now = self._clock.now()
+        if self._failures.count_since(bucket, now - CODES_PER_PRACTITIONER.window) >= CODES_PER_PRACTITIONER.max_failures:
+            self._record(tenant, AuditKind.LINK_REQUESTED, f"code for {practitioner.email} not sent: too many requests")
+            return
+        self._failures.record(bucket, now)
+        provider = self._providers.get(tenant.id, pending.provider_id)
+        if provider is None:
+            raise SsoRefused(EXPIRED)
+        binding = digest(pending.binding)
+        code = self._token_source.new_digits(CODE_DIGITS)
+        self._challenges.discard_open(tenant.id, binding)
+        self._challenges.add(
+            LinkChallenge.issue(
+                tenant.id, practitioner.id, provider.id, pending.issuer, pending.subject,
+                binding, code, self._token_source.new_token(16), now,
+            )
+        )
+        minutes = int(CODE_LIFETIME.total_seconds() // 60)
+        self._mailer.send(link_code_message(tenant, practitioner, code, provider.display_name, minutes))
+        self._record(tenant, AuditKind.LINK_REQUESTED, f"code sent to {practitioner.email} to link {provider.display_name}", practitioner.id)
+
+    def confirm(self, tenant: Tenant, pending: PendingLink, code: str) -> Practitioner:
+        """Links the identity to the practitioner the code was sent to, and returns them."""
+        self._require_current(tenant, pending)
+        challenge = self._challenges.open_for(tenant.id, digest(pending.binding))
+        if challenge is None:
+            raise LinkCodeRefused("no code was sent for this sign-in yet, or it was replaced; ask for a code")
+        try:
+            challenge.verify(code, self._clock.now())
+        except LinkCodeRefused as refused:
+            self._record(tenant, AuditKind.LINK_FAILED, f"wrong or unusable code: {refused}", challenge.practitioner_id)
+            raise
+        practitioner = self._practitioners.get(tenant.id, challenge.practitioner_id)
+        if practitioner is None or not practitioner.active:
+            raise AccountDeactivated()
+        existing = self._links.find(tenant.id, challenge.provider_id, challenge.issuer, challenge.subject)
+        if existing is not None and existing.practitioner_id != practitioner.id:
+            self._record(tenant, AuditKind.LINK_FAILED, "identity already linked to another practitioner", practitioner.id)
+            raise SsoRefused("this account at the provider is already linked to another practitioner")
+        if existing is None:
+            for old in self._links.of_practitioner(tenant.id, practitioner.id):
+                if old.provider_id == challenge.provider_id:  # one identity per provider
+                    self._links.remove(old)
+            self._links.add(
+                IdentityLink(tenant.id, practitioner.id, challenge.provider_id, challenge.issuer,
+                             challenge.subject, linked_at=self._clock.now(), last_used_at=self._clock.now())
+            )
+        self._record(tenant, AuditKind.LINK_CONFIRMED, f"{practitioner.email} linked (sub {challenge.subject})", practitioner.id)
+        return practitioner
+
+    def _require_current(self, tenant: Tenant, pending: PendingLink) -> None:
+        if pending.tenant_id != tenant.id or pending.is_expired(self._clock.now()):
+            raise SsoRefused(EXPIRED)
+
+    def _throttle(self, bucket: str, rule: ThrottleRule) -> None:
+        now = self._clock.now()
+        if self._failures.count_since(bucket, now - rule.window) >= rule.max_failures:
+            raise LinkCodeRefused(f"too many codes were requested; wait {rule.minutes} minutes and try again")
+        self._failures.record(bucket, now)
+
+    def _record(self, tenant: Tenant, kind: str, summary: str, actor_id: str | None = None) -> None:
+        self._audit.record(AuditEvent(tenant.id, kind, self._clock.now(), summary, actor_id))

@@ -1,0 +1,110 @@
+"""ProviderAdministration: the Authentication module, where tenant admins connect their provider."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from domain.errors import InvalidForm, ProviderUnavailable, UnknownProvider, UnsafeUrl
+from domain.model import Practitioner, Tenant
+from domain.ports import (
+    AuditLog,
+    Clock,
+    IdentityProviderClient,
+    IdentityProviderRepository,
+    SecretBox,
+    UrlSafety,
+)
+from domain.sso import (
+    PROVIDER_URL_FIELDS,
+    AuditEvent,
+    AuditKind,
+    DiscoveredConfiguration,
+    IdentityProvider,
+    ProviderSettings,
+    url_problem,
+)
+
+
+class ProviderAdministration:
+    def __init__(
+        self,
+        providers: IdentityProviderRepository,
+        secret_box: SecretBox,
+        url_safety: UrlSafety,
+        client: IdentityProviderClient,
+        audit: AuditLog,
+        clock: Clock,
+        allow_local_http: bool,
+    ) -> None:
+        self._providers = providers
+        self._secret_box = secret_box
+        self._url_safety = url_safety
+        self._client = client
+        self._audit = audit
+        self._clock = clock
+        self._allow_local_http = allow_local_http
+
+    def providers(self, tenant: Tenant) -> list[IdentityProvider]:
+        return self._providers.list(tenant.id)
+
+    def provider(self, tenant: Tenant, provider_id: str) -> IdentityProvider:
+        provider = self._providers.get(tenant.id, provider_id)
+        if provider is None:
+            raise UnknownProvider()
+        return provider
+
+    def discover(self, issuer: str) -> DiscoveredConfiguration:
+        """Reads ``<issuer>/.well-known/openid-configuration`` for the admin to review."""
+        issuer = issuer.strip()
+        problem = url_problem(issuer, self._allow_local_http)
+        if problem:
+            raise InvalidForm({"issuer": problem})
+        configuration = self._client.discover(issuer)
+        if configuration.issuer != issuer:
+            raise ProviderUnavailable(f"the document's issuer is {configuration.issuer}, not {issuer}")
+        return configuration
+
+    def save(
+        self,
+        actor: Practitioner,
+        tenant: Tenant,
+        provider_id: str | None,
+        settings: ProviderSettings,
+        client_secret: str,
+        restrict_to_sso: bool,
+    ) -> IdentityProvider:
+        """Validates everything, then writes: a form with any error changes nothing."""
+        existing = self.provider(tenant, provider_id) if provider_id else None
+        errors = settings.problems(self._allow_local_http)
+        for name in PROVIDER_URL_FIELDS:
+            if name not in errors:
+                try:
+                    self._url_safety.check(getattr(settings, name))
+                except UnsafeUrl as unsafe:
+                    errors[name] = unsafe.reason
+        if existing is None and not client_secret:
+            errors["client_secret"] = "this field is required"
+        elif len(client_secret) > 1000:
+            errors["client_secret"] = "the client secret has at most 1000 characters"
+        others_enabled = any(p.enabled for p in self._providers.list(tenant.id) if p is not existing)
+        if restrict_to_sso and not (settings.enabled or others_enabled):
+            errors["restrict_to_sso"] = "restricting login to Single Sign On needs an enabled provider"
+        if errors:
+            raise InvalidForm(errors)
+
+        if existing is None:
+            provider = IdentityProvider(tenant.id, **asdict(settings), sealed_client_secret="")
+            self._providers.add(provider)
+            changed = ["provider added"]
+        else:
+            provider = existing
+            changed = provider.apply(settings)
+        if client_secret:
+            provider.sealed_client_secret = self._secret_box.seal(client_secret)
+            changed.append("client secret replaced")
+        if tenant.auth.restrict_to_sso != restrict_to_sso:
+            tenant.auth = tenant.auth.but(restrict_to_sso=restrict_to_sso)
+            changed.append(f"restrict to SSO {'on' if restrict_to_sso else 'off'}")
+        summary = f"{provider.display_name}: " + (", ".join(changed) if changed else "saved without changes")
+        self._audit.record(AuditEvent(tenant.id, AuditKind.SETTINGS_CHANGED, self._clock.now(), summary, actor.id))
+        return provider

@@ -1,0 +1,213 @@
+"""SingleSignOn: the authorization-code flow, from the button to a logged-in practitioner."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from domain.errors import (
+    AccountDeactivated,
+    DomainError,
+    SsoRefused,
+    UnknownProvider,
+)
+from domain.link_confirmation import EXPIRED, LinkConfirmation
+from domain.matching import Linked, UserMatcher
+from domain.model import Practitioner, Tenant
+from domain.ports import (
+    AuditLog,
+    Clock,
+    IdentityLinkRepository,
+    IdentityProviderClient,
+    IdentityProviderRepository,
+    PractitionerRepository,
+    SecretBox,
+    TokenSource,
+)
+from domain.sso import (
+    AuditEvent,
+    AuditKind,
+    IdentityProvider,
+    PendingLink,
+    PendingLogin,
+    VerifiedIdentity,
+    pkce_challenge,
+)
+
+
+@dataclass(frozen=True)
+class LoggedIn:
+    practitioner: Practitioner
+    next_path: str
+
+
+@dataclass(frozen=True)
+class ConfirmLink:
+    """The identity is verified but linked to nobody: the one-time password step follows."""
+
+    pending: PendingLink
+    code_sent: bool  # already mailed (linking from account settings) or the email is asked first
+
+
+@dataclass(frozen=True)
+class AlreadyLinked:
+    practitioner: Practitioner
+
+
+Outcome = LoggedIn | ConfirmLink | AlreadyLinked
+
+
+class SingleSignOn:
+    def __init__(
+        self,
+        providers: IdentityProviderRepository,
+        practitioners: PractitionerRepository,
+        links: IdentityLinkRepository,
+        matcher: UserMatcher,
+        link_confirmation: LinkConfirmation,
+        client: IdentityProviderClient,
+        secret_box: SecretBox,
+        token_source: TokenSource,
+        audit: AuditLog,
+        clock: Clock,
+    ) -> None:
+        self._providers = providers
+        self._practitioners = practitioners
+        self._links = links
+        self._matcher = matcher
+        self._link_confirmation = link_confirmation
+        self._client = client
+        self._secret_box = secret_box
+        self._token_source = token_source
+        self._audit = audit
+        self._clock = clock
+
+    def enabled_providers(self, tenant: Tenant) -> list[IdentityProvider]:
+        return [p for p in self._providers.list(tenant.id) if p.enabled]
+
+    def begin(
+        self,
+        tenant: Tenant,
+        provider_id: str,
+        next_path: str,
+        redirect_uri: str,
+        linking_practitioner: Practitioner | None = None,
+    ) -> tuple[PendingLogin, str]:
+        """Fresh state, nonce and PKCE verifier for one login, and where to send the browser."""
+        provider = self._enabled_provider(tenant, provider_id)
+        pending = PendingLogin(
+            tenant_id=tenant.id,
+            provider_id=provider.id,
+            state=self._token_source.new_token(),
+            nonce=self._token_source.new_token(),
+            code_verifier=self._token_source.new_token(48),
+            next_path=next_path,
+            started_at=self._clock.now(),
+            linking_practitioner_id=linking_practitioner.id if linking_practitioner else None,
+        )
+        url = self._client.authorization_url(
+            provider, redirect_uri, pending.state, pending.nonce, pkce_challenge(pending.code_verifier)
+        )
+        return pending, url
+
+    def complete(
+        self,
+        tenant: Tenant,
+        pending: PendingLogin | None,
+        callback: Mapping[str, str],
+        redirect_uri: str,
+    ) -> Outcome:
+        """Checks the callback, redeems the code, matches the identity. Every refusal is audited."""
+        try:
+            return self._complete(tenant, pending, callback, redirect_uri)
+        except DomainError as refused:
+            self._record(tenant, AuditKind.SSO_LOGIN_FAILED, f"Single Sign On refused: {refused}")
+            raise
+
+    def _complete(
+        self, tenant: Tenant, pending: PendingLogin | None, callback: Mapping[str, str], redirect_uri: str
+    ) -> Outcome:
+        state = callback.get("state", "")
+        if (
+            pending is None
+            or pending.tenant_id != tenant.id
+            or not hmac.compare_digest(pending.state.encode(), state.encode())
+        ):
+            raise SsoRefused("this sign-in was not started in this browser, or was already used; start again")
+        if pending.is_expired(self._clock.now()):
+            raise SsoRefused(EXPIRED)
+        provider = self._enabled_provider(tenant, pending.provider_id)
+        if callback.get("error"):
+            detail = callback.get("error_description") or callback["error"]
+            raise SsoRefused(f"{provider.display_name} did not sign you in: {detail[:200]}")
+        # RFC 9207: a provider that names itself must be the one this login went to.
+        if "iss" in callback and callback["iss"] != provider.issuer:
+            raise SsoRefused("the answer came from another identity provider than the one this sign-in went to")
+        if not callback.get("code"):
+            raise SsoRefused(f"{provider.display_name} sent no authorization code; start again")
+        identity = self._client.redeem(
+            provider,
+            self._secret_box.open(provider.sealed_client_secret),
+            callback["code"],
+            pending.code_verifier,
+            redirect_uri,
+            pending.nonce,
+        )
+        if pending.linking_practitioner_id is not None:
+            return self._link_from_account(tenant, provider, pending, identity)
+        match = self._matcher.match(tenant, provider, identity)
+        if isinstance(match, Linked):
+            match.link.last_used_at = self._clock.now()
+            self._record(
+                tenant,
+                AuditKind.SSO_LOGIN_SUCCEEDED,
+                f"{match.practitioner.email} signed in with {provider.display_name}",
+                match.practitioner.id,
+            )
+            return LoggedIn(match.practitioner, pending.next_path)
+        return ConfirmLink(self._pending_link(tenant, provider, pending, identity.issuer, identity.subject), code_sent=False)
+
+    def _link_from_account(
+        self, tenant: Tenant, provider: IdentityProvider, pending: PendingLogin, identity: VerifiedIdentity
+    ) -> Outcome:
+        practitioner = self._practitioners.get(tenant.id, pending.linking_practitioner_id or "")
+        if practitioner is None or not practitioner.active:
+            raise AccountDeactivated()
+        existing = self._links.find(tenant.id, provider.id, identity.issuer, identity.subject)
+        if existing is not None:
+            if existing.practitioner_id != practitioner.id:
+                raise SsoRefused("this account at the provider is already linked to another practitioner")
+            return AlreadyLinked(practitioner)
+        link = self._pending_link(tenant, provider, pending, identity.issuer, identity.subject, practitioner.id)
+        self._link_confirmation.send_code(tenant, link, practitioner)
+        return ConfirmLink(link, code_sent=True)
+
+    def _pending_link(
+        self,
+        tenant: Tenant,
+        provider: IdentityProvider,
+        pending: PendingLogin,
+        issuer: str,
+        subject: str,
+        practitioner_id: str | None = None,
+    ) -> PendingLink:
+        return PendingLink(
+            tenant_id=tenant.id,
+            provider_id=provider.id,
+            issuer=issuer,
+            subject=subject,
+            binding=self._token_source.new_token(),
+            next_path=pending.next_path,
+            started_at=self._clock.now(),
+            practitioner_id=practitioner_id,
+        )
+
+    def _enabled_provider(self, tenant: Tenant, provider_id: str) -> IdentityProvider:
+        provider = self._providers.get(tenant.id, provider_id)
+        if provider is None or not provider.enabled:
+            raise UnknownProvider()
+        return provider
+
+    def _record(self, tenant: Tenant, kind: str, summary: str, actor_id: str | None = None) -> None:
+        self._audit.record(AuditEvent(tenant.id, kind, self._clock.now(), summary, actor_id))

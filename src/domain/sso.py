@@ -1,0 +1,250 @@
+"""Single Sign On entities: providers, identity links, the per-login state, audit events."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from domain.model import new_id
+
+LOGIN_LIFETIME = timedelta(minutes=10)
+TOKEN_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+PROVIDER_URL_FIELDS = (
+    "issuer",
+    "authorization_endpoint",
+    "token_endpoint",
+    "jwks_uri",
+    "userinfo_endpoint",
+)
+
+
+def is_local_host(host: str) -> bool:
+    """Loopback and ``*.localhost``: usable over plain http in development only."""
+    host = host.lower().rstrip(".")
+    return host in {"localhost", "127.0.0.1", "::1"} or host.endswith(".localhost") or host.startswith("127.")
+
+
+def url_problem(url: str, development: bool) -> str | None:
+    """What is wrong with an admin-entered URL's form, or None. Reachability is checked apart."""
+    if not url:
+        return "this field is required"
+    if len(url) > 2000 or any(ch.isspace() for ch in url):
+        return "enter a single URL without spaces"
+    parts = urlsplit(url)
+    if parts.scheme not in {"https", "http"} or not parts.hostname:
+        return "enter a full URL, such as https://login.example.com/..."
+    if parts.username or parts.password:
+        return "a URL with a user name or password in it is not accepted"
+    if parts.scheme == "http" and not (development and is_local_host(parts.hostname)):
+        return "the URL must start with https://"
+    if parts.fragment:
+        return "a URL with a #fragment is not accepted"
+    return None
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    """What an admin enters for one OpenID Connect provider, except the client secret."""
+
+    display_name: str
+    client_id: str
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    jwks_uri: str
+    userinfo_endpoint: str
+    token_endpoint_auth_method: str = "client_secret_basic"
+    enabled: bool = True
+
+    def problems(self, development: bool) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        if not self.display_name.strip():
+            errors["display_name"] = "enter the name shown on the button"
+        elif len(self.display_name) > 80:
+            errors["display_name"] = "the name has at most 80 characters"
+        if not self.client_id.strip():
+            errors["client_id"] = "this field is required"
+        elif len(self.client_id) > 255:
+            errors["client_id"] = "the client id has at most 255 characters"
+        for name in PROVIDER_URL_FIELDS:
+            problem = url_problem(getattr(self, name), development)
+            if problem:
+                errors[name] = problem
+        if "issuer" not in errors and urlsplit(self.issuer).query:
+            errors["issuer"] = "an issuer has no ?query part"
+        if self.token_endpoint_auth_method not in TOKEN_AUTH_METHODS:
+            errors["token_endpoint_auth_method"] = "choose client_secret_basic or client_secret_post"
+        return errors
+
+
+@dataclass(eq=False)
+class IdentityProvider:
+    """One OpenID Connect provider of a tenant. The client secret is kept sealed."""
+
+    tenant_id: str
+    display_name: str
+    client_id: str
+    sealed_client_secret: str
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    jwks_uri: str
+    userinfo_endpoint: str
+    token_endpoint_auth_method: str = "client_secret_basic"
+    enabled: bool = True
+    id: str = field(default_factory=new_id)
+
+    @property
+    def settings(self) -> ProviderSettings:
+        return ProviderSettings(
+            self.display_name,
+            self.client_id,
+            self.issuer,
+            self.authorization_endpoint,
+            self.token_endpoint,
+            self.jwks_uri,
+            self.userinfo_endpoint,
+            self.token_endpoint_auth_method,
+            self.enabled,
+        )
+
+    def apply(self, settings: ProviderSettings) -> list[str]:
+        """Takes the new settings; returns the names of the fields that changed."""
+        before, after = asdict(self.settings), asdict(settings)
+        changed = [name for name in after if before[name] != after[name]]
+        for name in changed:
+            setattr(self, name, after[name])
+        return changed
+
+
+@dataclass(frozen=True)
+class DiscoveredConfiguration:
+    """The part of a provider's openid-configuration document the portal uses."""
+
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    jwks_uri: str
+    userinfo_endpoint: str
+    token_endpoint_auth_methods_supported: tuple[str, ...] = ()
+
+    @property
+    def preferred_auth_method(self) -> str:
+        supported = self.token_endpoint_auth_methods_supported
+        if supported and "client_secret_basic" not in supported and "client_secret_post" in supported:
+            return "client_secret_post"
+        return "client_secret_basic"
+
+
+@dataclass(frozen=True)
+class VerifiedIdentity:
+    """Who the provider says this is, after every check passed. Keyed by issuer and subject."""
+
+    issuer: str
+    subject: str
+    claims: Mapping[str, Any]
+
+    @property
+    def email(self) -> str | None:
+        value = self.claims.get("email")
+        return value if isinstance(value, str) else None
+
+
+@dataclass(eq=False)
+class IdentityLink:
+    """The link between a practitioner and an identity at a provider: (provider, issuer, sub)."""
+
+    tenant_id: str
+    practitioner_id: str
+    provider_id: str
+    issuer: str
+    subject: str
+    linked_at: datetime
+    last_used_at: datetime | None = None
+    id: str = field(default_factory=new_id)
+
+
+def pkce_challenge(verifier: str) -> str:
+    """RFC 7636 S256."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+class _SessionRecord:
+    """Something kept in the browser's session for at most LOGIN_LIFETIME."""
+
+    started_at: datetime
+
+    def is_expired(self, now: datetime) -> bool:
+        return now >= self.started_at + LOGIN_LIFETIME
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)  # type: ignore[call-overload]
+        data["started_at"] = self.started_at.isoformat()
+        return data  # type: ignore[no-any-return]
+
+    @classmethod
+    def from_dict(cls: type[_R], data: Mapping[str, Any]) -> _R:
+        return cls(**{**data, "started_at": datetime.fromisoformat(data["started_at"])})
+
+
+_R = TypeVar("_R", bound=_SessionRecord)
+
+
+@dataclass(frozen=True)
+class PendingLogin(_SessionRecord):
+    """One authorization-code flow in progress, kept in the browser's session, used once."""
+
+    tenant_id: str
+    provider_id: str
+    state: str
+    nonce: str
+    code_verifier: str
+    next_path: str
+    started_at: datetime
+    # Set when a logged-in practitioner links a provider from their account.
+    linking_practitioner_id: str | None = None
+
+
+
+@dataclass(frozen=True)
+class PendingLink(_SessionRecord):
+    """An identity that passed the provider's checks and waits for the one-time password.
+
+    ``binding`` is a random value kept only in this browser's session: a code sent for it
+    links nothing when typed into another browser.
+    """
+
+    tenant_id: str
+    provider_id: str
+    issuer: str
+    subject: str
+    binding: str
+    next_path: str
+    started_at: datetime
+    practitioner_id: str | None = None  # known when linking from account settings
+
+
+
+class AuditKind:
+    SSO_LOGIN_SUCCEEDED = "sso_login_succeeded"
+    SSO_LOGIN_FAILED = "sso_login_failed"
+    LINK_REQUESTED = "link_requested"
+    LINK_CONFIRMED = "link_confirmed"
+    LINK_FAILED = "link_failed"
+    SETTINGS_CHANGED = "settings_changed"
+
+
+@dataclass(eq=False)
+class AuditEvent:
+    tenant_id: str
+    kind: str
+    at: datetime
+    summary: str
+    actor_id: str | None = None
+    id: str = field(default_factory=new_id)
