@@ -66,3 +66,10 @@ def test_unknown_path_gets_a_friendly_404_page(portal):
     portal.open_tenant("acme")
     page = portal.browser("acme").get("/no/such/page", status=404)
     assert "There is no page at this address" in page.text
+
+
+@pytest.mark.parametrize("label", ["ac\x00me", "ac_me", "-acme", "acme-", "ac%me"])
+def test_a_host_label_that_cannot_be_an_instance_name_is_refused_without_a_lookup(portal, label):
+    browser = portal.browser("acme")
+    browser.extra_environ["HTTP_HOST"] = f"{label}.{BASE_DOMAIN}"
+    browser.get("/login", status=400)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 from pyramid.config import Configurator
 from pyramid.events import NewRequest
 from pyramid.request import Request
 
 from domain.model import Tenant
 from domain.ports import TenantRepository
+
+
+_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 
 class HostNotServed(Exception):
@@ -34,7 +39,7 @@ def instance_slug(host: str, base_domain: str) -> str | None:
     if not hostname.endswith(suffix):
         raise HostNotServed(host)
     label = hostname[: -len(suffix)]
-    if not label or "." in label:  # nested subdomains are not instances
+    if not _LABEL.match(label):  # nested subdomains, odd characters: never an instance
         raise HostNotServed(host)
     return label
 

@@ -12,7 +12,7 @@ from domain.errors import DomainError, EmailAlreadyRegistered, InvalidValue, Not
 from domain.policy import TenantAuthPolicy
 from domain.practitioners import PAGE_SIZE, PractitionerDirectory
 from domain.values import ModuleRight
-from entrypoints.web.views.forms import checked, text
+from entrypoints.web.views.forms import checked, query_text, text
 
 
 def _rights(request: Request) -> frozenset[ModuleRight]:
@@ -21,8 +21,8 @@ def _rights(request: Request) -> frozenset[ModuleRight]:
 
 
 def _page_number(request: Request) -> int:
-    raw = request.params.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < len(raw) < 7 else 1
+    raw = query_text(request, "page", "1")
+    return max(int(raw), 1) if raw.isascii() and raw.isdigit() and 0 < len(raw) < 7 else 1
 
 
 @view_defaults(route_name="admin_practitioners", permission="manage_practitioners", renderer="admin_practitioners.jinja2")
@@ -32,7 +32,7 @@ class PractitionersAdminViews:
         self.directory: PractitionerDirectory = request.find_service(PractitionerDirectory)
 
     def _listing(self, **extra: Any) -> dict[str, Any]:
-        query = self.request.params.get("q", "")[:200]
+        query = query_text(self.request, "q")[:200]
         page = _page_number(self.request)
         found = self.directory.search(self.request.tenant, query, page)
         return {

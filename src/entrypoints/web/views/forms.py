@@ -16,7 +16,15 @@ def text(request: Request, name: str, limit: int = 1024) -> str:
         raise InvalidValue(name, "this field takes text")
     if len(value) > limit:
         raise InvalidValue(name, f"this field takes at most {limit} characters")
+    if "\x00" in value:  # PostgreSQL cannot store it; SQLite would: refuse it on both
+        raise InvalidValue(name, "this field contains a character that is not allowed")
     return value
+
+
+def query_text(request: Request, name: str, default: str = "") -> str:
+    """A query-string or form value for reading (search, paging): anything odd reads as the default."""
+    value = request.params.get(name, default)
+    return value.replace("\x00", "") if isinstance(value, str) else default
 
 
 def checked(request: Request, name: str) -> bool:
