@@ -5,7 +5,9 @@ from __future__ import annotations
 from sqlalchemy.orm import composite, registry
 
 from adapters.db import schema
+from domain.challenges import LinkChallenge
 from domain.model import AuthSettings, PasswordResetToken, Practitioner, Tenant
+from domain.sso import AuditEvent, IdentityLink, IdentityProvider
 
 mapper_registry = registry(metadata=schema.metadata)
 
@@ -26,3 +28,7 @@ def start_mappers() -> None:
     )
     mapper_registry.map_imperatively(Practitioner, schema.practitioners)
     mapper_registry.map_imperatively(PasswordResetToken, schema.password_reset_tokens)
+    mapper_registry.map_imperatively(IdentityProvider, schema.identity_providers)
+    mapper_registry.map_imperatively(IdentityLink, schema.identity_links)
+    mapper_registry.map_imperatively(LinkChallenge, schema.link_challenges)
+    mapper_registry.map_imperatively(AuditEvent, schema.audit_events)

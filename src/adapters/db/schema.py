@@ -113,3 +113,72 @@ web_sessions = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False, index=True),
 )
+
+identity_providers = Table(
+    "identity_providers",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("tenant_id", String(32), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("display_name", String(80), nullable=False),
+    Column("client_id", String(255), nullable=False),
+    Column("sealed_client_secret", Text, nullable=False),
+    Column("issuer", String(2000), nullable=False),
+    Column("authorization_endpoint", String(2000), nullable=False),
+    Column("token_endpoint", String(2000), nullable=False),
+    Column("jwks_uri", String(2000), nullable=False),
+    Column("userinfo_endpoint", String(2000), nullable=False),
+    Column("token_endpoint_auth_method", String(32), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+)
+
+identity_links = Table(
+    "identity_links",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("tenant_id", String(32), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "practitioner_id",
+        String(32),
+        ForeignKey("practitioners.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("provider_id", String(32), ForeignKey("identity_providers.id", ondelete="CASCADE"), nullable=False),
+    Column("issuer", String(2000), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("linked_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    # The identity key: (tenant, provider, issuer, sub). Never the email.
+    Index("uq_identity_links_identity", "tenant_id", "provider_id", "issuer", "subject", unique=True),
+)
+
+link_challenges = Table(
+    "link_challenges",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("tenant_id", String(32), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("practitioner_id", String(32), ForeignKey("practitioners.id", ondelete="CASCADE"), nullable=False),
+    Column("provider_id", String(32), ForeignKey("identity_providers.id", ondelete="CASCADE"), nullable=False),
+    Column("issuer", String(2000), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("binding_digest", String(64), nullable=False),
+    Column("salt", String(64), nullable=False),
+    Column("code_digest", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("wrong_attempts", Integer, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+    Index("ix_link_challenges_tenant_binding", "tenant_id", "binding_digest"),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("tenant_id", String(32), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("actor_id", String(32), nullable=True),
+    Index("ix_audit_events_tenant_at", "tenant_id", "at"),
+)

@@ -1,0 +1,105 @@
+"""SQLAlchemy implementations of the Single Sign On ports."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from adapters.db import schema
+from domain.challenges import LinkChallenge
+from domain.sso import AuditEvent, IdentityLink, IdentityProvider
+
+
+class SqlIdentityProviderRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, provider: IdentityProvider) -> None:
+        self._session.add(provider)
+
+    def get(self, tenant_id: str, provider_id: str) -> IdentityProvider | None:
+        c = schema.identity_providers.c
+        return self._session.scalars(
+            select(IdentityProvider).where(c.tenant_id == tenant_id, c.id == provider_id)
+        ).first()
+
+    def list(self, tenant_id: str) -> list[IdentityProvider]:
+        c = schema.identity_providers.c
+        return list(
+            self._session.scalars(
+                select(IdentityProvider).where(c.tenant_id == tenant_id).order_by(func.lower(c.display_name), c.id)
+            )
+        )
+
+
+class SqlIdentityLinkRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, link: IdentityLink) -> None:
+        self._session.add(link)
+
+    def find(self, tenant_id: str, provider_id: str, issuer: str, subject: str) -> IdentityLink | None:
+        c = schema.identity_links.c
+        return self._session.scalars(
+            select(IdentityLink).where(
+                c.tenant_id == tenant_id, c.provider_id == provider_id, c.issuer == issuer, c.subject == subject
+            )
+        ).first()
+
+    def of_practitioner(self, tenant_id: str, practitioner_id: str) -> list[IdentityLink]:
+        c = schema.identity_links.c
+        return list(
+            self._session.scalars(
+                select(IdentityLink)
+                .where(c.tenant_id == tenant_id, c.practitioner_id == practitioner_id)
+                .order_by(c.linked_at)
+            )
+        )
+
+    def remove(self, link: IdentityLink) -> None:
+        self._session.delete(link)
+        self._session.flush()  # before a replacing link with the same key is added
+
+
+class SqlLinkChallengeRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, challenge: LinkChallenge) -> None:
+        self._session.add(challenge)
+
+    def open_for(self, tenant_id: str, binding_digest: str) -> LinkChallenge | None:
+        c = schema.link_challenges.c
+        return self._session.scalars(
+            select(LinkChallenge)
+            .where(c.tenant_id == tenant_id, c.binding_digest == binding_digest, c.used_at.is_(None))
+            .order_by(c.created_at.desc())
+        ).first()
+
+    def discard_open(self, tenant_id: str, binding_digest: str) -> None:
+        c = schema.link_challenges.c
+        self._session.execute(
+            delete(schema.link_challenges).where(
+                c.tenant_id == tenant_id, c.binding_digest == binding_digest, c.used_at.is_(None)
+            ),
+            execution_options={"synchronize_session": "fetch"},
+        )
+
+
+class SqlAuditLog:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def record(self, event: AuditEvent) -> None:
+        self._session.add(event)
+
+    def newest(self, tenant_id: str, offset: int, limit: int) -> tuple[list[AuditEvent], int]:
+        c = schema.audit_events.c
+        total = self._session.scalar(
+            select(func.count()).select_from(schema.audit_events).where(c.tenant_id == tenant_id)
+        )
+        events = self._session.scalars(
+            select(AuditEvent).where(c.tenant_id == tenant_id).order_by(c.at.desc(), c.id).offset(offset).limit(limit)
+        )
+        return list(events), total or 0
