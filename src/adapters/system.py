@@ -14,3 +14,6 @@ class SystemClock:
 class SecretsTokenSource:
     def new_token(self, nbytes: int = 32) -> str:
         return secrets.token_urlsafe(nbytes)
+
+    def new_digits(self, count: int) -> str:
+        return "".join(secrets.choice("0123456789") for _ in range(count))

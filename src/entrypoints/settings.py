@@ -6,6 +6,7 @@ by ``DATABASE_URL``, the name hosting platforms use.
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ KNOWN = (
     "mail.starttls",
     "mail.sender",
     "passwords.hash_profile",
+    "sso.allowed_private_hosts",
+    "sso.http_timeout",
 )
 DEV_SECRET_MARKER = "development-only"
 
@@ -40,6 +43,13 @@ class SettingsError(SystemExit):
 
 def env_name(setting: str) -> str:
     return setting.upper().replace(".", "_")
+
+
+def _is_fernet_key(key: str) -> bool:
+    try:
+        return len(base64.urlsafe_b64decode(key.encode())) == 32
+    except ValueError:
+        return False
 
 
 def _flag(value: str) -> bool:
@@ -62,6 +72,9 @@ class PortalSettings:
     mail_starttls: bool
     mail_sender: str
     password_hash_profile: str
+    secrets_key: str
+    sso_allowed_private_hosts: frozenset[str]
+    sso_http_timeout: float
 
     @classmethod
     def load(cls, settings: Mapping[str, str], environ: Mapping[str, str] = os.environ) -> PortalSettings:
@@ -88,6 +101,18 @@ class PortalSettings:
                 raise SettingsError("app.scheme must be https outside development")
             if len(secret) < 32 or DEV_SECRET_MARKER in secret:
                 raise SettingsError("session.secret needs at least 32 random characters in production")
+        secrets_key = required("secrets.key")
+        if not development and not _is_fernet_key(secrets_key):
+            raise SettingsError(
+                "secrets.key must be a Fernet key in production: "
+                'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+            )
+        try:
+            http_timeout = float(merged["sso.http_timeout"] or 10)
+        except ValueError:
+            raise SettingsError("sso.http_timeout must be a number of seconds") from None
+        if not 0 < http_timeout <= 60:
+            raise SettingsError("sso.http_timeout must be between 0 and 60 seconds")
         profile = (merged["passwords.hash_profile"] or "default").strip()
         if profile not in {"default", "cheapest"}:
             raise SettingsError("passwords.hash_profile must be default or cheapest")
@@ -117,6 +142,11 @@ class PortalSettings:
             mail_starttls=_flag(merged["mail.starttls"] or "true"),
             mail_sender=merged["mail.sender"] or "Practice Portal <no-reply@localhost>",
             password_hash_profile=profile,
+            secrets_key=secrets_key,
+            sso_allowed_private_hosts=frozenset(
+                h.lower() for h in merged["sso.allowed_private_hosts"].replace(",", " ").split()
+            ),
+            sso_http_timeout=http_timeout,
         )
 
     @property

@@ -35,6 +35,7 @@ def app_settings(database_url: str, outbox: Path) -> dict[str, str]:
         "mail.backend": "outbox",
         "mail.outbox_dir": str(outbox),
         "passwords.hash_profile": "cheapest",
+        "sso.http_timeout": "2",
     }
 
 

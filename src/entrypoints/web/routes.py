@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pyramid.config import Configurator
 
-from entrypoints.web.security import PractitionerPage, PractitionersAdmin, TenantPage
+from entrypoints.web.security import AuthenticationAdmin, PractitionerPage, PractitionersAdmin, TenantPage
 
 
 def includeme(config: Configurator) -> None:
@@ -14,3 +14,9 @@ def includeme(config: Configurator) -> None:
     config.add_route("password_forgot", "/password/forgot", factory=TenantPage)
     config.add_route("password_reset", "/password/reset/{token}", factory=TenantPage)
     config.add_route("admin_practitioners", "/admin/practitioners", factory=PractitionersAdmin)
+    config.add_route("sso_start", "/sso/{provider}/start", factory=TenantPage)
+    config.add_route("process_sso", "/process_sso", factory=TenantPage)
+    config.add_route("sso_link", "/sso/link", factory=TenantPage)
+    config.add_route("account_linked", "/account/linked", factory=PractitionerPage)
+    config.add_route("admin_authentication", "/admin/authentication", factory=AuthenticationAdmin)
+    config.add_route("admin_audit", "/admin/audit", factory=AuthenticationAdmin)

@@ -53,6 +53,14 @@ class PractitionersAdmin(TenantPage):
     ]
 
 
+class AuthenticationAdmin(TenantPage):
+    __acl__ = [
+        (Allow, OWNER, "manage_authentication"),
+        (Allow, right(ModuleRight.AUTHENTICATION), "manage_authentication"),
+        DENY_ALL,
+    ]
+
+
 class SessionSecurityPolicy:
     def identity(self, request: Request) -> Practitioner | None:
         tenant = tenant_or_none(request)

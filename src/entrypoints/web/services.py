@@ -16,25 +16,46 @@ from adapters.db.repositories import (
     SqlPractitionerRepository,
     SqlTenantRepository,
 )
+from adapters.db.sso_repositories import (
+    SqlAuditLog,
+    SqlIdentityLinkRepository,
+    SqlIdentityProviderRepository,
+    SqlLinkChallengeRepository,
+)
 from adapters.db.web_sessions import SqlSessionRevocation
 from adapters.hashing import Argon2PasswordHasher
+from adapters.http_fetch import FetchPolicy, GuardedFetcher
 from adapters.mail import OutboxTransport, SmtpTransport, TransactionalMailer, Transport
+from adapters.oidc.client import PyoidcClient
+from adapters.oidc.keys import KeyCache
+from adapters.secret_box import FernetSecretBox
 from adapters.system import SecretsTokenSource, SystemClock
+from domain.link_confirmation import LinkConfirmation
 from domain.login import PasswordLogin
+from domain.matching import UserMatcher
 from domain.password_reset import PasswordReset
 from domain.ports import (
+    AuditLog,
     Clock,
     FailureLog,
+    IdentityLinkRepository,
+    IdentityProviderClient,
+    IdentityProviderRepository,
+    LinkChallengeRepository,
     Links,
     Mailer,
     PasswordHasher,
     PasswordResetTokenRepository,
     PractitionerRepository,
+    SecretBox,
     SessionRevocation,
     TenantRepository,
     TokenSource,
+    UrlSafety,
 )
 from domain.practitioners import PractitionerDirectory
+from domain.provider_admin import ProviderAdministration
+from domain.single_sign_on import SingleSignOn
 from domain.tenants import TenantOnboarding
 from entrypoints.settings import PortalSettings
 
@@ -54,6 +75,10 @@ class RequestLinks:
     def login_link(self) -> str:
         return self._absolute(self._request.route_path("login"))
 
+    def redirect_uri(self) -> str:
+        """The one redirect URI of the instance, registered at its identity providers."""
+        return self._absolute(self._request.route_path("process_sso"))
+
 
 def make_transport(settings: PortalSettings) -> Transport:
     if settings.mail_backend == "smtp":
@@ -71,48 +96,13 @@ def _port(request: Request, port: Any) -> Any:
     return request.find_service(port, context=None)
 
 
-def _password_reset(_context: Any, request: Request) -> PasswordReset:
-    return PasswordReset(
-        *(
-            _port(request, port)
-            for port in (
-                PractitionerRepository,
-                PasswordResetTokenRepository,
-                FailureLog,
-                PasswordHasher,
-                Mailer,
-                Links,
-                TokenSource,
-                SessionRevocation,
-                Clock,
-            )
-        )
-    )
+def _build(cls: Any, *ports: Any, **options: Any) -> Any:
+    """A domain service whose constructor takes these ports (found per request) and options."""
 
+    def factory(_context: Any, request: Request) -> Any:
+        return cls(*(_port(request, port) for port in ports), **options)
 
-def _password_login(_context: Any, request: Request) -> PasswordLogin:
-    return PasswordLogin(
-        *(_port(request, p) for p in (PractitionerRepository, FailureLog, PasswordHasher, Clock))
-    )
-
-
-def _directory(_context: Any, request: Request) -> PractitionerDirectory:
-    return PractitionerDirectory(
-        _port(request, PractitionerRepository),
-        _port(request, PasswordHasher),
-        _port(request, PasswordReset),
-        _port(request, SessionRevocation),
-        _port(request, Clock),
-    )
-
-
-def _onboarding(_context: Any, request: Request) -> TenantOnboarding:
-    return TenantOnboarding(
-        *(
-            _port(request, p)
-            for p in (TenantRepository, PractitionerRepository, PasswordHasher, TokenSource, Clock)
-        )
-    )
+    return factory
 
 
 def includeme(config: Configurator) -> None:
@@ -130,6 +120,17 @@ def includeme(config: Configurator) -> None:
     config.register_service(Argon2PasswordHasher.with_profile(settings.password_hash_profile), PasswordHasher)
     config.register_service(SystemClock(), Clock)
     config.register_service(SecretsTokenSource(), TokenSource)
+    # Process-wide and thread-safe: no per-login state, one key store per provider.
+    fetcher = GuardedFetcher(
+        FetchPolicy(
+            allowed_private_hosts=settings.sso_allowed_private_hosts,
+            development=settings.development,
+            timeout=settings.sso_http_timeout,
+        )
+    )
+    config.register_service(fetcher, UrlSafety)
+    config.register_service(FernetSecretBox(settings.secrets_key), SecretBox)
+    config.register_service(PyoidcClient(fetcher, KeyCache(fetcher)), IdentityProviderClient)
 
     per_request = {
         TenantRepository: lambda c, r: SqlTenantRepository(r.dbsession),
@@ -139,10 +140,65 @@ def includeme(config: Configurator) -> None:
         SessionRevocation: lambda c, r: SqlSessionRevocation(r.dbsession),
         Mailer: lambda c, r: TransactionalMailer(transport, settings.mail_sender, r.tm),
         Links: lambda c, r: RequestLinks(r),
-        PasswordLogin: _password_login,
-        PasswordReset: _password_reset,
-        PractitionerDirectory: _directory,
-        TenantOnboarding: _onboarding,
+        IdentityProviderRepository: lambda c, r: SqlIdentityProviderRepository(r.dbsession),
+        IdentityLinkRepository: lambda c, r: SqlIdentityLinkRepository(r.dbsession),
+        LinkChallengeRepository: lambda c, r: SqlLinkChallengeRepository(r.dbsession),
+        AuditLog: lambda c, r: SqlAuditLog(r.dbsession),
+        UserMatcher: _build(UserMatcher, IdentityLinkRepository, PractitionerRepository),
+        LinkConfirmation: _build(
+            LinkConfirmation,
+            PractitionerRepository,
+            IdentityProviderRepository,
+            IdentityLinkRepository,
+            LinkChallengeRepository,
+            FailureLog,
+            Mailer,
+            TokenSource,
+            AuditLog,
+            Clock,
+        ),
+        SingleSignOn: _build(
+            SingleSignOn,
+            IdentityProviderRepository,
+            PractitionerRepository,
+            IdentityLinkRepository,
+            UserMatcher,
+            LinkConfirmation,
+            IdentityProviderClient,
+            SecretBox,
+            TokenSource,
+            AuditLog,
+            Clock,
+        ),
+        ProviderAdministration: _build(
+            ProviderAdministration,
+            IdentityProviderRepository,
+            SecretBox,
+            UrlSafety,
+            IdentityProviderClient,
+            AuditLog,
+            Clock,
+            allow_local_http=settings.development,
+        ),
+        PasswordLogin: _build(PasswordLogin, PractitionerRepository, FailureLog, PasswordHasher, Clock),
+        PasswordReset: _build(
+            PasswordReset,
+            PractitionerRepository,
+            PasswordResetTokenRepository,
+            FailureLog,
+            PasswordHasher,
+            Mailer,
+            Links,
+            TokenSource,
+            SessionRevocation,
+            Clock,
+        ),
+        PractitionerDirectory: _build(
+            PractitionerDirectory, PractitionerRepository, PasswordHasher, PasswordReset, SessionRevocation, Clock
+        ),
+        TenantOnboarding: _build(
+            TenantOnboarding, TenantRepository, PractitionerRepository, PasswordHasher, TokenSource, Clock
+        ),
     }
     for port, factory in per_request.items():
         config.register_service_factory(factory, port)

@@ -12,17 +12,12 @@ from domain.errors import DomainError, EmailAlreadyRegistered, InvalidValue, Not
 from domain.policy import TenantAuthPolicy
 from domain.practitioners import PAGE_SIZE, PractitionerDirectory
 from domain.values import ModuleRight
-from entrypoints.web.views.forms import checked, query_text, text
+from entrypoints.web.views.forms import checked, page_number, query_text, text
 
 
 def _rights(request: Request) -> frozenset[ModuleRight]:
     chosen = set(request.POST.getall("rights"))
     return frozenset(r for r in ModuleRight if r.value in chosen)
-
-
-def _page_number(request: Request) -> int:
-    raw = query_text(request, "page", "1")
-    return max(int(raw), 1) if raw.isascii() and raw.isdigit() and 0 < len(raw) < 7 else 1
 
 
 @view_defaults(route_name="admin_practitioners", permission="manage_practitioners", renderer="admin_practitioners.jinja2")
@@ -33,7 +28,7 @@ class PractitionersAdminViews:
 
     def _listing(self, **extra: Any) -> dict[str, Any]:
         query = query_text(self.request, "q")[:200]
-        page = _page_number(self.request)
+        page = page_number(self.request)
         found = self.directory.search(self.request.tenant, query, page)
         return {
             "query": query,

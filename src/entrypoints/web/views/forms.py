@@ -27,6 +27,12 @@ def query_text(request: Request, name: str, default: str = "") -> str:
     return value.replace("\x00", "") if isinstance(value, str) else default
 
 
+def page_number(request: Request) -> int:
+    """The ``page`` query parameter as a page number from 1; anything odd reads as 1."""
+    raw = query_text(request, "page", "1")
+    return max(int(raw), 1) if raw.isascii() and raw.isdigit() and 0 < len(raw) < 7 else 1
+
+
 def checked(request: Request, name: str) -> bool:
     return request.POST.get(name) in {"on", "true", "1", "yes"}
 

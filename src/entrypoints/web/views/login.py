@@ -10,6 +10,7 @@ from pyramid.view import view_config
 from domain.errors import AccountDeactivated, DomainError, LoginFailed, LoginThrottled, NotAllowed
 from domain.login import PasswordLogin
 from domain.policy import TenantAuthPolicy
+from domain.single_sign_on import SingleSignOn
 from entrypoints.web.views.forms import safe_next, text
 
 # How each refusal is reported: the status a client can act on, the words come from the domain.
@@ -19,6 +20,7 @@ STATUS = {LoginFailed: 401, LoginThrottled: 429, AccountDeactivated: 403, NotAll
 def _page(request: Request, **extra: Any) -> dict[str, Any]:
     return {
         "policy": TenantAuthPolicy.of(request.tenant),
+        "providers": request.find_service(SingleSignOn).enabled_providers(request.tenant),
         "email": "",
         "error": None,
         "next": safe_next(request.params.get("next")),

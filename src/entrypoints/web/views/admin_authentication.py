@@ -1,0 +1,114 @@
+"""/admin/authentication: connect the practice's OpenID Connect provider; /admin/audit."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, replace
+from typing import Any
+
+from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
+from pyramid.request import Request
+from pyramid.view import view_config, view_defaults
+
+from domain.errors import DomainError, InvalidForm, InvalidValue, UnknownProvider
+from domain.ports import AuditLog
+from domain.provider_admin import ProviderAdministration
+from domain.sso import PROVIDER_URL_FIELDS, IdentityProvider, ProviderSettings
+from entrypoints.web.services import RequestLinks
+from entrypoints.web.views.forms import checked, page_number, query_text, text
+
+AUDIT_PAGE_SIZE = 25
+TEXT_FIELDS = ("display_name", "client_id", *PROVIDER_URL_FIELDS, "token_endpoint_auth_method")
+EMPTY = ProviderSettings("Single Sign On", "", "", "", "", "", "")
+
+
+@view_defaults(route_name="admin_authentication", permission="manage_authentication", renderer="admin_authentication.jinja2")
+class AuthenticationViews:
+    def __init__(self, context: Any, request: Request) -> None:
+        self.request = request
+        self.admin: ProviderAdministration = request.find_service(ProviderAdministration)
+        try:
+            wanted = query_text(request, "provider")
+            providers = self.admin.providers(request.tenant)
+            self.provider: IdentityProvider | None = (
+                self.admin.provider(request.tenant, wanted) if wanted else providers[0] if providers else None
+            )
+        except UnknownProvider:
+            raise HTTPNotFound() from None
+
+    def _page(self, form: ProviderSettings, **extra: Any) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "providers": self.admin.providers(self.request.tenant),
+            "form": asdict(form),
+            "restrict_to_sso": self.request.tenant.auth.restrict_to_sso,
+            "redirect_uri": RequestLinks(self.request).redirect_uri(),
+            "errors": {},
+            "notice": self.request.session.pop_flash(),
+            "discovered": False,
+            **extra,
+        }
+
+    def _submitted(self) -> ProviderSettings:
+        values = {name: text(self.request, name, 2000).strip() for name in TEXT_FIELDS}
+        return ProviderSettings(**values, enabled=checked(self.request, "enabled"))
+
+    def _refuse(self, form: ProviderSettings, errors: dict[str, str]) -> dict[str, Any]:
+        self.request.response.status = 400
+        return self._page(form, errors=errors, restrict_to_sso=checked(self.request, "restrict_to_sso"))
+
+    @view_config(request_method="GET")
+    def show(self) -> Any:
+        return self._page(self.provider.settings if self.provider else EMPTY)
+
+    @view_config(request_method="POST", request_param="action=discover")
+    def discover(self) -> Any:
+        try:
+            form = self._submitted()
+            found = self.admin.discover(form.issuer)
+        except InvalidValue as err:
+            return self._refuse(EMPTY, {err.field: err.message})
+        except InvalidForm as err:
+            return self._refuse(form, err.errors)
+        except DomainError as err:  # unreachable, unsafe or mismatching issuer
+            return self._refuse(form, {"issuer": f"discovery failed: {err}"})
+        filled = replace(
+            form,
+            issuer=found.issuer,
+            authorization_endpoint=found.authorization_endpoint,
+            token_endpoint=found.token_endpoint,
+            jwks_uri=found.jwks_uri,
+            userinfo_endpoint=found.userinfo_endpoint,
+            token_endpoint_auth_method=found.preferred_auth_method,
+        )
+        return self._page(filled, discovered=True, restrict_to_sso=checked(self.request, "restrict_to_sso"))
+
+    @view_config(request_method="POST", request_param="action=save")
+    def save(self) -> Any:
+        request = self.request
+        try:
+            form = self._submitted()
+            saved = self.admin.save(
+                request.identity,
+                request.tenant,
+                self.provider.id if self.provider else None,
+                form,
+                text(request, "client_secret", 1000),
+                checked(request, "restrict_to_sso"),
+            )
+        except InvalidValue as err:
+            return self._refuse(EMPTY, {err.field: err.message})
+        except InvalidForm as err:
+            return self._refuse(form, err.errors)
+        request.session.flash(f"{saved.display_name} is saved.")
+        return HTTPSeeOther(request.route_path("admin_authentication", _query={"provider": saved.id}))
+
+    @view_config(request_method="POST")
+    def unknown_action(self) -> Any:
+        return self._refuse(EMPTY, {"form": "That action is not known. Reload the page and try again."})
+
+
+@view_config(route_name="admin_audit", request_method="GET", permission="manage_authentication", renderer="admin_audit.jinja2")
+def audit(request: Request) -> dict[str, Any]:
+    page = page_number(request)
+    events, total = request.find_service(AuditLog).newest(request.tenant.id, (page - 1) * AUDIT_PAGE_SIZE, AUDIT_PAGE_SIZE)
+    return {"events": events, "page": page, "pages": max(1, -(-total // AUDIT_PAGE_SIZE)), "total": total}

@@ -1,0 +1,140 @@
+"""The Single Sign On flow: the button, the provider's callback, the one-time-password step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyramid.httpexceptions import HTTPForbidden, HTTPSeeOther
+from pyramid.request import Request
+from pyramid.security import remember
+from pyramid.view import view_config
+
+from domain.errors import (
+    AccountDeactivated,
+    DomainError,
+    InvalidValue,
+    LinkCodeRefused,
+    ProviderUnavailable,
+    UnknownProvider,
+)
+from domain.link_confirmation import LinkConfirmation
+from domain.single_sign_on import AlreadyLinked, ConfirmLink, LoggedIn, SingleSignOn
+from domain.sso import PendingLink, PendingLogin
+from entrypoints.web.services import RequestLinks
+from entrypoints.web.views.forms import safe_next, text
+
+LOGIN_KEY = "sso_login"  # the authorization-code flow in progress
+LINK_KEY = "sso_link"  # the verified identity waiting for its one-time password
+CODE_ASKED_KEY = "sso_link_code_asked"
+CALLBACK_PARAMETERS = ("state", "code", "error", "error_description", "iss")
+
+
+def _refusal(request: Request, err: DomainError) -> dict[str, Any]:
+    """How a failed sign-in is shown: 502 when the provider failed us, 4xx when it said no."""
+    if isinstance(err, ProviderUnavailable):
+        request.response.status = 502
+        return {"title": "The identity provider did not answer properly", "message": f"{err}. Try again in a moment; if it keeps happening, tell your practice's administrator."}
+    request.response.status = 404 if isinstance(err, UnknownProvider) else 403 if isinstance(err, AccountDeactivated) else 400
+    return {"title": "Single Sign On did not work", "message": f"{str(err)[:1].upper()}{str(err)[1:]}."}
+
+
+def _pending(request: Request, key: str, kind: type[Any]) -> Any:
+    raw = request.session.get(key)
+    try:
+        return kind.from_dict(raw) if isinstance(raw, dict) else None
+    except (TypeError, ValueError, KeyError):  # a session written by an older version
+        return None
+
+
+@view_config(route_name="sso_start", request_method="POST", renderer="error.jinja2")
+def start(request: Request) -> Any:
+    linking = request.POST.get("purpose") == "link"
+    if linking and request.identity is None:
+        raise HTTPForbidden()
+    try:
+        pending, url = request.find_service(SingleSignOn).begin(
+            request.tenant,
+            request.matchdict["provider"],
+            safe_next(request.POST.get("next")),
+            RequestLinks(request).redirect_uri(),
+            request.identity if linking else None,
+        )
+    except DomainError as err:
+        return _refusal(request, err)
+    request.session[LOGIN_KEY] = pending.to_dict()
+    return HTTPSeeOther(url)
+
+
+@view_config(route_name="process_sso", request_method="GET", renderer="error.jinja2")
+def process_sso(request: Request) -> Any:
+    pending = _pending(request, LOGIN_KEY, PendingLogin)
+    request.session.pop(LOGIN_KEY, None)  # single use, whatever happens next
+    callback = {k: v[:4096] for k in CALLBACK_PARAMETERS if isinstance(v := request.GET.get(k), str)}
+    try:
+        outcome = request.find_service(SingleSignOn).complete(
+            request.tenant, pending, callback, RequestLinks(request).redirect_uri()
+        )
+    except DomainError as err:
+        return _refusal(request, err)
+    if isinstance(outcome, LoggedIn):
+        remember(request, outcome.practitioner.id)
+        return HTTPSeeOther(safe_next(outcome.next_path))
+    if isinstance(outcome, AlreadyLinked):
+        request.session.flash("This account at the provider is already linked to you.")
+        return HTTPSeeOther(request.route_path("account_linked"))
+    assert isinstance(outcome, ConfirmLink)
+    request.session[LINK_KEY] = outcome.pending.to_dict()
+    request.session[CODE_ASKED_KEY] = outcome.code_sent
+    return HTTPSeeOther(request.route_path("sso_link"))
+
+
+def _link_page(request: Request, pending: PendingLink | None, **extra: Any) -> dict[str, Any]:
+    return {
+        "pending": pending,
+        "code_asked": bool(request.session.get(CODE_ASKED_KEY)),
+        "error": None,
+        "notice": None,
+        "email": "",
+        **extra,
+    }
+
+
+@view_config(route_name="sso_link", request_method="GET", renderer="sso_link.jinja2")
+def link_form(request: Request) -> dict[str, Any]:
+    pending = _pending(request, LINK_KEY, PendingLink)
+    if pending is None:
+        request.response.status = 400
+    return _link_page(request, pending)
+
+
+@view_config(route_name="sso_link", request_method="POST", renderer="sso_link.jinja2")
+def link(request: Request) -> Any:
+    pending = _pending(request, LINK_KEY, PendingLink)
+    if pending is None:
+        request.response.status = 400
+        return _link_page(request, None)
+    confirmation = request.find_service(LinkConfirmation)
+    try:
+        if "code" in request.POST:
+            practitioner = confirmation.confirm(request.tenant, pending, text(request, "code", 32))
+        else:
+            confirmation.request_code(request.tenant, pending, text(request, "email", 320))
+            request.session[CODE_ASKED_KEY] = True
+            return _link_page(request, pending, notice="If this email is registered here, a code is on its way to it. It is valid for 10 minutes.")
+    except InvalidValue as err:
+        request.response.status = 400
+        return _link_page(request, pending, error=err.message, email=request.POST.get("email", ""))
+    except LinkCodeRefused as err:
+        request.response.status = 400
+        return _link_page(request, pending, error=f"{str(err)[:1].upper()}{str(err)[1:]}.")
+    except DomainError as err:
+        for key in (LINK_KEY, CODE_ASKED_KEY):
+            request.session.pop(key, None)
+        return _link_page(request, None, **_refusal(request, err))
+    if pending.practitioner_id is None:
+        remember(request, practitioner.id)  # also ends the pending link: a new session
+        return HTTPSeeOther(safe_next(pending.next_path))
+    for key in (LINK_KEY, CODE_ASKED_KEY):
+        request.session.pop(key, None)
+    request.session.flash("Single Sign On is linked to your account.")
+    return HTTPSeeOther(request.route_path("account_linked"))
