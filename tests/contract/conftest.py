@@ -12,6 +12,12 @@ import transaction
 from sqlalchemy import Engine
 
 from adapters.db.engine import make_engine, make_session_factory, transactional_session
+from adapters.db.sso_repositories import (
+    SqlAuditLog,
+    SqlIdentityLinkRepository,
+    SqlIdentityProviderRepository,
+    SqlLinkChallengeRepository,
+)
 from adapters.db.repositories import (
     SqlFailureLog,
     SqlPasswordResetTokenRepository,
@@ -28,6 +34,10 @@ class Repositories:
     practitioners: Any
     reset_tokens: Any
     failures: Any
+    providers: Any
+    links: Any
+    challenges: Any
+    audit: Any
 
 
 class FakeUnitOfWork:
@@ -37,6 +47,10 @@ class FakeUnitOfWork:
             fakes.FakePractitionerRepository(),
             fakes.FakePasswordResetTokenRepository(),
             fakes.FakeFailureLog(),
+            fakes.FakeIdentityProviderRepository(),
+            fakes.FakeIdentityLinkRepository(),
+            fakes.FakeLinkChallengeRepository(),
+            fakes.FakeAuditLog(),
         )
 
     def commit(self) -> None:
@@ -59,6 +73,10 @@ class SqlUnitOfWork:
             SqlPractitionerRepository(session),
             SqlPasswordResetTokenRepository(session),
             SqlFailureLog(session),
+            SqlIdentityProviderRepository(session),
+            SqlIdentityLinkRepository(session),
+            SqlLinkChallengeRepository(session),
+            SqlAuditLog(session),
         )
 
     def commit(self) -> None:

@@ -16,6 +16,9 @@ class SqlIdentityProviderRepository:
 
     def add(self, provider: IdentityProvider) -> None:
         self._session.add(provider)
+        # Mapped without relationships, the unit of work cannot order a pending provider
+        # before the links and challenges that reference it: write it now.
+        self._session.flush()
 
     def get(self, tenant_id: str, provider_id: str) -> IdentityProvider | None:
         c = schema.identity_providers.c
