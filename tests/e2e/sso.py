@@ -1,0 +1,114 @@
+"""Drives Single Sign On end to end: the portal through WebTest, the provider over real HTTP.
+
+The browser's two hops to the provider and back are made with ``requests`` against the
+loopback provider (it answers the authorization request with a redirect to the portal's
+callback), and the callback is then opened in the same WebTest browser. Nothing is patched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+import webtest
+
+from tests.e2e.conftest import BASE_DOMAIN, PASSWORD, Portal
+from tests.e2e.oidc_provider import LoopbackProvider
+
+CLIENT_ID = "practice-portal"
+CLIENT_SECRET = "client-secret-at-the-provider"
+
+
+def redirect_uri(slug: str) -> str:
+    return f"http://{slug}.{BASE_DOMAIN}/process_sso"
+
+
+class Sso:
+    def __init__(self, portal: Portal, op: LoopbackProvider) -> None:
+        self.portal = portal
+        self.op = op
+
+    def admin(self, slug: str = "acme") -> webtest.TestApp:
+        """The tenant's owner, logged in."""
+        browser = self.portal.browser(slug)
+        self.portal.log_in(browser, f"owner@{slug}.test")
+        return browser
+
+    def connect(self, slug: str = "acme", restrict_to_sso: bool = False, name: str = "Contoso ID", **fields: str) -> str:
+        """Configures the loopback provider through the Authentication module; returns its id."""
+        self.op.register_client(CLIENT_ID, CLIENT_SECRET, redirect_uri(slug))
+        form = self.admin(slug).get("/admin/authentication").forms["provider-form"]
+        values = {
+            "display_name": name,
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "issuer": self.op.issuer,
+            "authorization_endpoint": self.op.url("/authorization"),
+            "token_endpoint": self.op.url("/token"),
+            "jwks_uri": self.op.url("/jwks"),
+            "userinfo_endpoint": self.op.url("/userinfo"),
+            **fields,
+        }
+        for name_, value in values.items():
+            form[name_] = value
+        form["enabled"] = True
+        form["restrict_to_sso"] = restrict_to_sso
+        saved = form.submit("action", value="save", status=303)
+        return parse_qs(urlsplit(saved.location).query)["provider"][0]
+
+    def start(self, browser: webtest.TestApp, provider_id: str | None = None) -> str:
+        """Clicks the Single Sign On button on the login page; returns the provider's URL."""
+        page = browser.get("/login")
+        action = f"/sso/{provider_id}/start" if provider_id else None
+        form = next(f for f in page.forms.values() if f.action.startswith("/sso/") and (action is None or f.action == action))
+        response = form.submit(status=303)
+        return response.location
+
+    def at_provider(self, authorization_url: str) -> str:
+        """What the provider answers: the path and query of the portal callback it redirects to."""
+        answer = requests.get(authorization_url, allow_redirects=False, timeout=10)
+        assert answer.status_code in (302, 303), answer.text
+        target = urlsplit(answer.headers["Location"])
+        return f"{target.path}?{target.query}"
+
+    def log_in(self, browser: webtest.TestApp, status: int | str = "*", provider_id: str | None = None) -> webtest.TestResponse:
+        """The whole round trip; returns the portal's answer to the callback."""
+        return browser.get(self.at_provider(self.start(browser, provider_id)), status=status)
+
+    def code_from_mail(self) -> str:
+        mail = self.portal.mails()[-1]
+        return next(line.strip() for line in mail.text.splitlines() if line.strip().isdigit())
+
+    def confirm_link(self, browser: webtest.TestApp, email: str) -> webtest.TestResponse:
+        """The one-time-password step after a first SSO login: email, then the mailed code."""
+        page = browser.get("/sso/link")
+        form = page.forms["email-form"]
+        form["email"] = email
+        page = form.submit()
+        form = page.forms["code-form"]
+        form["code"] = self.code_from_mail()
+        return form.submit(status="*")
+
+    def first_login(self, browser: webtest.TestApp, email: str) -> webtest.TestResponse:
+        answer = self.log_in(browser, status=303)
+        assert answer.location.endswith("/sso/link")
+        return self.confirm_link(browser, email)
+
+
+@pytest.fixture
+def op() -> Iterator[LoopbackProvider]:
+    with LoopbackProvider() as provider:
+        yield provider
+
+
+@pytest.fixture
+def sso(portal: Portal, op: LoopbackProvider) -> Sso:
+    portal.open_tenant("acme")
+    portal.add_practitioner("acme", "ann@acme.test")
+    op.login_as("ann-sub", email="ann@home.example", email_verified=True, given_name="Ann", family_name="Smith")
+    return Sso(portal, op)
+
+
+__all__ = ["PASSWORD", "Sso", "op", "sso"]
