@@ -29,6 +29,7 @@ class Sso:
     def __init__(self, portal: Portal, op: LoopbackProvider) -> None:
         self.portal = portal
         self.op = op
+        self._redirect_uris: set[str] = set()  # one client at the provider, used by every tenant
 
     def admin(self, slug: str = "acme") -> webtest.TestApp:
         """The tenant's owner, logged in."""
@@ -38,7 +39,8 @@ class Sso:
 
     def connect(self, slug: str = "acme", restrict_to_sso: bool = False, name: str = "Contoso ID", **fields: str) -> str:
         """Configures the loopback provider through the Authentication module; returns its id."""
-        self.op.register_client(CLIENT_ID, CLIENT_SECRET, redirect_uri(slug))
+        self._redirect_uris.add(redirect_uri(slug))
+        self.op.register_client(CLIENT_ID, CLIENT_SECRET, sorted(self._redirect_uris))
         form = self.admin(slug).get("/admin/authentication").forms["provider-form"]
         values = {
             "display_name": name,

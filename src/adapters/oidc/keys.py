@@ -15,19 +15,27 @@ from domain.errors import ProviderUnavailable, UnsafeUrl
 from domain.sso import IdentityProvider
 
 KEYS_TIME_TO_LIVE = 3600.0  # seconds: providers rotate keys rarely and announce them early
-MIN_REFRESH_INTERVAL = 60.0  # seconds: an unknown kid may not make us hammer the provider
+MIN_REFRESH_INTERVAL = 60.0  # seconds between fetches a login can cause beyond the regular ones
+NEVER = float("-inf")
 
 
 @dataclass
 class _ProviderKeys:
     keys: list[Key] = field(default_factory=list)
-    fetched_at: float = float("-inf")
-    last_attempt: float = float("-inf")
+    fetched_at: float = NEVER  # last successful fetch
+    last_scheduled_attempt: float = NEVER  # last fetch because the keys were missing or old
+    last_kid_refresh: float = NEVER  # last fetch because a token named an unknown kid
+    kid_refresh_succeeded: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class KeyCache:
-    """One store per (provider id, jwks_uri): a refresh never touches another tenant's keys."""
+    """One store per (provider id, jwks_uri): a refresh never touches another tenant's keys.
+
+    Logins waiting for the same provider share one fetch (a lock per provider), a failed fetch
+    keeps the keys there were, and a token with an unknown ``kid`` causes at most one fetch per
+    MIN_REFRESH_INTERVAL, however many such tokens arrive.
+    """
 
     def __init__(
         self,
@@ -47,38 +55,41 @@ class KeyCache:
         """The cached keys; fetched when missing or older than the time to live."""
         store = self._store(provider)
         if self._now() - store.fetched_at >= self._ttl:
-            self._refresh(provider, store, force=store.fetched_at == float("-inf"))
-        if not store.keys:
-            raise ProviderUnavailable("the JWKS endpoint gave no signing keys")
+            with store.lock:
+                now = self._now()
+                fresh = now - store.fetched_at < self._ttl  # another login fetched meanwhile
+                retried_lately = now - store.last_scheduled_attempt < self._min_interval
+                if not fresh and not (store.keys and retried_lately):
+                    store.last_scheduled_attempt = now
+                    failure = self._load(provider, store)
+                    if failure is not None and not store.keys:
+                        raise failure
         return store.keys
 
     def refresh_for_unknown_kid(self, provider: IdentityProvider) -> bool:
-        """One refresh at a time per provider, at most once a minute; old keys kept on failure.
-
-        Returns whether a refresh happened, so the caller knows if trying again can help.
-        """
+        """Whether the keys may have changed since the token was checked: then check once more."""
         store = self._store(provider)
-        return self._refresh(provider, store, force=False)
+        with store.lock:
+            now = self._now()
+            if now - store.last_kid_refresh < self._min_interval:
+                return store.kid_refresh_succeeded  # a login just refreshed: reuse, fetch nothing
+            store.last_kid_refresh = now
+            store.kid_refresh_succeeded = self._load(provider, store) is None
+            return store.kid_refresh_succeeded
 
     def _store(self, provider: IdentityProvider) -> _ProviderKeys:
         key = (provider.id, provider.jwks_uri)
         with self._stores_lock:
             return self._stores.setdefault(key, _ProviderKeys())
 
-    def _refresh(self, provider: IdentityProvider, store: _ProviderKeys, force: bool) -> bool:
-        with store.lock:  # concurrent logins wait for the one fetch instead of each fetching
-            now = self._now()
-            if not force and now - store.last_attempt < self._min_interval:
-                return False
-            store.last_attempt = now
-            try:
-                store.keys = self._fetch(provider)
-                store.fetched_at = now
-                return True
-            except ProviderUnavailable:
-                if store.keys:  # a provider hiccup must not lock out everyone with a known kid
-                    return False
-                raise
+    def _load(self, provider: IdentityProvider, store: _ProviderKeys) -> ProviderUnavailable | None:
+        """Fetches into ``store`` (lock held). On failure the old keys stay; the failure is returned."""
+        try:
+            store.keys = self._fetch(provider)
+        except ProviderUnavailable as failure:
+            return failure
+        store.fetched_at = self._now()
+        return None
 
     def _fetch(self, provider: IdentityProvider) -> list[Key]:
         try:
@@ -86,13 +97,17 @@ class KeyCache:
             response.require_ok("the JWKS endpoint")
             document = response.json()
         except FetchFailed as failed:
-            raise ProviderUnavailable(f"the JWKS endpoint: {failed.message}") from failed
+            message = failed.message if failed.message.startswith("the JWKS") else f"the JWKS endpoint: {failed.message}"
+            raise ProviderUnavailable(message) from failed
         except UnsafeUrl as unsafe:
             raise ProviderUnavailable(f"the JWKS endpoint: {unsafe.reason}") from unsafe
         if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
             raise ProviderUnavailable("the JWKS endpoint answered without a list of keys")
         try:
             bundle = KeyBundle(keys=[k for k in document["keys"] if isinstance(k, dict)])
-            return [k for k in bundle.keys() if k.use in ("", "sig", None)]
+            keys = [k for k in bundle.keys() if k.use in ("", "sig", None)]
         except Exception as exc:  # pyoidc raises assorted errors for malformed keys
             raise ProviderUnavailable("the JWKS endpoint answered with keys that cannot be read") from exc
+        if not keys:
+            raise ProviderUnavailable("the JWKS endpoint gave no signing keys")
+        return keys
