@@ -38,6 +38,7 @@ typecheck:
 # Statements per request and timings as tenants and practitioners grow (BENCH_DATABASE_URL for PostgreSQL).
 bench: install
 	$(BIN)/python bench/login.py
+	$(BIN)/python bench/sso_callback.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache
