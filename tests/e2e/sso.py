@@ -83,15 +83,21 @@ class Sso:
         mail = self.portal.mails()[-1]
         return next(line.strip() for line in mail.text.splitlines() if line.strip().isdigit())
 
+    def request_code(self, browser: webtest.TestApp, email: str) -> webtest.TestResponse:
+        """Answers the link page's question for the registered email."""
+        form = browser.get("/sso/link").forms["email-form"]
+        form["email"] = email
+        return form.submit()
+
+    def enter_code(self, browser: webtest.TestApp, code: str, status: int | str = "*") -> webtest.TestResponse:
+        form = browser.get("/sso/link").forms["code-form"]
+        form["code"] = code
+        return form.submit(status=status)
+
     def confirm_link(self, browser: webtest.TestApp, email: str) -> webtest.TestResponse:
         """The one-time-password step after a first SSO login: email, then the mailed code."""
-        page = browser.get("/sso/link")
-        form = page.forms["email-form"]
-        form["email"] = email
-        page = form.submit()
-        form = page.forms["code-form"]
-        form["code"] = self.code_from_mail()
-        return form.submit(status="*")
+        self.request_code(browser, email)
+        return self.enter_code(browser, self.code_from_mail())
 
     def first_login(self, browser: webtest.TestApp, email: str) -> webtest.TestResponse:
         answer = self.log_in(browser, status=303)

@@ -31,9 +31,7 @@ def test_the_code_goes_to_the_registered_email_in_a_real_mail(sso: Sso):
     sso.connect()
     browser = sso.portal.browser("acme")
     sso.log_in(browser, status=303)
-    form = browser.get("/sso/link").forms["email-form"]
-    form["email"] = "ANN@acme.test"
-    page = form.submit()
+    page = sso.request_code(browser, "ANN@acme.test")
     assert "If this email is registered here, a code is on its way" in page.text
     (mail,) = sso.portal.mails()
     assert mail.to == "ann@acme.test"
@@ -45,9 +43,7 @@ def test_an_unregistered_email_gets_the_same_answer_and_no_mail(sso: Sso):
     sso.connect()
     browser = sso.portal.browser("acme")
     sso.log_in(browser, status=303)
-    form = browser.get("/sso/link").forms["email-form"]
-    form["email"] = "stranger@acme.test"
-    page = form.submit()
+    page = sso.request_code(browser, "stranger@acme.test")
     assert "If this email is registered here, a code is on its way" in page.text
     assert sso.portal.mails() == []
 
@@ -56,22 +52,14 @@ def test_a_wrong_code_is_refused_and_five_wrong_codes_need_a_new_one(sso: Sso):
     sso.connect()
     browser = sso.portal.browser("acme")
     sso.log_in(browser, status=303)
-    form = browser.get("/sso/link").forms["email-form"]
-    form["email"] = "ann@acme.test"
-    form.submit()
+    sso.request_code(browser, "ann@acme.test")
     right = sso.code_from_mail()
     wrong = "000000" if right != "000000" else "111111"
     for left in (4, 3, 2, 1):
-        form = browser.get("/sso/link").forms["code-form"]
-        form["code"] = wrong
-        page = form.submit(status=400)
+        page = sso.enter_code(browser, wrong, status=400)
         assert f"{left} tries left" in page.text
-    form = browser.get("/sso/link").forms["code-form"]
-    form["code"] = wrong
-    form.submit(status=400)
-    form = browser.get("/sso/link").forms["code-form"]
-    form["code"] = right
-    assert "Too many wrong codes" in form.submit(status=400).text
+    sso.enter_code(browser, wrong, status=400)
+    assert "Too many wrong codes" in sso.enter_code(browser, right, status=400).text
     assert browser.get("/", status=303).location.endswith("/login")
 
 
@@ -79,20 +67,14 @@ def test_a_code_typed_into_another_browser_links_nothing(sso: Sso):
     sso.connect()
     victim = sso.portal.browser("acme")
     sso.log_in(victim, status=303)
-    form = victim.get("/sso/link").forms["email-form"]
-    form["email"] = "ann@acme.test"
-    form.submit()
+    sso.request_code(victim, "ann@acme.test")
     code = sso.code_from_mail()
 
     attacker = sso.portal.browser("acme")
     sso.op.login_as("attacker-sub", email="attacker@evil.example")
     sso.log_in(attacker, status=303)
-    form = attacker.get("/sso/link").forms["email-form"]
-    form["email"] = "ann@acme.test"
-    form.submit()
-    form = attacker.get("/sso/link").forms["code-form"]
-    form["code"] = code
-    page = form.submit(status=400)
+    sso.request_code(attacker, "ann@acme.test")
+    page = sso.enter_code(attacker, code, status=400)
     assert "not right" in page.text
     assert attacker.get("/", status=303).location.endswith("/login")
 
@@ -101,14 +83,10 @@ def test_an_expired_code_links_nothing(sso: Sso, engine):
     sso.connect()
     browser = sso.portal.browser("acme")
     sso.log_in(browser, status=303)
-    form = browser.get("/sso/link").forms["email-form"]
-    form["email"] = "ann@acme.test"
-    form.submit()
+    sso.request_code(browser, "ann@acme.test")
     with engine.begin() as connection:
         connection.exec_driver_sql("UPDATE link_challenges SET expires_at = created_at")
-    form = browser.get("/sso/link").forms["code-form"]
-    form["code"] = sso.code_from_mail()
-    assert "expired" in form.submit(status=400).text
+    assert "expired" in sso.enter_code(browser, sso.code_from_mail(), status=400).text
     with engine.connect() as connection:
         assert connection.exec_driver_sql("SELECT count(*) FROM identity_links").scalar() == 0
 
@@ -117,9 +95,7 @@ def test_the_code_is_stored_hashed(sso: Sso, engine):
     sso.connect()
     browser = sso.portal.browser("acme")
     sso.log_in(browser, status=303)
-    form = browser.get("/sso/link").forms["email-form"]
-    form["email"] = "ann@acme.test"
-    form.submit()
+    sso.request_code(browser, "ann@acme.test")
     with engine.connect() as connection:
         row = connection.exec_driver_sql("SELECT code_digest, salt FROM link_challenges").one()
     assert sso.code_from_mail() not in "".join(row)
