@@ -14,6 +14,18 @@ from domain.model import new_id
 
 LOGIN_LIFETIME = timedelta(minutes=10)
 TOKEN_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+# How a changed setting is named in the audit log, in the words of the admin form.
+SETTING_LABELS = {
+    "display_name": "button text",
+    "client_id": "client id",
+    "issuer": "issuer",
+    "authorization_endpoint": "authorization endpoint",
+    "token_endpoint": "token endpoint",
+    "jwks_uri": "JWKS URI",
+    "userinfo_endpoint": "userinfo endpoint",
+    "token_endpoint_auth_method": "token endpoint authentication",
+    "enabled": "enabled",
+}
 PROVIDER_URL_FIELDS = (
     "issuer",
     "authorization_endpoint",
@@ -114,12 +126,12 @@ class IdentityProvider:
         )
 
     def apply(self, settings: ProviderSettings) -> list[str]:
-        """Takes the new settings; returns the names of the fields that changed."""
+        """Takes the new settings; returns what changed, in the admin form's words."""
         before, after = asdict(self.settings), asdict(settings)
         changed = [name for name in after if before[name] != after[name]]
         for name in changed:
             setattr(self, name, after[name])
-        return changed
+        return [f"{SETTING_LABELS[name]} changed" for name in changed]
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ def test_saving_is_audited_with_what_changed_and_never_the_secret(world, acme):
     world.provider_admin.save(owner, tenant, provider.id, provider_settings(client_id="new-id"), "n3w-secret", True)
     event = world.audit.events[-1]
     assert event.kind == AuditKind.SETTINGS_CHANGED and event.actor_id == owner.id
-    assert "client_id" in event.summary and "client secret replaced" in event.summary
+    assert "client id changed" in event.summary and "client secret replaced" in event.summary
     assert "restrict to SSO on" in event.summary
     assert all("s3cret" not in e.summary and "n3w-secret" not in e.summary for e in world.audit.events)
 

@@ -10,7 +10,7 @@ from pyramid.request import Request
 from pyramid.view import view_config, view_defaults
 
 from domain.errors import DomainError, InvalidForm, InvalidValue, UnknownProvider
-from domain.ports import AuditLog
+from domain.ports import AuditLog, PractitionerRepository
 from domain.provider_admin import ProviderAdministration
 from domain.sso import PROVIDER_URL_FIELDS, IdentityProvider, ProviderSettings
 from entrypoints.web.services import RequestLinks
@@ -52,6 +52,11 @@ class AuthenticationViews:
         values = {name: text(self.request, name, 2000).strip() for name in TEXT_FIELDS}
         return ProviderSettings(**values, enabled=checked(self.request, "enabled"))
 
+    def _as_typed(self) -> ProviderSettings:
+        """What the admin typed, as far as it can be shown again, after an unreadable field."""
+        values = {name: query_text(self.request, name)[:2000] for name in TEXT_FIELDS}
+        return ProviderSettings(**values, enabled=checked(self.request, "enabled"))
+
     def _refuse(self, form: ProviderSettings, errors: dict[str, str]) -> dict[str, Any]:
         self.request.response.status = 400
         return self._page(form, errors=errors, restrict_to_sso=checked(self.request, "restrict_to_sso"))
@@ -66,7 +71,7 @@ class AuthenticationViews:
             form = self._submitted()
             found = self.admin.discover(form.issuer)
         except InvalidValue as err:
-            return self._refuse(EMPTY, {err.field: err.message})
+            return self._refuse(self._as_typed(), {err.field: err.message})
         except InvalidForm as err:
             return self._refuse(form, err.errors)
         except DomainError as err:  # unreachable, unsafe or mismatching issuer
@@ -96,7 +101,7 @@ class AuthenticationViews:
                 checked(request, "restrict_to_sso"),
             )
         except InvalidValue as err:
-            return self._refuse(EMPTY, {err.field: err.message})
+            return self._refuse(self._as_typed(), {err.field: err.message})
         except InvalidForm as err:
             return self._refuse(form, err.errors)
         request.session.flash(f"{saved.display_name} is saved.")
@@ -111,4 +116,7 @@ class AuthenticationViews:
 def audit(request: Request) -> dict[str, Any]:
     page = page_number(request)
     events, total = request.find_service(AuditLog).newest(request.tenant.id, (page - 1) * AUDIT_PAGE_SIZE, AUDIT_PAGE_SIZE)
-    return {"events": events, "page": page, "pages": max(1, -(-total // AUDIT_PAGE_SIZE)), "total": total}
+    practitioners = request.find_service(PractitionerRepository)
+    actors = {actor_id: practitioners.get(request.tenant.id, actor_id) for actor_id in {e.actor_id for e in events if e.actor_id}}
+    who = {actor_id: actor.email for actor_id, actor in actors.items() if actor is not None}
+    return {"events": events, "who": who, "page": page, "pages": max(1, -(-total // AUDIT_PAGE_SIZE)), "total": total}
