@@ -51,6 +51,9 @@ class FakePractitionerRepository:
             None,
         )
 
+    def get_many(self, tenant_id: str, practitioner_ids: set[str]) -> list[Practitioner]:
+        return [p for p in self._by_id.values() if p.tenant_id == tenant_id and p.id in practitioner_ids]
+
     def get_owner(self, tenant_id: str) -> Practitioner | None:
         return next(
             (p for p in self._by_id.values() if p.tenant_id == tenant_id and p.is_owner), None

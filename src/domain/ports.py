@@ -55,6 +55,9 @@ class PractitionerRepository(Protocol):
     def get_by_email(self, tenant_id: str, email: str) -> Practitioner | None:
         """``email`` is already normalized (see domain.values.normalize_email)."""
 
+    def get_many(self, tenant_id: str, practitioner_ids: set[str]) -> list[Practitioner]:
+        """Those of the ids that are practitioners of this tenant, in one lookup."""
+
     def get_owner(self, tenant_id: str) -> Practitioner | None: ...
 
     def search(self, tenant_id: str, query: str, offset: int, limit: int) -> Page:

@@ -150,3 +150,13 @@ def test_failures_are_counted_per_bucket_within_the_window_and_cleared(uow):
     uow.commit()
     assert uow.repos.failures.count_since("a", NOW) == 0
     assert uow.repos.failures.count_since("b", NOW) == 1
+
+
+def test_many_practitioners_are_found_at_once_within_their_tenant_only(uow):
+    acme, beta = tenant(uow, "acme"), tenant(uow, "beta")
+    ann, bob = practitioner(uow, acme, "ann@acme.test"), practitioner(uow, acme, "bob@acme.test")
+    ben = practitioner(uow, beta, "ben@beta.test")
+    uow.commit()
+    found = uow.repos.practitioners.get_many(acme.id, {ann.id, bob.id, ben.id, "unknown"})
+    assert sorted(p.email for p in found) == ["ann@acme.test", "bob@acme.test"]
+    assert uow.repos.practitioners.get_many(acme.id, set()) == []

@@ -67,6 +67,16 @@ class SqlPractitionerRepository:
             select(Practitioner).where(c.tenant_id == tenant_id, c.email == email)
         ).first()
 
+    def get_many(self, tenant_id: str, practitioner_ids: set[str]) -> list[Practitioner]:
+        if not practitioner_ids:
+            return []
+        c = schema.practitioners.c
+        return list(
+            self._session.scalars(
+                select(Practitioner).where(c.tenant_id == tenant_id, c.id.in_(sorted(practitioner_ids)))
+            )
+        )
+
     def get_owner(self, tenant_id: str) -> Practitioner | None:
         c = schema.practitioners.c
         return self._session.scalars(

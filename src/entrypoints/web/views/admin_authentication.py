@@ -116,7 +116,6 @@ class AuthenticationViews:
 def audit(request: Request) -> dict[str, Any]:
     page = page_number(request)
     events, total = request.find_service(AuditLog).newest(request.tenant.id, (page - 1) * AUDIT_PAGE_SIZE, AUDIT_PAGE_SIZE)
-    practitioners = request.find_service(PractitionerRepository)
-    actors = {actor_id: practitioners.get(request.tenant.id, actor_id) for actor_id in {e.actor_id for e in events if e.actor_id}}
-    who = {actor_id: actor.email for actor_id, actor in actors.items() if actor is not None}
+    actor_ids = {e.actor_id for e in events if e.actor_id}
+    who = {p.id: p.email for p in request.find_service(PractitionerRepository).get_many(request.tenant.id, actor_ids)}
     return {"events": events, "who": who, "page": page, "pages": max(1, -(-total // AUDIT_PAGE_SIZE)), "total": total}
