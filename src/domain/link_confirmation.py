@@ -20,7 +20,8 @@ from domain.ports import (
     PractitionerRepository,
     TokenSource,
 )
-from domain.sso import AuditEvent, AuditKind, IdentityLink, PendingLink
+from domain.linking import link_identity
+from domain.sso import AuditEvent, AuditKind, PendingLink
 from domain.values import normalize_email
 
 # A lost mail deserves a resend; an inbox does not deserve a flood.
@@ -101,18 +102,12 @@ class LinkConfirmation:
         practitioner = self._practitioners.get(tenant.id, challenge.practitioner_id)
         if practitioner is None or not practitioner.active:
             raise AccountDeactivated()
-        existing = self._links.find(tenant.id, challenge.provider_id, challenge.issuer, challenge.subject)
-        if existing is not None and existing.practitioner_id != practitioner.id:
+        try:
+            link_identity(self._links, practitioner, challenge.provider_id, challenge.issuer, challenge.subject, self._clock.now())
+        except SsoRefused:
             self._record(tenant, AuditKind.LINK_FAILED, "identity already linked to another practitioner", practitioner.id)
-            raise SsoRefused("this account at the provider is already linked to another practitioner")
-        if existing is None:
-            for old in self._links.of_practitioner(tenant.id, practitioner.id):
-                if old.provider_id == challenge.provider_id:  # one identity per provider
-                    self._links.remove(old)
-            self._links.add(
-                IdentityLink(tenant.id, practitioner.id, challenge.provider_id, challenge.issuer,
-                             challenge.subject, linked_at=self._clock.now(), last_used_at=self._clock.now())
-            )
+            raise
+        practitioner.email_proven = True  # the code went to the registered email
         self._record(tenant, AuditKind.LINK_CONFIRMED, f"{practitioner.email} linked (sub {challenge.subject})", practitioner.id)
         return practitioner
 

@@ -9,10 +9,15 @@ from datetime import datetime, timedelta
 
 from domain.errors import InvalidResetToken
 from domain.values import (
+    MAX_JOB_TITLE_LENGTH,
+    MAX_PHONE_LENGTH,
     ModuleRight,
+    ProfileField,
     UnknownIdentityHandling,
     Workflow,
     clean_name,
+    clean_optional,
+    clean_salutation,
     normalize_email,
     validate_slug,
 )
@@ -28,6 +33,22 @@ def digest(secret: str) -> str:
 
 
 @dataclass(frozen=True)
+class ClaimMapping:
+    """Fill ``field`` from ``claim``; with a value map, only mapped values count."""
+
+    field: ProfileField
+    claim: str
+    value_map: tuple[tuple[str, str], ...] = ()
+
+
+DEFAULT_CLAIM_MAPPINGS = (
+    ClaimMapping(ProfileField.FIRST_NAME, "given_name"),
+    ClaimMapping(ProfileField.LAST_NAME, "family_name"),
+    ClaimMapping(ProfileField.EMAIL, "email"),
+)
+
+
+@dataclass(frozen=True)
 class AuthSettings:
     """What a tenant admin chose about logging in. Read through TenantAuthPolicy."""
 
@@ -35,6 +56,7 @@ class AuthSettings:
     workflow: Workflow = Workflow.STANDARD
     unknown_identity: UnknownIdentityHandling = UnknownIdentityHandling.CONFIRM_BY_OTP
     self_registration: bool = False
+    claim_mappings: tuple[ClaimMapping, ...] = DEFAULT_CLAIM_MAPPINGS
 
     def but(self, **changes: object) -> AuthSettings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -67,6 +89,12 @@ class Practitioner:
     active: bool = True
     is_owner: bool = False
     rights: frozenset[ModuleRight] = frozenset()
+    salutation: str | None = None
+    phone: str | None = None
+    job_title: str | None = None
+    # Whether the owner of the account showed control of its email: a mailed link or code
+    # was used, or the identity provider vouched for it. Email linking relies on it.
+    email_proven: bool = False
 
     @classmethod
     def register(
@@ -101,6 +129,31 @@ class Practitioner:
     @property
     def has_usable_password(self) -> bool:
         return self.password_hash is not None
+
+    def profile(self) -> dict[ProfileField, str | None]:
+        return {f: getattr(self, f.value) for f in ProfileField}
+
+    def update_profile(self, changes: dict[ProfileField, str | None]) -> list[ProfileField]:
+        """Validates and applies the changes; returns the fields whose value really changed.
+
+        The email is not changed here: it identifies the account and needs its own proof.
+        """
+        cleaned: dict[ProfileField, str | None] = {}
+        for profile_field, raw in changes.items():
+            if profile_field is ProfileField.FIRST_NAME:
+                cleaned[profile_field] = clean_name(raw or "", "first_name", "first name")
+            elif profile_field is ProfileField.LAST_NAME:
+                cleaned[profile_field] = clean_name(raw or "", "last_name", "last name")
+            elif profile_field is ProfileField.SALUTATION:
+                cleaned[profile_field] = clean_salutation(raw)
+            elif profile_field is ProfileField.PHONE:
+                cleaned[profile_field] = clean_optional(raw, "phone", MAX_PHONE_LENGTH)
+            elif profile_field is ProfileField.JOB_TITLE:
+                cleaned[profile_field] = clean_optional(raw, "job_title", MAX_JOB_TITLE_LENGTH)
+        changed = [f for f, value in cleaned.items() if getattr(self, f.value) != value]
+        for profile_field in changed:
+            setattr(self, profile_field.value, cleaned[profile_field])
+        return changed
 
     def deactivate(self) -> None:
         self.active = False

@@ -84,6 +84,7 @@ class PasswordReset:
             raise InvalidResetToken()
         record.redeem(self._clock.now())
         practitioner.password_hash = self._hasher.hash(new_password)
+        practitioner.email_proven = True  # the link went to the registered email
         # Whoever held the old password is logged out everywhere.
         self._sessions.end_sessions_of(tenant.id, practitioner.id)
         self._failures.clear(account_bucket(tenant, practitioner.email))

@@ -39,6 +39,14 @@ class TenantAuthPolicy:
         return not self.is_pseudo_sso
 
     @property
+    def email_linking_allowed(self) -> bool:
+        """A verified email may link an unknown identity (registration implies it: the email is taken)."""
+        return self.settings.unknown_identity in (
+            UnknownIdentityHandling.LINK_VERIFIED_EMAIL,
+            UnknownIdentityHandling.REGISTER,
+        )
+
+    @property
     def jit_registration_allowed(self) -> bool:
         return self.settings.unknown_identity is UnknownIdentityHandling.REGISTER
 

@@ -13,8 +13,11 @@ from domain.errors import (
     UnknownProvider,
 )
 from domain.link_confirmation import EXPIRED, LinkConfirmation
-from domain.matching import Linked, UserMatcher
+from domain.claims import ClaimMapper
+from domain.linking import TAKEN, link_identity
+from domain.matching import ConfirmByCode, Linked, LinkByVerifiedEmail, RegisterNew, UserMatcher
 from domain.model import Practitioner, Tenant
+from domain.policy import TenantAuthPolicy
 from domain.ports import (
     AuditLog,
     Clock,
@@ -23,8 +26,10 @@ from domain.ports import (
     IdentityProviderRepository,
     PractitionerRepository,
     SecretBox,
+    SessionRevocation,
     TokenSource,
 )
+from domain.values import ProfileField
 from domain.sso import (
     AuditEvent,
     AuditKind,
@@ -69,9 +74,11 @@ class SingleSignOn:
         client: IdentityProviderClient,
         secret_box: SecretBox,
         token_source: TokenSource,
+        sessions: SessionRevocation,
         audit: AuditLog,
         clock: Clock,
     ) -> None:
+        self._sessions = sessions
         self._providers = providers
         self._practitioners = practitioners
         self._links = links
@@ -157,16 +164,68 @@ class SingleSignOn:
         if pending.linking_practitioner_id is not None:
             return self._link_from_account(tenant, provider, pending, identity)
         match = self._matcher.match(tenant, provider, identity)
+        if isinstance(match, ConfirmByCode):
+            pending_link = self._pending_link(tenant, provider, pending, identity.issuer, identity.subject)
+            return ConfirmLink(pending_link, code_sent=False)
+        now = self._clock.now()
         if isinstance(match, Linked):
-            match.link.last_used_at = self._clock.now()
-            self._record(
-                tenant,
-                AuditKind.SSO_LOGIN_SUCCEEDED,
-                f"{match.practitioner.email} signed in with {provider.display_name}",
-                match.practitioner.id,
-            )
-            return LoggedIn(match.practitioner, pending.next_path)
-        return ConfirmLink(self._pending_link(tenant, provider, pending, identity.issuer, identity.subject), code_sent=False)
+            practitioner = match.practitioner
+            match.link.last_used_at = now
+        elif isinstance(match, LinkByVerifiedEmail):
+            practitioner = match.practitioner
+            self._take_over_by_verified_email(tenant, practitioner)
+            link_identity(self._links, practitioner, provider.id, identity.issuer, identity.subject, now)
+            self._record(tenant, AuditKind.LINK_CONFIRMED, f"{practitioner.email} linked by the verified email from {provider.display_name}", practitioner.id)
+        else:
+            practitioner = self._register(tenant, match, identity)
+            link_identity(self._links, practitioner, provider.id, identity.issuer, identity.subject, now)
+            self._record(tenant, AuditKind.REGISTERED, f"{practitioner.email} registered at first sign-in with {provider.display_name}", practitioner.id)
+        if TenantAuthPolicy.of(tenant).is_pseudo_sso:
+            self._mirror_profile(tenant, practitioner, identity)
+        self._record(
+            tenant,
+            AuditKind.SSO_LOGIN_SUCCEEDED,
+            f"{practitioner.email} signed in with {provider.display_name}",
+            practitioner.id,
+        )
+        return LoggedIn(practitioner, pending.next_path)
+
+    def _take_over_by_verified_email(self, tenant: Tenant, practitioner: Practitioner) -> None:
+        """Pre-hijacking defence: whoever set up an unproven account loses what they set up."""
+        if not practitioner.email_proven:
+            practitioner.password_hash = None
+            self._sessions.end_sessions_of(tenant.id, practitioner.id)
+        practitioner.email_proven = True
+
+    def _register(self, tenant: Tenant, match: RegisterNew, identity: VerifiedIdentity) -> Practitioner:
+        profile = match.profile
+        practitioner = Practitioner.register(
+            tenant,
+            profile[ProfileField.EMAIL] or "",
+            profile[ProfileField.FIRST_NAME] or "",
+            profile[ProfileField.LAST_NAME] or "",
+            self._clock.now(),
+        )
+        practitioner.update_profile({f: v for f, v in profile.items() if v is not None})
+        practitioner.email_proven = identity.email_verified
+        self._practitioners.add(practitioner)  # no password: it signs in through its provider
+        return practitioner
+
+    def _mirror_profile(self, tenant: Tenant, practitioner: Practitioner, identity: VerifiedIdentity) -> None:
+        """Pseudo-SSO: the provider is the source of truth for every mapped field."""
+        profile = ClaimMapper(tenant.auth.claim_mappings).profile_from(identity.claims)
+        changed = practitioner.update_profile({f: v for f, v in profile.items() if v is not None})
+        email = profile.get(ProfileField.EMAIL)
+        if email and email != practitioner.email:
+            if self._practitioners.get_by_email(tenant.id, email) is None:
+                practitioner.email = email
+                practitioner.email_proven = identity.email_verified
+                changed.append(ProfileField.EMAIL)
+            else:
+                self._record(tenant, AuditKind.PROFILE_MIRRORED, f"{practitioner.email}: email {email} from the provider is taken; kept", practitioner.id)
+        if changed:
+            names = ", ".join(f.label for f in changed)
+            self._record(tenant, AuditKind.PROFILE_MIRRORED, f"{practitioner.email}: {names} overwritten from the provider", practitioner.id)
 
     def _link_from_account(
         self, tenant: Tenant, provider: IdentityProvider, pending: PendingLogin, identity: VerifiedIdentity
@@ -177,8 +236,9 @@ class SingleSignOn:
         existing = self._links.find(tenant.id, provider.id, identity.issuer, identity.subject)
         if existing is not None:
             if existing.practitioner_id != practitioner.id:
-                raise SsoRefused("this account at the provider is already linked to another practitioner")
-            return AlreadyLinked(practitioner)
+                raise SsoRefused(TAKEN)
+            if not existing.needs_reconfirmation:
+                return AlreadyLinked(practitioner)
         link = self._pending_link(tenant, provider, pending, identity.issuer, identity.subject, practitioner.id)
         self._link_confirmation.send_code(tenant, link, practitioner)
         return ConfirmLink(link, code_sent=True)

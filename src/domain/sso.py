@@ -25,6 +25,11 @@ SETTING_LABELS = {
     "userinfo_endpoint": "userinfo endpoint",
     "token_endpoint_auth_method": "token endpoint authentication",
     "enabled": "enabled",
+    "protocol": "protocol",
+    "subject_field": "foreign id field",
+    "email_field": "email field",
+    "given_name_field": "first name field",
+    "family_name_field": "last name field",
 }
 PROVIDER_URL_FIELDS = (
     "issuer",
@@ -72,6 +77,13 @@ class ProviderSettings:
     userinfo_endpoint: str
     token_endpoint_auth_method: str = "client_secret_basic"
     enabled: bool = True
+    # "oidc", or "oauth2" for a plain OAuth 2.0 provider: no ID token, no issuer, no JWKS;
+    # the userinfo answer's fields named below stand in for the standard claims.
+    protocol: str = "oidc"
+    subject_field: str = "sub"
+    email_field: str = "email"
+    given_name_field: str = "given_name"
+    family_name_field: str = "family_name"
 
     def problems(self, development: bool) -> dict[str, str]:
         errors: dict[str, str] = {}
@@ -109,21 +121,16 @@ class IdentityProvider:
     userinfo_endpoint: str
     token_endpoint_auth_method: str = "client_secret_basic"
     enabled: bool = True
+    protocol: str = "oidc"
+    subject_field: str = "sub"
+    email_field: str = "email"
+    given_name_field: str = "given_name"
+    family_name_field: str = "family_name"
     id: str = field(default_factory=new_id)
 
     @property
     def settings(self) -> ProviderSettings:
-        return ProviderSettings(
-            self.display_name,
-            self.client_id,
-            self.issuer,
-            self.authorization_endpoint,
-            self.token_endpoint,
-            self.jwks_uri,
-            self.userinfo_endpoint,
-            self.token_endpoint_auth_method,
-            self.enabled,
-        )
+        return ProviderSettings(**{name: getattr(self, name) for name in ProviderSettings.__dataclass_fields__})
 
     def apply(self, settings: ProviderSettings) -> list[str]:
         """Takes the new settings; returns what changed, in the admin form's words."""
@@ -166,6 +173,11 @@ class VerifiedIdentity:
         value = self.claims.get("email")
         return value if isinstance(value, str) else None
 
+    @property
+    def email_verified(self) -> bool:
+        """Only a literal true counts: "false", "False", 1 or a missing claim do not."""
+        return self.claims.get("email_verified") is True
+
 
 @dataclass(eq=False)
 class IdentityLink:
@@ -178,6 +190,8 @@ class IdentityLink:
     subject: str
     linked_at: datetime
     last_used_at: datetime | None = None
+    # Set when the provider's issuer or client id changed: the next login confirms by code.
+    needs_reconfirmation: bool = False
     id: str = field(default_factory=new_id)
 
 
@@ -250,6 +264,10 @@ class AuditKind:
     LINK_CONFIRMED = "link_confirmed"
     LINK_FAILED = "link_failed"
     SETTINGS_CHANGED = "settings_changed"
+    REGISTERED = "registered"
+    PROFILE_MIRRORED = "profile_mirrored"
+    LINK_REMOVED = "link_removed"
+    PROFILE_CHANGED = "profile_changed"
 
 
 @dataclass(eq=False)

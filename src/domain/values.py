@@ -75,3 +75,47 @@ class UnknownIdentityHandling(str, Enum):
     CONFIRM_BY_OTP = "confirm_by_otp"
     LINK_VERIFIED_EMAIL = "link_verified_email"
     REGISTER = "register"
+
+
+class ProfileField(str, Enum):
+    """Personal data a claim can fill."""
+
+    FIRST_NAME = "first_name"
+    LAST_NAME = "last_name"
+    EMAIL = "email"
+    SALUTATION = "salutation"
+    PHONE = "phone"
+    JOB_TITLE = "job_title"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ")
+
+
+class Salutation(str, Enum):
+    MALE = "male"
+    FEMALE = "female"
+    DIVERSE = "diverse"
+
+
+MAX_PHONE_LENGTH = 40
+MAX_JOB_TITLE_LENGTH = 100
+
+
+def clean_optional(raw: str | None, field: str, limit: int) -> str | None:
+    """An optional free-text field: spaces folded, empty means unset."""
+    value = " ".join((raw or "").split())
+    if not value:
+        return None
+    if len(value) > limit:
+        raise InvalidValue(field, f"at most {limit} characters")
+    return value
+
+
+def clean_salutation(raw: str | None) -> str | None:
+    value = (raw or "").strip().lower()
+    if not value:
+        return None
+    if value not in {s.value for s in Salutation}:
+        raise InvalidValue("salutation", "choose male, female, diverse or nothing")
+    return value

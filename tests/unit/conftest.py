@@ -87,7 +87,7 @@ class World:
     def sso(self) -> SingleSignOn:
         return SingleSignOn(
             self.providers, self.practitioners, self.links, self.matcher, self.link_confirmation,
-            self.idp, self.secret_box, self.token_source, self.audit, self.clock,
+            self.idp, self.secret_box, self.token_source, self.sessions, self.audit, self.clock,
         )
 
     @property

@@ -22,7 +22,12 @@ def start_mappers() -> None:
         schema.tenants,
         properties={
             "auth": composite(
-                AuthSettings, t.restrict_to_sso, t.workflow, t.unknown_identity, t.self_registration
+                AuthSettings,
+                t.restrict_to_sso,
+                t.workflow,
+                t.unknown_identity,
+                t.self_registration,
+                t.claim_mappings,
             )
         },
     )

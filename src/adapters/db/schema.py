@@ -15,7 +15,7 @@ from sqlalchemy import (
     Text,
 )
 
-from adapters.db.types import RightsSet, UTCDateTime
+from adapters.db.types import ClaimMappingsJson, RightsSet, UTCDateTime
 from domain.values import UnknownIdentityHandling, Workflow
 
 metadata = MetaData(
@@ -50,6 +50,7 @@ tenants = Table(
     Column("workflow", _enum(Workflow), nullable=False),
     Column("unknown_identity", _enum(UnknownIdentityHandling), nullable=False),
     Column("self_registration", Boolean, nullable=False),
+    Column("claim_mappings", ClaimMappingsJson, nullable=False),
 )
 
 practitioners = Table(
@@ -65,6 +66,10 @@ practitioners = Table(
     Column("is_owner", Boolean, nullable=False),
     Column("rights", RightsSet, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("salutation", String(16), nullable=True),
+    Column("phone", String(40), nullable=True),
+    Column("job_title", String(100), nullable=True),
+    Column("email_proven", Boolean, nullable=False),
     Index("uq_practitioners_tenant_email", "tenant_id", "email", unique=True),
 )
 
@@ -129,6 +134,11 @@ identity_providers = Table(
     Column("userinfo_endpoint", String(2000), nullable=False),
     Column("token_endpoint_auth_method", String(32), nullable=False),
     Column("enabled", Boolean, nullable=False),
+    Column("protocol", String(8), nullable=False),
+    Column("subject_field", String(100), nullable=False),
+    Column("email_field", String(100), nullable=False),
+    Column("given_name_field", String(100), nullable=False),
+    Column("family_name_field", String(100), nullable=False),
 )
 
 identity_links = Table(
@@ -148,6 +158,7 @@ identity_links = Table(
     Column("subject", String(255), nullable=False),
     Column("linked_at", UTCDateTime, nullable=False),
     Column("last_used_at", UTCDateTime, nullable=True),
+    Column("needs_reconfirmation", Boolean, nullable=False),
     # The identity key: (tenant, provider, issuer, sub). Never the email.
     Index("uq_identity_links_identity", "tenant_id", "provider_id", "issuer", "subject", unique=True),
 )

@@ -3,11 +3,14 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import DateTime, String
+from sqlalchemy import DateTime, String, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-from domain.values import ModuleRight
+import json
+
+from domain.model import ClaimMapping
+from domain.values import ModuleRight, ProfileField
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -38,3 +41,21 @@ class RightsSet(TypeDecorator[frozenset[ModuleRight]]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> frozenset[ModuleRight]:
         return frozenset(ModuleRight(v) for v in (value or "").split(",") if v)
+
+
+class ClaimMappingsJson(TypeDecorator[tuple[ClaimMapping, ...]]):
+    """A tenant's claim mappings as a JSON list: [{"field", "claim", "value_map": [[from, to]]}]."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: tuple[ClaimMapping, ...] | None, dialect: Dialect) -> str:
+        return json.dumps(
+            [{"field": m.field.value, "claim": m.claim, "value_map": [list(p) for p in m.value_map]} for m in value or ()]
+        )
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> tuple[ClaimMapping, ...]:
+        return tuple(
+            ClaimMapping(ProfileField(item["field"]), item["claim"], tuple(tuple(p) for p in item.get("value_map", [])))
+            for item in json.loads(value or "[]")
+        )

@@ -167,6 +167,7 @@ def includeme(config: Configurator) -> None:
             IdentityProviderClient,
             SecretBox,
             TokenSource,
+            SessionRevocation,
             AuditLog,
             Clock,
         ),
