@@ -180,8 +180,14 @@ class FakeLinks:
 
 
 class FakeIdentityProviderRepository:
-    def __init__(self) -> None:
+    def __init__(self, links: "FakeIdentityLinkRepository | None" = None) -> None:
         self._by_id: dict[str, IdentityProvider] = {}
+        self._links = links  # removing a provider removes its links, as the database cascades
+
+    def remove(self, provider: IdentityProvider) -> None:
+        self._by_id.pop(provider.id, None)
+        if self._links is not None:
+            self._links.links = [l for l in self._links.links if l.provider_id != provider.id]
 
     def add(self, provider: IdentityProvider) -> None:
         self._by_id[provider.id] = provider
@@ -200,6 +206,12 @@ class FakeIdentityProviderRepository:
 class FakeIdentityLinkRepository:
     def __init__(self) -> None:
         self.links: list[IdentityLink] = []
+
+    def require_reconfirmation(self, tenant_id: str, provider_id: str) -> int:
+        mine = [l for l in self.links if l.tenant_id == tenant_id and l.provider_id == provider_id]
+        for link in mine:
+            link.needs_reconfirmation = True
+        return len(mine)
 
     def add(self, link: IdentityLink) -> None:
         self.links.append(link)

@@ -133,6 +133,9 @@ class IdentityProviderRepository(Protocol):
     def list(self, tenant_id: str) -> list[IdentityProvider]:
         """The tenant's providers, by display name."""
 
+    def remove(self, provider: IdentityProvider) -> None:
+        """Removes the provider with its links and pending challenges."""
+
 
 class IdentityLinkRepository(Protocol):
     def add(self, link: IdentityLink) -> None: ...
@@ -142,6 +145,9 @@ class IdentityLinkRepository(Protocol):
     def of_practitioner(self, tenant_id: str, practitioner_id: str) -> list[IdentityLink]: ...
 
     def remove(self, link: IdentityLink) -> None: ...
+
+    def require_reconfirmation(self, tenant_id: str, provider_id: str) -> int:
+        """Marks every link of the provider as waiting for re-confirmation; returns how many."""
 
 
 class LinkChallengeRepository(Protocol):

@@ -6,9 +6,11 @@ from dataclasses import asdict
 
 from domain.errors import InvalidForm, ProviderUnavailable, UnknownProvider, UnsafeUrl
 from domain.model import Practitioner, Tenant
+from domain.policy import TenantAuthPolicy
 from domain.ports import (
     AuditLog,
     Clock,
+    IdentityLinkRepository,
     IdentityProviderClient,
     IdentityProviderRepository,
     SecretBox,
@@ -29,6 +31,7 @@ class ProviderAdministration:
     def __init__(
         self,
         providers: IdentityProviderRepository,
+        links: IdentityLinkRepository,
         secret_box: SecretBox,
         url_safety: UrlSafety,
         client: IdentityProviderClient,
@@ -37,6 +40,7 @@ class ProviderAdministration:
         allow_local_http: bool,
     ) -> None:
         self._providers = providers
+        self._links = links
         self._secret_box = secret_box
         self._url_safety = url_safety
         self._client = client
@@ -72,6 +76,7 @@ class ProviderAdministration:
         settings: ProviderSettings,
         client_secret: str,
         restrict_to_sso: bool,
+        acknowledge_relink: bool = False,
     ) -> IdentityProvider:
         """Validates everything, then writes: a form with any error changes nothing."""
         existing = self.provider(tenant, provider_id) if provider_id else None
@@ -89,6 +94,16 @@ class ProviderAdministration:
         others_enabled = any(p.enabled for p in self._providers.list(tenant.id) if p is not existing)
         if restrict_to_sso and not (settings.enabled or others_enabled):
             errors["restrict_to_sso"] = "restricting login to Single Sign On needs an enabled provider"
+        elif TenantAuthPolicy.of(tenant).is_pseudo_sso and not (settings.enabled or others_enabled):
+            errors["enabled"] = "in pseudo-SSO nobody could log in without an enabled provider"
+        rebinding = existing is not None and (
+            existing.issuer != settings.issuer or existing.client_id != settings.client_id
+        )
+        if rebinding and not acknowledge_relink:
+            errors["acknowledge_relink"] = (
+                "changing the issuer or client id means every linked practitioner confirms their "
+                "link again with a mailed code at their next sign-in; tick the box to go ahead"
+            )
         if errors:
             raise InvalidForm(errors)
 
@@ -99,12 +114,44 @@ class ProviderAdministration:
         else:
             provider = existing
             changed = provider.apply(settings)
+            if rebinding:
+                waiting = self._links.require_reconfirmation(tenant.id, provider.id)
+                changed.append(f"{waiting} linked accounts must confirm again")
         if client_secret:
             provider.sealed_client_secret = self._secret_box.seal(client_secret)
             changed.append("client secret replaced")
         if tenant.auth.restrict_to_sso != restrict_to_sso:
             tenant.auth = tenant.auth.but(restrict_to_sso=restrict_to_sso)
             changed.append(f"restrict to SSO {'on' if restrict_to_sso else 'off'}")
-        summary = f"{provider.display_name}: " + (", ".join(changed) if changed else "saved without changes")
-        self._audit.record(AuditEvent(tenant.id, AuditKind.SETTINGS_CHANGED, self._clock.now(), summary, actor.id))
+        self._record(actor, tenant, f"{provider.display_name}: " + (", ".join(changed) if changed else "saved without changes"))
         return provider
+
+    def set_enabled(self, actor: Practitioner, tenant: Tenant, provider_id: str, enabled: bool) -> IdentityProvider:
+        provider = self.provider(tenant, provider_id)
+        if not enabled:
+            self._refuse_losing_the_last_way_in(tenant, provider, "switched off")
+        if provider.enabled != enabled:
+            provider.enabled = enabled
+            self._record(actor, tenant, f"{provider.display_name}: {'enabled' if enabled else 'disabled'}")
+        return provider
+
+    def remove(self, actor: Practitioner, tenant: Tenant, provider_id: str) -> IdentityProvider:
+        """Removes the provider and with it every link to it."""
+        provider = self.provider(tenant, provider_id)
+        self._refuse_losing_the_last_way_in(tenant, provider, "removed")
+        self._providers.remove(provider)
+        self._record(actor, tenant, f"{provider.display_name}: removed, with its linked accounts")
+        return provider
+
+    def _refuse_losing_the_last_way_in(self, tenant: Tenant, provider: IdentityProvider, what: str) -> None:
+        policy = TenantAuthPolicy.of(tenant)
+        if not provider.enabled or policy.password_login_allowed:
+            return
+        if not any(p.enabled for p in self._providers.list(tenant.id) if p is not provider):
+            raise InvalidForm(
+                {"form": f"{provider.display_name} is the only way to log in here and cannot be {what}; "
+                         "allow password login or enable another provider first"}
+            )
+
+    def _record(self, actor: Practitioner, tenant: Tenant, summary: str) -> None:
+        self._audit.record(AuditEvent(tenant.id, AuditKind.SETTINGS_CHANGED, self._clock.now(), summary, actor.id))

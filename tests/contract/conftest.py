@@ -42,13 +42,14 @@ class Repositories:
 
 class FakeUnitOfWork:
     def __init__(self) -> None:
+        links = fakes.FakeIdentityLinkRepository()
         self.repos = Repositories(
             fakes.FakeTenantRepository(),
             fakes.FakePractitionerRepository(),
             fakes.FakePasswordResetTokenRepository(),
             fakes.FakeFailureLog(),
-            fakes.FakeIdentityProviderRepository(),
-            fakes.FakeIdentityLinkRepository(),
+            fakes.FakeIdentityProviderRepository(links),
+            links,
             fakes.FakeLinkChallengeRepository(),
             fakes.FakeAuditLog(),
         )

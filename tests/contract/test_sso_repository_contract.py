@@ -113,3 +113,25 @@ def test_audit_events_are_paged_newest_first_per_tenant(uow):
     events, total = uow.repos.audit.newest(acme.id, 1, 2)
     assert total == 5 and [e.summary for e in events] == ["event 3", "event 2"]
     assert [e.summary for e in uow.repos.audit.newest(beta.id, 0, 10)[0]] == ["beta's"]
+
+
+def test_links_of_a_provider_are_marked_for_reconfirmation_in_their_tenant_only(uow):
+    acme, ann, provider = world(uow)
+    beta, ben, beta_provider = world(uow, "beta")
+    uow.repos.links.add(IdentityLink(acme.id, ann.id, provider.id, "https://idp.test", "sub-1", NOW))
+    uow.repos.links.add(IdentityLink(beta.id, ben.id, beta_provider.id, "https://idp.test", "sub-1", NOW))
+    uow.commit()
+    assert uow.repos.links.require_reconfirmation(acme.id, provider.id) == 1
+    uow.commit()
+    assert uow.repos.links.find(acme.id, provider.id, "https://idp.test", "sub-1").needs_reconfirmation
+    assert not uow.repos.links.find(beta.id, beta_provider.id, "https://idp.test", "sub-1").needs_reconfirmation
+
+
+def test_removing_a_provider_removes_its_links(uow):
+    acme, ann, provider = world(uow)
+    uow.repos.links.add(IdentityLink(acme.id, ann.id, provider.id, "https://idp.test", "sub-1", NOW))
+    uow.commit()
+    uow.repos.providers.remove(uow.repos.providers.get(acme.id, provider.id))
+    uow.commit()
+    assert uow.repos.providers.list(acme.id) == []
+    assert uow.repos.links.of_practitioner(acme.id, ann.id) == []

@@ -4,7 +4,10 @@ from dataclasses import dataclass, field, replace
 
 import pytest
 
+from domain.account import AccountSettings
 from domain.link_confirmation import LinkConfirmation
+from domain.login_policy import LoginPolicyAdministration
+from domain.registration import SelfRegistration
 from domain.login import PasswordLogin
 from domain.matching import UserMatcher
 from domain.model import Practitioner, Tenant
@@ -34,13 +37,16 @@ class World:
     mailer: fakes.FakeMailer = field(default_factory=fakes.FakeMailer)
     clock: fakes.FakeClock = field(default_factory=fakes.FakeClock)
     token_source: fakes.FakeTokenSource = field(default_factory=fakes.FakeTokenSource)
-    providers: fakes.FakeIdentityProviderRepository = field(default_factory=fakes.FakeIdentityProviderRepository)
     links: fakes.FakeIdentityLinkRepository = field(default_factory=fakes.FakeIdentityLinkRepository)
+    providers: fakes.FakeIdentityProviderRepository = field(init=False)
     challenges: fakes.FakeLinkChallengeRepository = field(default_factory=fakes.FakeLinkChallengeRepository)
     audit: fakes.FakeAuditLog = field(default_factory=fakes.FakeAuditLog)
     secret_box: fakes.FakeSecretBox = field(default_factory=fakes.FakeSecretBox)
     url_safety: fakes.FakeUrlSafety = field(default_factory=fakes.FakeUrlSafety)
     idp: fakes.FakeIdentityProviderClient = field(default_factory=fakes.FakeIdentityProviderClient)
+
+    def __post_init__(self) -> None:
+        self.providers = fakes.FakeIdentityProviderRepository(self.links)
 
     @property
     def login(self) -> PasswordLogin:
@@ -93,9 +99,21 @@ class World:
     @property
     def provider_admin(self) -> ProviderAdministration:
         return ProviderAdministration(
-            self.providers, self.secret_box, self.url_safety, self.idp, self.audit, self.clock,
+            self.providers, self.links, self.secret_box, self.url_safety, self.idp, self.audit, self.clock,
             allow_local_http=False,
         )
+
+    @property
+    def login_policy(self) -> LoginPolicyAdministration:
+        return LoginPolicyAdministration(self.providers, self.audit, self.clock)
+
+    @property
+    def account(self) -> AccountSettings:
+        return AccountSettings(self.links, self.providers, self.audit, self.clock)
+
+    @property
+    def self_registration(self) -> SelfRegistration:
+        return SelfRegistration(self.practitioners, self.password_reset, self.clock)
 
     def connect_provider(self, tenant: Tenant, name: str = "Contoso", issuer: str = "https://login.contoso.test") -> IdentityProvider:
         owner = self.onboarding.owner_of(tenant)

@@ -23,7 +23,7 @@ def test_a_valid_form_creates_the_provider_with_its_secret_sealed(world, acme):
 def test_saving_is_audited_with_what_changed_and_never_the_secret(world, acme):
     tenant, owner = acme
     provider = world.provider_admin.save(owner, tenant, None, provider_settings(), "s3cret", False)
-    world.provider_admin.save(owner, tenant, provider.id, provider_settings(client_id="new-id"), "n3w-secret", True)
+    world.provider_admin.save(owner, tenant, provider.id, provider_settings(client_id="new-id"), "n3w-secret", True, acknowledge_relink=True)
     event = world.audit.events[-1]
     assert event.kind == AuditKind.SETTINGS_CHANGED and event.actor_id == owner.id
     assert "client id changed" in event.summary and "client secret replaced" in event.summary

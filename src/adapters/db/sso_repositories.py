@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from adapters.db import schema
@@ -34,10 +34,26 @@ class SqlIdentityProviderRepository:
             )
         )
 
+    def remove(self, provider: IdentityProvider) -> None:
+        # The database cascades to the provider's links and challenges.
+        self._session.delete(provider)
+        self._session.flush()
+        self._session.expire_all()
+
 
 class SqlIdentityLinkRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
+
+    def require_reconfirmation(self, tenant_id: str, provider_id: str) -> int:
+        c = schema.identity_links.c
+        result = self._session.execute(
+            update(schema.identity_links)
+            .where(c.tenant_id == tenant_id, c.provider_id == provider_id)
+            .values(needs_reconfirmation=True),
+            execution_options={"synchronize_session": "fetch"},
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
     def add(self, link: IdentityLink) -> None:
         self._session.add(link)

@@ -20,3 +20,6 @@ def includeme(config: Configurator) -> None:
     config.add_route("account_linked", "/account/linked", factory=PractitionerPage)
     config.add_route("admin_authentication", "/admin/authentication", factory=AuthenticationAdmin)
     config.add_route("admin_audit", "/admin/audit", factory=AuthenticationAdmin)
+    config.add_route("admin_policy", "/admin/authentication/policy", factory=AuthenticationAdmin)
+    config.add_route("account", "/account", factory=PractitionerPage)
+    config.add_route("register", "/register", factory=TenantPage)

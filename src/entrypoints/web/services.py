@@ -30,7 +30,9 @@ from adapters.oidc.client import PyoidcClient
 from adapters.oidc.keys import KeyCache
 from adapters.secret_box import FernetSecretBox
 from adapters.system import SecretsTokenSource, SystemClock
+from domain.account import AccountSettings
 from domain.link_confirmation import LinkConfirmation
+from domain.login_policy import LoginPolicyAdministration
 from domain.login import PasswordLogin
 from domain.matching import UserMatcher
 from domain.password_reset import PasswordReset
@@ -55,6 +57,7 @@ from domain.ports import (
 )
 from domain.practitioners import PractitionerDirectory
 from domain.provider_admin import ProviderAdministration
+from domain.registration import SelfRegistration
 from domain.single_sign_on import SingleSignOn
 from domain.tenants import TenantOnboarding
 from entrypoints.settings import PortalSettings
@@ -174,6 +177,7 @@ def includeme(config: Configurator) -> None:
         ProviderAdministration: _build(
             ProviderAdministration,
             IdentityProviderRepository,
+            IdentityLinkRepository,
             SecretBox,
             UrlSafety,
             IdentityProviderClient,
@@ -197,6 +201,9 @@ def includeme(config: Configurator) -> None:
         PractitionerDirectory: _build(
             PractitionerDirectory, PractitionerRepository, PasswordHasher, PasswordReset, SessionRevocation, Clock
         ),
+        LoginPolicyAdministration: _build(LoginPolicyAdministration, IdentityProviderRepository, AuditLog, Clock),
+        AccountSettings: _build(AccountSettings, IdentityLinkRepository, IdentityProviderRepository, AuditLog, Clock),
+        SelfRegistration: _build(SelfRegistration, PractitionerRepository, PasswordReset, Clock),
         TenantOnboarding: _build(
             TenantOnboarding, TenantRepository, PractitionerRepository, PasswordHasher, TokenSource, Clock
         ),
