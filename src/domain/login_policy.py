@@ -42,12 +42,15 @@ class LoginPolicyAdministration:
             self_registration=policy.self_registration,
             claim_mappings=tuple(sorted(policy.claim_mappings, key=lambda m: list(ProfileField).index(m.field))),
         )
-        changed = [f"{label} {'on' if new is True else 'off' if new is False else new}"
-                   for label, old, new in (
-                       ("workflow", before.workflow.value, after.workflow.value),
-                       ("unknown identities", before.unknown_identity.value, after.unknown_identity.value),
-                       ("self-registration", before.self_registration, after.self_registration),
-                   ) if old != new]
+        changed = [
+            f"{label} {new}"
+            for label, old, new in (
+                ("workflow", before.workflow.value, after.workflow.value),
+                ("unknown identities", before.unknown_identity.value, after.unknown_identity.value),
+                ("self-registration", _on_off(before.self_registration), _on_off(after.self_registration)),
+            )
+            if old != new
+        ]
         if before.claim_mappings != after.claim_mappings:
             changed.append("claim mappings changed")
         tenant.auth = after
@@ -65,3 +68,7 @@ class LoginPolicyAdministration:
         if not isinstance(claims, dict):
             raise InvalidForm({"sample_claims": "the claims must be a JSON object"})
         return ClaimMapper(mappings).profile_from(claims)
+
+
+def _on_off(flag: bool) -> str:
+    return "on" if flag else "off"
