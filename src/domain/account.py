@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.errors import NotAllowed
+from domain.errors import NotAllowed, UnknownLink
 from domain.model import Practitioner, Tenant
 from domain.policy import TenantAuthPolicy
 from domain.ports import AuditLog, Clock, IdentityLinkRepository, IdentityProviderRepository
@@ -51,7 +51,7 @@ class AccountSettings:
         links = self._links.of_practitioner(tenant.id, practitioner.id)
         link = next((l for l in links if l.id == link_id), None)
         if link is None:
-            raise NotAllowed("that linked account does not exist")
+            raise UnknownLink()
         enabled = {p.id for p in self._providers.list(tenant.id) if p.enabled}
         other_ways = sum(1 for l in links if l is not link and l.provider_id in enabled)
         if practitioner.has_usable_password and TenantAuthPolicy.of(tenant).password_login_allowed:

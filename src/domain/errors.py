@@ -113,3 +113,8 @@ class SsoRefused(DomainError):
 
 class LinkCodeRefused(DomainError):
     """A one-time password was wrong, expired, used up or is not for this browser."""
+
+
+class UnknownLink(DomainError):
+    def __init__(self) -> None:
+        super().__init__("that linked account does not exist")

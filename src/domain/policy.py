@@ -31,6 +31,11 @@ class TenantAuthPolicy:
         return self.settings.self_registration and not self.is_pseudo_sso
 
     @property
+    def self_registration_allowed(self) -> bool:
+        """The registration page needs a password to come at the end of it."""
+        return self.self_registration_shown and self.password_login_allowed
+
+    @property
     def profile_editable(self) -> bool:
         return not self.is_pseudo_sso
 

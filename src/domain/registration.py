@@ -22,8 +22,7 @@ class SelfRegistration:
         A new account has no password until its owner uses the mailed link, so nobody can
         register an address they do not control and then use the account.
         """
-        policy = TenantAuthPolicy.of(tenant)
-        if not policy.self_registration_shown or not policy.password_login_allowed:
+        if not TenantAuthPolicy.of(tenant).self_registration_allowed:
             raise NotAllowed("this practice does not take registrations; ask its administrator for an account")
         candidate = Practitioner.register(tenant, email, first_name, last_name, self._clock.now())
         existing = self._practitioners.get_by_email(tenant.id, normalize_email(email))

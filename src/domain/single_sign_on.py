@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from domain.errors import (
     AccountDeactivated,
     DomainError,
+    NotAllowed,
     SsoRefused,
     UnknownProvider,
 )
@@ -102,6 +103,8 @@ class SingleSignOn:
         linking_practitioner: Practitioner | None = None,
     ) -> tuple[PendingLogin, str]:
         """Fresh state, nonce and PKCE verifier for one login, and where to send the browser."""
+        if linking_practitioner is not None:
+            self._require_linking_allowed(tenant)
         provider = self._enabled_provider(tenant, provider_id)
         pending = PendingLogin(
             tenant_id=tenant.id,
@@ -230,6 +233,7 @@ class SingleSignOn:
     def _link_from_account(
         self, tenant: Tenant, provider: IdentityProvider, pending: PendingLogin, identity: VerifiedIdentity
     ) -> Outcome:
+        self._require_linking_allowed(tenant)  # the policy may have changed during the round trip
         practitioner = self._practitioners.get(tenant.id, pending.linking_practitioner_id or "")
         if practitioner is None or not practitioner.active:
             raise AccountDeactivated()
@@ -262,6 +266,11 @@ class SingleSignOn:
             started_at=self._clock.now(),
             practitioner_id=practitioner_id,
         )
+
+    @staticmethod
+    def _require_linking_allowed(tenant: Tenant) -> None:
+        if not TenantAuthPolicy.of(tenant).linked_accounts_shown:
+            raise NotAllowed("linked accounts are managed by this practice's identity provider")
 
     def _enabled_provider(self, tenant: Tenant, provider_id: str) -> IdentityProvider:
         provider = self._providers.get(tenant.id, provider_id)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from domain.errors import InvalidForm, InvalidValue, NotAllowed
+from domain.errors import InvalidForm, InvalidValue, NotAllowed, UnknownLink
 from domain.login_policy import LoginPolicy
 from domain.model import DEFAULT_CLAIM_MAPPINGS, ClaimMapping
 from domain.policy import TenantAuthPolicy
@@ -116,7 +116,7 @@ def test_another_practitioners_link_cannot_be_removed(world, acme):
     provider = world.connect_provider(tenant)
     ann, bob = world.practitioner(tenant), world.practitioner(tenant, "bob@acme.test")
     bobs = link(world, tenant, bob, provider, "sub-bob")
-    with pytest.raises(NotAllowed):
+    with pytest.raises(UnknownLink):
         world.account.unlink(tenant, ann, bobs.id)
 
 

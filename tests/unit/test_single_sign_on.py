@@ -209,3 +209,19 @@ def test_linking_an_identity_already_linked_to_oneself_says_so(world, acme):
     world.signed_in_as("sub-ann")
     pending, _ = world.sso.begin(tenant, provider.id, "/", REDIRECT, linking_practitioner=ann)
     assert world.sso.complete(tenant, pending, callback(pending), REDIRECT) == AlreadyLinked(ann)
+
+
+def test_linking_from_account_settings_is_refused_under_pseudo_sso(world, acme):
+    from domain.errors import NotAllowed
+    from domain.values import Workflow
+
+    tenant, _, provider = acme
+    ann = world.practitioner(tenant, "ann@acme.test")
+    pending, _ = world.sso.begin(tenant, provider.id, "/", REDIRECT, linking_practitioner=ann)
+    tenant.auth = tenant.auth.but(workflow=Workflow.PSEUDO_SSO)
+    world.signed_in_as("sub-ann")
+    with pytest.raises(NotAllowed):
+        world.sso.complete(tenant, pending, callback(pending), REDIRECT)
+    with pytest.raises(NotAllowed):
+        world.sso.begin(tenant, provider.id, "/", REDIRECT, linking_practitioner=ann)
+    assert world.links.links == [] and world.mailer.sent == []

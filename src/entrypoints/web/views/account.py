@@ -1,24 +1,115 @@
-"""/account/linked: the practitioner's Single Sign On links, and linking another provider."""
+"""/account: personal data; /account/linked: the practitioner's Single Sign On links.
+
+What may be changed is decided by AccountSettings (the tenant's policy): in the standard
+workflow the practitioner edits their data and links or unlinks providers; under pseudo-SSO
+the practice's identity provider owns both, so the data is shown read-only and every change
+is refused server-side, whatever the browser sends.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
 from pyramid.view import view_config
 
-from domain.ports import IdentityLinkRepository
+from domain.account import EDITABLE, AccountSettings
+from domain.errors import InvalidValue, NotAllowed, UnknownLink
+from domain.policy import TenantAuthPolicy
 from domain.single_sign_on import SingleSignOn
+from domain.values import Salutation
+from entrypoints.web.views.forms import text
+
+# The longest a field may be as typed; the domain's own, shorter limits give the message.
+FIELD_LIMIT = 400
+
+
+def _sentence(message: str) -> str:
+    return f"{message[:1].upper()}{message[1:]}."
+
+
+def _refused(request: Request, err: NotAllowed, title: str) -> dict[str, Any]:
+    """A whole-page refusal: the policy forbids this page or this change."""
+    request.override_renderer = "error.jinja2"
+    request.response.status = 403
+    return {"title": title, "message": _sentence(str(err))}
+
+
+# --- /account ---------------------------------------------------------------------------
+
+
+def _profile_page(request: Request, form: dict[str, str] | None = None, errors: dict[str, str] | None = None) -> dict[str, Any]:
+    me = request.identity
+    return {
+        "policy": TenantAuthPolicy.of(request.tenant),
+        "form": form if form is not None else {f.value: getattr(me, f.value) or "" for f in EDITABLE},
+        "errors": errors or {},
+        "salutations": [s.value for s in Salutation],
+        "notice": request.session.pop_flash(),
+    }
+
+
+@view_config(route_name="account", request_method="GET", renderer="account.jinja2")
+def profile(request: Request) -> dict[str, Any]:
+    return _profile_page(request)
+
+
+@view_config(route_name="account", request_method="POST", renderer="account.jinja2")
+def update_profile(request: Request) -> Any:
+    form = {f.value: request.POST.get(f.value, "") for f in EDITABLE}
+    form = {name: value if isinstance(value, str) else "" for name, value in form.items()}
+    try:
+        changes = {f: text(request, f.value, FIELD_LIMIT) for f in EDITABLE}
+        changed = request.find_service(AccountSettings).update_profile(request.tenant, request.identity, changes)
+    except NotAllowed as err:
+        return _refused(request, err, "Your personal data is managed by your practice")
+    except InvalidValue as err:
+        request.response.status = 400
+        return _profile_page(request, form=form, errors={err.field: _sentence(err.message)})
+    request.session.flash("Your personal data is saved." if changed else "Nothing was changed.")
+    return HTTPSeeOther(request.route_path("account"))
+
+
+# --- /account/linked --------------------------------------------------------------------
+
+
+def _linked_page(request: Request, error: str | None = None) -> dict[str, Any]:
+    try:
+        linked = request.find_service(AccountSettings).linked_accounts(request.tenant, request.identity)
+    except NotAllowed as err:
+        return _refused(request, err, "Linked accounts are managed by your practice")
+    providers = request.find_service(SingleSignOn).enabled_providers(request.tenant)
+    linked_ids = {link.provider_id for link, _ in linked}
+    return {
+        "links": [
+            (
+                provider.display_name if provider else "A removed provider",
+                None if provider is None or provider.enabled else "switched off",
+                link,
+            )
+            for link, provider in linked
+        ],
+        "linkable": [p for p in providers if p.id not in linked_ids],
+        "error": error,
+        "notice": request.session.pop_flash(),
+    }
 
 
 @view_config(route_name="account_linked", request_method="GET", renderer="account_linked.jinja2")
 def linked_accounts(request: Request) -> dict[str, Any]:
-    providers = request.find_service(SingleSignOn).enabled_providers(request.tenant)
-    links = request.find_service(IdentityLinkRepository).of_practitioner(request.tenant.id, request.identity.id)
-    names = {p.id: p.display_name for p in providers}
-    linked_ids = {link.provider_id for link in links}
-    return {
-        "links": [(names.get(link.provider_id, "a provider that is switched off"), link) for link in links],
-        "linkable": [p for p in providers if p.id not in linked_ids],
-        "notice": request.session.pop_flash(),
-    }
+    return _linked_page(request)
+
+
+@view_config(route_name="account_linked", request_method="POST", renderer="account_linked.jinja2")
+def unlink(request: Request) -> Any:
+    try:
+        if request.POST.get("action") != "unlink":
+            raise InvalidValue("action", "that action is not known; reload the page and try again")
+        request.find_service(AccountSettings).unlink(request.tenant, request.identity, text(request, "link_id", 64))
+    except (InvalidValue, NotAllowed, UnknownLink) as err:
+        # Under pseudo-SSO the page itself is refused (403); otherwise the refusal is shown on it.
+        request.response.status = 404 if isinstance(err, UnknownLink) else 400
+        return _linked_page(request, error=_sentence(str(err)))
+    request.session.flash("The account is no longer linked. It cannot be used to log in here any more.")
+    return HTTPSeeOther(request.route_path("account_linked"))
