@@ -194,10 +194,13 @@ class SingleSignOn:
         return LoggedIn(practitioner, pending.next_path)
 
     def _take_over_by_verified_email(self, tenant: Tenant, practitioner: Practitioner) -> None:
-        """Pre-hijacking defence: whoever set up an unproven account loses what they set up."""
+        """Pre-hijacking defence: whoever set up an unproven account loses what they set up:
+        its password, its sessions and the provider identities linked to it so far."""
         if not practitioner.email_proven:
             practitioner.password_hash = None
             self._sessions.end_sessions_of(tenant.id, practitioner.id)
+            for link in self._links.of_practitioner(tenant.id, practitioner.id):
+                self._links.remove(link)
         practitioner.email_proven = True
 
     def _register(self, tenant: Tenant, match: RegisterNew, identity: VerifiedIdentity) -> Practitioner:

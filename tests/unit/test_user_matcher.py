@@ -197,3 +197,22 @@ def test_pseudo_sso_keeps_the_email_when_the_tokens_email_belongs_to_someone_els
     world.signed_in_as("sub-ann", email="bob@acme.test", given_name="Ann", family_name="Smith")
     sign_in(world, tenant, provider)
     assert ann.email == "ann@acme.test"
+
+
+def test_taking_over_an_unproven_account_by_verified_email_ends_the_links_its_registrant_made(world):
+    """Pre-hijacking with two providers: a JIT account registered from an UNVERIFIED email at provider A
+    is taken over by the email's owner at provider B; A's link must not keep opening that account."""
+    tenant, _ = world.open_tenant()
+    lax = world.connect_provider(tenant, "Lax", "https://lax.test")
+    strict = world.connect_provider(tenant, "Strict", "https://strict.test")
+    policy(world, tenant, unknown=U.REGISTER)
+    world.signed_in_as("mallory", issuer="https://lax.test", email="vic@acme.test", email_verified=False,
+                       given_name="Vic", family_name="Tim")
+    squatted = sign_in(world, tenant, lax).practitioner
+    assert not squatted.email_proven
+    world.signed_in_as("vic", issuer="https://strict.test", email="vic@acme.test", email_verified=True,
+                       given_name="Vic", family_name="Tim")
+    assert sign_in(world, tenant, strict) == LoggedIn(squatted, "/")  # linked by verified email
+    world.signed_in_as("mallory", issuer="https://lax.test", email="vic@acme.test", email_verified=False,
+                       given_name="Vic", family_name="Tim")
+    assert not isinstance(sign_in(world, tenant, lax), LoggedIn)
