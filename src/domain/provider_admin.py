@@ -17,7 +17,6 @@ from domain.ports import (
     UrlSafety,
 )
 from domain.sso import (
-    PROVIDER_URL_FIELDS,
     AuditEvent,
     AuditKind,
     DiscoveredConfiguration,
@@ -80,8 +79,9 @@ class ProviderAdministration:
     ) -> IdentityProvider:
         """Validates everything, then writes: a form with any error changes nothing."""
         existing = self.provider(tenant, provider_id) if provider_id else None
+        settings = settings.normalized()
         errors = settings.problems(self._allow_local_http)
-        for name in PROVIDER_URL_FIELDS:
+        for name in settings.url_fields:
             if name not in errors:
                 try:
                     self._url_safety.check(getattr(settings, name))
@@ -97,11 +97,15 @@ class ProviderAdministration:
         elif TenantAuthPolicy.of(tenant).is_pseudo_sso and not (settings.enabled or others_enabled):
             errors["enabled"] = "in pseudo-SSO nobody could log in without an enabled provider"
         rebinding = existing is not None and (
-            existing.issuer != settings.issuer or existing.client_id != settings.client_id
+            existing.issuer != settings.issuer
+            or existing.client_id != settings.client_id
+            # a plain OAuth 2.0 provider's foreign id is whatever this userinfo field holds
+            or (settings.protocol == "oauth2" and existing.subject_field != settings.subject_field)
         )
         if rebinding and not acknowledge_relink:
+            what = "the issuer or client id" if settings.protocol == "oidc" else "the issuer, client id or foreign id field"
             errors["acknowledge_relink"] = (
-                "changing the issuer or client id means every linked practitioner confirms their "
+                f"changing {what} means every linked practitioner confirms their "
                 "link again with a mailed code at their next sign-in; tick the box to go ahead"
             )
         if errors:

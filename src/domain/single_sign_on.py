@@ -151,8 +151,9 @@ class SingleSignOn:
         if callback.get("error"):
             detail = callback.get("error_description") or callback["error"]
             raise SsoRefused(f"{provider.display_name} did not sign you in: {detail[:200]}")
-        # RFC 9207: a provider that names itself must be the one this login went to.
-        if "iss" in callback and callback["iss"] != provider.issuer:
+        # RFC 9207: a provider that names itself must be the one this login went to. A plain
+        # OAuth 2.0 provider has no issuer configured to compare with.
+        if provider.protocol == "oidc" and "iss" in callback and callback["iss"] != provider.issuer:
             raise SsoRefused("the answer came from another identity provider than the one this sign-in went to")
         if not callback.get("code"):
             raise SsoRefused(f"{provider.display_name} sent no authorization code; start again")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -38,6 +38,10 @@ PROVIDER_URL_FIELDS = (
     "jwks_uri",
     "userinfo_endpoint",
 )
+PROTOCOLS = ("oidc", "oauth2")
+# What a plain OAuth 2.0 provider does not have: stored empty, never checked or fetched.
+OIDC_ONLY_FIELDS = ("issuer", "jwks_uri")
+USERINFO_FIELD_NAMES = ("subject_field", "email_field", "given_name_field", "family_name_field")
 
 
 def is_local_host(host: str) -> bool:
@@ -95,15 +99,36 @@ class ProviderSettings:
             errors["client_id"] = "this field is required"
         elif len(self.client_id) > 255:
             errors["client_id"] = "the client id has at most 255 characters"
-        for name in PROVIDER_URL_FIELDS:
+        if self.protocol not in PROTOCOLS:
+            errors["protocol"] = "choose OpenID Connect or OAuth 2.0"
+        for name in self.url_fields:
             problem = url_problem(getattr(self, name), development)
             if problem:
                 errors[name] = problem
-        if "issuer" not in errors and urlsplit(self.issuer).query:
+        if "issuer" in self.url_fields and "issuer" not in errors and urlsplit(self.issuer).query:
             errors["issuer"] = "an issuer has no ?query part"
         if self.token_endpoint_auth_method not in TOKEN_AUTH_METHODS:
             errors["token_endpoint_auth_method"] = "choose client_secret_basic or client_secret_post"
+        for name in USERINFO_FIELD_NAMES:
+            value = getattr(self, name)
+            if self.protocol == "oauth2" and not value.strip():
+                errors[name] = "name the userinfo field"
+            elif len(value) > 100:
+                errors[name] = "a field name has at most 100 characters"
         return errors
+
+    @property
+    def url_fields(self) -> tuple[str, ...]:
+        """The URLs this kind of provider has: checked at save time and fetched at sign-in."""
+        if self.protocol == "oauth2":
+            return tuple(name for name in PROVIDER_URL_FIELDS if name not in OIDC_ONLY_FIELDS)
+        return PROVIDER_URL_FIELDS
+
+    def normalized(self) -> ProviderSettings:
+        """As stored: a plain OAuth 2.0 provider keeps no issuer and no JWKS URI."""
+        if self.protocol == "oauth2":
+            return replace(self, issuer="", jwks_uri="")  # OIDC_ONLY_FIELDS
+        return self
 
 
 @dataclass(eq=False)

@@ -14,10 +14,13 @@ from oic.oic.message import AccessTokenResponse, AuthorizationRequest
 from adapters.http_fetch import FetchFailed, FetchResponse, GuardedFetcher
 from adapters.oidc.id_token import UnknownSigningKey, verified_claims
 from adapters.oidc.keys import KeyCache
+from domain.claims import claim_value
 from domain.errors import IdentityRejected, ProviderUnavailable, UnsafeUrl
 from domain.sso import DiscoveredConfiguration, IdentityProvider, VerifiedIdentity
 
 SCOPE = "openid email profile"
+# Plain OAuth 2.0 servers often refuse the unknown scope "openid".
+OAUTH2_SCOPE = "email profile"
 DISCOVERY_FIELDS = ("authorization_endpoint", "token_endpoint", "jwks_uri", "userinfo_endpoint")
 
 
@@ -45,16 +48,18 @@ class PyoidcClient:
     def authorization_url(
         self, provider: IdentityProvider, redirect_uri: str, state: str, nonce: str, code_challenge: str
     ) -> str:
+        oauth2 = provider.protocol == "oauth2"
         request = AuthorizationRequest(
             response_type="code",
             client_id=provider.client_id,
             redirect_uri=redirect_uri,
-            scope=SCOPE,
+            scope=OAUTH2_SCOPE if oauth2 else SCOPE,
             state=state,
-            nonce=nonce,
             code_challenge=code_challenge,
             code_challenge_method="S256",
         )
+        if not oauth2:  # no ID token, so nothing would carry the nonce back
+            request["nonce"] = nonce
         return str(request.request(provider.authorization_endpoint))
 
     def redeem(
@@ -66,13 +71,46 @@ class PyoidcClient:
         redirect_uri: str,
         nonce: str,
     ) -> VerifiedIdentity:
+        if provider.protocol == "oauth2":
+            return self._redeem_oauth2(provider, client_secret, code, code_verifier, redirect_uri)
         tokens = self._exchange_code(provider, client_secret, code, code_verifier, redirect_uri)
+        if not isinstance(tokens.get("id_token"), str):
+            raise IdentityRejected("the token endpoint answered without an ID token")
         claims = self._verify_id_token(provider, tokens["id_token"], nonce)
         userinfo = self._userinfo(provider, tokens["access_token"])
         if userinfo.get("sub") != claims["sub"]:
             raise IdentityRejected("the userinfo answer is about another subject than the ID token")
         # The signed ID token wins where both speak.
         return VerifiedIdentity(issuer=claims["iss"], subject=claims["sub"], claims={**userinfo, **claims})
+
+    def _redeem_oauth2(
+        self, provider: IdentityProvider, client_secret: str, code: str, code_verifier: str, redirect_uri: str
+    ) -> VerifiedIdentity:
+        """Plain OAuth 2.0: no ID token to verify (one in the answer is ignored), so the identity is
+        what the userinfo endpoint says for the access token, keyed by the provider itself."""
+        tokens = self._exchange_code(provider, client_secret, code, code_verifier, redirect_uri)
+        userinfo = self._userinfo(provider, tokens["access_token"])
+        foreign_id = claim_value(userinfo, provider.subject_field)  # a name or a dotted path
+        if isinstance(foreign_id, bool) or not isinstance(foreign_id, (str, int)) or str(foreign_id) == "":
+            raise IdentityRejected(f"the userinfo answer has no {provider.subject_field}")
+        subject = str(foreign_id)
+        if len(subject) > 255:
+            raise IdentityRejected(f"the userinfo answer's {provider.subject_field} is longer than 255 characters")
+        claims = {name: value for name, value in userinfo.items() if name != "email_verified"}
+        claims["sub"] = subject
+        for claim, field in (
+            ("email", provider.email_field),
+            ("given_name", provider.given_name_field),
+            ("family_name", provider.family_name_field),
+        ):
+            value = claim_value(userinfo, field)
+            if isinstance(value, str):
+                claims[claim] = value
+            else:  # not the standard claim of the same name either: the configured field wins
+                claims.pop(claim, None)
+        if isinstance(userinfo.get("email_verified"), bool):  # only the userinfo's own word on it
+            claims["email_verified"] = userinfo["email_verified"]
+        return VerifiedIdentity(issuer=f"oauth2:{provider.id}", subject=subject, claims=claims)
 
     def _exchange_code(
         self, provider: IdentityProvider, client_secret: str, code: str, code_verifier: str, redirect_uri: str
@@ -95,8 +133,6 @@ class PyoidcClient:
             raise ProviderUnavailable("the token endpoint answered without an access token")
         if str(tokens.get("token_type", "")).lower() != "bearer":
             raise ProviderUnavailable("the token endpoint answered with a token type other than Bearer")
-        if not isinstance(tokens.get("id_token"), str):
-            raise IdentityRejected("the token endpoint answered without an ID token")
         return dict(tokens.to_dict())
 
     def _verify_id_token(self, provider: IdentityProvider, raw: str, nonce: str) -> dict[str, Any]:
