@@ -228,10 +228,12 @@ def test_linking_from_account_settings_is_refused_under_pseudo_sso(world, acme):
 
 
 def test_an_oauth2_provider_has_no_issuer_to_compare_an_iss_parameter_with(world):
+    from dataclasses import replace
+
     from tests.unit.conftest import provider_settings
 
     tenant, owner = world.open_tenant()
-    settings = provider_settings("Plain", "https://oauth.test", protocol="oauth2", issuer="", jwks_uri="")
+    settings = replace(provider_settings("Plain", "https://oauth.test"), protocol="oauth2", issuer="", jwks_uri="")
     provider = world.provider_admin.save(owner, tenant, None, settings, "s3cret", False)
     world.signed_in_as("sub-x", issuer=f"oauth2:{provider.id}")
     pending, _ = world.sso.begin(tenant, provider.id, "/", REDIRECT)
