@@ -51,3 +51,21 @@ def test_jit_registration_is_allowed_only_by_the_register_handling(handling):
 
 def test_default_unknown_identity_handling_is_confirmation_by_one_time_password():
     assert policy().unknown_identity is UnknownIdentityHandling.CONFIRM_BY_OTP
+
+
+@pytest.mark.parametrize("restrict", [False, True])
+@pytest.mark.parametrize("self_registration", [False, True])
+@pytest.mark.parametrize("unknown", list(UnknownIdentityHandling))
+@pytest.mark.parametrize("workflow", list(Workflow))
+def test_every_policy_combination_answers_every_question_consistently(workflow, unknown, self_registration, restrict):
+    p = policy(workflow=workflow, unknown_identity=unknown, self_registration=self_registration, restrict_to_sso=restrict)
+    pseudo = workflow is Workflow.PSEUDO_SSO
+    passwords = not restrict and not pseudo
+    assert p.password_login_allowed is passwords
+    assert p.password_reset_allowed is passwords
+    assert p.profile_editable is (not pseudo)
+    assert p.linked_accounts_shown is (not pseudo)
+    assert p.self_registration_shown is (self_registration and not pseudo)
+    assert p.self_registration_allowed is (self_registration and passwords)
+    assert p.email_linking_allowed is (unknown is not UnknownIdentityHandling.CONFIRM_BY_OTP)
+    assert p.jit_registration_allowed is (unknown is UnknownIdentityHandling.REGISTER)
