@@ -50,13 +50,14 @@ def connect_provider(app, tenant_ids: list[str], op: LoopbackProvider) -> None:
                 id=provider_id, tenant_id=tenant_id, display_name="Bench IdP", client_id=CLIENT_ID,
                 sealed_client_secret=sealed, issuer=op.issuer, authorization_endpoint=op.url("/authorization"),
                 token_endpoint=op.url("/token"), jwks_uri=op.url("/jwks"), userinfo_endpoint=op.url("/userinfo"),
-                token_endpoint_auth_method="client_secret_basic", enabled=True,
+                token_endpoint_auth_method="client_secret_basic", enabled=True, protocol="oidc",
+                subject_field="sub", email_field="email", given_name_field="given_name", family_name_field="family_name",
             ))
             p = schema.practitioners.c
             practitioners = session.execute(select(p.id, p.email).where(p.tenant_id == tenant_id)).all()
             session.execute(insert(schema.identity_links), [
                 dict(id=new_id(), tenant_id=tenant_id, practitioner_id=row.id, provider_id=provider_id,
-                     issuer=op.issuer, subject=row.email, linked_at=now, last_used_at=None)
+                     issuer=op.issuer, subject=row.email, linked_at=now, last_used_at=None, needs_reconfirmation=False)
                 for row in practitioners
             ])
     env["closer"]()

@@ -21,8 +21,38 @@ CLIENT_ID = "practice-portal"
 CLIENT_SECRET = "client-secret-at-the-provider"
 
 
+AUDIT = "/admin/audit"
+
+
 def redirect_uri(slug: str) -> str:
     return f"http://{slug}.{BASE_DOMAIN}/process_sso"
+
+
+def provider_values(op: LoopbackProvider, **overrides: str) -> dict[str, str]:
+    """A complete, valid provider form for the loopback provider."""
+    return {
+        "display_name": "Contoso ID",
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "issuer": op.issuer,
+        "authorization_endpoint": op.url("/authorization"),
+        "token_endpoint": op.url("/token"),
+        "jwks_uri": op.url("/jwks"),
+        "userinfo_endpoint": op.url("/userinfo"),
+        **overrides,
+    }
+
+
+def audit_rows(browser: webtest.TestApp) -> list[dict[str, str]]:
+    """The audit table as the page shows it, newest first: one dict per row, keyed by column title."""
+    table = browser.get(AUDIT).html.find("table")
+    titles = [th.get_text(strip=True) for th in table.thead.find_all("th")]
+    rows = []
+    for tr in table.tbody.find_all("tr", recursive=False):
+        cells = [td.get_text(" ", strip=True) for td in tr.find_all("td", recursive=False)]
+        if len(cells) == len(titles):
+            rows.append(dict(zip(titles, cells)))
+    return rows
 
 
 class Sso:
@@ -42,18 +72,7 @@ class Sso:
         self._redirect_uris.add(redirect_uri(slug))
         self.op.register_client(CLIENT_ID, CLIENT_SECRET, sorted(self._redirect_uris))
         form = self.admin(slug).get("/admin/authentication").forms["provider-form"]
-        values = {
-            "display_name": name,
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-            "issuer": self.op.issuer,
-            "authorization_endpoint": self.op.url("/authorization"),
-            "token_endpoint": self.op.url("/token"),
-            "jwks_uri": self.op.url("/jwks"),
-            "userinfo_endpoint": self.op.url("/userinfo"),
-            **fields,
-        }
-        for name_, value in values.items():
+        for name_, value in provider_values(self.op, display_name=name, **fields).items():
             form[name_] = value
         form["enabled"] = True
         form["restrict_to_sso"] = restrict_to_sso

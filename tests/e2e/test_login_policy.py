@@ -20,10 +20,9 @@ from sqlalchemy import Engine, func, select
 from adapters.db.schema import audit_events, identity_links, practitioners, tenants
 from domain.values import ModuleRight
 from tests.e2e.conftest import PASSWORD, Portal
-from tests.e2e.sso import Sso, op, sso  # noqa: F401  (fixtures)
+from tests.e2e.sso import Sso, audit_rows, op, sso  # noqa: F401  (fixtures)
 
 PATH = "/admin/authentication/policy"
-AUDIT = "/admin/audit"
 OWNER = "owner@acme.test"
 ANN = "ann@acme.test"
 FIELDS = ("first_name", "last_name", "email", "salutation", "phone", "job_title")
@@ -117,18 +116,6 @@ def links_of(engine: Engine, email: str, slug: str = "acme") -> list[Any]:
             .join(tenants, tenants.c.id == practitioners.c.tenant_id)
             .where(tenants.c.slug == slug, practitioners.c.email == email)
         ).all()
-
-
-def audit_rows(browser: webtest.TestApp) -> list[dict[str, str]]:
-    """The audit table as the page shows it, newest first: one dict per row, keyed by column title."""
-    table = browser.get(AUDIT).html.find("table")
-    titles = [th.get_text(strip=True) for th in table.thead.find_all("th")]
-    rows = []
-    for tr in table.tbody.find_all("tr", recursive=False):
-        cells = [td.get_text(" ", strip=True) for td in tr.find_all("td", recursive=False)]
-        if len(cells) == len(titles):
-            rows.append(dict(zip(titles, cells)))
-    return rows
 
 
 def home_name(browser: webtest.TestApp) -> str:

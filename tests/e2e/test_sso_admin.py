@@ -18,10 +18,9 @@ from adapters.db.schema import audit_events, identity_providers, tenants
 from domain.values import ModuleRight
 from tests.e2e.conftest import PASSWORD, Portal
 from tests.e2e.oidc_provider import DISCOVERY, LoopbackProvider
-from tests.e2e.sso import CLIENT_ID, CLIENT_SECRET, Sso, op, redirect_uri, sso  # noqa: F401  (fixtures)
+from tests.e2e.sso import AUDIT, CLIENT_ID, CLIENT_SECRET, Sso, audit_rows, op, provider_values, redirect_uri, sso  # noqa: F401  (fixtures)
 
 PATH = "/admin/authentication"
-AUDIT = "/admin/audit"
 OWNER = "owner@acme.test"
 ANN = "ann@acme.test"
 URL_FIELDS = ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri", "userinfo_endpoint")
@@ -35,21 +34,6 @@ def logged_in(portal: Portal, email: str, slug: str = "acme") -> webtest.TestApp
     browser = portal.browser(slug)
     portal.log_in(browser, email, PASSWORD)
     return browser
-
-
-def provider_values(op: LoopbackProvider, **overrides: str) -> dict[str, str]:
-    """A complete, valid provider form for the loopback provider."""
-    return {
-        "display_name": "Contoso ID",
-        "client_id": CLIENT_ID,
-        "client_secret": CLIENT_SECRET,
-        "issuer": op.issuer,
-        "authorization_endpoint": op.url("/authorization"),
-        "token_endpoint": op.url("/token"),
-        "jwks_uri": op.url("/jwks"),
-        "userinfo_endpoint": op.url("/userinfo"),
-        **overrides,
-    }
 
 
 def filled(page: webtest.TestResponse, **values: str | bool) -> webtest.Form:
@@ -105,18 +89,6 @@ def stored_provider(engine: Engine):  # type: ignore[no-untyped-def]
 def restricted(engine: Engine, slug: str = "acme") -> bool:
     with engine.connect() as connection:
         return connection.scalar(select(tenants.c.restrict_to_sso).where(tenants.c.slug == slug))
-
-
-def audit_rows(browser: webtest.TestApp) -> list[dict[str, str]]:
-    """The audit table as the page shows it, newest first: one dict per row, keyed by column title."""
-    table = browser.get(AUDIT).html.find("table")
-    titles = [th.get_text(strip=True) for th in table.thead.find_all("th")]
-    rows = []
-    for tr in table.tbody.find_all("tr", recursive=False):
-        cells = [td.get_text(" ", strip=True) for td in tr.find_all("td", recursive=False)]
-        if len(cells) == len(titles):
-            rows.append(dict(zip(titles, cells)))
-    return rows
 
 
 def logged_out(browser: webtest.TestApp) -> bool:

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, select, update
 from adapters.db.schema import audit_events, identity_links, identity_providers, practitioners, tenants
 from domain.values import UnknownIdentityHandling
 from tests.e2e.oidc_provider import DISCOVERY, LoopbackProvider
-from tests.e2e.sso import CLIENT_ID, CLIENT_SECRET, Sso, op, redirect_uri, sso  # noqa: F401  (fixtures)
+from tests.e2e.sso import CLIENT_ID, CLIENT_SECRET, Sso, provider_values, op, redirect_uri, sso  # noqa: F401  (fixtures)
 from tests.e2e.test_sso_admin import audit_rows, count, csrf_token, field_error, logged_out
 
 PATH = "/admin/authentication"
@@ -79,16 +79,8 @@ def oauth2() -> Iterator[OAuth2Server]:
 
 
 def provider_fields(op: LoopbackProvider, **overrides: str | bool) -> dict[str, str | bool]:
-    fields: dict[str, str | bool] = {
-        "client_id": CLIENT_ID,
-        "client_secret": CLIENT_SECRET,
-        "issuer": op.issuer,
-        "authorization_endpoint": op.url("/authorization"),
-        "token_endpoint": op.url("/token"),
-        "jwks_uri": op.url("/jwks"),
-        "userinfo_endpoint": op.url("/userinfo"),
-        "enabled": True,
-    }
+    fields: dict[str, str | bool] = {**provider_values(op), "enabled": True}
+    fields.pop("display_name")
     return {**fields, **overrides}
 
 
