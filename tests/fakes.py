@@ -10,6 +10,7 @@ from domain.challenges import LinkChallenge
 from domain.errors import EmailAlreadyRegistered, IdentityRejected, ProviderUnavailable, TenantAlreadyExists, UnsafeUrl
 from domain.model import PasswordResetToken, Practitioner, Tenant
 from domain.ports import MailMessage, Page
+from domain.provisioning import ScimQuery, ScimToken
 from domain.sso import AuditEvent, DiscoveredConfiguration, IdentityLink, IdentityProvider, VerifiedIdentity
 
 
@@ -53,6 +54,22 @@ class FakePractitionerRepository:
 
     def get_many(self, tenant_id: str, practitioner_ids: set[str]) -> list[Practitioner]:
         return [p for p in self._by_id.values() if p.tenant_id == tenant_id and p.id in practitioner_ids]
+
+    def scim_search(self, tenant_id: str, query: ScimQuery, offset: int, limit: int) -> tuple[list[Practitioner], int]:
+        def meets(p: Practitioner) -> bool:
+            return (
+                p.tenant_id == tenant_id
+                and (query.user_name is None or p.scim_user_name.lower() == query.user_name.lower())
+                and (query.external_id is None or p.external_id == query.external_id)
+                and (query.email is None or p.email == query.email.strip().lower())
+                and (query.active is None or p.active is query.active)
+            )
+
+        found = sorted((p for p in self._by_id.values() if meets(p)), key=lambda p: (p.created_at, p.id))
+        return found[offset : offset + limit], len(found)
+
+    def remove(self, practitioner: Practitioner) -> None:
+        self._by_id.pop(practitioner.id, None)
 
     def get_owner(self, tenant_id: str) -> Practitioner | None:
         return next(
@@ -314,3 +331,20 @@ class FakeIdentityProviderClient:
         if self.identity is None:
             raise IdentityRejected("no identity configured in the fake")
         return self.identity
+
+
+class FakeScimTokenRepository:
+    def __init__(self) -> None:
+        self.tokens: list[ScimToken] = []
+
+    def add(self, token: ScimToken) -> None:
+        self.tokens.append(token)
+
+    def get(self, tenant_id: str, token_id: str) -> ScimToken | None:
+        return next((t for t in self.tokens if t.tenant_id == tenant_id and t.id == token_id), None)
+
+    def get_by_digest(self, tenant_id: str, token_digest: str) -> ScimToken | None:
+        return next((t for t in self.tokens if t.tenant_id == tenant_id and t.token_digest == token_digest), None)
+
+    def list(self, tenant_id: str) -> list[ScimToken]:
+        return sorted((t for t in self.tokens if t.tenant_id == tenant_id), key=lambda t: (t.created_at, t.id), reverse=True)

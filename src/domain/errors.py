@@ -118,3 +118,16 @@ class LinkCodeRefused(DomainError):
 class UnknownLink(DomainError):
     def __init__(self) -> None:
         super().__init__("that linked account does not exist")
+
+
+class NotUnique(DomainError):
+    """A provisioning client sent a userName or email that another practitioner here has."""
+
+    def __init__(self, attribute: str, value: str) -> None:
+        super().__init__(f"{attribute} {value!r} is already taken in this practice")
+        self.attribute = attribute
+
+
+class VersionMismatch(DomainError):
+    def __init__(self) -> None:
+        super().__init__("the resource changed since it was read (If-Match does not match its ETag)")

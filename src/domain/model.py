@@ -95,6 +95,16 @@ class Practitioner:
     # Whether the owner of the account showed control of its email: a mailed link or code
     # was used, or the identity provider vouched for it. Email linking relies on it.
     email_proven: bool = False
+    # SCIM: the provisioning client's login identifier (as sent) and its own id for the user.
+    user_name: str | None = None
+    external_id: str | None = None
+    # Bumped by the data layer at every change of the row: the SCIM ETag.
+    version: int = 0
+    updated_at: datetime | None = None
+
+    @property
+    def scim_user_name(self) -> str:
+        return self.user_name or self.email
 
     @classmethod
     def register(

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from domain.challenges import LinkChallenge
 from domain.model import PasswordResetToken, Practitioner, Tenant
+
+if TYPE_CHECKING:
+    from domain.provisioning import ScimQuery, ScimToken
 from domain.sso import (
     AuditEvent,
     DiscoveredConfiguration,
@@ -59,6 +62,12 @@ class PractitionerRepository(Protocol):
         """Those of the ids that are practitioners of this tenant, in one lookup."""
 
     def get_owner(self, tenant_id: str) -> Practitioner | None: ...
+
+    def scim_search(self, tenant_id: str, query: ScimQuery, offset: int, limit: int) -> tuple[list[Practitioner], int]:
+        """Practitioners meeting every criterion (userName and email compared without case)."""
+
+    def remove(self, practitioner: Practitioner) -> None:
+        """Deletes the practitioner with their links, challenges and sessions."""
 
     def search(self, tenant_id: str, query: str, offset: int, limit: int) -> Page:
         """Practitioners whose email or name contains ``query`` (any case), by last name."""
@@ -198,3 +207,14 @@ class IdentityProviderClient(Protocol):
         nonce: str,
     ) -> VerifiedIdentity:
         """Exchanges the code and returns the identity only after every check passed."""
+
+
+class ScimTokenRepository(Protocol):
+    def add(self, token: ScimToken) -> None: ...
+
+    def get(self, tenant_id: str, token_id: str) -> ScimToken | None: ...
+
+    def get_by_digest(self, tenant_id: str, token_digest: str) -> ScimToken | None: ...
+
+    def list(self, tenant_id: str) -> list[ScimToken]:
+        """The tenant's tokens, newest first, revoked ones included."""

@@ -37,6 +37,6 @@ def test_upgrading_a_database_that_holds_data_keeps_every_row(tmp_path):
         ))
     migrate.upgrade(engine)
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT email, email_proven FROM practitioners")).all() == [("ann@acme.test", False)]
+        assert connection.execute(text("SELECT email, email_proven, version FROM practitioners")).all() == [("ann@acme.test", False, 1)]
         assert "given_name" in connection.execute(text("SELECT claim_mappings FROM tenants")).scalar()
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1

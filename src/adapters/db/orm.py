@@ -7,6 +7,7 @@ from sqlalchemy.orm import composite, registry
 from adapters.db import schema
 from domain.challenges import LinkChallenge
 from domain.model import AuthSettings, PasswordResetToken, Practitioner, Tenant
+from domain.provisioning import ScimToken
 from domain.sso import AuditEvent, IdentityLink, IdentityProvider
 
 mapper_registry = registry(metadata=schema.metadata)
@@ -31,7 +32,11 @@ def start_mappers() -> None:
             )
         },
     )
-    mapper_registry.map_imperatively(Practitioner, schema.practitioners)
+    # The version column counts every UPDATE of the row: the SCIM ETag, and optimistic locking.
+    mapper_registry.map_imperatively(
+        Practitioner, schema.practitioners, version_id_col=schema.practitioners.c.version
+    )
+    mapper_registry.map_imperatively(ScimToken, schema.scim_tokens)
     mapper_registry.map_imperatively(PasswordResetToken, schema.password_reset_tokens)
     mapper_registry.map_imperatively(IdentityProvider, schema.identity_providers)
     mapper_registry.map_imperatively(IdentityLink, schema.identity_links)

@@ -12,6 +12,7 @@ from adapters.db import schema
 from domain.errors import EmailAlreadyRegistered, TenantAlreadyExists
 from domain.model import PasswordResetToken, Practitioner, Tenant
 from domain.ports import Page
+from domain.provisioning import ScimQuery, ScimToken
 
 # Failures older than this are useless to every throttle window and are pruned.
 FAILURE_RETENTION = timedelta(days=1)
@@ -76,6 +77,28 @@ class SqlPractitionerRepository:
                 select(Practitioner).where(c.tenant_id == tenant_id, c.id.in_(sorted(practitioner_ids)))
             )
         )
+
+    def scim_search(self, tenant_id: str, query: ScimQuery, offset: int, limit: int) -> tuple[list[Practitioner], int]:
+        c = schema.practitioners.c
+        condition = c.tenant_id == tenant_id
+        if query.user_name is not None:
+            condition &= func.lower(func.coalesce(c.user_name, c.email)) == query.user_name.lower()
+        if query.external_id is not None:
+            condition &= c.external_id == query.external_id
+        if query.email is not None:
+            condition &= c.email == query.email.strip().lower()
+        if query.active is not None:
+            condition &= c.active.is_(query.active)
+        total = self._session.scalar(select(func.count()).select_from(schema.practitioners).where(condition))
+        items = self._session.scalars(
+            select(Practitioner).where(condition).order_by(c.created_at, c.id).offset(offset).limit(limit)
+        )
+        return list(items), total or 0
+
+    def remove(self, practitioner: Practitioner) -> None:
+        # The database cascades to links, challenges, reset tokens and sessions.
+        self._session.delete(practitioner)
+        self._session.flush()
 
     def get_owner(self, tenant_id: str) -> Practitioner | None:
         c = schema.practitioners.c
@@ -145,3 +168,25 @@ class SqlFailureLog:
 
     def clear(self, bucket: str) -> None:
         self._session.execute(delete(schema.failures).where(schema.failures.c.bucket == bucket))
+
+
+class SqlScimTokenRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, token: ScimToken) -> None:
+        self._session.add(token)
+
+    def get(self, tenant_id: str, token_id: str) -> ScimToken | None:
+        c = schema.scim_tokens.c
+        return self._session.scalars(select(ScimToken).where(c.tenant_id == tenant_id, c.id == token_id)).first()
+
+    def get_by_digest(self, tenant_id: str, token_digest: str) -> ScimToken | None:
+        c = schema.scim_tokens.c
+        return self._session.scalars(
+            select(ScimToken).where(c.tenant_id == tenant_id, c.token_digest == token_digest)
+        ).first()
+
+    def list(self, tenant_id: str) -> list[ScimToken]:
+        c = schema.scim_tokens.c
+        return list(self._session.scalars(select(ScimToken).where(c.tenant_id == tenant_id).order_by(c.created_at.desc(), c.id)))

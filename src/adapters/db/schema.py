@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from sqlalchemy import (
     Boolean,
     Column,
@@ -17,6 +19,10 @@ from sqlalchemy import (
 
 from adapters.db.types import ClaimMappingsJson, RightsSet, UTCDateTime
 from domain.values import UnknownIdentityHandling, Workflow
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
 
 metadata = MetaData(
     naming_convention={
@@ -70,6 +76,10 @@ practitioners = Table(
     Column("phone", String(40), nullable=True),
     Column("job_title", String(100), nullable=True),
     Column("email_proven", Boolean, nullable=False),
+    Column("user_name", String(254), nullable=True),
+    Column("external_id", String(255), nullable=True),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=True, default=_utcnow, onupdate=_utcnow),
     Index("uq_practitioners_tenant_email", "tenant_id", "email", unique=True),
 )
 
@@ -192,4 +202,16 @@ audit_events = Table(
     Column("summary", Text, nullable=False),
     Column("actor_id", String(32), nullable=True),
     Index("ix_audit_events_tenant_at", "tenant_id", "at"),
+)
+
+scim_tokens = Table(
+    "scim_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("tenant_id", String(32), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("token_digest", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
 )

@@ -8,6 +8,8 @@ from typing import Any
 
 from pyramid.config import Configurator
 from pyramid.router import Router
+from pyramid_retry import mark_error_retryable
+from sqlalchemy.orm.exc import StaleDataError
 
 from adapters.db import migrate
 from adapters.db.engine import make_engine
@@ -36,6 +38,8 @@ def main(global_config: dict[str, Any], **settings: Any) -> Router:
         config.include("pyramid_jinja2")
         config.include("pyramid_tm")
         config.include("pyramid_retry")
+        # Two writers of one practitioner row: the loser is run again, not shown a 500.
+        mark_error_retryable(StaleDataError)
         config.include("pyramid_services")
         config.include(".services")
         config.include(".tenancy")

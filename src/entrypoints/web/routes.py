@@ -23,3 +23,4 @@ def includeme(config: Configurator) -> None:
     config.add_route("admin_policy", "/admin/authentication/policy", factory=AuthenticationAdmin)
     config.add_route("account", "/account", factory=PractitionerPage)
     config.add_route("register", "/register", factory=TenantPage)
+    config.add_route("admin_provisioning", "/admin/provisioning", factory=PractitionersAdmin)

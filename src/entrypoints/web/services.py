@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from adapters.db.engine import make_session_factory, transactional_session
 from adapters.db.repositories import (
     SqlFailureLog,
+    SqlScimTokenRepository,
     SqlPasswordResetTokenRepository,
     SqlPractitionerRepository,
     SqlTenantRepository,
@@ -49,6 +50,7 @@ from domain.ports import (
     PasswordHasher,
     PasswordResetTokenRepository,
     PractitionerRepository,
+    ScimTokenRepository,
     SecretBox,
     SessionRevocation,
     TenantRepository,
@@ -57,6 +59,7 @@ from domain.ports import (
 )
 from domain.practitioners import PractitionerDirectory
 from domain.provider_admin import ProviderAdministration
+from domain.provisioning import Provisioning, ProvisioningTokens
 from domain.registration import SelfRegistration
 from domain.single_sign_on import SingleSignOn
 from domain.tenants import TenantOnboarding
@@ -204,6 +207,9 @@ def includeme(config: Configurator) -> None:
         LoginPolicyAdministration: _build(LoginPolicyAdministration, IdentityProviderRepository, AuditLog, Clock),
         AccountSettings: _build(AccountSettings, IdentityLinkRepository, IdentityProviderRepository, AuditLog, Clock),
         SelfRegistration: _build(SelfRegistration, PractitionerRepository, PasswordReset, Clock),
+        ScimTokenRepository: lambda c, r: SqlScimTokenRepository(r.dbsession),
+        ProvisioningTokens: _build(ProvisioningTokens, ScimTokenRepository, TokenSource, AuditLog, Clock),
+        Provisioning: _build(Provisioning, PractitionerRepository, SessionRevocation, AuditLog, Clock),
         TenantOnboarding: _build(
             TenantOnboarding, TenantRepository, PractitionerRepository, PasswordHasher, TokenSource, Clock
         ),

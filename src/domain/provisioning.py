@@ -1,0 +1,252 @@
+"""Provisioning over SCIM: bearer tokens and the user operations, in domain terms.
+
+The SCIM wire format (schemas, filters, PATCH documents) is translated in entrypoints/scim;
+here a user is a ``ScimUser`` and a PATCH is a ``ScimUser`` holding only what changes.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
+
+from domain.errors import InvalidValue, NotUnique, UnknownPractitioner, VersionMismatch
+from domain.model import Practitioner, Tenant, digest, new_id
+from domain.ports import (
+    AuditLog,
+    Clock,
+    PractitionerRepository,
+    ScimTokenRepository,
+    SessionRevocation,
+    TokenSource,
+)
+from domain.sso import AuditEvent
+from domain.values import ProfileField, clean_name, normalize_email
+
+TOKEN_PREFIX = "ppscim_"
+UNCHANGED: object = object()
+
+
+class ProvisioningKind:
+    TOKEN_CREATED = "scim_token_created"
+    TOKEN_REVOKED = "scim_token_revoked"
+    USER_CREATED = "scim_user_created"
+    USER_UPDATED = "scim_user_updated"
+    USER_DEACTIVATED = "scim_user_deactivated"
+    USER_DELETED = "scim_user_deleted"
+
+
+@dataclass(eq=False)
+class ScimToken:
+    tenant_id: str
+    name: str
+    token_digest: str
+    created_at: datetime
+    id: str = field(default_factory=new_id)
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+@dataclass(frozen=True)
+class ScimUser:
+    """A user as a provisioning client describes it; UNCHANGED marks what a PATCH leaves alone."""
+
+    user_name: object = UNCHANGED  # str
+    email: object = UNCHANGED  # str | None: the primary (else first) entry of emails
+    given_name: object = UNCHANGED  # str | None
+    family_name: object = UNCHANGED  # str | None
+    active: object = UNCHANGED  # bool
+    external_id: object = UNCHANGED  # str | None
+    phone: object = UNCHANGED  # str | None
+    title: object = UNCHANGED  # str | None
+
+    def over(self, base: ScimUser) -> ScimUser:
+        """This user's values where set, ``base``'s elsewhere."""
+        return replace(base, **{f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not UNCHANGED})
+
+
+@dataclass(frozen=True)
+class ScimQuery:
+    """Equality criteria combined with AND; None means no criterion."""
+
+    user_name: str | None = None
+    external_id: str | None = None
+    email: str | None = None
+    active: bool | None = None
+
+
+class ProvisioningTokens:
+    def __init__(self, tokens: ScimTokenRepository, token_source: TokenSource, audit: AuditLog, clock: Clock) -> None:
+        self._tokens = tokens
+        self._token_source = token_source
+        self._audit = audit
+        self._clock = clock
+
+    def create(self, tenant: Tenant, name: str, actor_id: str | None = None) -> tuple[ScimToken, str]:
+        """A new token: the record, and the token itself, which is shown once and never stored."""
+        name = clean_name(name, "name", "token name")
+        secret = TOKEN_PREFIX + self._token_source.new_token(32)
+        token = ScimToken(tenant.id, name, digest(secret), self._clock.now())
+        self._tokens.add(token)
+        self._audit.record(AuditEvent(tenant.id, ProvisioningKind.TOKEN_CREATED, self._clock.now(), f"SCIM token {name!r} created", actor_id))
+        return token, secret
+
+    def tokens(self, tenant: Tenant) -> list[ScimToken]:
+        return self._tokens.list(tenant.id)
+
+    def revoke(self, tenant: Tenant, token_id: str, actor_id: str | None = None) -> ScimToken:
+        token = self._tokens.get(tenant.id, token_id)
+        if token is None:
+            raise InvalidValue("token_id", "that token does not exist")
+        if token.active:
+            token.revoked_at = self._clock.now()
+            self._audit.record(AuditEvent(tenant.id, ProvisioningKind.TOKEN_REVOKED, self._clock.now(), f"SCIM token {token.name!r} revoked", actor_id))
+        return token
+
+    def authenticate(self, tenant: Tenant, presented: str) -> ScimToken | None:
+        """The tenant's active token with this value, or None. Another tenant's token is None."""
+        if not presented.startswith(TOKEN_PREFIX):
+            return None
+        wanted = digest(presented)
+        token = self._tokens.get_by_digest(tenant.id, wanted)
+        if token is None or not token.active or not hmac.compare_digest(token.token_digest, wanted):
+            return None
+        now = self._clock.now()
+        if token.last_used_at is None or (now - token.last_used_at).total_seconds() >= 60:
+            token.last_used_at = now  # at most one write a minute for a busy client
+        return token
+
+
+class Provisioning:
+    def __init__(
+        self,
+        practitioners: PractitionerRepository,
+        sessions: SessionRevocation,
+        audit: AuditLog,
+        clock: Clock,
+    ) -> None:
+        self._practitioners = practitioners
+        self._sessions = sessions
+        self._audit = audit
+        self._clock = clock
+
+    def get(self, tenant: Tenant, practitioner_id: str) -> Practitioner:
+        practitioner = self._practitioners.get(tenant.id, practitioner_id)
+        if practitioner is None:
+            raise UnknownPractitioner()
+        return practitioner
+
+    def search(self, tenant: Tenant, query: ScimQuery, offset: int, limit: int) -> tuple[list[Practitioner], int]:
+        return self._practitioners.scim_search(tenant.id, query, offset, limit)
+
+    def create(self, tenant: Tenant, token: ScimToken, user: ScimUser) -> Practitioner:
+        values = user.over(ScimUser(None, None, None, None, True, None, None, None))
+        user_name = self._user_name(values.user_name)
+        email = self._email(values.email, user_name)
+        first, last = self._names(values, user_name)
+        self._require_unique(tenant, None, user_name, email)
+        practitioner = Practitioner.register(tenant, email, first, last, self._clock.now())
+        practitioner.user_name = user_name
+        self._apply_optional(practitioner, values)
+        practitioner.active = values.active is not False
+        self._practitioners.add(practitioner)
+        self._record(tenant, token, ProvisioningKind.USER_CREATED, f"{practitioner.email} created")
+        return practitioner
+
+    def replace(self, tenant: Tenant, token: ScimToken, practitioner_id: str, user: ScimUser, if_match: str | None) -> Practitioner:
+        """PUT: the whole user; attributes left out are cleared where they may be empty."""
+        base = ScimUser(None, None, None, None, True, None, None, None)
+        return self._update(tenant, token, practitioner_id, user.over(base), if_match)
+
+    def patch(self, tenant: Tenant, token: ScimToken, practitioner_id: str, changes: ScimUser, if_match: str | None) -> Practitioner:
+        practitioner = self.get(tenant, practitioner_id)
+        current = ScimUser(
+            practitioner.scim_user_name, practitioner.email, practitioner.first_name, practitioner.last_name,
+            practitioner.active, practitioner.external_id, practitioner.phone, practitioner.job_title,
+        )
+        return self._update(tenant, token, practitioner_id, changes.over(current), if_match)
+
+    def delete(self, tenant: Tenant, token: ScimToken, practitioner_id: str) -> None:
+        """Removes the account with its links and pending challenges; its sessions end."""
+        practitioner = self.get(tenant, practitioner_id)
+        self._sessions.end_sessions_of(tenant.id, practitioner.id)
+        self._practitioners.remove(practitioner)
+        self._record(tenant, token, ProvisioningKind.USER_DELETED, f"{practitioner.email} deleted")
+
+    def _update(self, tenant: Tenant, token: ScimToken, practitioner_id: str, values: ScimUser, if_match: str | None) -> Practitioner:
+        practitioner = self.get(tenant, practitioner_id)
+        if if_match is not None and if_match not in ("*", self.etag(practitioner)):
+            raise VersionMismatch()
+        user_name = self._user_name(values.user_name)
+        email = self._email(values.email, user_name)
+        first, last = self._names(values, user_name)
+        # Checked before anything changes: a refused update leaves the practitioner as it was.
+        self._require_unique(tenant, practitioner.id, user_name, email)
+        was_active = practitioner.active
+        practitioner.update_profile({ProfileField.FIRST_NAME: first, ProfileField.LAST_NAME: last})
+        practitioner.user_name = user_name
+        if email != practitioner.email:
+            practitioner.email = email
+            practitioner.email_proven = False
+        self._apply_optional(practitioner, values)
+        practitioner.active = values.active is not False
+        if was_active and not practitioner.active:
+            self._sessions.end_sessions_of(tenant.id, practitioner.id)
+            self._record(tenant, token, ProvisioningKind.USER_DEACTIVATED, f"{practitioner.email} deactivated")
+        else:
+            self._record(tenant, token, ProvisioningKind.USER_UPDATED, f"{practitioner.email} updated")
+        return practitioner
+
+    @staticmethod
+    def etag(practitioner: Practitioner) -> str:
+        return f'W/"{practitioner.version}"'
+
+    @staticmethod
+    def _user_name(value: object) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidValue("userName", "userName is required")
+        if len(value) > 254:
+            raise InvalidValue("userName", "userName has at most 254 characters")
+        return value.strip()
+
+    @staticmethod
+    def _email(value: object, user_name: str) -> str:
+        candidate = value if isinstance(value, str) and value.strip() else user_name
+        try:
+            return normalize_email(candidate)
+        except InvalidValue:
+            raise InvalidValue("emails", "a user needs an email address: send emails, or a userName that is one") from None
+
+    @staticmethod
+    def _names(values: ScimUser, user_name: str) -> tuple[str, str]:
+        # SCIM requires only userName; a practitioner needs names, so fall back to it.
+        fallback = user_name.split("@")[0] or user_name
+        first = values.given_name if isinstance(values.given_name, str) and values.given_name.strip() else fallback
+        last = values.family_name if isinstance(values.family_name, str) and values.family_name.strip() else fallback
+        return clean_name(first, "name.givenName", "given name"), clean_name(last, "name.familyName", "family name")
+
+    @staticmethod
+    def _apply_optional(practitioner: Practitioner, values: ScimUser) -> None:
+        external_id = values.external_id if isinstance(values.external_id, str) and values.external_id else None
+        if external_id is not None and len(external_id) > 255:
+            raise InvalidValue("externalId", "externalId has at most 255 characters")
+        practitioner.external_id = external_id
+        practitioner.update_profile({
+            ProfileField.PHONE: values.phone if isinstance(values.phone, str) else None,
+            ProfileField.JOB_TITLE: values.title if isinstance(values.title, str) else None,
+        })
+
+    def _require_unique(self, tenant: Tenant, practitioner_id: str | None, user_name: str, email: str) -> None:
+        others = self._practitioners.scim_search(tenant.id, ScimQuery(user_name=user_name), 0, 2)[0]
+        if any(p.id != practitioner_id for p in others):
+            raise NotUnique("userName", user_name)
+        same_email = self._practitioners.get_by_email(tenant.id, email)
+        if same_email is not None and same_email.id != practitioner_id:
+            raise NotUnique("email", email)
+
+    def _record(self, tenant: Tenant, token: ScimToken, kind: str, summary: str) -> None:
+        self._audit.record(AuditEvent(tenant.id, kind, self._clock.now(), f"{summary} by SCIM token {token.name!r}"))
