@@ -20,6 +20,7 @@ from adapters.db.sso_repositories import (
 )
 from adapters.db.repositories import (
     SqlFailureLog,
+    SqlScimTokenRepository,
     SqlPasswordResetTokenRepository,
     SqlPractitionerRepository,
     SqlTenantRepository,
@@ -38,6 +39,7 @@ class Repositories:
     links: Any
     challenges: Any
     audit: Any
+    scim_tokens: Any
 
 
 class FakeUnitOfWork:
@@ -52,6 +54,7 @@ class FakeUnitOfWork:
             links,
             fakes.FakeLinkChallengeRepository(),
             fakes.FakeAuditLog(),
+            fakes.FakeScimTokenRepository(),
         )
 
     def commit(self) -> None:
@@ -78,6 +81,7 @@ class SqlUnitOfWork:
             SqlIdentityLinkRepository(session),
             SqlLinkChallengeRepository(session),
             SqlAuditLog(session),
+            SqlScimTokenRepository(session),
         )
 
     def commit(self) -> None:

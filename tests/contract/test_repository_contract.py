@@ -160,3 +160,65 @@ def test_many_practitioners_are_found_at_once_within_their_tenant_only(uow):
     found = uow.repos.practitioners.get_many(acme.id, {ann.id, bob.id, ben.id, "unknown"})
     assert sorted(p.email for p in found) == ["ann@acme.test", "bob@acme.test"]
     assert uow.repos.practitioners.get_many(acme.id, set()) == []
+
+
+def test_scim_search_matches_user_name_without_case_and_falls_back_to_the_email(uow):
+    t = tenant(uow)
+    ann = practitioner(uow, t, "ann@acme.test")
+    bob = practitioner(uow, t, "bob@acme.test")
+    bob.user_name, bob.external_id, bob.active = "Bob.Builder", "e-2", False
+    uow.commit()
+    from domain.provisioning import ScimQuery
+
+    def ids(**criteria):
+        found, total = uow.repos.practitioners.scim_search(t.id, ScimQuery(**criteria), 0, 10)
+        assert total == len(found)
+        return [p.email for p in found]
+
+    assert ids(user_name="ANN@ACME.TEST") == ["ann@acme.test"]
+    assert ids(user_name="bob.builder") == ["bob@acme.test"]
+    assert ids(external_id="e-2", active=False) == ["bob@acme.test"]
+    assert ids(external_id="E-2") == []
+    assert ids(email=" Ann@Acme.test") == ["ann@acme.test"]
+    assert ids(active=True) == ["ann@acme.test"]
+
+
+def test_a_removed_practitioner_is_gone(uow):
+    t = tenant(uow)
+    ann = practitioner(uow, t, "ann@acme.test")
+    uow.commit()
+    uow.repos.practitioners.remove(uow.repos.practitioners.get(t.id, ann.id))
+    uow.commit()
+    assert uow.repos.practitioners.get(t.id, ann.id) is None
+
+
+def test_the_version_grows_with_every_change(uow):
+    from tests.contract.conftest import FakeUnitOfWork
+
+    if isinstance(uow, FakeUnitOfWork):
+        pytest.skip("the version is counted by the data layer when it writes a row; the fake writes none")
+    t = tenant(uow)
+    ann = practitioner(uow, t, "ann@acme.test")
+    uow.commit()
+    first = uow.repos.practitioners.get(t.id, ann.id).version
+    uow.repos.practitioners.get(t.id, ann.id).first_name = "Annie"
+    uow.commit()
+    assert first >= 1
+    assert uow.repos.practitioners.get(t.id, ann.id).version > first
+
+
+def test_scim_tokens_are_found_by_digest_within_their_tenant_newest_first(uow):
+    from datetime import timedelta
+
+    from domain.provisioning import ScimToken
+
+    acme, beta = tenant(uow, "acme"), tenant(uow, "beta")
+    old = ScimToken(acme.id, "old", "d1", NOW)
+    new = ScimToken(acme.id, "new", "d2", NOW + timedelta(hours=1))
+    for token in (old, new):
+        uow.repos.scim_tokens.add(token)
+    uow.commit()
+    assert [t.name for t in uow.repos.scim_tokens.list(acme.id)] == ["new", "old"]
+    assert uow.repos.scim_tokens.get_by_digest(acme.id, "d1").name == "old"
+    assert uow.repos.scim_tokens.get_by_digest(beta.id, "d1") is None
+    assert uow.repos.scim_tokens.get(beta.id, old.id) is None

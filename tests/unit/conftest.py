@@ -7,6 +7,7 @@ import pytest
 from domain.account import AccountSettings
 from domain.link_confirmation import LinkConfirmation
 from domain.login_policy import LoginPolicyAdministration
+from domain.provisioning import Provisioning, ProvisioningTokens
 from domain.registration import SelfRegistration
 from domain.login import PasswordLogin
 from domain.matching import UserMatcher
@@ -44,6 +45,7 @@ class World:
     secret_box: fakes.FakeSecretBox = field(default_factory=fakes.FakeSecretBox)
     url_safety: fakes.FakeUrlSafety = field(default_factory=fakes.FakeUrlSafety)
     idp: fakes.FakeIdentityProviderClient = field(default_factory=fakes.FakeIdentityProviderClient)
+    scim_tokens: fakes.FakeScimTokenRepository = field(default_factory=fakes.FakeScimTokenRepository)
 
     def __post_init__(self) -> None:
         self.providers = fakes.FakeIdentityProviderRepository(self.links)
@@ -114,6 +116,14 @@ class World:
     @property
     def self_registration(self) -> SelfRegistration:
         return SelfRegistration(self.practitioners, self.password_reset, self.clock)
+
+    @property
+    def provisioning_tokens(self) -> ProvisioningTokens:
+        return ProvisioningTokens(self.scim_tokens, self.token_source, self.audit, self.clock)
+
+    @property
+    def provisioning(self) -> Provisioning:
+        return Provisioning(self.practitioners, self.sessions, self.audit, self.clock)
 
     def connect_provider(self, tenant: Tenant, name: str = "Contoso", issuer: str = "https://login.contoso.test") -> IdentityProvider:
         owner = self.onboarding.owner_of(tenant)

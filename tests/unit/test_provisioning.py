@@ -1,0 +1,128 @@
+"""Provisioning and its tokens: the rules of SCIM in domain terms (the wire format is tested e2e)."""
+
+import pytest
+
+from domain.errors import InvalidValue, NotUnique, UnknownPractitioner, VersionMismatch
+from domain.provisioning import ScimQuery, ScimUser
+
+
+@pytest.fixture
+def acme(world):
+    tenant, _ = world.open_tenant()
+    token, secret = world.provisioning_tokens.create(tenant, "Entra")
+    return tenant, token, secret
+
+
+def user(**values):
+    return ScimUser(**{"user_name": "ann@acme.test", "given_name": "Ann", "family_name": "Lee", **values})
+
+
+def test_a_token_authenticates_only_on_its_own_tenant_until_revoked(world, acme):
+    tenant, token, secret = acme
+    beta, _ = world.open_tenant("beta")
+    assert world.provisioning_tokens.authenticate(tenant, secret) is token
+    assert world.provisioning_tokens.authenticate(beta, secret) is None
+    assert world.provisioning_tokens.authenticate(tenant, secret + "x") is None
+    world.provisioning_tokens.revoke(tenant, token.id)
+    assert world.provisioning_tokens.authenticate(tenant, secret) is None
+
+
+def test_a_token_is_stored_only_as_a_digest(world, acme):
+    _, token, secret = acme
+    assert secret not in token.token_digest and secret.startswith("ppscim_")
+
+
+def test_the_registered_email_is_the_sent_email_else_the_user_name(world, acme):
+    tenant, token, _ = acme
+    by_email = world.provisioning.create(tenant, token, user(user_name="a.lee", email="Ann.Lee@acme.test"))
+    by_name = world.provisioning.create(tenant, token, user(user_name="Bob@Acme.test", email=None))
+    assert (by_email.email, by_email.user_name) == ("ann.lee@acme.test", "a.lee")
+    assert (by_name.email, by_name.user_name) == ("bob@acme.test", "Bob@Acme.test")
+
+
+def test_a_user_without_any_email_is_refused(world, acme):
+    tenant, token, _ = acme
+    with pytest.raises(InvalidValue):
+        world.provisioning.create(tenant, token, user(user_name="no-email", email=None))
+
+
+@pytest.mark.parametrize("clash", [dict(user_name="ANN@acme.test", email="other@acme.test"), dict(user_name="other", email="ann@acme.test")])
+def test_user_name_and_email_are_unique_ignoring_case(world, acme, clash):
+    tenant, token, _ = acme
+    world.provisioning.create(tenant, token, user())
+    with pytest.raises(NotUnique):
+        world.provisioning.create(tenant, token, user(**clash))
+
+
+def test_a_refused_update_changes_nothing(world, acme):
+    tenant, token, _ = acme
+    world.provisioning.create(tenant, token, user(user_name="bob@acme.test"))
+    ann = world.provisioning.create(tenant, token, user())
+    with pytest.raises(NotUnique):
+        world.provisioning.replace(tenant, token, ann.id, user(email="bob@acme.test", given_name="Changed"), None)
+    assert (ann.email, ann.first_name) == ("ann@acme.test", "Ann")
+
+
+def test_deactivation_ends_sessions_and_keeps_the_account(world, acme):
+    tenant, token, _ = acme
+    ann = world.provisioning.create(tenant, token, user())
+    world.provisioning.patch(tenant, token, ann.id, ScimUser(active=False), None)
+    assert not ann.active and (tenant.id, ann.id) in world.sessions.ended
+    assert world.provisioning.patch(tenant, token, ann.id, ScimUser(active=True), None).active
+
+
+def test_patch_changes_only_what_it_names(world, acme):
+    tenant, token, _ = acme
+    ann = world.provisioning.create(tenant, token, user(external_id="e-1", title="Physio"))
+    world.provisioning.patch(tenant, token, ann.id, ScimUser(family_name="Smith"), None)
+    assert (ann.first_name, ann.last_name, ann.external_id, ann.job_title) == ("Ann", "Smith", "e-1", "Physio")
+
+
+def test_put_clears_what_it_leaves_out(world, acme):
+    tenant, token, _ = acme
+    ann = world.provisioning.create(tenant, token, user(external_id="e-1", title="Physio"))
+    world.provisioning.replace(tenant, token, ann.id, user(), None)
+    assert ann.external_id is None and ann.job_title is None
+
+
+def test_if_match_must_name_the_current_version(world, acme):
+    tenant, token, _ = acme
+    ann = world.provisioning.create(tenant, token, user())
+    with pytest.raises(VersionMismatch):
+        world.provisioning.patch(tenant, token, ann.id, ScimUser(active=False), 'W/"999"')
+    world.provisioning.patch(tenant, token, ann.id, ScimUser(active=False), world.provisioning.etag(ann))
+
+
+def test_delete_removes_the_account_and_its_sessions(world, acme):
+    tenant, token, _ = acme
+    ann = world.provisioning.create(tenant, token, user())
+    world.provisioning.delete(tenant, token, ann.id)
+    with pytest.raises(UnknownPractitioner):
+        world.provisioning.get(tenant, ann.id)
+    assert (tenant.id, ann.id) in world.sessions.ended
+
+
+def test_another_tenants_user_is_unknown(world, acme):
+    tenant, token, _ = acme
+    beta, _ = world.open_tenant("beta")
+    beta_token, _ = world.provisioning_tokens.create(beta, "Okta")
+    ann = world.provisioning.create(tenant, token, user())
+    with pytest.raises(UnknownPractitioner):
+        world.provisioning.patch(beta, beta_token, ann.id, ScimUser(active=False), None)
+    assert ann.active
+
+
+def test_search_combines_criteria(world, acme):
+    tenant, token, _ = acme
+    world.provisioning.create(tenant, token, user(external_id="e-1"))
+    bob = world.provisioning.create(tenant, token, user(user_name="bob@acme.test", external_id="e-2", active=False))
+    found, total = world.provisioning.search(tenant, ScimQuery(external_id="e-2", active=False), 0, 10)
+    assert found == [bob] and total == 1
+    assert world.provisioning.search(tenant, ScimQuery(user_name="BOB@ACME.TEST"), 0, 10)[0] == [bob]
+
+
+def test_every_write_is_audited_with_the_tokens_name(world, acme):
+    tenant, token, _ = acme
+    ann = world.provisioning.create(tenant, token, user())
+    world.provisioning.patch(tenant, token, ann.id, ScimUser(active=False), None)
+    assert all("SCIM token 'Entra'" in e.summary for e in world.audit.events[-2:])
