@@ -13,6 +13,7 @@ from adapters.db import migrate
 from adapters.db.engine import make_engine
 from domain.errors import DomainError, UnknownTenant
 from domain.practitioners import PractitionerDirectory
+from domain.provisioning import ProvisioningTokens
 from domain.tenants import TenantOnboarding
 from entrypoints.settings import PortalSettings
 
@@ -36,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--owner-email", required=True)
     create.add_argument("--owner-password", help="generated and printed once when left out")
     tenant.add_parser("list", help="list tenants: slug, status, name")
+    token = tenant.add_parser("token", help="create a SCIM bearer token and print it once")
+    token.add_argument("slug")
+    token.add_argument("--name", default="CLI token", help='what the token is for (default: "CLI token")')
 
     practitioner = commands.add_parser("practitioner", help="practitioners").add_subparsers(
         dest="command", required=True
@@ -69,6 +73,15 @@ def _tenant_list(request: Any, args: argparse.Namespace) -> None:
         print(f"{tenant.slug}\t{'active' if tenant.active else 'inactive'}\t{tenant.name}")
 
 
+def _tenant_token(request: Any, args: argparse.Namespace) -> None:
+    tenant = request.find_service(TenantOnboarding).tenant(args.slug)
+    if tenant is None:
+        raise UnknownTenant(args.slug)
+    token, secret = request.find_service(ProvisioningTokens).create(tenant, args.name)
+    print(f"created SCIM token {token.name!r} for {tenant.slug}")
+    print(f"SCIM token for {tenant.slug} (shown only now): {secret}")
+
+
 def _practitioner_add(request: Any, args: argparse.Namespace) -> None:
     onboarding = request.find_service(TenantOnboarding)
     tenant = onboarding.tenant(args.slug)
@@ -83,6 +96,7 @@ def _practitioner_add(request: Any, args: argparse.Namespace) -> None:
 IN_APP = {
     ("tenant", "create"): _tenant_create,
     ("tenant", "list"): _tenant_list,
+    ("tenant", "token"): _tenant_token,
     ("practitioner", "add"): _practitioner_add,
 }
 

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from adapters.db.schema import practitioners, tenants
+from adapters.db.schema import practitioners, scim_tokens, tenants
+from domain.provisioning import ProvisioningTokens
+from domain.tenants import TenantOnboarding
 from entrypoints import cli
 from entrypoints.web import main as web_app
 from tests.e2e.conftest import PASSWORD, app_settings
@@ -168,6 +170,57 @@ def test_practitioner_add_with_a_bad_email_exits_1(acme, engine):
     refused = add_ann(acme, email="not-an-email")
     assert refused.code == 1 and "enter a valid email address" in refused.err
     assert count(engine, practitioners) == 1
+
+
+# --- tenant token -------------------------------------------------------------------------
+
+
+def scim_token_authenticates(portal, slug: str, token: str):  # type: ignore[no-untyped-def]
+    """The token's name when the domain service accepts it on this tenant, else None."""
+    with portal._unit_of_work() as request:
+        tenant = request.find_service(TenantOnboarding).tenant(slug)
+        found = request.find_service(ProvisioningTokens).authenticate(tenant, token)
+        return None if found is None else found.name
+
+
+def test_tenant_token_prints_a_token_once_that_authenticates_for_that_tenant_only(acme, portal, engine):
+    acme("tenant", "create", "beta", "--name", "Beta Clinic", "--owner-email", "boss@beta.test")
+    created = acme("tenant", "token", "acme", "--name", "Entra ID")
+    assert created.code == 0 and created.err == ""
+    (token,) = re.findall(r"^SCIM token for acme \(shown only now\): (\S+)$", created.out, re.MULTILINE)
+    assert created.out.count(token) == 1
+    assert scim_token_authenticates(portal, "acme", token) == "Entra ID"
+    assert scim_token_authenticates(portal, "beta", token) is None
+    with engine.connect() as connection:
+        assert connection.scalar(select(scim_tokens.c.token_digest)) != token
+
+
+def test_tenant_token_without_a_name_is_called_cli_token_and_listed_on_the_admin_page(acme, portal):
+    created = acme("tenant", "token", "acme")
+    (token,) = re.findall(r"\(shown only now\): (\S+)", created.out)
+    assert scim_token_authenticates(portal, "acme", token) == "CLI token"
+    browser = portal.browser("acme")
+    portal.log_in(browser, "boss@acme.test")
+    page = browser.get("/admin/provisioning")
+    assert "CLI token" in page.text and token not in page.text
+
+
+def test_each_tenant_token_is_new(acme):
+    first, second = acme("tenant", "token", "acme"), acme("tenant", "token", "acme")
+    assert re.findall(r"now\): (\S+)", first.out) != re.findall(r"now\): (\S+)", second.out)
+
+
+def test_tenant_token_for_an_unknown_tenant_exits_1_and_creates_nothing(acme, engine):
+    refused = acme("tenant", "token", "nope")
+    assert refused.code == 1 and "no instance called 'nope'" in refused.err and refused.out == ""
+    assert count(engine, scim_tokens) == 0
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 101])
+def test_tenant_token_with_a_bad_name_exits_1_and_creates_nothing(acme, engine, name):
+    refused = acme("tenant", "token", "acme", "--name", name)
+    assert refused.code == 1 and refused.err.startswith("error: ") and refused.out == ""
+    assert count(engine, scim_tokens) == 0
 
 
 # --- help ---------------------------------------------------------------------------------

@@ -1,0 +1,76 @@
+"""/admin/provisioning: SCIM bearer tokens: create (shown once), list, revoke."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.request import Request
+from pyramid.view import view_config, view_defaults
+
+from domain.errors import InvalidValue
+from domain.provisioning import ProvisioningTokens
+from entrypoints.web.views.forms import text
+
+SCIM_PATH = "/scim/v2"
+
+
+@view_defaults(route_name="admin_provisioning", permission="manage_practitioners", renderer="admin_provisioning.jinja2")
+class ProvisioningAdminViews:
+    def __init__(self, context: Any, request: Request) -> None:
+        self.request = request
+        self.tokens: ProvisioningTokens = request.find_service(ProvisioningTokens)
+
+    def _page(self, **extra: Any) -> dict[str, Any]:
+        request = self.request
+        # The host was validated against app.base_domain by tenancy, as RequestLinks relies on too.
+        base_url = f"{request.registry.portal_settings.scheme}://{request.host}{SCIM_PATH}"
+        return {
+            "scim_base_url": base_url,
+            "tokens": self.tokens.tokens(request.tenant),
+            "form": {},
+            "errors": {},
+            "new_token": None,
+            "notice": request.session.pop_flash(),
+            **extra,
+        }
+
+    def _refuse(self, status: int, **extra: Any) -> dict[str, Any]:
+        self.request.response.status = status
+        return self._page(**extra)
+
+    @view_config(request_method="GET")
+    def show(self) -> dict[str, Any]:
+        return self._page()
+
+    @view_config(request_method="POST", request_param="action=create")
+    def create(self) -> dict[str, Any]:
+        request = self.request
+        raw = request.POST.get("name", "")
+        form = {"name": raw if isinstance(raw, str) else ""}
+        try:
+            token, secret = self.tokens.create(request.tenant, text(request, "name", 200), request.identity.id)
+        except InvalidValue as err:
+            return self._refuse(400, form=form, errors={"name": err.message})
+        # Rendered on this response only, never flashed: the session never holds the token,
+        # and no cache may keep the page.
+        request.response.cache_control = "no-store"
+        return self._page(new_token=secret, created=token)
+
+    @view_config(request_method="POST", request_param="action=revoke")
+    def revoke(self) -> Any:
+        request = self.request
+        try:
+            token_id = text(request, "token_id", 64)
+        except InvalidValue as err:
+            return self._refuse(400, errors={"action": err.message})
+        try:
+            token = self.tokens.revoke(request.tenant, token_id, request.identity.id)
+        except InvalidValue as err:  # no such token in this practice: another's id reads the same
+            return self._refuse(404, errors={"action": err.message})
+        request.session.flash(f"The token “{token.name}” was revoked; clients using it are refused from now on.")
+        return HTTPSeeOther(request.route_path("admin_provisioning"))
+
+    @view_config(request_method="POST")
+    def unknown_action(self) -> dict[str, Any]:
+        return self._refuse(400, errors={"action": "That action is not known. Reload the page and try again."})
