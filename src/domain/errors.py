@@ -131,3 +131,8 @@ class NotUnique(DomainError):
 class VersionMismatch(DomainError):
     def __init__(self) -> None:
         super().__init__("the resource changed since it was read (If-Match does not match its ETag)")
+
+
+class UnknownToken(DomainError):
+    def __init__(self) -> None:
+        super().__init__("that token does not exist")

@@ -10,7 +10,7 @@ import hmac
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 
-from domain.errors import InvalidValue, NotUnique, UnknownPractitioner, VersionMismatch
+from domain.errors import InvalidValue, NotUnique, UnknownPractitioner, UnknownToken, VersionMismatch
 from domain.model import Practitioner, Tenant, digest, new_id
 from domain.ports import (
     AuditLog,
@@ -101,7 +101,7 @@ class ProvisioningTokens:
     def revoke(self, tenant: Tenant, token_id: str, actor_id: str | None = None) -> ScimToken:
         token = self._tokens.get(tenant.id, token_id)
         if token is None:
-            raise InvalidValue("token_id", "that token does not exist")
+            raise UnknownToken()
         if token.active:
             token.revoked_at = self._clock.now()
             self._audit.record(AuditEvent(tenant.id, ProvisioningKind.TOKEN_REVOKED, self._clock.now(), f"SCIM token {token.name!r} revoked", actor_id))

@@ -8,7 +8,7 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
 from pyramid.view import view_config, view_defaults
 
-from domain.errors import InvalidValue
+from domain.errors import InvalidValue, UnknownToken
 from domain.provisioning import ProvisioningTokens
 from entrypoints.web.views.forms import text
 
@@ -66,8 +66,8 @@ class ProvisioningAdminViews:
             return self._refuse(400, errors={"action": err.message})
         try:
             token = self.tokens.revoke(request.tenant, token_id, request.identity.id)
-        except InvalidValue as err:  # no such token in this practice: another's id reads the same
-            return self._refuse(404, errors={"action": err.message})
+        except UnknownToken as err:  # no such token in this practice: another's id reads the same
+            return self._refuse(404, errors={"action": str(err)})
         request.session.flash(f"The token “{token.name}” was revoked; clients using it are refused from now on.")
         return HTTPSeeOther(request.route_path("admin_provisioning"))
 
