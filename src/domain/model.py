@@ -98,6 +98,7 @@ class Practitioner:
     # SCIM: the provisioning client's login identifier (as sent) and its own id for the user.
     user_name: str | None = None
     external_id: str | None = None
+    email_primary: bool = True  # as the provisioning client marked its one email
     # Bumped by the data layer at every change of the row: the SCIM ETag.
     version: int = 0
     updated_at: datetime | None = None

@@ -63,6 +63,7 @@ class ScimUser:
     external_id: object = UNCHANGED  # str | None
     phone: object = UNCHANGED  # str | None
     title: object = UNCHANGED  # str | None
+    email_primary: object = UNCHANGED  # bool: how the client marked the email it sent
 
     def over(self, base: ScimUser) -> ScimUser:
         """This user's values where set, ``base``'s elsewhere."""
@@ -144,7 +145,7 @@ class Provisioning:
         return self._practitioners.scim_search(tenant.id, query, offset, limit)
 
     def create(self, tenant: Tenant, token: ScimToken, user: ScimUser) -> Practitioner:
-        values = user.over(ScimUser(None, None, None, None, True, None, None, None))
+        values = user.over(ScimUser(None, None, None, None, True, None, None, None, True))
         user_name = self._user_name(values.user_name)
         email = self._email(values.email, user_name)
         first, last = self._names(values, user_name)
@@ -159,7 +160,7 @@ class Provisioning:
 
     def replace(self, tenant: Tenant, token: ScimToken, practitioner_id: str, user: ScimUser, if_match: str | None) -> Practitioner:
         """PUT: the whole user; attributes left out are cleared where they may be empty."""
-        base = ScimUser(None, None, None, None, True, None, None, None)
+        base = ScimUser(None, None, None, None, True, None, None, None, True)
         return self._update(tenant, token, practitioner_id, user.over(base), if_match)
 
     def patch(self, tenant: Tenant, token: ScimToken, practitioner_id: str, changes: ScimUser, if_match: str | None) -> Practitioner:
@@ -167,6 +168,7 @@ class Provisioning:
         current = ScimUser(
             practitioner.scim_user_name, practitioner.email, practitioner.first_name, practitioner.last_name,
             practitioner.active, practitioner.external_id, practitioner.phone, practitioner.job_title,
+            practitioner.email_primary,
         )
         return self._update(tenant, token, practitioner_id, changes.over(current), if_match)
 
@@ -235,6 +237,7 @@ class Provisioning:
         if external_id is not None and len(external_id) > 255:
             raise InvalidValue("externalId", "externalId has at most 255 characters")
         practitioner.external_id = external_id
+        practitioner.email_primary = values.email_primary is not False
         practitioner.update_profile({
             ProfileField.PHONE: values.phone if isinstance(values.phone, str) else None,
             ProfileField.JOB_TITLE: values.title if isinstance(values.title, str) else None,

@@ -78,6 +78,7 @@ practitioners = Table(
     Column("email_proven", Boolean, nullable=False),
     Column("user_name", String(254), nullable=True),
     Column("external_id", String(255), nullable=True),
+    Column("email_primary", Boolean, nullable=False),
     Column("version", Integer, nullable=False),
     Column("updated_at", UTCDateTime, nullable=True, default=_utcnow, onupdate=_utcnow),
     Index("uq_practitioners_tenant_email", "tenant_id", "email", unique=True),

@@ -48,6 +48,7 @@ def main(global_config: dict[str, Any], **settings: Any) -> Router:
         config.include(".rendering")
         config.include(".routes")
         config.scan(".views")
+        config.include("entrypoints.scim")
     if portal.mail_backend == "outbox":
         log.info("mail is not sent: every message is written to %s", portal.mail_outbox_dir.resolve())
     return config.make_wsgi_app()
