@@ -71,6 +71,8 @@ class Tenant:
     id: str = field(default_factory=new_id)
     active: bool = True
     auth: AuthSettings = field(default_factory=AuthSettings)
+    # When set, a SCIM externalId is the subject at this provider: provisioning links it.
+    scim_subject_provider_id: str | None = None
 
     @classmethod
     def open(cls, slug: str, name: str) -> Tenant:

@@ -10,18 +10,21 @@ import hmac
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 
-from domain.errors import InvalidValue, NotUnique, UnknownPractitioner, UnknownToken, VersionMismatch
+from domain.errors import InvalidValue, NotAllowed, NotUnique, SsoRefused, UnknownPractitioner, UnknownProvider, UnknownToken, VersionMismatch
+from domain.linking import link_identity
 from domain.model import Practitioner, Tenant, digest, new_id
 from domain.ports import (
     AuditLog,
     Clock,
+    IdentityLinkRepository,
+    IdentityProviderRepository,
     PractitionerRepository,
     ScimTokenRepository,
     SessionRevocation,
     TokenSource,
 )
-from domain.sso import AuditEvent
-from domain.values import ProfileField, clean_name, normalize_email
+from domain.sso import AuditEvent, AuditKind, IdentityProvider
+from domain.values import ModuleRight, ProfileField, clean_name, normalize_email
 
 TOKEN_PREFIX = "ppscim_"
 UNCHANGED: object = object()
@@ -126,10 +129,14 @@ class Provisioning:
     def __init__(
         self,
         practitioners: PractitionerRepository,
+        providers: IdentityProviderRepository,
+        links: IdentityLinkRepository,
         sessions: SessionRevocation,
         audit: AuditLog,
         clock: Clock,
     ) -> None:
+        self._providers = providers
+        self._links = links
         self._practitioners = practitioners
         self._sessions = sessions
         self._audit = audit
@@ -154,7 +161,9 @@ class Provisioning:
         practitioner.user_name = user_name
         self._apply_optional(practitioner, values)
         practitioner.active = values.active is not False
+        self._require_free_subject(tenant, practitioner)
         self._practitioners.add(practitioner)
+        self._link_external_id(tenant, practitioner)
         self._record(tenant, token, ProvisioningKind.USER_CREATED, f"{practitioner.email} created")
         return practitioner
 
@@ -188,6 +197,7 @@ class Provisioning:
         first, last = self._names(values, user_name)
         # Checked before anything changes: a refused update leaves the practitioner as it was.
         self._require_unique(tenant, practitioner.id, user_name, email)
+        self._require_free_subject(tenant, practitioner, values.external_id)
         was_active = practitioner.active
         practitioner.update_profile({ProfileField.FIRST_NAME: first, ProfileField.LAST_NAME: last})
         practitioner.user_name = user_name
@@ -196,12 +206,51 @@ class Provisioning:
             practitioner.email_proven = False
         self._apply_optional(practitioner, values)
         practitioner.active = values.active is not False
+        self._link_external_id(tenant, practitioner)
         if was_active and not practitioner.active:
             self._sessions.end_sessions_of(tenant.id, practitioner.id)
             self._record(tenant, token, ProvisioningKind.USER_DEACTIVATED, f"{practitioner.email} deactivated")
         else:
             self._record(tenant, token, ProvisioningKind.USER_UPDATED, f"{practitioner.email} updated")
         return practitioner
+
+    def use_external_id_as_subject_of(self, actor: Practitioner, tenant: Tenant, provider_id: str | None) -> None:
+        """From now on a provisioned externalId is the subject at this provider (None: at none).
+
+        It decides who signs in as whom, so it takes the Authentication right, not only Practitioners.
+        """
+        if not actor.holds(ModuleRight.AUTHENTICATION):
+            raise NotAllowed("only the account owner or someone with the Authentication right decides this")
+        if provider_id is not None and self._providers.get(tenant.id, provider_id) is None:
+            raise UnknownProvider()
+        if tenant.scim_subject_provider_id != provider_id:
+            tenant.scim_subject_provider_id = provider_id
+            what = f"provider {provider_id}" if provider_id else "no provider"
+            self._audit.record(AuditEvent(tenant.id, AuditKind.SETTINGS_CHANGED, self._clock.now(), f"SCIM externalId is the SSO subject at {what}", actor.id))
+
+    def _subject_provider(self, tenant: Tenant) -> IdentityProvider | None:
+        if tenant.scim_subject_provider_id is None:
+            return None
+        return self._providers.get(tenant.id, tenant.scim_subject_provider_id)
+
+    def _require_free_subject(self, tenant: Tenant, practitioner: Practitioner, external_id: object = UNCHANGED) -> None:
+        provider = self._subject_provider(tenant)
+        subject = practitioner.external_id if external_id is UNCHANGED else external_id
+        if provider is None or not isinstance(subject, str) or not subject:
+            return
+        taken = self._links.find(tenant.id, provider.id, provider.identity_issuer, subject)
+        if taken is not None and taken.practitioner_id != practitioner.id:
+            raise NotUnique("externalId", subject)
+
+    def _link_external_id(self, tenant: Tenant, practitioner: Practitioner) -> None:
+        """The provisioned person signs in with SSO straight away: no one-time password needed."""
+        provider = self._subject_provider(tenant)
+        if provider is None or not practitioner.external_id:
+            return
+        try:
+            link_identity(self._links, practitioner, provider.id, provider.identity_issuer, practitioner.external_id, self._clock.now())
+        except SsoRefused:
+            raise NotUnique("externalId", practitioner.external_id) from None
 
     @staticmethod
     def etag(practitioner: Practitioner) -> str:

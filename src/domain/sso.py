@@ -154,6 +154,11 @@ class IdentityProvider:
     id: str = field(default_factory=new_id)
 
     @property
+    def identity_issuer(self) -> str:
+        """The issuer half of the identity key; a plain OAuth 2.0 provider has none of its own."""
+        return self.issuer if self.protocol == "oidc" else f"oauth2:{self.id}"
+
+    @property
     def settings(self) -> ProviderSettings:
         return ProviderSettings(**{name: getattr(self, name) for name in ProviderSettings.__dataclass_fields__})
 

@@ -123,7 +123,7 @@ class World:
 
     @property
     def provisioning(self) -> Provisioning:
-        return Provisioning(self.practitioners, self.sessions, self.audit, self.clock)
+        return Provisioning(self.practitioners, self.providers, self.links, self.sessions, self.audit, self.clock)
 
     def connect_provider(self, tenant: Tenant, name: str = "Contoso", issuer: str = "https://login.contoso.test") -> IdentityProvider:
         owner = self.onboarding.owner_of(tenant)

@@ -126,3 +126,59 @@ def test_every_write_is_audited_with_the_tokens_name(world, acme):
     ann = world.provisioning.create(tenant, token, user())
     world.provisioning.patch(tenant, token, ann.id, ScimUser(active=False), None)
     assert all("SCIM token 'Entra'" in e.summary for e in world.audit.events[-2:])
+
+
+def test_with_external_id_as_subject_a_provisioned_practitioner_signs_in_without_a_code(world, acme):
+    from domain.single_sign_on import LoggedIn
+
+    tenant, token, _ = acme
+    provider = world.connect_provider(tenant)
+    world.provisioning.use_external_id_as_subject_of(world.onboarding.owner_of(tenant), tenant, provider.id)
+    ann = world.provisioning.create(tenant, token, user(external_id="entra-oid-1"))
+    world.signed_in_as("entra-oid-1")
+    pending, _ = world.sso.begin(tenant, provider.id, "/", "https://acme.portal.test/process_sso")
+    outcome = world.sso.complete(tenant, pending, {"state": pending.state, "code": "c"}, "https://acme.portal.test/process_sso")
+    assert outcome == LoggedIn(ann, "/")
+
+
+def test_a_changed_external_id_moves_the_link_and_a_taken_one_is_refused(world, acme):
+    tenant, token, _ = acme
+    provider = world.connect_provider(tenant)
+    world.provisioning.use_external_id_as_subject_of(world.onboarding.owner_of(tenant), tenant, provider.id)
+    ann = world.provisioning.create(tenant, token, user(external_id="oid-1"))
+    bob = world.provisioning.create(tenant, token, user(user_name="bob@acme.test", external_id="oid-2"))
+    world.provisioning.patch(tenant, token, ann.id, ScimUser(external_id="oid-3"), None)
+    assert [l.subject for l in world.links.of_practitioner(tenant.id, ann.id)] == ["oid-3"]
+    with pytest.raises(NotUnique):
+        world.provisioning.patch(tenant, token, bob.id, ScimUser(external_id="oid-3"), None)
+    assert bob.external_id == "oid-2"
+
+
+def test_without_the_setting_an_external_id_links_nothing(world, acme):
+    tenant, token, _ = acme
+    world.connect_provider(tenant)
+    world.provisioning.create(tenant, token, user(external_id="oid-1"))
+    assert world.links.links == []
+
+
+def test_the_subject_provider_must_be_one_of_the_tenants(world, acme):
+    from domain.errors import UnknownProvider
+
+    tenant, _, _ = acme
+    beta, _ = world.open_tenant("beta")
+    betas = world.connect_provider(beta)
+    with pytest.raises(UnknownProvider):
+        world.provisioning.use_external_id_as_subject_of(world.onboarding.owner_of(tenant), tenant, betas.id)
+
+
+def test_only_the_authentication_right_decides_what_an_external_id_is(world, acme):
+    from domain.errors import NotAllowed
+    from domain.values import ModuleRight
+
+    tenant, _, _ = acme
+    provider = world.connect_provider(tenant)
+    clerk = world.directory.add(world.onboarding.owner_of(tenant), tenant, "clerk@acme.test", "C", "L",
+                                rights=frozenset({ModuleRight.PRACTITIONERS}))
+    with pytest.raises(NotAllowed):
+        world.provisioning.use_external_id_as_subject_of(clerk, tenant, provider.id)
+    assert tenant.scim_subject_provider_id is None

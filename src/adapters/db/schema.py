@@ -57,6 +57,7 @@ tenants = Table(
     Column("unknown_identity", _enum(UnknownIdentityHandling), nullable=False),
     Column("self_registration", Boolean, nullable=False),
     Column("claim_mappings", ClaimMappingsJson, nullable=False),
+    Column("scim_subject_provider_id", String(32), nullable=True),
 )
 
 practitioners = Table(

@@ -110,7 +110,7 @@ class PyoidcClient:
                 claims.pop(claim, None)
         if isinstance(userinfo.get("email_verified"), bool):  # only the userinfo's own word on it
             claims["email_verified"] = userinfo["email_verified"]
-        return VerifiedIdentity(issuer=f"oauth2:{provider.id}", subject=subject, claims=claims)
+        return VerifiedIdentity(issuer=provider.identity_issuer, subject=subject, claims=claims)
 
     def _exchange_code(
         self, provider: IdentityProvider, client_secret: str, code: str, code_verifier: str, redirect_uri: str

@@ -209,7 +209,15 @@ def includeme(config: Configurator) -> None:
         SelfRegistration: _build(SelfRegistration, PractitionerRepository, PasswordReset, Clock),
         ScimTokenRepository: lambda c, r: SqlScimTokenRepository(r.dbsession),
         ProvisioningTokens: _build(ProvisioningTokens, ScimTokenRepository, TokenSource, AuditLog, Clock),
-        Provisioning: _build(Provisioning, PractitionerRepository, SessionRevocation, AuditLog, Clock),
+        Provisioning: _build(
+            Provisioning,
+            PractitionerRepository,
+            IdentityProviderRepository,
+            IdentityLinkRepository,
+            SessionRevocation,
+            AuditLog,
+            Clock,
+        ),
         TenantOnboarding: _build(
             TenantOnboarding, TenantRepository, PractitionerRepository, PasswordHasher, TokenSource, Clock
         ),

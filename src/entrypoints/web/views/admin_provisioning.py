@@ -8,8 +8,10 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
 from pyramid.view import view_config, view_defaults
 
-from domain.errors import InvalidValue, UnknownToken
-from domain.provisioning import ProvisioningTokens
+from domain.errors import InvalidValue, NotAllowed, UnknownProvider, UnknownToken
+from domain.provisioning import Provisioning, ProvisioningTokens
+from domain.single_sign_on import SingleSignOn
+from domain.values import ModuleRight
 from entrypoints.web.views.forms import text
 
 SCIM_PATH = "/scim/v2"
@@ -28,6 +30,9 @@ class ProvisioningAdminViews:
         return {
             "scim_base_url": base_url,
             "tokens": self.tokens.tokens(request.tenant),
+            "providers": request.find_service(SingleSignOn).enabled_providers(request.tenant),
+            "subject_provider_id": request.tenant.scim_subject_provider_id,
+            "may_set_subject": request.identity.holds(ModuleRight.AUTHENTICATION),
             "form": {},
             "errors": {},
             "new_token": None,
@@ -56,6 +61,19 @@ class ProvisioningAdminViews:
         # and no cache may keep the page.
         request.response.cache_control = "no-store"
         return self._page(new_token=secret, created=token)
+
+    @view_config(request_method="POST", request_param="action=subject")
+    def subject_provider(self) -> Any:
+        request = self.request
+        try:
+            chosen = text(request, "subject_provider_id", 64) or None
+            request.find_service(Provisioning).use_external_id_as_subject_of(request.identity, request.tenant, chosen)
+        except NotAllowed as err:
+            return self._refuse(403, errors={"subject": str(err)})
+        except (InvalidValue, UnknownProvider) as err:
+            return self._refuse(400, errors={"subject": str(err)})
+        request.session.flash("The SCIM externalId setting is saved.")
+        return HTTPSeeOther(request.route_path("admin_provisioning"))
 
     @view_config(request_method="POST", request_param="action=revoke")
     def revoke(self) -> Any:
