@@ -33,6 +33,8 @@ def served_on_loopback(app: Router) -> Iterator[int]:
     try:
         yield server.effective_port
     finally:
+        # Workers first: a worker finishing its last answer after close() writes to a closed fd.
+        server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
         server.close()
         thread.join(timeout=5)
 
