@@ -21,6 +21,7 @@ place where such URLs are fetched, and it:
 from __future__ import annotations
 
 import http.client
+import contextlib
 import ipaddress
 import json
 import re
@@ -682,7 +683,6 @@ def _connection_reason(exc: BaseException) -> str:
 
 
 def _shutdown(sock: socket.socket) -> None:
-    try:
+    # Already closed by the other side or by us: nothing left to stop.
+    with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass  # already closed by the other side or by us
