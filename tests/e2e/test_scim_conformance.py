@@ -8,7 +8,6 @@ ServiceProviderConfig, so the tool skips it rather than failing.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -16,7 +15,7 @@ import httpx2
 from pyramid.router import Router
 from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_tester import Status, check_server
-from waitress.server import create_server
+from webtest.http import StopableWSGIServer
 
 from domain.provisioning import ProvisioningTokens
 from domain.tenants import TenantOnboarding
@@ -27,16 +26,12 @@ FAILING = (Status.ERROR, Status.CRITICAL)
 
 @contextmanager
 def served_on_loopback(app: Router) -> Iterator[int]:
-    server = create_server(app, host="127.0.0.1", port=0, threads=2)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+    """A real HTTP server on 127.0.0.1 (waitress, as WebTest wraps it to be stopped cleanly)."""
+    server = StopableWSGIServer.create(app, host="127.0.0.1", port=0)
     try:
         yield server.effective_port
     finally:
-        # Workers first: a worker finishing its last answer after close() writes to a closed fd.
-        server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
-        server.close()
-        thread.join(timeout=5)
+        server.shutdown()
 
 
 def scim_token(portal: Portal, slug: str) -> str:
