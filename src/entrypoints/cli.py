@@ -58,31 +58,32 @@ def _db_upgrade(args: argparse.Namespace) -> None:
     print("database is up to date")
 
 
-def _tenant_create(request: Any, args: argparse.Namespace) -> None:
+def _tenant_create(request: Any, args: argparse.Namespace) -> list[str]:
     opened = request.find_service(TenantOnboarding).open_tenant(
         args.slug, args.name, args.owner_email, args.owner_password
     )
-    print(f"created tenant {opened.tenant.slug} ({opened.tenant.name})")
-    print(f"owner: {opened.owner.email}")
+    lines = [f"created tenant {opened.tenant.slug} ({opened.tenant.name})", f"owner: {opened.owner.email}"]
     if opened.generated_password:
-        print(f"owner password (shown only now): {opened.generated_password}")
+        lines.append(f"owner password (shown only now): {opened.generated_password}")
+    return lines
 
 
-def _tenant_list(request: Any, args: argparse.Namespace) -> None:
-    for tenant in request.find_service(TenantOnboarding).tenants():
-        print(f"{tenant.slug}\t{'active' if tenant.active else 'inactive'}\t{tenant.name}")
+def _tenant_list(request: Any, args: argparse.Namespace) -> list[str]:
+    return [
+        f"{tenant.slug}\t{'active' if tenant.active else 'inactive'}\t{tenant.name}"
+        for tenant in request.find_service(TenantOnboarding).tenants()
+    ]
 
 
-def _tenant_token(request: Any, args: argparse.Namespace) -> None:
+def _tenant_token(request: Any, args: argparse.Namespace) -> list[str]:
     tenant = request.find_service(TenantOnboarding).tenant(args.slug)
     if tenant is None:
         raise UnknownTenant(args.slug)
     token, secret = request.find_service(ProvisioningTokens).create(tenant, args.name)
-    print(f"created SCIM token {token.name!r} for {tenant.slug}")
-    print(f"SCIM token for {tenant.slug} (shown only now): {secret}")
+    return [f"created SCIM token {token.name!r} for {tenant.slug}", f"SCIM token for {tenant.slug} (shown only now): {secret}"]
 
 
-def _practitioner_add(request: Any, args: argparse.Namespace) -> None:
+def _practitioner_add(request: Any, args: argparse.Namespace) -> list[str]:
     onboarding = request.find_service(TenantOnboarding)
     tenant = onboarding.tenant(args.slug)
     if tenant is None:
@@ -90,7 +91,7 @@ def _practitioner_add(request: Any, args: argparse.Namespace) -> None:
     practitioner = request.find_service(PractitionerDirectory).add(
         onboarding.owner_of(tenant), tenant, args.email, args.first_name, args.last_name
     )
-    print(f"added {practitioner.full_name} <{practitioner.email}> to {tenant.slug}")
+    return [f"added {practitioner.full_name} <{practitioner.email}> to {tenant.slug}"]
 
 
 IN_APP = {
@@ -110,7 +111,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         with bootstrap(args.config_uri) as env:
             request = env["request"]
             with request.tm:
-                IN_APP[args.area, args.command](request, args)
+                lines = IN_APP[args.area, args.command](request, args)
+        # Printed only once committed: a password or token shown must be one that works.
+        if lines:
+            print("\n".join(lines))
     except DomainError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
