@@ -164,7 +164,7 @@ def test_many_practitioners_are_found_at_once_within_their_tenant_only(uow):
 
 def test_scim_search_matches_user_name_without_case_and_falls_back_to_the_email(uow):
     t = tenant(uow)
-    ann = practitioner(uow, t, "ann@acme.test")
+    practitioner(uow, t, "ann@acme.test")
     bob = practitioner(uow, t, "bob@acme.test")
     bob.user_name, bob.external_id, bob.active = "Bob.Builder", "e-2", False
     uow.commit()

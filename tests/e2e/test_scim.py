@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text
 
 from domain.provisioning import ProvisioningTokens
 from domain.tenants import TenantOnboarding
-from tests.e2e.conftest import BASE_DOMAIN, PASSWORD, Portal
+from tests.e2e.conftest import BASE_DOMAIN, Portal
 from tests.e2e.sso import Sso, op, sso  # noqa: F401  (fixtures)
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"

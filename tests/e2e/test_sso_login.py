@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 
 from tests.e2e.conftest import PASSWORD
 from tests.e2e.sso import Sso, op, sso  # noqa: F401  (fixtures)
