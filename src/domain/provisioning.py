@@ -73,6 +73,20 @@ class ScimUser:
         return replace(base, **{f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not UNCHANGED})
 
 
+# What a user is when the client says nothing: a POST starts from it, a PUT falls back to it.
+BLANK_USER = ScimUser(
+    user_name=None,
+    email=None,
+    given_name=None,
+    family_name=None,
+    active=True,
+    external_id=None,
+    phone=None,
+    title=None,
+    email_primary=True,
+)
+
+
 @dataclass(frozen=True)
 class ScimQuery:
     """Equality criteria combined with AND; None means no criterion."""
@@ -152,7 +166,7 @@ class Provisioning:
         return self._practitioners.scim_search(tenant.id, query, offset, limit)
 
     def create(self, tenant: Tenant, token: ScimToken, user: ScimUser) -> Practitioner:
-        values = user.over(ScimUser(None, None, None, None, True, None, None, None, True))
+        values = user.over(BLANK_USER)
         user_name = self._user_name(values.user_name)
         email = self._email(values.email, user_name)
         first, last = self._names(values, user_name)
@@ -169,8 +183,7 @@ class Provisioning:
 
     def replace(self, tenant: Tenant, token: ScimToken, practitioner_id: str, user: ScimUser, if_match: str | None) -> Practitioner:
         """PUT: the whole user; attributes left out are cleared where they may be empty."""
-        base = ScimUser(None, None, None, None, True, None, None, None, True)
-        return self._update(tenant, token, practitioner_id, user.over(base), if_match)
+        return self._update(tenant, token, practitioner_id, user.over(BLANK_USER), if_match)
 
     def patch(self, tenant: Tenant, token: ScimToken, practitioner_id: str, changes: ScimUser, if_match: str | None) -> Practitioner:
         practitioner = self.get(tenant, practitioner_id)
