@@ -19,21 +19,17 @@ from domain.errors import InvalidValue, NotAllowed, UnknownLink
 from domain.policy import TenantAuthPolicy
 from domain.single_sign_on import SingleSignOn
 from domain.values import Salutation
-from entrypoints.web.views.forms import text
+from entrypoints.web.views.forms import sentence, text
 
 # The longest a field may be as typed; the domain's own, shorter limits give the message.
 FIELD_LIMIT = 400
-
-
-def _sentence(message: str) -> str:
-    return f"{message[:1].upper()}{message[1:]}."
 
 
 def _refused(request: Request, err: NotAllowed, title: str) -> dict[str, Any]:
     """A whole-page refusal: the policy forbids this page or this change."""
     request.override_renderer = "error.jinja2"
     request.response.status = 403
-    return {"title": title, "message": _sentence(str(err))}
+    return {"title": title, "message": sentence(str(err))}
 
 
 # --- /account ---------------------------------------------------------------------------
@@ -66,7 +62,7 @@ def update_profile(request: Request) -> Any:
         return _refused(request, err, "Your personal data is managed by your practice")
     except InvalidValue as err:
         request.response.status = 400
-        return _profile_page(request, form=form, errors={err.field: _sentence(err.message)})
+        return _profile_page(request, form=form, errors={err.field: sentence(err.message)})
     request.session.flash("Your personal data is saved." if changed else "Nothing was changed.")
     return HTTPSeeOther(request.route_path("account"))
 
@@ -110,6 +106,6 @@ def unlink(request: Request) -> Any:
     except (InvalidValue, NotAllowed, UnknownLink) as err:
         # Under pseudo-SSO the page itself is refused (403); otherwise the refusal is shown on it.
         request.response.status = 404 if isinstance(err, UnknownLink) else 400
-        return _linked_page(request, error=_sentence(str(err)))
+        return _linked_page(request, error=sentence(str(err)))
     request.session.flash("The account is no longer linked. It cannot be used to log in here any more.")
     return HTTPSeeOther(request.route_path("account_linked"))

@@ -37,6 +37,11 @@ def checked(request: Request, name: str) -> bool:
     return request.POST.get(name) in {"on", "true", "1", "yes"}
 
 
+def sentence(message: str) -> str:
+    """A domain message (lower-case, no full stop) as a sentence on a page."""
+    return f"{message[:1].upper()}{message[1:]}."
+
+
 def safe_next(target: str | None) -> str:
     """A same-origin relative path, or "/". Never a URL taken from the request."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:

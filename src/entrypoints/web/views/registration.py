@@ -14,7 +14,7 @@ from pyramid.view import view_config
 from domain.errors import InvalidValue, NotAllowed
 from domain.policy import TenantAuthPolicy
 from domain.registration import SelfRegistration
-from entrypoints.web.views.forms import text
+from entrypoints.web.views.forms import sentence, text
 
 FIELDS = ("email", "first_name", "last_name")
 SENT = (
@@ -27,7 +27,7 @@ CLOSED = "this practice does not take registrations; ask its administrator for a
 def _closed(request: Request, message: str = CLOSED) -> dict[str, Any]:
     request.override_renderer = "error.jinja2"
     request.response.status = 404
-    return {"title": "No registration here", "message": f"{message[:1].upper()}{message[1:]}."}
+    return {"title": "No registration here", "message": sentence(message)}
 
 
 def _page(**extra: Any) -> dict[str, Any]:
@@ -51,5 +51,5 @@ def register(request: Request) -> dict[str, Any]:
         return _closed(request, str(err))
     except InvalidValue as err:
         request.response.status = 400
-        return _page(form=form, errors={err.field: f"{err.message[:1].upper()}{err.message[1:]}."})
+        return _page(form=form, errors={err.field: sentence(err.message)})
     return _page(sent=SENT.format(email=email.strip(), practice=request.tenant.name))

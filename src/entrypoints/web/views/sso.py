@@ -21,7 +21,7 @@ from domain.link_confirmation import LinkConfirmation
 from domain.single_sign_on import AlreadyLinked, ConfirmLink, LoggedIn, SingleSignOn
 from domain.sso import PendingLink, PendingLogin
 from entrypoints.web.services import RequestLinks
-from entrypoints.web.views.forms import safe_next, text
+from entrypoints.web.views.forms import safe_next, sentence, text
 
 LOGIN_KEY = "sso_login"  # the authorization-code flow in progress
 LINK_KEY = "sso_link"  # the verified identity waiting for its one-time password
@@ -35,7 +35,7 @@ def _refusal(request: Request, err: DomainError) -> dict[str, Any]:
         request.response.status = 502
         return {"title": "The identity provider did not answer properly", "message": f"{err}. Try again in a moment; if it keeps happening, tell your practice's administrator."}
     request.response.status = 404 if isinstance(err, UnknownProvider) else 403 if isinstance(err, AccountDeactivated) else 400
-    return {"title": "Single Sign On did not work", "message": f"{str(err)[:1].upper()}{str(err)[1:]}."}
+    return {"title": "Single Sign On did not work", "message": sentence(str(err))}
 
 
 def _pending(request: Request, key: str, kind: type[Any]) -> Any:
@@ -126,7 +126,7 @@ def link(request: Request) -> Any:
         return _link_page(request, pending, error=err.message, email=request.POST.get("email", ""))
     except LinkCodeRefused as err:
         request.response.status = 400
-        return _link_page(request, pending, error=f"{str(err)[:1].upper()}{str(err)[1:]}.")
+        return _link_page(request, pending, error=sentence(str(err)))
     except DomainError as err:
         for key in (LINK_KEY, CODE_ASKED_KEY):
             request.session.pop(key, None)
