@@ -192,9 +192,6 @@ class FakeLinks:
     def password_link(self, token: str) -> str:
         return f"https://acme.portal.test/password/reset/{token}"
 
-    def login_link(self) -> str:
-        return "https://acme.portal.test/login"
-
 
 class FakeIdentityProviderRepository:
     def __init__(self, links: "FakeIdentityLinkRepository | None" = None) -> None:

@@ -78,9 +78,6 @@ class RequestLinks:
     def password_link(self, token: str) -> str:
         return self._absolute(self._request.route_path("password_reset", token=token))
 
-    def login_link(self) -> str:
-        return self._absolute(self._request.route_path("login"))
-
     def redirect_uri(self) -> str:
         """The one redirect URI of the instance, registered at its identity providers."""
         return self._absolute(self._request.route_path("process_sso"))
