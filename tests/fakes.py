@@ -12,6 +12,7 @@ from domain.model import PasswordResetToken, Practitioner, Tenant
 from domain.ports import MailMessage, Page
 from domain.provisioning import ScimQuery, ScimToken
 from domain.sso import AuditEvent, DiscoveredConfiguration, IdentityLink, IdentityProvider, VerifiedIdentity
+from domain.values import LoginMethod
 
 
 class FakeTenantRepository:
@@ -61,7 +62,7 @@ class FakePractitionerRepository:
                 p.tenant_id == tenant_id
                 and (query.user_name is None or p.scim_user_name.lower() == query.user_name.lower())
                 and (query.external_id is None or p.external_id == query.external_id)
-                and (query.email is None or p.email == query.email.strip().lower())
+                and (query.email is None or p.email == query.email)
                 and (query.active is None or p.active is query.active)
             )
 
@@ -128,9 +129,13 @@ class FakeFailureLog:
 class FakeSessionRevocation:
     def __init__(self) -> None:
         self.ended: list[tuple[str, str]] = []
+        self.ended_by_method: list[tuple[str, LoginMethod]] = []
 
     def end_sessions_of(self, tenant_id: str, practitioner_id: str) -> None:
         self.ended.append((tenant_id, practitioner_id))
+
+    def end_sessions_opened_by(self, tenant_id: str, method: LoginMethod) -> None:
+        self.ended_by_method.append((tenant_id, method))
 
 
 class FakePasswordHasher:

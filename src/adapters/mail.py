@@ -1,4 +1,4 @@
-"""Mailer port: messages queue in the unit of work and leave only when it commits."""
+"""Turning a queued message into an email, and the transports that carry it away."""
 
 from __future__ import annotations
 
@@ -8,11 +8,9 @@ import ssl
 import uuid
 from datetime import datetime, timezone
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, parseaddr
 from pathlib import Path
 from typing import Protocol
-
-import transaction
 
 from domain.ports import MailMessage
 
@@ -23,16 +21,23 @@ class Transport(Protocol):
     def deliver(self, message: EmailMessage) -> None: ...
 
 
-def build_email(message: MailMessage, sender: str) -> EmailMessage:
+def build_email(message: MailMessage, sender: str, queued_at: datetime, message_id: str) -> EmailMessage:
+    """The email for a queued message; the same every time it is tried, Message-ID included."""
     email = EmailMessage()
     email["From"] = sender
     email["To"] = message.to
     email["Subject"] = message.subject
-    email["Date"] = format_datetime(datetime.now(timezone.utc))
-    email["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    email["Date"] = format_datetime(queued_at.astimezone(timezone.utc))
+    email["Message-ID"] = message_id
     email.set_content(message.text)
     email.add_alternative(f"<!doctype html><html><body>{message.html}</body></html>", subtype="html")
     return email
+
+
+def message_id(sender: str, queued_at: datetime, number: int) -> str:
+    """Stable across retries, so a receiver can drop a copy when a try's outcome was unclear."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    return f"<{queued_at.astimezone(timezone.utc):%Y%m%d%H%M%S%f}.{number}@{domain}>"
 
 
 class OutboxTransport:
@@ -70,24 +75,3 @@ class SmtpTransport:
             if self._username:
                 smtp.login(self._username, self._password)
             smtp.send_message(message)
-
-
-class TransactionalMailer:
-    """Implements the domain's Mailer: nothing is sent for a unit of work that rolls back."""
-
-    def __init__(self, transport: Transport, sender: str, manager: transaction.TransactionManager) -> None:
-        self._transport = transport
-        self._sender = sender
-        self._manager = manager
-
-    def send(self, message: MailMessage) -> None:
-        email = build_email(message, self._sender)
-        self._manager.get().addAfterCommitHook(self._deliver_if_committed, args=(email,))
-
-    def _deliver_if_committed(self, committed: bool, email: EmailMessage) -> None:
-        if not committed:
-            return
-        try:
-            self._transport.deliver(email)
-        except Exception:  # the data is committed; a lost mail must not turn into a 500
-            log.exception("could not deliver mail to %s", email["To"])

@@ -55,6 +55,8 @@ class ClaimMapper:
         text = " ".join(str(raw).split())
         if mapping.value_map:
             text = dict(mapping.value_map).get(text, "")
+        elif mapping.field is ProfileField.EMAIL:
+            text = str(raw)  # the email rule judges the claim as sent, as it does for the matcher
         if not text:
             return None
         if mapping.field is ProfileField.EMAIL:

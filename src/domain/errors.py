@@ -41,6 +41,17 @@ class NotAllowed(DomainError):
     """The tenant's policy forbids the action (for example password login under restrict-to-SSO)."""
 
 
+class ProtectedState(NotAllowed):
+    """A change refused whoever asks, such as ending the account owner: a practice keeps its owner.
+
+    ``attribute`` names the attribute whose change is refused (``active``), if there is one.
+    """
+
+    def __init__(self, message: str, attribute: str | None = None) -> None:
+        super().__init__(message)
+        self.attribute = attribute
+
+
 class InvalidResetToken(DomainError):
     def __init__(self) -> None:
         super().__init__("this link is invalid, already used or expired; ask for a new one")
@@ -113,6 +124,14 @@ class SsoRefused(DomainError):
 
 class LinkCodeRefused(DomainError):
     """A one-time password was wrong, expired, used up or is not for this browser."""
+
+
+class CodeRequestsThrottled(LinkCodeRefused):
+    """Too many one-time passwords were asked for; none was sent, and the page must say so."""
+
+    def __init__(self, minutes: int) -> None:
+        super().__init__(f"too many codes were requested, so none was sent; wait {minutes} minutes and try again")
+        self.minutes = minutes
 
 
 class UnknownLink(DomainError):

@@ -5,28 +5,32 @@ from __future__ import annotations
 from datetime import timedelta
 
 from domain.challenges import CODE_DIGITS, CODE_LIFETIME, LinkChallenge
-from domain.errors import AccountDeactivated, LinkCodeRefused, SsoRefused
+from domain.errors import AccountDeactivated, CodeRequestsThrottled, LinkCodeRefused, SsoRefused
 from domain.mail import link_code_message
 from domain.model import Practitioner, Tenant, digest
-from domain.policy import ThrottleRule
+from domain.policy import ThrottleRule, take_all
 from domain.ports import (
     AuditLog,
     Clock,
-    FailureLog,
     IdentityLinkRepository,
     IdentityProviderRepository,
     LinkChallengeRepository,
     Mailer,
     PractitionerRepository,
+    Throttle,
     TokenSource,
 )
 from domain.linking import link_identity
 from domain.sso import AuditEvent, AuditKind, PendingLink
 from domain.values import normalize_email
 
-# A lost mail deserves a resend; an inbox does not deserve a flood.
-CODES_PER_BROWSER = ThrottleRule(max_failures=3, window=timedelta(minutes=10))
-CODES_PER_PRACTITIONER = ThrottleRule(max_failures=5, window=timedelta(hours=1))
+# A lost mail deserves a resend; an inbox does not deserve a flood. Codes are limited per
+# sign-in, per (identity, email) and per client address, never per practitioner alone: other
+# identities asking for codes to someone's email must not use up that person's own codes.
+CODES_PER_SIGN_IN = ThrottleRule(max_uses=3, window=timedelta(minutes=10))
+CODES_PER_IDENTITY_AND_EMAIL = ThrottleRule(max_uses=5, window=timedelta(hours=1))
+# Larger: a practice's staff often share one address, and may all link on the same morning.
+CODES_PER_ADDRESS = ThrottleRule(max_uses=50, window=timedelta(minutes=15))
 EXPIRED = "this sign-in has expired; start again with Single Sign On"
 
 
@@ -37,7 +41,7 @@ class LinkConfirmation:
         providers: IdentityProviderRepository,
         links: IdentityLinkRepository,
         challenges: LinkChallengeRepository,
-        failures: FailureLog,
+        throttle: Throttle,
         mailer: Mailer,
         token_source: TokenSource,
         audit: AuditLog,
@@ -47,31 +51,43 @@ class LinkConfirmation:
         self._providers = providers
         self._links = links
         self._challenges = challenges
-        self._failures = failures
+        self._throttle = throttle
         self._mailer = mailer
         self._token_source = token_source
         self._audit = audit
         self._clock = clock
 
-    def request_code(self, tenant: Tenant, pending: PendingLink, email: str) -> None:
-        """Mails a code if ``email`` is registered here. The answer is the same either way."""
+    def request_code(self, tenant: Tenant, pending: PendingLink, email: str, client_address: str) -> None:
+        """Mails a code if ``email`` is registered here. The answer is the same either way, and
+        so is the counting: a limit reached says so, whether or not the email is registered."""
         self._require_current(tenant, pending)
         email = normalize_email(email)
-        self._throttle(f"link-code:{tenant.id}:{digest(pending.binding)}", CODES_PER_BROWSER)
+        self._take(tenant, email, {
+            f"code-sign-in:{tenant.id}:{digest(pending.binding)}": CODES_PER_SIGN_IN,
+            _identity_bucket(tenant, pending, email): CODES_PER_IDENTITY_AND_EMAIL,
+            f"code-address:{client_address}": CODES_PER_ADDRESS,
+        })
         practitioner = self._practitioners.get_by_email(tenant.id, email)
         if practitioner is None or not practitioner.active:
             self._record(tenant, AuditKind.LINK_REQUESTED, f"code requested for unregistered or inactive {email}: none sent")
             return
-        self.send_code(tenant, pending, practitioner)
+        self._issue(tenant, pending, practitioner)
 
     def send_code(self, tenant: Tenant, pending: PendingLink, practitioner: Practitioner) -> None:
-        """Mails a code to the practitioner's registered email, bound to this browser."""
-        bucket = f"link-code-practitioner:{tenant.id}:{practitioner.id}"
+        """Mails a code to the practitioner's registered email, bound to this browser (linking
+        from account settings: the practitioner is known, the email is not asked for)."""
+        email = practitioner.email
+        self._take(tenant, email, {_identity_bucket(tenant, pending, email): CODES_PER_IDENTITY_AND_EMAIL})
+        self._issue(tenant, pending, practitioner)
+
+    def _take(self, tenant: Tenant, email: str, rules: dict[str, ThrottleRule]) -> None:
+        refused = take_all(self._throttle, rules, self._clock.now())
+        if refused is not None:
+            self._record(tenant, AuditKind.LINK_REQUESTED, f"code requested for {email}: refused, too many requests")
+            raise CodeRequestsThrottled(refused.minutes)
+
+    def _issue(self, tenant: Tenant, pending: PendingLink, practitioner: Practitioner) -> None:
         now = self._clock.now()
-        if self._failures.count_since(bucket, now - CODES_PER_PRACTITIONER.window) >= CODES_PER_PRACTITIONER.max_failures:
-            self._record(tenant, AuditKind.LINK_REQUESTED, f"code for {practitioner.email} not sent: too many requests")
-            return
-        self._failures.record(bucket, now)
         provider = self._providers.get(tenant.id, pending.provider_id)
         if provider is None:
             raise SsoRefused(EXPIRED)
@@ -115,11 +131,11 @@ class LinkConfirmation:
         if pending.tenant_id != tenant.id or pending.is_expired(self._clock.now()):
             raise SsoRefused(EXPIRED)
 
-    def _throttle(self, bucket: str, rule: ThrottleRule) -> None:
-        now = self._clock.now()
-        if self._failures.count_since(bucket, now - rule.window) >= rule.max_failures:
-            raise LinkCodeRefused(f"too many codes were requested; wait {rule.minutes} minutes and try again")
-        self._failures.record(bucket, now)
-
     def _record(self, tenant: Tenant, kind: str, summary: str, actor_id: str | None = None) -> None:
         self._audit.record(AuditEvent(tenant.id, kind, self._clock.now(), summary, actor_id))
+
+
+def _identity_bucket(tenant: Tenant, pending: PendingLink, email: str) -> str:
+    # Digested: an issuer and a subject are long, and the bucket is a key of fixed size.
+    identity = "\n".join((pending.provider_id, pending.issuer, pending.subject, email))
+    return f"code-identity:{tenant.id}:{digest(identity)}"

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from domain.errors import AccountDeactivated, InvalidValue, LoginFailed, LoginThrottled, NotAllowed
 from domain.model import Practitioner, Tenant
-from domain.policy import (
-    FAILED_LOGINS_PER_ACCOUNT,
-    FAILED_LOGINS_PER_ADDRESS,
-    TenantAuthPolicy,
-    ThrottleRule,
-)
-from domain.ports import Clock, FailureLog, PasswordHasher, PractitionerRepository
+from domain.policy import FAILED_LOGINS_PER_ACCOUNT, FAILED_LOGINS_PER_ADDRESS, TenantAuthPolicy, take_all
+from domain.ports import Clock, PasswordHasher, PractitionerRepository, Throttle
 from domain.values import normalize_email
 
 SSO_ONLY = "this practice signs in with Single Sign On only"
@@ -28,12 +23,12 @@ class PasswordLogin:
     def __init__(
         self,
         practitioners: PractitionerRepository,
-        failures: FailureLog,
+        throttle: Throttle,
         hasher: PasswordHasher,
         clock: Clock,
     ) -> None:
         self._practitioners = practitioners
-        self._failures = failures
+        self._throttle = throttle
         self._hasher = hasher
         self._clock = clock
 
@@ -41,38 +36,31 @@ class PasswordLogin:
         if not TenantAuthPolicy.of(tenant).password_login_allowed:
             raise NotAllowed(SSO_ONLY)
         try:
-            email = normalize_email(email)
+            email, registrable = normalize_email(email), True
         except InvalidValue:
-            email = (email or "").strip().lower()
-        buckets = {
-            account_bucket(tenant, email): FAILED_LOGINS_PER_ACCOUNT,
-            address_bucket(client_address): FAILED_LOGINS_PER_ADDRESS,
-        }
-        for bucket, rule in buckets.items():
-            self._refuse_when_throttled(bucket, rule)
+            # No account has an address the email rule refuses: nothing to look up, but the
+            # same answer, time and throttling, so the form tells nothing about accounts.
+            email, registrable = (email or "").strip(), False
+        account, address = account_bucket(tenant, email), address_bucket(client_address)
+        # The attempt counts as a failure before the password is checked, so of any number of
+        # concurrent guesses at most the limit get an answer. A right password gives it back.
+        refused = take_all(
+            self._throttle, {account: FAILED_LOGINS_PER_ACCOUNT, address: FAILED_LOGINS_PER_ADDRESS}, self._clock.now()
+        )
+        if refused is not None:
+            raise LoginThrottled(refused.minutes)
 
-        practitioner = self._practitioners.get_by_email(tenant.id, email) if email else None
+        practitioner = self._practitioners.get_by_email(tenant.id, email) if registrable else None
         if practitioner is None or practitioner.password_hash is None:
             self._hasher.spend_verify_time(password)
-            self._fail(buckets)
-        assert practitioner is not None and practitioner.password_hash is not None
+            raise LoginFailed()
         if not self._hasher.verify(practitioner.password_hash, password):
-            self._fail(buckets)
+            raise LoginFailed()
+        self._throttle.clear(account)
+        self._throttle.give_back(address)
         # Only someone who knows the password learns that the account is deactivated.
         if not practitioner.active:
             raise AccountDeactivated()
         if self._hasher.needs_rehash(practitioner.password_hash):
             practitioner.password_hash = self._hasher.hash(password)
-        self._failures.clear(account_bucket(tenant, email))
         return practitioner
-
-    def _refuse_when_throttled(self, bucket: str, rule: ThrottleRule) -> None:
-        since = self._clock.now() - rule.window
-        if self._failures.count_since(bucket, since) >= rule.max_failures:
-            raise LoginThrottled(rule.minutes)
-
-    def _fail(self, buckets: dict[str, ThrottleRule]) -> None:
-        now = self._clock.now()
-        for bucket in buckets:
-            self._failures.record(bucket, now)
-        raise LoginFailed()

@@ -9,7 +9,8 @@ from typing import Any
 from domain.claims import ClaimMapper, validate_mappings
 from domain.errors import InvalidForm
 from domain.model import ClaimMapping, Practitioner, Tenant
-from domain.ports import AuditLog, Clock, IdentityProviderRepository
+from domain.policy import TenantAuthPolicy
+from domain.ports import AuditLog, Clock, IdentityProviderRepository, SessionRevocation
 from domain.sso import AuditEvent, AuditKind
 from domain.values import ProfileField, UnknownIdentityHandling, Workflow
 
@@ -23,8 +24,11 @@ class LoginPolicy:
 
 
 class LoginPolicyAdministration:
-    def __init__(self, providers: IdentityProviderRepository, audit: AuditLog, clock: Clock) -> None:
+    def __init__(
+        self, providers: IdentityProviderRepository, sessions: SessionRevocation, audit: AuditLog, clock: Clock
+    ) -> None:
         self._providers = providers
+        self._sessions = sessions
         self._audit = audit
         self._clock = clock
 
@@ -54,6 +58,8 @@ class LoginPolicyAdministration:
         if before.claim_mappings != after.claim_mappings:
             changed.append("claim mappings changed")
         tenant.auth = after
+        if before.workflow != after.workflow:
+            TenantAuthPolicy.of(tenant).end_closed_sessions(tenant.id, self._sessions)
         summary = "login policy: " + (", ".join(changed) if changed else "saved without changes")
         self._audit.record(AuditEvent(tenant.id, AuditKind.SETTINGS_CHANGED, self._clock.now(), summary, actor.id))
         return changed

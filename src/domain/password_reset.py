@@ -9,13 +9,13 @@ from domain.model import PasswordResetToken, Practitioner, ResetPurpose, Tenant,
 from domain.policy import RESET_MAILS_PER_ACCOUNT, TenantAuthPolicy
 from domain.ports import (
     Clock,
-    FailureLog,
     Links,
     Mailer,
     PasswordHasher,
     PasswordResetTokenRepository,
     PractitionerRepository,
     SessionRevocation,
+    Throttle,
     TokenSource,
 )
 from domain.values import normalize_email, validate_new_password
@@ -30,7 +30,7 @@ class PasswordReset:
         self,
         practitioners: PractitionerRepository,
         tokens: PasswordResetTokenRepository,
-        failures: FailureLog,
+        throttle: Throttle,
         hasher: PasswordHasher,
         mailer: Mailer,
         links: Links,
@@ -40,7 +40,7 @@ class PasswordReset:
     ) -> None:
         self._practitioners = practitioners
         self._tokens = tokens
-        self._failures = failures
+        self._throttle = throttle
         self._hasher = hasher
         self._mailer = mailer
         self._links = links
@@ -52,13 +52,9 @@ class PasswordReset:
         """Mails a reset link if the email is registered. Says nothing either way."""
         self._require_allowed(tenant)
         email = normalize_email(email)
-        bucket = reset_mail_bucket(tenant, email)
-        now = self._clock.now()
-        if self._failures.count_since(bucket, now - RESET_MAILS_PER_ACCOUNT.window) >= (
-            RESET_MAILS_PER_ACCOUNT.max_failures
-        ):
+        # Counted whether or not the email is registered: the answer is the same either way.
+        if not self._throttle.take(reset_mail_bucket(tenant, email), RESET_MAILS_PER_ACCOUNT, self._clock.now()):
             return
-        self._failures.record(bucket, now)
         practitioner = self._practitioners.get_by_email(tenant.id, email)
         if practitioner is None or not practitioner.active:
             return
@@ -87,7 +83,7 @@ class PasswordReset:
         practitioner.email_proven = True  # the link went to the registered email
         # Whoever held the old password is logged out everywhere.
         self._sessions.end_sessions_of(tenant.id, practitioner.id)
-        self._failures.clear(account_bucket(tenant, practitioner.email))
+        self._throttle.clear(account_bucket(tenant, practitioner.email))
         return practitioner
 
     def _require_allowed(self, tenant: Tenant) -> None:

@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Protocol
 
 from domain.challenges import LinkChallenge
 from domain.model import PasswordResetToken, Practitioner, Tenant
+from domain.values import LoginMethod
 
 if TYPE_CHECKING:
+    from domain.policy import ThrottleRule
     from domain.provisioning import ScimQuery, ScimToken
 from domain.sso import (
     AuditEvent,
@@ -64,7 +66,8 @@ class PractitionerRepository(Protocol):
     def get_owner(self, tenant_id: str) -> Practitioner | None: ...
 
     def scim_search(self, tenant_id: str, query: ScimQuery, offset: int, limit: int) -> tuple[list[Practitioner], int]:
-        """Practitioners meeting every criterion (userName and email compared without case)."""
+        """Practitioners meeting every criterion: userName without case, email in its stored form
+        (``query.email`` is already normalized, see domain.values.normalize_email)."""
 
     def remove(self, practitioner: Practitioner) -> None:
         """Deletes the practitioner with their links, challenges and sessions."""
@@ -82,19 +85,30 @@ class PasswordResetTokenRepository(Protocol):
         """Forget every unused link of the practitioner (a newer one supersedes them)."""
 
 
-class FailureLog(Protocol):
-    """Counts failures per bucket (an account, a client address) in a sliding window."""
+class Throttle(Protocol):
+    """Counts uses per bucket (an account, a client address) in the windows of a ThrottleRule."""
 
-    def record(self, bucket: str, at: datetime) -> None: ...
+    def take(self, bucket: str, rule: ThrottleRule, now: datetime) -> bool:
+        """Counts one use, unless the bucket's window already holds ``rule.max_uses``: then False.
 
-    def count_since(self, bucket: str, since: datetime) -> int: ...
+        Atomic: of any number of concurrent calls, at most ``rule.max_uses`` succeed per window.
+        The use belongs to the unit of work (undone if it aborts); until it ends, concurrent
+        takes of the same bucket wait for it.
+        """
 
-    def clear(self, bucket: str) -> None: ...
+    def give_back(self, bucket: str) -> None:
+        """Uncounts one use taken in this unit of work (the attempt turned out to be fine)."""
+
+    def clear(self, bucket: str) -> None:
+        """Forgets every use of the bucket."""
 
 
 class SessionRevocation(Protocol):
     def end_sessions_of(self, tenant_id: str, practitioner_id: str) -> None:
         """Ends every open browser session of the practitioner."""
+
+    def end_sessions_opened_by(self, tenant_id: str, method: LoginMethod) -> None:
+        """Ends every session of the tenant that was opened this way (a password, say)."""
 
 
 class PasswordHasher(Protocol):

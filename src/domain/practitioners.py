@@ -1,8 +1,12 @@
-"""PractitionerDirectory: manual provisioning by a tenant's admins."""
+"""PractitionerDirectory: manual provisioning by a tenant's admins.
+
+Who may change whom is decided by ``Authority`` (domain.authority), the same rule SCIM uses.
+"""
 
 from __future__ import annotations
 
-from domain.errors import EmailAlreadyRegistered, InvalidValue, NotAllowed, UnknownPractitioner
+from domain.authority import Authority
+from domain.errors import EmailAlreadyRegistered, InvalidValue, UnknownPractitioner
 from domain.login import SSO_ONLY
 from domain.model import Practitioner, Tenant
 from domain.password_reset import PasswordReset
@@ -47,8 +51,10 @@ class PractitionerDirectory:
         rights: frozenset[ModuleRight] = frozenset(),
     ) -> Practitioner:
         """Validates everything before writing anything: an error leaves no trace."""
-        if rights and not actor.is_owner:
-            raise NotAllowed("only the account owner grants module rights")
+        authority = Authority.of(actor)
+        authority.require_may_provision()
+        if rights:
+            authority.require_may_grant_rights()
         practitioner = Practitioner.register(
             tenant, email, first_name, last_name, self._clock.now(), rights=rights
         )
@@ -66,24 +72,21 @@ class PractitionerDirectory:
 
     def deactivate(self, actor: Practitioner, tenant: Tenant, practitioner_id: str) -> Practitioner:
         practitioner = self._get(tenant, practitioner_id)
-        if practitioner.id == actor.id:
-            raise NotAllowed("you cannot deactivate your own account")
-        if practitioner.is_owner:
-            raise NotAllowed("the account owner cannot be deactivated")
+        Authority.of(actor).require_may_end(practitioner)
         practitioner.deactivate()
         self._sessions.end_sessions_of(tenant.id, practitioner.id)
         return practitioner
 
     def reactivate(self, actor: Practitioner, tenant: Tenant, practitioner_id: str) -> Practitioner:
         practitioner = self._get(tenant, practitioner_id)
+        Authority.of(actor).require_may_manage(practitioner)
         practitioner.reactivate()
         return practitioner
 
     def set_rights(
         self, actor: Practitioner, tenant: Tenant, practitioner_id: str, rights: frozenset[ModuleRight]
     ) -> Practitioner:
-        if not actor.is_owner:
-            raise NotAllowed("only the account owner grants module rights")
+        Authority.of(actor).require_may_grant_rights()
         practitioner = self._get(tenant, practitioner_id)
         practitioner.rights = rights
         return practitioner

@@ -14,6 +14,7 @@ from domain.ports import (
     IdentityProviderClient,
     IdentityProviderRepository,
     SecretBox,
+    SessionRevocation,
     UrlSafety,
 )
 from domain.sso import (
@@ -34,10 +35,12 @@ class ProviderAdministration:
         secret_box: SecretBox,
         url_safety: UrlSafety,
         client: IdentityProviderClient,
+        sessions: SessionRevocation,
         audit: AuditLog,
         clock: Clock,
         allow_local_http: bool,
     ) -> None:
+        self._sessions = sessions
         self._providers = providers
         self._links = links
         self._secret_box = secret_box
@@ -96,16 +99,10 @@ class ProviderAdministration:
             errors["restrict_to_sso"] = "restricting login to Single Sign On needs an enabled provider"
         elif TenantAuthPolicy.of(tenant).is_pseudo_sso and not (settings.enabled or others_enabled):
             errors["enabled"] = "in pseudo-SSO nobody could log in without an enabled provider"
-        rebinding = existing is not None and (
-            existing.issuer != settings.issuer
-            or existing.client_id != settings.client_id
-            # a plain OAuth 2.0 provider's foreign id is whatever this userinfo field holds
-            or (settings.protocol == "oauth2" and existing.subject_field != settings.subject_field)
-        )
-        if rebinding and not acknowledge_relink:
-            what = "the issuer or client id" if settings.protocol == "oidc" else "the issuer, client id or foreign id field"
+        trust_changes = existing.trust_changes(settings) if existing is not None else []
+        if trust_changes and not acknowledge_relink:
             errors["acknowledge_relink"] = (
-                f"changing {what} means every linked practitioner confirms their "
+                f"changing the {_listed(trust_changes)} means every linked practitioner confirms their "
                 "link again with a mailed code at their next sign-in; tick the box to go ahead"
             )
         if errors:
@@ -118,7 +115,7 @@ class ProviderAdministration:
         else:
             provider = existing
             changed = provider.apply(settings)
-            if rebinding:
+            if trust_changes:
                 waiting = self._links.require_reconfirmation(tenant.id, provider.id)
                 changed.append(f"{waiting} linked accounts must confirm again")
         if client_secret:
@@ -126,6 +123,7 @@ class ProviderAdministration:
             changed.append("client secret replaced")
         if tenant.auth.restrict_to_sso != restrict_to_sso:
             tenant.auth = tenant.auth.but(restrict_to_sso=restrict_to_sso)
+            TenantAuthPolicy.of(tenant).end_closed_sessions(tenant.id, self._sessions)
             changed.append(f"restrict to SSO {'on' if restrict_to_sso else 'off'}")
         self._record(actor, tenant, f"{provider.display_name}: " + (", ".join(changed) if changed else "saved without changes"))
         return provider
@@ -159,3 +157,8 @@ class ProviderAdministration:
 
     def _record(self, actor: Practitioner, tenant: Tenant, summary: str) -> None:
         self._audit.record(AuditEvent(tenant.id, AuditKind.SETTINGS_CHANGED, self._clock.now(), summary, actor.id))
+
+
+def _listed(names: list[str]) -> str:
+    """``a``, ``a or b``, ``a, b or c``: the form's labels in a sentence."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"

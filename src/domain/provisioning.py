@@ -10,6 +10,7 @@ import hmac
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 
+from domain.authority import Authority, Ending
 from domain.errors import InvalidValue, NotAllowed, NotUnique, SsoRefused, UnknownPractitioner, UnknownProvider, UnknownToken, VersionMismatch
 from domain.linking import link_identity
 from domain.model import Practitioner, Tenant, digest, new_id
@@ -48,10 +49,23 @@ class ScimToken:
     id: str = field(default_factory=new_id)
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+    # The practitioner the token acts for: who created it (the owner, for the CLI). None only
+    # for tokens made before tokens recorded it; those act with the least authority.
+    created_by: str | None = None
 
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+
+@dataclass(frozen=True)
+class ListedToken:
+    """A token as the provisioning page lists it: whom it acts for, and whether it works now."""
+
+    token: ScimToken
+    creator: Practitioner | None
+    authority: Authority | None  # None: it does not work now, see ``refusal``
+    refusal: str | None
 
 
 @dataclass(frozen=True)
@@ -89,7 +103,10 @@ BLANK_USER = ScimUser(
 
 @dataclass(frozen=True)
 class ScimQuery:
-    """Equality criteria combined with AND; None means no criterion."""
+    """Equality criteria combined with AND; None means no criterion.
+
+    Repositories compare ``email`` as given: Provisioning.search brings it to its stored form.
+    """
 
     user_name: str | None = None
     external_id: str | None = None
@@ -98,23 +115,50 @@ class ScimQuery:
 
 
 class ProvisioningTokens:
-    def __init__(self, tokens: ScimTokenRepository, token_source: TokenSource, audit: AuditLog, clock: Clock) -> None:
+    def __init__(
+        self,
+        tokens: ScimTokenRepository,
+        practitioners: PractitionerRepository,
+        token_source: TokenSource,
+        audit: AuditLog,
+        clock: Clock,
+    ) -> None:
         self._tokens = tokens
+        self._practitioners = practitioners
         self._token_source = token_source
         self._audit = audit
         self._clock = clock
 
-    def create(self, tenant: Tenant, name: str, actor_id: str | None = None) -> tuple[ScimToken, str]:
-        """A new token: the record, and the token itself, which is shown once and never stored."""
+    def create(self, tenant: Tenant, name: str, creator: Practitioner) -> tuple[ScimToken, str]:
+        """A new token acting for ``creator``: the record, and the token itself, shown once and never stored."""
+        Authority.of(creator).require_may_provision()
         name = clean_name(name, "name", "token name")
         secret = TOKEN_PREFIX + self._token_source.new_token(32)
-        token = ScimToken(tenant.id, name, digest(secret), self._clock.now())
+        token = ScimToken(tenant.id, name, digest(secret), self._clock.now(), created_by=creator.id)
         self._tokens.add(token)
-        self._audit.record(AuditEvent(tenant.id, ProvisioningKind.TOKEN_CREATED, self._clock.now(), f"SCIM token {name!r} created", actor_id))
+        self._audit.record(AuditEvent(tenant.id, ProvisioningKind.TOKEN_CREATED, self._clock.now(), f"SCIM token {name!r} created", creator.id))
         return token, secret
 
     def tokens(self, tenant: Tenant) -> list[ScimToken]:
         return self._tokens.list(tenant.id)
+
+    def listed(self, tenant: Tenant) -> list[ListedToken]:
+        """The tenant's tokens, newest first, each with its creator and what it may do now."""
+        listed = []
+        for token in self._tokens.list(tenant.id):
+            creator = self._creator(tenant, token)
+            try:
+                listed.append(ListedToken(token, creator, Authority.for_token(tenant.id, token.name, token.created_by, creator), None))
+            except NotAllowed as refused:
+                listed.append(ListedToken(token, creator, None, str(refused)))
+        return listed
+
+    def authority_of(self, tenant: Tenant, token: ScimToken) -> Authority:
+        """What an authenticated token may do: what its creator may now (NotAllowed when nothing)."""
+        return Authority.for_token(tenant.id, token.name, token.created_by, self._creator(tenant, token))
+
+    def _creator(self, tenant: Tenant, token: ScimToken) -> Practitioner | None:
+        return None if token.created_by is None else self._practitioners.get(tenant.id, token.created_by)
 
     def revoke(self, tenant: Tenant, token_id: str, actor_id: str | None = None) -> ScimToken:
         token = self._tokens.get(tenant.id, token_id)
@@ -163,9 +207,19 @@ class Provisioning:
         return practitioner
 
     def search(self, tenant: Tenant, query: ScimQuery, offset: int, limit: int) -> tuple[list[Practitioner], int]:
+        if query.email is not None:
+            try:
+                query = replace(query, email=normalize_email(query.email))
+            except InvalidValue:
+                return [], 0  # no one is registered with an address the email rule refuses
         return self._practitioners.scim_search(tenant.id, query, offset, limit)
 
-    def create(self, tenant: Tenant, token: ScimToken, user: ScimUser) -> Practitioner:
+    # Every write takes the Authority of the token that asks (ProvisioningTokens.authority_of):
+    # a refused write raises before anything changes.
+
+    def create(self, tenant: Tenant, authority: Authority, user: ScimUser) -> Practitioner:
+        """A new plain practitioner: SCIM grants no module rights, so any working token may."""
+        authority.require_may_provision()
         values = user.over(BLANK_USER)
         user_name = self._user_name(values.user_name)
         email = self._email(values.email, user_name)
@@ -178,33 +232,38 @@ class Provisioning:
         self._require_free_subject(tenant, practitioner)
         self._practitioners.add(practitioner)
         self._link_external_id(tenant, practitioner)
-        self._record(tenant, token, ProvisioningKind.USER_CREATED, f"{practitioner.email} created")
+        self._record(tenant, authority, ProvisioningKind.USER_CREATED, f"{practitioner.email} created")
         return practitioner
 
-    def replace(self, tenant: Tenant, token: ScimToken, practitioner_id: str, user: ScimUser, if_match: str | None) -> Practitioner:
+    def replace(self, tenant: Tenant, authority: Authority, practitioner_id: str, user: ScimUser, if_match: str | None) -> Practitioner:
         """PUT: the whole user; attributes left out are cleared where they may be empty."""
-        return self._update(tenant, token, practitioner_id, user.over(BLANK_USER), if_match)
+        return self._update(tenant, authority, practitioner_id, user.over(BLANK_USER), if_match)
 
-    def patch(self, tenant: Tenant, token: ScimToken, practitioner_id: str, changes: ScimUser, if_match: str | None) -> Practitioner:
+    def patch(self, tenant: Tenant, authority: Authority, practitioner_id: str, changes: ScimUser, if_match: str | None) -> Practitioner:
         practitioner = self.get(tenant, practitioner_id)
         current = ScimUser(
             practitioner.scim_user_name, practitioner.email, practitioner.first_name, practitioner.last_name,
             practitioner.active, practitioner.external_id, practitioner.phone, practitioner.job_title,
             practitioner.email_primary,
         )
-        return self._update(tenant, token, practitioner_id, changes.over(current), if_match)
+        return self._update(tenant, authority, practitioner_id, changes.over(current), if_match)
 
-    def delete(self, tenant: Tenant, token: ScimToken, practitioner_id: str) -> None:
+    def delete(self, tenant: Tenant, authority: Authority, practitioner_id: str, if_match: str | None) -> None:
         """Removes the account with its links and pending challenges; its sessions end."""
         practitioner = self.get(tenant, practitioner_id)
+        authority.require_may_end(practitioner, Ending.DELETE)
+        self._require_version(practitioner, if_match)
         self._sessions.end_sessions_of(tenant.id, practitioner.id)
         self._practitioners.remove(practitioner)
-        self._record(tenant, token, ProvisioningKind.USER_DELETED, f"{practitioner.email} deleted")
+        self._record(tenant, authority, ProvisioningKind.USER_DELETED, f"{practitioner.email} deleted")
 
-    def _update(self, tenant: Tenant, token: ScimToken, practitioner_id: str, values: ScimUser, if_match: str | None) -> Practitioner:
+    def _update(self, tenant: Tenant, authority: Authority, practitioner_id: str, values: ScimUser, if_match: str | None) -> Practitioner:
         practitioner = self.get(tenant, practitioner_id)
-        if if_match is not None and if_match not in ("*", self.etag(practitioner)):
-            raise VersionMismatch()
+        if practitioner.active and values.active is False:
+            authority.require_may_end(practitioner, Ending.DEACTIVATE)
+        else:
+            authority.require_may_manage(practitioner)
+        self._require_version(practitioner, if_match)
         user_name = self._user_name(values.user_name)
         email = self._email(values.email, user_name)
         first, last = self._names(values, user_name)
@@ -222,9 +281,9 @@ class Provisioning:
         self._link_external_id(tenant, practitioner)
         if was_active and not practitioner.active:
             self._sessions.end_sessions_of(tenant.id, practitioner.id)
-            self._record(tenant, token, ProvisioningKind.USER_DEACTIVATED, f"{practitioner.email} deactivated")
+            self._record(tenant, authority, ProvisioningKind.USER_DEACTIVATED, f"{practitioner.email} deactivated")
         else:
-            self._record(tenant, token, ProvisioningKind.USER_UPDATED, f"{practitioner.email} updated")
+            self._record(tenant, authority, ProvisioningKind.USER_UPDATED, f"{practitioner.email} updated")
         return practitioner
 
     def use_external_id_as_subject_of(self, actor: Practitioner, tenant: Tenant, provider_id: str | None) -> None:
@@ -269,6 +328,11 @@ class Provisioning:
     def etag(practitioner: Practitioner) -> str:
         return f'W/"{practitioner.version}"'
 
+    @classmethod
+    def _require_version(cls, practitioner: Practitioner, if_match: str | None) -> None:
+        if if_match is not None and if_match not in ("*", cls.etag(practitioner)):
+            raise VersionMismatch()
+
     @staticmethod
     def _user_name(value: object) -> str:
         if not isinstance(value, str) or not value.strip():
@@ -279,11 +343,17 @@ class Provisioning:
 
     @staticmethod
     def _email(value: object, user_name: str) -> str:
-        candidate = value if isinstance(value, str) and value.strip() else user_name
+        if isinstance(value, str) and value.strip():
+            try:
+                return normalize_email(value)
+            except InvalidValue as err:
+                raise InvalidValue("emails", err.message) from None
         try:
-            return normalize_email(candidate)
-        except InvalidValue:
-            raise InvalidValue("emails", "a user needs an email address: send emails, or a userName that is one") from None
+            return normalize_email(user_name)
+        except InvalidValue as err:
+            raise InvalidValue(
+                "emails", f"a user needs an email address: send emails, or a userName that is one ({err.message})"
+            ) from None
 
     @staticmethod
     def _names(values: ScimUser, user_name: str) -> tuple[str, str]:
@@ -313,5 +383,6 @@ class Provisioning:
         if same_email is not None and same_email.id != practitioner_id:
             raise NotUnique("email", email)
 
-    def _record(self, tenant: Tenant, token: ScimToken, kind: str, summary: str) -> None:
-        self._audit.record(AuditEvent(tenant.id, kind, self._clock.now(), f"{summary} by SCIM token {token.name!r}"))
+    def _record(self, tenant: Tenant, authority: Authority, kind: str, summary: str) -> None:
+        # The actor is the person the token acts for; the summary names the token itself.
+        self._audit.record(AuditEvent(tenant.id, kind, self._clock.now(), f"{summary} by {authority.name}", authority.practitioner_id))

@@ -50,6 +50,16 @@ def is_local_host(host: str) -> bool:
     return host in {"localhost", "127.0.0.1", "::1"} or host.endswith(".localhost") or host.startswith("127.")
 
 
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port: who answers at a URL, whatever its path."""
+    parts = urlsplit(url.strip())
+    try:
+        port = parts.port
+    except ValueError:  # not a URL the form would accept; compare it as it is
+        return (url, "", None)
+    return (parts.scheme.lower(), (parts.hostname or "").rstrip("."), port)
+
+
 def url_problem(url: str, development: bool) -> str | None:
     """What is wrong with an admin-entered URL's form, or None. Reachability is checked apart."""
     if not url:
@@ -161,6 +171,22 @@ class IdentityProvider:
     @property
     def settings(self) -> ProviderSettings:
         return ProviderSettings(**{name: getattr(self, name) for name in ProviderSettings.__dataclass_fields__})
+
+    def trust_changes(self, settings: ProviderSettings) -> list[str]:
+        """What in the new settings changes who vouches for an identity, in the form's words.
+
+        Each is a change of trust: an identity confirmed under the old settings must be
+        confirmed again. The issuer and client id name the identity; the hosts that answer
+        the token request and serve the keys decide what a token says (a plain OAuth 2.0
+        provider's identity comes from its userinfo answer, so that host counts there too).
+        """
+        changes = [name for name in ("issuer", "client_id") if getattr(self, name) != getattr(settings, name)]
+        hosted = ("token_endpoint", "jwks_uri", "userinfo_endpoint" if settings.protocol == "oauth2" else "")
+        changes += [name for name in hosted if name and _origin(getattr(self, name)) != _origin(getattr(settings, name))]
+        # a plain OAuth 2.0 provider's foreign id is whatever this userinfo field holds
+        if settings.protocol == "oauth2" and self.subject_field != settings.subject_field:
+            changes.append("subject_field")
+        return [SETTING_LABELS[name] for name in changes]
 
     def apply(self, settings: ProviderSettings) -> list[str]:
         """Takes the new settings; returns what changed, in the admin form's words."""

@@ -7,14 +7,17 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from pyramid.paster import bootstrap, get_appsettings
+from pyramid.paster import bootstrap, get_appsettings, setup_logging
 
 from adapters.db import migrate
 from adapters.db.engine import make_engine
+from adapters.db.housekeeping import Housekeeping
 from domain.errors import DomainError, UnknownTenant
 from domain.practitioners import PractitionerDirectory
+from domain.ports import Clock
 from domain.provisioning import ProvisioningTokens
 from domain.tenants import TenantOnboarding
+from entrypoints import worker
 from entrypoints.settings import PortalSettings
 
 
@@ -49,13 +52,37 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("email")
     add.add_argument("--first-name", required=True)
     add.add_argument("--last-name", required=True)
+
+    work = commands.add_parser(
+        "worker", help="deliver queued mail with retries and run the clean-ups, until stopped (SIGTERM)"
+    )
+    work.add_argument("--interval", type=_seconds, default=1.0, help="seconds between passes (default: 1)")
+    work.add_argument("--once", action="store_true", help="one pass, then exit (for tests and cron)")
     return parser
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError("give between 0 and 3600 seconds")
+    return value
 
 
 def _db_upgrade(args: argparse.Namespace) -> None:
     settings = PortalSettings.load(get_appsettings(args.config_uri))
     migrate.upgrade(make_engine(settings.database_url))
     print("database is up to date")
+
+
+def _worker(args: argparse.Namespace) -> int:
+    setup_logging(args.config_uri)
+    with bootstrap(args.config_uri) as env:
+        registry = env["registry"]
+        housekeeping = Housekeeping(registry.db_engine, env["request"].find_service(Clock))
+        return worker.serve(worker.Worker(registry.mail_delivery, housekeeping, args.interval), args.once)
 
 
 def _tenant_create(request: Any, args: argparse.Namespace) -> list[str]:
@@ -76,10 +103,12 @@ def _tenant_list(request: Any, args: argparse.Namespace) -> list[str]:
 
 
 def _tenant_token(request: Any, args: argparse.Namespace) -> list[str]:
-    tenant = request.find_service(TenantOnboarding).tenant(args.slug)
+    onboarding = request.find_service(TenantOnboarding)
+    tenant = onboarding.tenant(args.slug)
     if tenant is None:
         raise UnknownTenant(args.slug)
-    token, secret = request.find_service(ProvisioningTokens).create(tenant, args.name)
+    # The operator acts as the account owner, so the token acts for the owner.
+    token, secret = request.find_service(ProvisioningTokens).create(tenant, args.name, onboarding.owner_of(tenant))
     return [f"created SCIM token {token.name!r} for {tenant.slug}", f"SCIM token for {tenant.slug} (shown only now): {secret}"]
 
 
@@ -105,6 +134,8 @@ IN_APP = {
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.area == "worker":
+            return _worker(args)
         if (args.area, args.command) == ("db", "upgrade"):
             _db_upgrade(args)
             return 0

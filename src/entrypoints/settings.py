@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ KNOWN = (
     "sqlalchemy.url",
     "app.base_domain",
     "app.scheme",
+    "app.public_port",
     "app.development",
     "session.secret",
     "secrets.key",
@@ -52,6 +54,16 @@ def _is_fernet_key(key: str) -> bool:
         return False
 
 
+def _public_port(value: str) -> int | None:
+    """The port in links that leave the app: empty in production (the scheme's own port)."""
+    value = value.strip()
+    if not value:
+        return None
+    if not re.fullmatch(r"[0-9]{1,5}", value) or not 1 <= int(value) <= 65535:
+        raise SettingsError("app.public_port must be empty or a port number from 1 to 65535")
+    return int(value)
+
+
 def _flag(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
@@ -61,6 +73,7 @@ class PortalSettings:
     database_url: str
     base_domain: str
     scheme: str
+    public_port: int | None
     development: bool
     session_secret: str
     mail_backend: str
@@ -123,6 +136,7 @@ class PortalSettings:
             raise SettingsError("mail.backend must be outbox or smtp")
         if backend == "smtp":
             required("mail.host")
+        public_port = _public_port(merged["app.public_port"])
         try:
             port = int(merged["mail.port"] or 587)
         except ValueError:
@@ -131,6 +145,7 @@ class PortalSettings:
             database_url=required("sqlalchemy.url"),
             base_domain=required("app.base_domain").lower().strip("."),
             scheme=scheme,
+            public_port=public_port,
             development=development,
             session_secret=secret,
             mail_backend=backend,
@@ -152,3 +167,10 @@ class PortalSettings:
     @property
     def secure_cookies(self) -> bool:
         return self.scheme == "https"
+
+    def tenant_url(self, slug: str, path: str = "") -> str:
+        """An absolute URL on a tenant's instance, for everything that leaves the app (mail links,
+        the redirect URI, SCIM locations). Built from settings only: the request's Host header
+        selects a tenant, it never names where a link points."""
+        port = f":{self.public_port}" if self.public_port else ""
+        return f"{self.scheme}://{slug}.{self.base_domain}{port}{path}"

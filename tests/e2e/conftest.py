@@ -102,6 +102,8 @@ class Portal:
         return form.submit(status=status)
 
     def mails(self) -> list[Mail]:
+        """What reached the outbox after one delivery pass, the one the `worker` command runs."""
+        self.app.registry.mail_delivery.deliver_due()
         found = []
         for path in sorted(self.outbox.glob("*.eml")):
             message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)

@@ -67,6 +67,16 @@ class Sso:
         self.portal.log_in(browser, f"owner@{slug}.test")
         return browser
 
+    def admin_through_provider(self, slug: str = "acme") -> webtest.TestApp:
+        """The owner, signed in with Single Sign On: the admin left once passwords are switched
+        off, since that ends every password session."""
+        previous = self.op.current_user
+        self.op.login_as(f"owner-sub-{slug}", email=f"owner@{slug}.test")
+        browser = self.portal.browser(slug)
+        self.first_login(browser, f"owner@{slug}.test")
+        self.op.current_user = previous
+        return browser
+
     def connect(self, slug: str = "acme", restrict_to_sso: bool = False, name: str = "Contoso ID", **fields: str) -> str:
         """Configures the loopback provider through the Authentication module; returns its id."""
         self._redirect_uris.add(redirect_uri(slug))

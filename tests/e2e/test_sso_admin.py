@@ -12,7 +12,7 @@ from contextlib import contextmanager
 import pytest
 import requests
 import webtest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from adapters.db.schema import audit_events, identity_providers, tenants
 from domain.values import ModuleRight
@@ -402,14 +402,46 @@ def test_a_client_secret_over_the_limit_is_refused_beside_its_field(sso: Sso, en
 
 
 def test_restrict_to_sso_is_saved_shown_and_can_be_lifted(sso: Sso, engine: Engine):
+    sso.op.login_as("owner-sub", email="owner@acme.test")
     admin = sso.admin()
-    page = save(admin, **provider_values(sso.op), restrict_to_sso=True).follow()
-    assert page.forms["provider-form"]["restrict_to_sso"].checked and restricted(engine)
+    save(admin, **provider_values(sso.op), restrict_to_sso=True)
+    assert restricted(engine)
     assert "login-form" not in sso.portal.browser("acme").get("/login").forms
+    # The admin's own password session ended with the change: back in through the provider.
+    assert "/login" in admin.get("/admin/authentication", status=303).location
+    sso.first_login(admin, "owner@acme.test")
+    page = admin.get("/admin/authentication?provider=" + str(providers_of(engine)[0]))
+    assert page.forms["provider-form"]["restrict_to_sso"].checked
 
-    page = save(admin, client_secret="", restrict_to_sso=False).follow()
+    page = save(admin, query="?provider=" + str(providers_of(engine)[0]), client_secret="", restrict_to_sso=False).follow()
     assert not page.forms["provider-form"]["restrict_to_sso"].checked and not restricted(engine)
     assert "login-form" in sso.portal.browser("acme").get("/login").forms
+
+
+def providers_of(engine: Engine) -> list[str]:
+    with engine.connect() as connection:
+        return list(connection.scalars(select(identity_providers.c.id)))
+
+
+def test_restricting_login_to_sso_ends_every_password_session_and_keeps_the_sso_ones(sso: Sso, engine: Engine):
+    provider_id = sso.connect()
+    sso.portal.add_practitioner("acme", "bob@acme.test")
+    by_password = sso.portal.browser("acme")
+    sso.portal.log_in(by_password, ANN)
+    by_sso = sso.portal.browser("acme")
+    sso.op.login_as("bob-sub", email="bob@acme.test")
+    sso.first_login(by_sso, "bob@acme.test")
+    assert by_password.get("/account").status_int == 200 and by_sso.get("/account").status_int == 200
+
+    admin = sso.admin()
+    save(admin, query=f"?provider={provider_id}", client_secret="", restrict_to_sso=True)
+
+    assert "/login" in by_password.get("/account", status=303).location
+    assert "/login" in admin.get("/account", status=303).location
+    assert by_sso.get("/account").status_int == 200
+    with engine.connect() as connection:
+        methods = connection.execute(text("SELECT login_method FROM web_sessions WHERE practitioner_id IS NOT NULL")).scalars().all()
+    assert methods == ["sso"]
 
 
 def test_restrict_to_sso_needs_an_enabled_provider(sso: Sso, engine: Engine):
@@ -420,8 +452,8 @@ def test_restrict_to_sso_needs_an_enabled_provider(sso: Sso, engine: Engine):
 
 
 def test_disabling_the_only_provider_of_a_restricted_tenant_is_refused(sso: Sso, engine: Engine):
-    admin = sso.admin()
-    save(admin, **provider_values(sso.op), restrict_to_sso=True)
+    save(sso.admin(), **provider_values(sso.op), restrict_to_sso=True)
+    admin = sso.admin_through_provider()
     page = save(admin, status=400, enabled=False)
     assert "needs an enabled provider" in field_error(page, "restrict_to_sso")
     assert stored_provider(engine).enabled and restricted(engine)

@@ -356,8 +356,8 @@ def test_removing_and_adding_the_provider_again_needs_every_link_confirmed_again
 
 @pytest.mark.parametrize("action", ["disable", "remove"])
 def test_the_only_provider_of_a_restricted_tenant_cannot_be_disabled_or_removed(sso: Sso, engine: Engine, action: str):
-    admin = sso.admin()  # logged in before passwords are switched off
     provider_id = sso.connect(restrict_to_sso=True)
+    admin = sso.admin_through_provider()
     sso.first_login(sso.portal.browser("acme"), ANN)
     before, links, events = provider_row(engine, provider_id), links_of(engine, provider_id), count(engine, audit_events)
     page = list_action(admin, action, provider_id, status=400)
@@ -408,6 +408,31 @@ def test_changing_the_client_id_or_issuer_without_acknowledging_is_refused_and_s
     assert provider_row(engine, provider_id) == before and count(engine, audit_events) == events
     assert not any(link.needs_reconfirmation for link in links_of(engine, provider_id))
     assert sso.log_in(sso.portal.browser("acme"), 303).location.endswith("/")
+
+
+@pytest.mark.parametrize("field", ["token_endpoint", "jwks_uri"])
+def test_moving_the_token_endpoint_or_keys_to_another_host_is_a_change_of_trust(sso: Sso, engine: Engine, field: str):
+    provider_id = sso.connect()
+    sso.first_login(sso.portal.browser("acme"), ANN)
+    before = provider_row(engine, provider_id)
+    elsewhere = getattr(before, field).replace("127.0.0.1", "localhost")
+    assert elsewhere != getattr(before, field)
+    refused = edit(sso.admin(), provider_id, status=400, client_secret="", **{field: elsewhere})
+    assert "tick the box to go ahead" in field_error(refused, "acknowledge_relink")
+    assert provider_row(engine, provider_id) == before
+    form = refused.forms["provider-form"]
+    form["acknowledge_relink"] = True
+    form.submit("action", value="save", status=303)
+    assert [link.needs_reconfirmation for link in links_of(engine, provider_id)] == [True]
+
+
+def test_a_new_path_on_the_same_host_is_no_change_of_trust(sso: Sso, engine: Engine):
+    provider_id = sso.connect()
+    sso.first_login(sso.portal.browser("acme"), ANN)
+    moved = provider_row(engine, provider_id).jwks_uri + "?v=2"
+    edit(sso.admin(), provider_id, status=303, client_secret="", jwks_uri=moved)
+    assert provider_row(engine, provider_id).jwks_uri == moved
+    assert [link.needs_reconfirmation for link in links_of(engine, provider_id)] == [False]
 
 
 def test_an_acknowledged_client_id_change_makes_linked_practitioners_confirm_once_again(sso: Sso, engine: Engine):

@@ -73,3 +73,55 @@ def test_a_host_label_that_cannot_be_an_instance_name_is_refused_without_a_looku
     browser = portal.browser("acme")
     browser.extra_environ["HTTP_HOST"] = f"{label}.{BASE_DOMAIN}"
     browser.get("/login", status=400)
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        f"acme.{BASE_DOMAIN}:6543@evil.example",
+        f"acme.{BASE_DOMAIN}:abc",
+        f"acme.{BASE_DOMAIN}:",
+        f"acme.{BASE_DOMAIN}:0",
+        f"acme.{BASE_DOMAIN}:65536",
+        f"acme.{BASE_DOMAIN}:6543:6543",
+        f"acme.{BASE_DOMAIN}::6543",
+        f"acme.{BASE_DOMAIN}/evil.example",
+        f"acme.{BASE_DOMAIN}\\evil.example",
+        f"acme.{BASE_DOMAIN} evil.example",
+        f" acme.{BASE_DOMAIN}",
+        f"acme.{BASE_DOMAIN}:6543 ",
+        f"evil.example@acme.{BASE_DOMAIN}",
+        f"acme.{BASE_DOMAIN}:6543/x",
+        f"acme.{BASE_DOMAIN}:٦٥٤٣",
+        f"acme.{BASE_DOMAIN}..",
+        f"acme..{BASE_DOMAIN}",
+    ],
+)
+def test_a_host_that_is_more_than_a_name_and_a_numeric_port_gets_a_400_page(portal, host):
+    portal.open_tenant("acme")
+    browser = portal.browser("acme")
+    browser.extra_environ["HTTP_HOST"] = host
+    page = browser.get("/login", status=400)
+    assert "not served by Practice Portal" in page.text
+    form_page = browser.post("/password/forgot", {"email": "owner@acme.test"}, status=400)
+    assert "not served by Practice Portal" in form_page.text
+    assert portal.mails() == []
+
+
+def test_a_trailing_dot_and_a_valid_port_still_name_the_instance(portal):
+    portal.open_tenant("acme")
+    browser = portal.browser("acme")
+    browser.extra_environ["HTTP_HOST"] = f"acme.{BASE_DOMAIN}.:443"
+    assert "Acme Practice" in browser.get("/login").text
+
+
+def test_a_mailed_link_names_the_tenants_configured_host_whatever_port_the_request_came_on(portal):
+    owner = portal.open_tenant("acme")
+    browser = portal.browser("acme")
+    browser.extra_environ["HTTP_HOST"] = f"ACME.{BASE_DOMAIN}.:6543"
+    page = browser.get("/password/forgot")
+    (form,) = [f for key, f in page.forms.items() if isinstance(key, int) and "email" in f.fields]
+    form["email"] = owner
+    form.submit()
+    (mail,) = portal.mails()
+    assert mail.link().startswith(f"http://acme.{BASE_DOMAIN}/password/reset/")

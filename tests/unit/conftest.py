@@ -101,13 +101,13 @@ class World:
     @property
     def provider_admin(self) -> ProviderAdministration:
         return ProviderAdministration(
-            self.providers, self.links, self.secret_box, self.url_safety, self.idp, self.audit, self.clock,
-            allow_local_http=False,
+            self.providers, self.links, self.secret_box, self.url_safety, self.idp, self.sessions, self.audit,
+            self.clock, allow_local_http=False,
         )
 
     @property
     def login_policy(self) -> LoginPolicyAdministration:
-        return LoginPolicyAdministration(self.providers, self.audit, self.clock)
+        return LoginPolicyAdministration(self.providers, self.sessions, self.audit, self.clock)
 
     @property
     def account(self) -> AccountSettings:
@@ -119,7 +119,7 @@ class World:
 
     @property
     def provisioning_tokens(self) -> ProvisioningTokens:
-        return ProvisioningTokens(self.scim_tokens, self.token_source, self.audit, self.clock)
+        return ProvisioningTokens(self.scim_tokens, self.practitioners, self.token_source, self.audit, self.clock)
 
     @property
     def provisioning(self) -> Provisioning:

@@ -7,7 +7,7 @@ from domain.login_policy import LoginPolicy
 from domain.model import DEFAULT_CLAIM_MAPPINGS, ClaimMapping
 from domain.policy import TenantAuthPolicy
 from domain.sso import AuditKind, IdentityLink
-from domain.values import ProfileField as F, UnknownIdentityHandling as U, Workflow as W
+from domain.values import LoginMethod, ProfileField as F, UnknownIdentityHandling as U, Workflow as W
 from tests.unit.conftest import provider_settings
 
 
@@ -180,3 +180,12 @@ def test_self_registration_is_refused_unless_the_policy_shows_it(world, acme, se
     tenant.auth = tenant.auth.but(**settings)
     with pytest.raises(NotAllowed):
         world.self_registration.register(tenant, "new@acme.test", "Nia", "Neu")
+
+
+def test_switching_to_pseudo_sso_ends_the_password_sessions(world, acme):
+    tenant, owner = acme
+    world.connect_provider(tenant)
+    world.login_policy.save(owner, tenant, a_policy(unknown=U.REGISTER))
+    assert world.sessions.ended_by_method == []
+    world.login_policy.save(owner, tenant, a_policy(W.PSEUDO_SSO))
+    assert world.sessions.ended_by_method == [(tenant.id, LoginMethod.PASSWORD)]

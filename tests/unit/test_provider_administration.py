@@ -4,6 +4,7 @@ import pytest
 
 from domain.errors import InvalidForm, ProviderUnavailable
 from domain.sso import AuditKind, DiscoveredConfiguration
+from domain.values import LoginMethod
 from tests.unit.conftest import provider_settings
 
 
@@ -109,3 +110,38 @@ def test_discovery_refuses_a_document_naming_another_issuer(world):
 def test_discovery_explains_an_unreachable_issuer(world):
     with pytest.raises(ProviderUnavailable, match="404"):
         world.provider_admin.discover("https://nowhere.test")
+
+
+def test_restricting_login_to_sso_ends_the_password_sessions_and_only_those(world, acme):
+    tenant, owner = acme
+    provider = world.provider_admin.save(owner, tenant, None, provider_settings(), "s3cret", False)
+    assert world.sessions.ended_by_method == []
+    world.provider_admin.save(owner, tenant, provider.id, provider_settings(), "", True)
+    assert world.sessions.ended_by_method == [(tenant.id, LoginMethod.PASSWORD)]
+    world.provider_admin.save(owner, tenant, provider.id, provider_settings(), "", False)
+    assert world.sessions.ended_by_method == [(tenant.id, LoginMethod.PASSWORD)]
+
+
+@pytest.mark.parametrize(
+    "field, moved, trust_changed",
+    [
+        ("token_endpoint", "https://elsewhere.test/token", True),
+        ("jwks_uri", "https://login.contoso.test:8443/keys", True),
+        ("jwks_uri", "https://LOGIN.contoso.test./other/keys", False),
+        ("token_endpoint", "https://login.contoso.test/v2/token", False),
+        ("userinfo_endpoint", "https://elsewhere.test/userinfo", False),
+        ("authorization_endpoint", "https://elsewhere.test/authorize", False),
+    ],
+)
+def test_moving_the_token_endpoint_or_keys_to_another_host_needs_the_relink_acknowledgement(world, acme, field, moved, trust_changed):
+    tenant, owner = acme
+    provider = world.provider_admin.save(owner, tenant, None, provider_settings(), "s3cret", False)
+    if trust_changed:
+        with pytest.raises(InvalidForm) as err:
+            world.provider_admin.save(owner, tenant, provider.id, provider_settings(**{field: moved}), "", False)
+        assert "confirms their link again" in err.value.errors["acknowledge_relink"]
+        assert getattr(provider, field) != moved
+        world.provider_admin.save(owner, tenant, provider.id, provider_settings(**{field: moved}), "", False, acknowledge_relink=True)
+    else:
+        world.provider_admin.save(owner, tenant, provider.id, provider_settings(**{field: moved}), "", False)
+    assert getattr(provider, field) == moved

@@ -8,9 +8,10 @@ from domain.provisioning import ScimQuery, ScimUser
 
 @pytest.fixture
 def acme(world):
-    tenant, _ = world.open_tenant()
-    token, secret = world.provisioning_tokens.create(tenant, "Entra")
-    return tenant, token, secret
+    """Acme, the authority of a token its owner made, and that token."""
+    tenant, owner = world.open_tenant()
+    token, secret = world.provisioning_tokens.create(tenant, "Entra", owner)
+    return tenant, world.provisioning_tokens.authority_of(tenant, token), secret
 
 
 def user(**values):
@@ -18,7 +19,8 @@ def user(**values):
 
 
 def test_a_token_authenticates_only_on_its_own_tenant_until_revoked(world, acme):
-    tenant, token, secret = acme
+    tenant, _, secret = acme
+    (token,) = world.provisioning_tokens.tokens(tenant)
     beta, _ = world.open_tenant("beta")
     assert world.provisioning_tokens.authenticate(tenant, secret) is token
     assert world.provisioning_tokens.authenticate(beta, secret) is None
@@ -28,7 +30,8 @@ def test_a_token_authenticates_only_on_its_own_tenant_until_revoked(world, acme)
 
 
 def test_a_token_is_stored_only_as_a_digest(world, acme):
-    _, token, secret = acme
+    tenant, _, secret = acme
+    (token,) = world.provisioning_tokens.tokens(tenant)
     assert secret not in token.token_digest and secret.startswith("ppscim_")
 
 
@@ -96,7 +99,7 @@ def test_if_match_must_name_the_current_version(world, acme):
 def test_delete_removes_the_account_and_its_sessions(world, acme):
     tenant, token, _ = acme
     ann = world.provisioning.create(tenant, token, user())
-    world.provisioning.delete(tenant, token, ann.id)
+    world.provisioning.delete(tenant, token, ann.id, None)
     with pytest.raises(UnknownPractitioner):
         world.provisioning.get(tenant, ann.id)
     assert (tenant.id, ann.id) in world.sessions.ended
@@ -104,11 +107,11 @@ def test_delete_removes_the_account_and_its_sessions(world, acme):
 
 def test_another_tenants_user_is_unknown(world, acme):
     tenant, token, _ = acme
-    beta, _ = world.open_tenant("beta")
-    beta_token, _ = world.provisioning_tokens.create(beta, "Okta")
+    beta, beta_owner = world.open_tenant("beta")
+    beta_token, _ = world.provisioning_tokens.create(beta, "Okta", beta_owner)
     ann = world.provisioning.create(tenant, token, user())
     with pytest.raises(UnknownPractitioner):
-        world.provisioning.patch(beta, beta_token, ann.id, ScimUser(active=False), None)
+        world.provisioning.patch(beta, world.provisioning_tokens.authority_of(beta, beta_token), ann.id, ScimUser(active=False), None)
     assert ann.active
 
 

@@ -2,7 +2,7 @@ import pytest
 
 from domain.model import AuthSettings
 from domain.policy import TenantAuthPolicy
-from domain.values import UnknownIdentityHandling, Workflow
+from domain.values import LoginMethod, UnknownIdentityHandling, Workflow
 
 
 def policy(**settings: object) -> TenantAuthPolicy:
@@ -69,3 +69,18 @@ def test_every_policy_combination_answers_every_question_consistently(workflow, 
     assert p.self_registration_allowed is (self_registration and passwords)
     assert p.email_linking_allowed is (unknown is not UnknownIdentityHandling.CONFIRM_BY_OTP)
     assert p.jit_registration_allowed is (unknown is UnknownIdentityHandling.REGISTER)
+
+
+@pytest.mark.parametrize(
+    "settings, password_sessions_live",
+    [
+        ({}, True),
+        ({"restrict_to_sso": True}, False),
+        ({"workflow": Workflow.PSEUDO_SSO}, False),
+        ({"workflow": Workflow.PSEUDO_SSO, "restrict_to_sso": True}, False),
+    ],
+)
+def test_a_password_session_lives_only_while_password_login_is_open(settings, password_sessions_live):
+    p = policy(**settings)
+    assert p.allows_sessions_opened_by(LoginMethod.PASSWORD) is password_sessions_live
+    assert p.allows_sessions_opened_by(LoginMethod.SSO)

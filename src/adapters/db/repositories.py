@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import case, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from adapters.db import schema
 from domain.errors import EmailAlreadyRegistered, TenantAlreadyExists
 from domain.model import PasswordResetToken, Practitioner, Tenant
+from domain.policy import ThrottleRule
 from domain.ports import Page
 from domain.provisioning import ScimQuery, ScimToken
-
-# Failures older than this are useless to every throttle window and are pruned.
-FAILURE_RETENTION = timedelta(days=1)
 
 
 def _like_pattern(text: str) -> str:
@@ -86,7 +85,7 @@ class SqlPractitionerRepository:
         if query.external_id is not None:
             condition &= c.external_id == query.external_id
         if query.email is not None:
-            condition &= c.email == query.email.strip().lower()
+            condition &= c.email == query.email
         if query.active is not None:
             condition &= c.active.is_(query.active)
         total = self._session.scalar(select(func.count()).select_from(schema.practitioners).where(condition))
@@ -148,26 +147,41 @@ class SqlPasswordResetTokenRepository:
         )
 
 
-class SqlFailureLog:
+class SqlThrottle:
+    """Each bucket is one row, counted by one conditional upsert: the database decides, so the
+    limit holds whatever number of processes and threads take at once.
+
+    The upsert locks the bucket's row until the unit of work ends, so a concurrent take of the
+    same bucket waits for this one's outcome. Callers take several buckets in sorted order
+    (domain.policy.take_all), so two units of work never wait for each other in a circle.
+    """
+
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def record(self, bucket: str, at: datetime) -> None:
-        c = schema.failures.c
-        self._session.execute(
-            delete(schema.failures).where(c.bucket == bucket, c.occurred_at < at - FAILURE_RETENTION)
-        )
-        self._session.execute(schema.failures.insert().values(bucket=bucket, occurred_at=at))
+    def take(self, bucket: str, rule: ThrottleRule, now: datetime) -> bool:
+        t = schema.throttle_counters
+        insert = postgresql.insert if self._session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        fresh = insert(t).values(bucket=bucket, uses=1, window_started_at=now)
+        closed = t.c.window_started_at <= now - rule.window
+        statement = fresh.on_conflict_do_update(
+            index_elements=[t.c.bucket],
+            set_={
+                "uses": case((closed, 1), else_=t.c.uses + 1),
+                "window_started_at": case((closed, fresh.excluded.window_started_at), else_=t.c.window_started_at),
+            },
+            # A spent bucket in an open window is not updated, and then no row is returned.
+            where=closed | (t.c.uses < rule.max_uses),
+        ).returning(t.c.uses)
+        return self._session.execute(statement).first() is not None
 
-    def count_since(self, bucket: str, since: datetime) -> int:
-        c = schema.failures.c
-        count = self._session.scalar(
-            select(func.count()).select_from(schema.failures).where(c.bucket == bucket, c.occurred_at >= since)
-        )
-        return count or 0
+    def give_back(self, bucket: str) -> None:
+        t = schema.throttle_counters
+        self._session.execute(update(t).where(t.c.bucket == bucket, t.c.uses > 0).values(uses=t.c.uses - 1))
 
     def clear(self, bucket: str) -> None:
-        self._session.execute(delete(schema.failures).where(schema.failures.c.bucket == bucket))
+        t = schema.throttle_counters
+        self._session.execute(delete(t).where(t.c.bucket == bucket))
 
 
 class SqlScimTokenRepository:

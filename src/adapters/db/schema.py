@@ -103,14 +103,14 @@ password_reset_tokens = Table(
     Column("used_at", UTCDateTime, nullable=True),
 )
 
-# Sliding-window counters for throttling; kept in the database so every process agrees.
-failures = Table(
-    "failures",
+# Throttle counters, one row per bucket, counted by one conditional upsert (SqlThrottle), so
+# every process agrees and concurrent requests cannot overshoot a limit.
+throttle_counters = Table(
+    "throttle_counters",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("bucket", String(400), nullable=False),
-    Column("occurred_at", UTCDateTime, nullable=False),
-    Index("ix_failures_bucket_occurred_at", "bucket", "occurred_at"),
+    Column("bucket", String(400), primary_key=True),
+    Column("uses", Integer, nullable=False),
+    Column("window_started_at", UTCDateTime, nullable=False),
 )
 
 # Server-side browser sessions: the cookie holds a random id, the table its HMAC digest.
@@ -129,6 +129,25 @@ web_sessions = Table(
     Column("data", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False, index=True),
+    # How the practitioner logged in (password, sso): a policy change can end one kind.
+    Column("login_method", String(16), nullable=True),
+)
+
+# The durable outbox: a request queues mail in its own transaction, the `worker` command
+# delivers it. Due: next_attempt_at <= now. Sent: sent_at set. Failed for good: neither.
+mail_outbox = Table(
+    "mail_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("recipient", String(254), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("body_text", Text, nullable=False),
+    Column("body_html", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=True, index=True),
+    Column("last_error", Text, nullable=True),
+    Column("sent_at", UTCDateTime, nullable=True, index=True),
 )
 
 identity_providers = Table(
@@ -216,4 +235,8 @@ scim_tokens = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_used_at", UTCDateTime, nullable=True),
     Column("revoked_at", UTCDateTime, nullable=True),
+    # The practitioner the token acts for. No foreign key, as audit_events.actor_id: the id
+    # outlives its practitioner, so a deleted creator's token is refused rather than read as
+    # NULL, which means a token made before this column and acting for nobody.
+    Column("created_by", String(32), nullable=True),
 )

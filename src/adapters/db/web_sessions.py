@@ -11,6 +11,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from adapters.db import schema
+from domain.values import LoginMethod
 
 
 @dataclass(frozen=True)
@@ -41,33 +42,40 @@ class SqlWebSessionStore:
         id_digest: str,
         tenant_id: str,
         practitioner_id: str | None,
+        login_method: str | None,
         data: dict[str, Any],
         created_at: datetime,
         expires_at: datetime,
+        *,
+        new: bool,
     ) -> None:
+        """Writes a new session, or updates one; a session ended meanwhile stays ended."""
         c = schema.web_sessions.c
         values = {
             "practitioner_id": practitioner_id,
+            "login_method": login_method,
             "data": json.dumps(data, separators=(",", ":")),
             "expires_at": expires_at,
         }
-        updated = self._session.execute(
-            update(schema.web_sessions)
-            .where(c.id_digest == id_digest, c.tenant_id == tenant_id)
-            .values(**values)
-        )
-        if updated.rowcount == 0:
+        if new:
             self._session.execute(
                 schema.web_sessions.insert().values(
                     id_digest=id_digest, tenant_id=tenant_id, created_at=created_at, **values
                 )
             )
+        else:
+            self._session.execute(
+                update(schema.web_sessions)
+                .where(c.id_digest == id_digest, c.tenant_id == tenant_id)
+                .values(**values)
+            )
 
     def delete(self, id_digest: str) -> None:
         self._session.execute(delete(schema.web_sessions).where(schema.web_sessions.c.id_digest == id_digest))
 
-    def delete_expired(self, now: datetime) -> None:
-        self._session.execute(delete(schema.web_sessions).where(schema.web_sessions.c.expires_at <= now))
+    def delete_expired(self, now: datetime) -> int:
+        result = self._session.execute(delete(schema.web_sessions).where(schema.web_sessions.c.expires_at <= now))
+        return result.rowcount
 
 
 class SqlSessionRevocation:
@@ -78,4 +86,10 @@ class SqlSessionRevocation:
         c = schema.web_sessions.c
         self._session.execute(
             delete(schema.web_sessions).where(c.tenant_id == tenant_id, c.practitioner_id == practitioner_id)
+        )
+
+    def end_sessions_opened_by(self, tenant_id: str, method: LoginMethod) -> None:
+        c = schema.web_sessions.c
+        self._session.execute(
+            delete(schema.web_sessions).where(c.tenant_id == tenant_id, c.login_method == method.value)
         )

@@ -5,6 +5,10 @@ this tenant. RFC 7644 §4 leaves authentication of the discovery endpoints to th
 provider; they are authenticated here too, so the whole /scim surface answers only to the
 practice's provisioning clients and there is a single rule to check.
 
+A token acts for the practitioner who created it, with that practitioner's authority
+(domain.authority): a token whose creator is deleted, deactivated or no longer holds the
+Practitioners right answers 403 to every request, as the domain's NotAllowed.
+
 Bearer-authenticated JSON: no browser session is read or created, and views are exempt
 from CSRF checks (a browser cannot attach the bearer token on its own).
 """
@@ -14,28 +18,29 @@ from __future__ import annotations
 from pyramid.config import Configurator
 from pyramid.request import Request
 
+from domain.authority import Authority
 from domain.provisioning import ProvisioningTokens, ScimToken
 from domain.model import Tenant
 from entrypoints.scim.errors import ScimError, unauthorized
 
 
 class ScimContext:
-    """Context of every SCIM route: the tenant of the host and the presented token's record."""
+    """Context of every SCIM route: the tenant of the host and the authority the presented token acts with."""
 
     def __init__(self, request: Request) -> None:
         tenant = request.tenant
         if tenant is None:
             raise ScimError(404, "SCIM is served on a practice's own address, such as https://<practice>.<domain>/scim/v2")
         self.tenant: Tenant = tenant
-        self.token: ScimToken = self._authenticate(request, tenant)
+        tokens: ProvisioningTokens = request.find_service(ProvisioningTokens)
+        self.authority: Authority = tokens.authority_of(tenant, self._authenticate(request, tenant, tokens))
 
     @staticmethod
-    def _authenticate(request: Request, tenant: Tenant) -> ScimToken:
+    def _authenticate(request: Request, tenant: Tenant, tokens: ProvisioningTokens) -> ScimToken:
         header = request.headers.get("Authorization", "")
         scheme, _, presented = header.strip().partition(" ")
         if scheme.lower() != "bearer" or not presented.strip():
             raise unauthorized("send Authorization: Bearer <token> with a provisioning token of this practice")
-        tokens: ProvisioningTokens = request.find_service(ProvisioningTokens)
         token = tokens.authenticate(tenant, presented.strip())
         if token is None:
             raise unauthorized("the bearer token is not valid for this practice")

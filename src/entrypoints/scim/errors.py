@@ -17,7 +17,7 @@ from pyramid.response import Response
 from pyramid.view import exception_view_config
 from sqlalchemy.exc import IntegrityError
 
-from domain.errors import EmailAlreadyRegistered, InvalidValue, NotUnique, UnknownPractitioner, VersionMismatch
+from domain.errors import EmailAlreadyRegistered, InvalidValue, NotAllowed, NotUnique, ProtectedState, UnknownPractitioner, VersionMismatch
 from entrypoints.web.tenancy import HostNotServed, NoSuchInstance
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,15 @@ def integrity_error(exc: IntegrityError, request: Request) -> Response:
 @exception_view_config(VersionMismatch, path_info=SCIM_PATHS)
 def version_mismatch(exc: VersionMismatch, request: Request) -> Response:
     return error_response(412, str(exc))
+
+
+@exception_view_config(NotAllowed, path_info=SCIM_PATHS)
+def not_allowed(exc: NotAllowed, request: Request) -> Response:
+    # RFC 7644 §3.12: 403, the operation is not permitted. `mutability` where an attribute may not
+    # take the sent value in its current state (the owner's `active`); no scimType for a refusal
+    # that is about who asks.
+    attribute = exc.attribute if isinstance(exc, ProtectedState) else None
+    return error_response(403, str(exc), "mutability" if attribute else None)
 
 
 @exception_view_config(UnknownPractitioner, path_info=SCIM_PATHS)

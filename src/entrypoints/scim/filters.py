@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from domain.provisioning import ScimQuery
+from domain.values import same_mailbox
 from entrypoints.scim.errors import ScimError
 from entrypoints.scim.resources import USER_SCHEMA
 
@@ -122,8 +123,10 @@ def parse_user_filter(text: str) -> tuple[ScimQuery, bool]:
         value = comparison.value
         if field in criteria:
             previous = criteria[field]
-            if isinstance(previous, str) and isinstance(value, str):
-                satisfiable &= previous.lower() == value.lower() if field in ("user_name", "email") else previous == value
+            if field == "email" and isinstance(previous, str) and isinstance(value, str):
+                satisfiable &= same_mailbox(previous, value)
+            elif field == "user_name" and isinstance(previous, str) and isinstance(value, str):
+                satisfiable &= previous.lower() == value.lower()
             else:
                 satisfiable &= previous == value
         criteria[field] = value

@@ -18,6 +18,7 @@ from typing import Any
 
 from domain.model import Practitioner
 from domain.provisioning import ScimUser
+from domain.values import same_mailbox
 from entrypoints.scim.errors import ScimError
 from entrypoints.scim.filters import Comparison, comparisons
 from entrypoints.scim.resources import PATCH_SCHEMA, USER_SCHEMA, as_bool, as_optional_string, pick_entry, picked_primary
@@ -185,11 +186,16 @@ class PatchTranslator:
                 if comparison.value is not True:
                     return None
             elif comparison.attribute == "value":
-                if not isinstance(comparison.value, str) or current is None or comparison.value.lower() != current.lower():
+                if not isinstance(comparison.value, str) or current is None or not _same_value(name, comparison.value, current):
                     return False
             else:
                 raise _error(f"{name} entries can be selected by type, primary or value only", "invalidFilter")
         return True
+
+
+def _same_value(name: str, a: str, b: str) -> bool:
+    """An email entry is selected by the mailbox it names (the one email rule), a phone by its text."""
+    return same_mailbox(a, b) if name == "emails" else a.lower() == b.lower()
 
 
 def translate_patch(body: object, practitioner: Practitioner) -> ScimUser:

@@ -24,9 +24,12 @@ MAX_RESULTS = 200
 ALWAYS_RETURNED = frozenset({"id", "schemas"})
 
 
+SCIM_PATH = "/scim/v2"
+
+
 def base_url(request: Request) -> str:
-    """The SCIM base URL on this tenant's host (validated by tenancy)."""
-    return f"{request.registry.portal_settings.scheme}://{request.host}/scim/v2"
+    """The tenant's SCIM base URL, from settings: the Host header only selected the tenant."""
+    return request.registry.portal_settings.tenant_url(request.tenant.slug, SCIM_PATH)  # type: ignore[no-any-return]
 
 
 def _timestamp(moment: datetime | None) -> str | None:

@@ -14,7 +14,6 @@ from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
-from domain.errors import VersionMismatch
 from domain.model import Practitioner
 from domain.provisioning import Provisioning, ScimQuery
 from entrypoints.scim import ScimContext
@@ -151,7 +150,7 @@ def search_users(request: Request) -> Response:
 def create_user(request: Request) -> Response:
     context = _context(request)
     user = parse_user(read_json(request))
-    practitioner = _provisioning(request).create(context.tenant, context.token, user)
+    practitioner = _provisioning(request).create(context.tenant, context.authority, user)
     return _user_response(request, practitioner, 201, Location=user_location(request, practitioner))
 
 
@@ -170,7 +169,7 @@ def replace_user(request: Request) -> Response:
     provisioning = _provisioning(request)
     practitioner = provisioning.get(context.tenant, request.matchdict["id"])
     user = parse_user(read_json(request), resource_id=practitioner.id)
-    practitioner = provisioning.replace(context.tenant, context.token, practitioner.id, user, _if_match(request, practitioner))
+    practitioner = provisioning.replace(context.tenant, context.authority, practitioner.id, user, _if_match(request, practitioner))
     return _user_response(request, practitioner)
 
 
@@ -180,7 +179,7 @@ def patch_user(request: Request) -> Response:
     provisioning = _provisioning(request)
     practitioner = provisioning.get(context.tenant, request.matchdict["id"])
     changes = translate_patch(read_json(request), practitioner)
-    practitioner = provisioning.patch(context.tenant, context.token, practitioner.id, changes, _if_match(request, practitioner))
+    practitioner = provisioning.patch(context.tenant, context.authority, practitioner.id, changes, _if_match(request, practitioner))
     return _user_response(request, practitioner)
 
 
@@ -189,10 +188,7 @@ def delete_user(request: Request) -> Response:
     context = _context(request)
     provisioning = _provisioning(request)
     practitioner = provisioning.get(context.tenant, request.matchdict["id"])
-    if_match = _if_match(request, practitioner)
-    if if_match is not None and if_match not in ("*", Provisioning.etag(practitioner)):
-        raise VersionMismatch()
-    provisioning.delete(context.tenant, context.token, practitioner.id)
+    provisioning.delete(context.tenant, context.authority, practitioner.id, _if_match(request, practitioner))
     return Response(status=204)
 
 

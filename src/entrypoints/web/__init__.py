@@ -41,7 +41,9 @@ def main(global_config: dict[str, Any], **settings: Any) -> Router:
         # Two writers of one practitioner row: the loser is run again, not shown a 500.
         mark_error_retryable(StaleDataError)
         config.include("pyramid_services")
+        config.include(".readable")
         config.include(".services")
+        config.include(".headers")
         config.include(".tenancy")
         config.include(".sessions")
         config.include(".security")
@@ -50,5 +52,5 @@ def main(global_config: dict[str, Any], **settings: Any) -> Router:
         config.scan(".views")
         config.include("entrypoints.scim")
     if portal.mail_backend == "outbox":
-        log.info("mail is not sent: every message is written to %s", portal.mail_outbox_dir.resolve())
+        log.info("mail is not sent: the `worker` command writes every message to %s", portal.mail_outbox_dir.resolve())
     return config.make_wsgi_app()

@@ -13,8 +13,9 @@ from pyramid.security import Allowed, Denied
 
 from domain.model import Practitioner
 from domain.ports import PractitionerRepository
-from domain.values import ModuleRight
-from entrypoints.web.sessions import PRACTITIONER_KEY
+from domain.policy import TenantAuthPolicy
+from domain.values import LoginMethod, ModuleRight
+from entrypoints.web.sessions import LOGIN_METHOD_KEY, PRACTITIONER_KEY
 from entrypoints.web.tenancy import tenant_or_none
 
 OWNER = "role:owner"
@@ -61,6 +62,14 @@ class AuthenticationAdmin(TenantPage):
     ]
 
 
+def _opened_by(request: Request) -> LoginMethod:
+    """How the session was opened; one without a record counts as the weaker, a password."""
+    try:
+        return LoginMethod(request.session.get(LOGIN_METHOD_KEY))
+    except ValueError:
+        return LoginMethod.PASSWORD
+
+
 class SessionSecurityPolicy:
     def identity(self, request: Request) -> Practitioner | None:
         tenant = tenant_or_none(request)
@@ -70,8 +79,12 @@ class SessionSecurityPolicy:
         if not practitioner_id:
             return None
         practitioner = request.find_service(PractitionerRepository).get(tenant.id, practitioner_id)
-        # A deactivated practitioner's session grants nothing from their next request on.
+        # A deactivated practitioner's session grants nothing from their next request on, nor
+        # does a password session once the practice closed password login. Both kinds are
+        # deleted when that happens; this is the second line of defence.
         if practitioner is None or not practitioner.active:
+            return None
+        if not TenantAuthPolicy.of(tenant).allows_sessions_opened_by(_opened_by(request)):
             return None
         return practitioner
 
@@ -89,10 +102,11 @@ class SessionSecurityPolicy:
                 principals.append(OWNER)
         return ACLHelper().permits(context, principals, permission)
 
-    def remember(self, request: Request, userid: str, **kw: Any) -> list[tuple[str, str]]:
+    def remember(self, request: Request, userid: str, method: LoginMethod = LoginMethod.PASSWORD, **kw: Any) -> list[tuple[str, str]]:
         """Rotates the session: a fixed pre-login session id is worth nothing afterwards."""
         request.session.invalidate()
         request.session[PRACTITIONER_KEY] = userid
+        request.session[LOGIN_METHOD_KEY] = method.value
         return []
 
     def forget(self, request: Request, **kw: Any) -> list[tuple[str, str]]:

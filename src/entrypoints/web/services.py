@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from adapters.db.engine import make_session_factory, transactional_session
+from adapters.db.mail_outbox import MailDelivery, SqlMailOutbox
 from adapters.db.repositories import (
     SqlFailureLog,
     SqlScimTokenRepository,
@@ -26,7 +27,7 @@ from adapters.db.sso_repositories import (
 from adapters.db.web_sessions import SqlSessionRevocation
 from adapters.hashing import Argon2PasswordHasher
 from adapters.http_fetch import FetchPolicy, GuardedFetcher
-from adapters.mail import OutboxTransport, SmtpTransport, TransactionalMailer, Transport
+from adapters.mail import OutboxTransport, SmtpTransport, Transport
 from adapters.oidc.client import PyoidcClient
 from adapters.oidc.keys import KeyCache
 from adapters.secret_box import FernetSecretBox
@@ -67,13 +68,14 @@ from entrypoints.settings import PortalSettings
 
 
 class RequestLinks:
-    """Links into the instance the request came to; the host was validated by tenancy."""
+    """Links into the instance the request came to, built from settings (never from its Host)."""
 
     def __init__(self, request: Request) -> None:
         self._request = request
 
     def _absolute(self, path: str) -> str:
-        return f"{self._request.registry.portal_settings.scheme}://{self._request.host}{path}"
+        settings: PortalSettings = self._request.registry.portal_settings
+        return settings.tenant_url(self._request.tenant.slug, path)
 
     def password_link(self, token: str) -> str:
         return self._absolute(self._request.route_path("password_reset", token=token))
@@ -118,10 +120,11 @@ def includeme(config: Configurator) -> None:
 
     config.add_request_method(dbsession, "dbsession", reify=True)
 
-    transport = make_transport(settings)
-    config.registry.mail_transport = transport
+    clock = SystemClock()
+    # Requests only queue mail (the Mailer below); the `worker` command delivers it with this.
+    config.registry.mail_delivery = MailDelivery(engine, make_transport(settings), settings.mail_sender, clock)
     config.register_service(Argon2PasswordHasher.with_profile(settings.password_hash_profile), PasswordHasher)
-    config.register_service(SystemClock(), Clock)
+    config.register_service(clock, Clock)
     config.register_service(SecretsTokenSource(), TokenSource)
     # Process-wide and thread-safe: no per-login state, one key store per provider.
     fetcher = GuardedFetcher(
@@ -141,7 +144,7 @@ def includeme(config: Configurator) -> None:
         PasswordResetTokenRepository: lambda c, r: SqlPasswordResetTokenRepository(r.dbsession),
         FailureLog: lambda c, r: SqlFailureLog(r.dbsession),
         SessionRevocation: lambda c, r: SqlSessionRevocation(r.dbsession),
-        Mailer: lambda c, r: TransactionalMailer(transport, settings.mail_sender, r.tm),
+        Mailer: lambda c, r: SqlMailOutbox(r.dbsession, _port(r, Clock)),
         Links: lambda c, r: RequestLinks(r),
         IdentityProviderRepository: lambda c, r: SqlIdentityProviderRepository(r.dbsession),
         IdentityLinkRepository: lambda c, r: SqlIdentityLinkRepository(r.dbsession),
@@ -181,6 +184,7 @@ def includeme(config: Configurator) -> None:
             SecretBox,
             UrlSafety,
             IdentityProviderClient,
+            SessionRevocation,
             AuditLog,
             Clock,
             allow_local_http=settings.development,
@@ -201,11 +205,13 @@ def includeme(config: Configurator) -> None:
         PractitionerDirectory: _build(
             PractitionerDirectory, PractitionerRepository, PasswordHasher, PasswordReset, SessionRevocation, Clock
         ),
-        LoginPolicyAdministration: _build(LoginPolicyAdministration, IdentityProviderRepository, AuditLog, Clock),
+        LoginPolicyAdministration: _build(LoginPolicyAdministration, IdentityProviderRepository, SessionRevocation, AuditLog, Clock),
         AccountSettings: _build(AccountSettings, IdentityLinkRepository, IdentityProviderRepository, AuditLog, Clock),
         SelfRegistration: _build(SelfRegistration, PractitionerRepository, PasswordReset, Clock),
         ScimTokenRepository: lambda c, r: SqlScimTokenRepository(r.dbsession),
-        ProvisioningTokens: _build(ProvisioningTokens, ScimTokenRepository, TokenSource, AuditLog, Clock),
+        ProvisioningTokens: _build(
+            ProvisioningTokens, ScimTokenRepository, PractitionerRepository, TokenSource, AuditLog, Clock
+        ),
         Provisioning: _build(
             Provisioning,
             PractitionerRepository,

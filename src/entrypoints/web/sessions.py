@@ -25,6 +25,7 @@ from domain.ports import Clock, TokenSource
 COOKIE_NAME = "portal_session"
 LIFETIME = timedelta(hours=12)
 PRACTITIONER_KEY = "practitioner_id"
+LOGIN_METHOD_KEY = "login_method"
 _FLASH_KEY = "_flash"
 
 
@@ -112,16 +113,21 @@ class DatabaseSession(dict[str, Any]):
         if tenant is None or (self._id is None and not self):
             return
         now = self._clock.now()
-        if self._id is None:
+        new = self._id is None
+        if new:
             self._id = self._request.find_service(TokenSource).new_token(32)
             self._store.delete_expired(now)
         self._store.save(
             self._digest(self._id),
             tenant.id,
             self.get(PRACTITIONER_KEY),
+            self.get(LOGIN_METHOD_KEY),
             dict(self),
             self._created,
             self._created + LIFETIME,
+            # A session that was ended during this request (by a policy change, say) is
+            # not brought back by writing its data.
+            new=new,
         )
 
     def _ensure_cookie_callback(self) -> None:

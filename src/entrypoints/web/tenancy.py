@@ -13,6 +13,9 @@ from domain.ports import TenantRepository
 
 
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+# The whole Host header: a DNS name (one trailing dot allowed) and an optional numeric port.
+# Anything else (userinfo, a path, a backslash, spaces, two colons) is not one of our hosts.
+_HOST = re.compile(r"(?P<name>[a-z0-9-]+(?:\.[a-z0-9-]+)*)\.?(?::(?P<port>[0-9]{1,5}))?", re.ASCII)
 
 
 class HostNotServed(Exception):
@@ -28,11 +31,18 @@ class NoSuchInstance(Exception):
 
 
 def instance_slug(host: str, base_domain: str) -> str | None:
-    """``acme.portal.example:8080`` -> ``acme``; the bare base domain -> None."""
-    hostname = (host or "").strip().lower()
-    if hostname.startswith("["):  # an IPv6 literal is never one of our names
+    """``acme.portal.example:8080`` -> ``acme``; the bare base domain -> None.
+
+    The whole header is checked, so nothing after the name can reach a link or a log line
+    unnoticed. The port is only checked for form: links are built from settings, never from it.
+    """
+    parsed = _HOST.fullmatch((host or "").lower())
+    if parsed is None:
         raise HostNotServed(host)
-    hostname = hostname.rsplit(":", 1)[0].rstrip(".")
+    port = parsed["port"]
+    if port is not None and not 1 <= int(port) <= 65535:
+        raise HostNotServed(host)
+    hostname = parsed["name"]
     if hostname == base_domain:
         return None
     suffix = "." + base_domain

@@ -8,6 +8,7 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
 from pyramid.view import view_config, view_defaults
 
+from domain.authority import Authority
 from domain.errors import DomainError, EmailAlreadyRegistered, InvalidValue, NotAllowed, UnknownPractitioner
 from domain.policy import TenantAuthPolicy
 from domain.practitioners import PAGE_SIZE, PractitionerDirectory
@@ -37,6 +38,7 @@ class PractitionersAdminViews:
             "pages": max(1, -(-found.total // PAGE_SIZE)),
             "rights": list(ModuleRight),
             "policy": TenantAuthPolicy.of(self.request.tenant),
+            "authority": Authority.of(self.request.identity),  # which buttons each row offers
             "form": {},
             "errors": {},
             "notice": self.request.session.pop_flash(),

@@ -12,10 +12,8 @@ from domain.errors import InvalidValue, NotAllowed, UnknownProvider, UnknownToke
 from domain.provisioning import Provisioning, ProvisioningTokens
 from domain.single_sign_on import SingleSignOn
 from domain.values import ModuleRight
+from entrypoints.scim.resources import base_url as scim_base_url
 from entrypoints.web.views.forms import text
-
-SCIM_PATH = "/scim/v2"
-
 
 @view_defaults(route_name="admin_provisioning", permission="manage_practitioners", renderer="admin_provisioning.jinja2")
 class ProvisioningAdminViews:
@@ -25,11 +23,9 @@ class ProvisioningAdminViews:
 
     def _page(self, **extra: Any) -> dict[str, Any]:
         request = self.request
-        # The host was validated against app.base_domain by tenancy, as RequestLinks relies on too.
-        base_url = f"{request.registry.portal_settings.scheme}://{request.host}{SCIM_PATH}"
         return {
-            "scim_base_url": base_url,
-            "tokens": self.tokens.tokens(request.tenant),
+            "scim_base_url": scim_base_url(request),
+            "tokens": self.tokens.listed(request.tenant),
             "providers": request.find_service(SingleSignOn).enabled_providers(request.tenant),
             "subject_provider_id": request.tenant.scim_subject_provider_id,
             "may_set_subject": request.identity.holds(ModuleRight.AUTHENTICATION),
@@ -54,9 +50,11 @@ class ProvisioningAdminViews:
         raw = request.POST.get("name", "")
         form = {"name": raw if isinstance(raw, str) else ""}
         try:
-            token, secret = self.tokens.create(request.tenant, text(request, "name", 200), request.identity.id)
+            token, secret = self.tokens.create(request.tenant, text(request, "name", 200), request.identity)
         except InvalidValue as err:
             return self._refuse(400, form=form, errors={"name": err.message})
+        except NotAllowed as err:
+            return self._refuse(403, form=form, errors={"name": str(err)})
         # Rendered on this response only, never flashed: the session never holds the token,
         # and no cache may keep the page.
         request.response.cache_control = "no-store"

@@ -16,15 +16,13 @@ def text(request: Request, name: str, limit: int = 1024) -> str:
         raise InvalidValue(name, "this field takes text")
     if len(value) > limit:
         raise InvalidValue(name, f"this field takes at most {limit} characters")
-    if "\x00" in value:  # PostgreSQL cannot store it; SQLite would: refuse it on both
-        raise InvalidValue(name, "this field contains a character that is not allowed")
-    return value
+    return value  # valid UTF-8 without NUL: the request was checked as it came in (readable.py)
 
 
 def query_text(request: Request, name: str, default: str = "") -> str:
     """A query-string or form value for reading (search, paging): anything odd reads as the default."""
     value = request.params.get(name, default)
-    return value.replace("\x00", "") if isinstance(value, str) else default
+    return value if isinstance(value, str) else default
 
 
 def page_number(request: Request) -> int:
@@ -43,10 +41,17 @@ def sentence(message: str) -> str:
 
 
 def safe_next(target: str | None) -> str:
-    """A same-origin relative path, or "/". Never a URL taken from the request."""
+    """A same-origin relative path that is a valid Location header as it is, or "/".
+
+    Never a URL taken from the request. Only visible ASCII passes: a path this app built is
+    percent-encoded, and anything else (a space, a control character, a character a header
+    cannot carry) would break or bend the Location header.
+    """
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/"
+    if not all("!" <= ch <= "~" for ch in target):
+        return "/"
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or any(ord(ch) < 0x20 for ch in target):
+    if parts.scheme or parts.netloc:
         return "/"
     return target

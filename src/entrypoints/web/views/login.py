@@ -11,6 +11,7 @@ from domain.errors import AccountDeactivated, DomainError, LoginFailed, LoginThr
 from domain.login import PasswordLogin
 from domain.policy import TenantAuthPolicy
 from domain.single_sign_on import SingleSignOn
+from domain.values import LoginMethod
 from entrypoints.web.views.forms import safe_next, text
 
 # How each refusal is reported: the status a client can act on, the words come from the domain.
@@ -50,7 +51,7 @@ def login(request: Request) -> Any:
     except DomainError as err:
         request.response.status = STATUS.get(type(err), 400)
         return _page(request, email=email if isinstance(email, str) else "", error=str(err))
-    remember(request, practitioner.id)
+    remember(request, practitioner.id, method=LoginMethod.PASSWORD)
     return HTTPSeeOther(safe_next(request.POST.get("next")))
 
 

@@ -11,6 +11,7 @@ from pyramid.view import view_config
 
 from domain.errors import (
     AccountDeactivated,
+    CodeRequestsThrottled,
     DomainError,
     InvalidValue,
     LinkCodeRefused,
@@ -20,6 +21,7 @@ from domain.errors import (
 from domain.link_confirmation import LinkConfirmation
 from domain.single_sign_on import AlreadyLinked, ConfirmLink, LoggedIn, SingleSignOn
 from domain.sso import PendingLink, PendingLogin
+from domain.values import LoginMethod
 from entrypoints.web.services import RequestLinks
 from entrypoints.web.views.forms import safe_next, sentence, text
 
@@ -77,7 +79,7 @@ def process_sso(request: Request) -> Any:
     except DomainError as err:
         return _refusal(request, err)
     if isinstance(outcome, LoggedIn):
-        remember(request, outcome.practitioner.id)
+        remember(request, outcome.practitioner.id, method=LoginMethod.SSO)
         return HTTPSeeOther(safe_next(outcome.next_path))
     if isinstance(outcome, AlreadyLinked):
         request.session.flash("This account at the provider is already linked to you.")
@@ -118,21 +120,22 @@ def link(request: Request) -> Any:
         if "code" in request.POST:
             practitioner = confirmation.confirm(request.tenant, pending, text(request, "code", 32))
         else:
-            confirmation.request_code(request.tenant, pending, text(request, "email", 320))
+            # REMOTE_ADDR, as for the login throttle: never a forgeable X-Forwarded-For.
+            confirmation.request_code(request.tenant, pending, text(request, "email", 320), request.remote_addr or "unknown")
             request.session[CODE_ASKED_KEY] = True
             return _link_page(request, pending, notice="If this email is registered here, a code is on its way to it. It is valid for 10 minutes.")
     except InvalidValue as err:
         request.response.status = 400
         return _link_page(request, pending, error=err.message, email=request.POST.get("email", ""))
     except LinkCodeRefused as err:
-        request.response.status = 400
-        return _link_page(request, pending, error=sentence(str(err)))
+        request.response.status = 429 if isinstance(err, CodeRequestsThrottled) else 400
+        return _link_page(request, pending, error=sentence(str(err)), email=request.POST.get("email", ""))
     except DomainError as err:
         for key in (LINK_KEY, CODE_ASKED_KEY):
             request.session.pop(key, None)
         return _link_page(request, None, **_refusal(request, err))
     if pending.practitioner_id is None:
-        remember(request, practitioner.id)  # also ends the pending link: a new session
+        remember(request, practitioner.id, method=LoginMethod.SSO)  # also ends the pending link: a new session
         return HTTPSeeOther(safe_next(pending.next_path))
     for key in (LINK_KEY, CODE_ASKED_KEY):
         request.session.pop(key, None)

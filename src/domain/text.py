@@ -1,0 +1,71 @@
+"""What text the portal keeps: the one rule for every value that enters from outside.
+
+Storable text is what PostgreSQL and SQLite both keep and every page, JSON answer and mail can
+show: no NUL (PostgreSQL refuses it where SQLite silently keeps it) and no lone surrogate (a
+JSON escape such as ``"\\ud800"`` makes one; it has no UTF-8 form at all). One line of text (a
+name, a button text, an identifier, anything that may end up in a mail header) is storable and
+has no control characters (C0 with tab and line breaks, DEL, C1) and no Unicode line or
+paragraph separators. Multi-line text (a value map) need only be storable.
+
+The edges apply it once: the web app's request check, the SCIM body reader, the identity
+provider's answer (``VerifiedIdentity``) and the value cleaners of ``domain.values``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+
+from domain.errors import InvalidValue
+
+_NOT_STORABLE = re.compile("[\x00\ud800-\udfff]")
+_NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_SHOWN_PATH_LENGTH = 80
+
+
+def is_storable(text: str) -> bool:
+    return _NOT_STORABLE.search(text) is None
+
+
+def is_one_line(text: str) -> bool:
+    return _NOT_ONE_LINE.search(text) is None
+
+
+def storable_text(raw: str, field: str, label: str) -> str:
+    """``raw`` as it is when it is storable text (it may span lines); else InvalidValue naming it."""
+    if not is_storable(raw):
+        raise InvalidValue(field, f"the {label} contains a character that cannot be stored")
+    return raw
+
+
+def one_line_text(raw: str, field: str, label: str) -> str:
+    """``raw`` as it is when it is one line of storable text; else InvalidValue naming it."""
+    storable_text(raw, field, label)
+    if not is_one_line(raw):
+        raise InvalidValue(field, f"the {label} must be one line, without line breaks, tabs or other control characters")
+    return raw
+
+
+def document_problem(document: object) -> str | None:
+    """What makes a parsed JSON document (a SCIM body, a provider's claims) unfit to keep, or None.
+
+    Names the first key or string that is not storable text, or number that is not finite
+    (Python's JSON reader takes NaN, Infinity and 1e400), by its path such as ``name.givenName``.
+    The offending text itself is never repeated: the message must be storable and showable too.
+    """
+    pending: list[tuple[str, object]] = [("", document)]  # a stack, not recursion: any depth will do
+    while pending:
+        path, value = pending.pop()
+        where = path if len(path) <= _SHOWN_PATH_LENGTH else path[: _SHOWN_PATH_LENGTH - 1] + "…"
+        if isinstance(value, str) and not is_storable(value):
+            return f"{where or 'the value'} contains a character that cannot be stored"
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"{where or 'the value'} is not a finite number"
+        if isinstance(value, Mapping):
+            if not all(isinstance(key, str) and is_storable(key) for key in value):
+                return f"an attribute name{' in ' + where if where else ''} contains a character that cannot be stored"
+            pending.extend((f"{path}.{key}" if path else key, item) for key, item in reversed(list(value.items())))
+        elif isinstance(value, list):
+            pending.extend((f"{path}[{index}]", item) for index, item in reversed(list(enumerate(value))))
+    return None

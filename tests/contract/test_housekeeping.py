@@ -1,0 +1,72 @@
+"""The worker's clean-ups on each database: what has expired goes, what can still be used stays."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import Engine, func, select
+
+from adapters.db.housekeeping import EXPIRED_GRACE, Housekeeping
+from adapters.db.schema import link_challenges, password_reset_tokens, web_sessions
+from domain.challenges import CODE_LIFETIME, LinkChallenge
+from domain.model import PasswordResetToken, ResetPurpose
+from tests.contract.conftest import SqlUnitOfWork
+from tests.contract.test_sso_repository_contract import NOW, world
+from tests.fakes import FakeClock
+
+
+def count(engine: Engine, table) -> int:  # type: ignore[no-untyped-def]
+    with engine.connect() as connection:
+        return connection.scalar(select(func.count()).select_from(table))
+
+
+def test_clean_up_removes_what_expired_and_keeps_what_can_still_be_used(clean_database):
+    unit = SqlUnitOfWork(clean_database)
+    acme, ann, provider = world(unit)
+    for age in (timedelta(0), timedelta(days=2)):  # a fresh one, and one long expired
+        at = NOW - age
+        unit.repos.challenges.add(
+            LinkChallenge.issue(acme.id, ann.id, provider.id, "https://idp.test", "sub", f"b{age}", "1", "s", at)
+        )
+        unit.repos.reset_tokens.add(PasswordResetToken.issue(ann, f"token{age}", ResetPurpose.RESET, at))
+    unit.commit()
+    unit.close()
+    with clean_database.begin() as connection:
+        for digest, expires_at in (("live", NOW + timedelta(hours=1)), ("ended", NOW)):
+            connection.execute(
+                web_sessions.insert().values(
+                    id_digest=digest, tenant_id=acme.id, practitioner_id=ann.id, data="{}",
+                    created_at=expires_at - timedelta(hours=12), expires_at=expires_at,
+                )
+            )
+
+    assert Housekeeping(clean_database, FakeClock(NOW)).run() == {
+        "expired sessions": 1,
+        "expired one-time passwords": 1,
+        "expired password links": 1,
+    }
+    assert [count(clean_database, table) for table in (web_sessions, link_challenges, password_reset_tokens)] == [1, 1, 1]
+    assert Housekeeping(clean_database, FakeClock(NOW)).run() == dict.fromkeys(
+        ["expired sessions", "expired one-time passwords", "expired password links"], 0
+    )
+
+
+def test_an_expired_code_or_link_is_kept_for_a_day_so_a_late_try_hears_it_expired(clean_database):
+    unit = SqlUnitOfWork(clean_database)
+    acme, ann, provider = world(unit)
+    unit.repos.challenges.add(
+        LinkChallenge.issue(acme.id, ann.id, provider.id, "https://idp.test", "sub", "b", "1", "s", NOW)
+    )
+    unit.repos.reset_tokens.add(PasswordResetToken.issue(ann, "token", ResetPurpose.SET, NOW))
+    unit.commit()
+    unit.close()
+    code_gone = NOW + CODE_LIFETIME + EXPIRED_GRACE
+    link_gone = NOW + ResetPurpose.LIFETIME[ResetPurpose.SET] + EXPIRED_GRACE
+    assert Housekeeping(clean_database, FakeClock(code_gone)).run()["expired one-time passwords"] == 0
+    assert Housekeeping(clean_database, FakeClock(code_gone + timedelta(seconds=1))).run()[
+        "expired one-time passwords"
+    ] == 1
+    assert Housekeeping(clean_database, FakeClock(link_gone)).run()["expired password links"] == 0
+    assert Housekeeping(clean_database, FakeClock(link_gone + timedelta(seconds=1))).run()[
+        "expired password links"
+    ] == 1
