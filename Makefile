@@ -23,7 +23,12 @@ run: install
 	$(PP) $(CONFIG) db upgrade
 	@$(PP) $(CONFIG) tenant list | grep -q '^demo\b' || \
 		$(PP) $(CONFIG) tenant create demo --name "Demo Practice" --owner-email $(DEMO_OWNER)
-	@echo "Serving http://demo.localhost:6543/login  (Ctrl-C stops it)"
+	@echo "Serving http://demo.localhost:6543/login, mail goes to var/outbox/  (Ctrl-C stops both)"
+# The worker delivers the mail that requests queue. Ctrl-C reaches both; when the server ends
+# otherwise, the worker is stopped too.
+	@$(PP) $(CONFIG) worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
+	trap 'trap - EXIT; wait $$worker; exit 130' INT; trap 'exit 143' TERM; \
 	$(BIN)/pserve $(CONFIG)
 
 test: install lint typecheck

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, event, insert
 
 from adapters.db import migrate, schema
 from adapters.db.engine import make_engine
-from domain.model import new_id
+from domain.model import fold_user_name, new_id
 from domain.ports import Clock, PasswordHasher
 from domain.tenants import TenantOnboarding
 from entrypoints.web import main
@@ -72,7 +72,8 @@ def populate(app: Router, first_tenant: int, tenants: int, per_tenant: int) -> l
             rows = [
                 dict(id=new_id(), tenant_id=tenant.id, email=f"p{i}@t{n}.test", first_name="P",
                      last_name=f"L{i}", password_hash=password_hash, active=True, is_owner=False,
-                     rights=frozenset(), created_at=now, email_proven=True)
+                     rights=frozenset(), created_at=now, email_proven=True, email_primary=True, version=1,
+                     user_name_key=fold_user_name(f"p{i}@t{n}.test"))
                 for i in range(per_tenant)
             ]
             request.dbsession.execute(insert(schema.practitioners), rows)

@@ -29,18 +29,19 @@ def _with_search_path(url: str, schema: str) -> str:
     return f"{url}{separator}options={quote(f'-csearch_path={schema}')}"
 
 
-def _migrate(url: str) -> None:
+def _migrate(url: str, revision: str) -> None:
     engine = make_engine(url)
-    migrate.upgrade(engine)
+    migrate.upgrade(engine, revision)
     engine.dispose()
 
 
 @contextmanager
-def provisioned_database(kind: str, directory: Path) -> Iterator[str]:
-    """A migrated, empty database of ``kind``; a PostgreSQL schema is dropped afterwards."""
+def provisioned_database(kind: str, directory: Path, revision: str = "head") -> Iterator[str]:
+    """An empty database of ``kind``, migrated up to ``revision``; a PostgreSQL schema is
+    dropped afterwards."""
     if kind == "sqlite":
         url = f"sqlite:///{directory / 'portal.sqlite'}"
-        _migrate(url)
+        _migrate(url, revision)
         yield url
         return
     schema = f"portal_test_{uuid.uuid4().hex[:12]}"
@@ -49,7 +50,7 @@ def provisioned_database(kind: str, directory: Path) -> Iterator[str]:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     url = _with_search_path(POSTGRES_URL, schema)
     try:
-        _migrate(url)
+        _migrate(url, revision)
         yield url
     finally:
         with admin.begin() as connection:

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import threading
 from datetime import datetime, timedelta, timezone
 
 from domain.challenges import LinkChallenge
-from domain.errors import EmailAlreadyRegistered, IdentityRejected, ProviderUnavailable, TenantAlreadyExists, UnsafeUrl
-from domain.model import PasswordResetToken, Practitioner, Tenant
+from domain.errors import (
+    EmailAlreadyRegistered,
+    IdentityRejected,
+    NotUnique,
+    ProviderUnavailable,
+    TenantAlreadyExists,
+    UnsafeUrl,
+)
+from domain.model import PasswordResetToken, Practitioner, Tenant, fold_user_name
+from domain.policy import ThrottleRule
 from domain.ports import MailMessage, Page
 from domain.provisioning import ScimQuery, ScimToken
 from domain.sso import AuditEvent, DiscoveredConfiguration, IdentityLink, IdentityProvider, VerifiedIdentity
@@ -41,6 +50,11 @@ class FakePractitionerRepository:
     def add(self, practitioner: Practitioner) -> None:
         if self.get_by_email(practitioner.tenant_id, practitioner.email) is not None:
             raise EmailAlreadyRegistered(practitioner.email)
+        key = practitioner.user_name_key
+        if any(p.tenant_id == practitioner.tenant_id and p.user_name_key == key for p in self._by_id.values()):
+            if practitioner.user_name is not None:
+                raise NotUnique("userName", practitioner.user_name)
+            raise EmailAlreadyRegistered(practitioner.email)
         self._by_id[practitioner.id] = practitioner
 
     def get(self, tenant_id: str, practitioner_id: str) -> Practitioner | None:
@@ -60,7 +74,7 @@ class FakePractitionerRepository:
         def meets(p: Practitioner) -> bool:
             return (
                 p.tenant_id == tenant_id
-                and (query.user_name is None or p.scim_user_name.lower() == query.user_name.lower())
+                and (query.user_name is None or p.user_name_key == fold_user_name(query.user_name))
                 and (query.external_id is None or p.external_id == query.external_id)
                 and (query.email is None or p.email == query.email)
                 and (query.active is None or p.active is query.active)
@@ -112,18 +126,33 @@ class FakePasswordResetTokenRepository:
         ]
 
 
-class FakeFailureLog:
+class FakeThrottle:
+    """Each bucket's (uses, window opened at). A lock makes every call one indivisible step, as
+    the database's conditional upsert is, so threads cannot overshoot a limit here either."""
+
     def __init__(self) -> None:
-        self.entries: list[tuple[str, datetime]] = []
+        self._lock = threading.Lock()
+        self.counters: dict[str, tuple[int, datetime]] = {}
 
-    def record(self, bucket: str, at: datetime) -> None:
-        self.entries.append((bucket, at))
+    def take(self, bucket: str, rule: ThrottleRule, now: datetime) -> bool:
+        with self._lock:
+            uses, opened_at = self.counters.get(bucket, (0, now))
+            if rule.window_closed(opened_at, now):
+                uses, opened_at = 0, now
+            if uses >= rule.max_uses:
+                return False
+            self.counters[bucket] = (uses + 1, opened_at)
+            return True
 
-    def count_since(self, bucket: str, since: datetime) -> int:
-        return sum(1 for b, at in self.entries if b == bucket and at >= since)
+    def give_back(self, bucket: str) -> None:
+        with self._lock:
+            if bucket in self.counters:
+                uses, opened_at = self.counters[bucket]
+                self.counters[bucket] = (max(uses - 1, 0), opened_at)
 
     def clear(self, bucket: str) -> None:
-        self.entries = [(b, at) for b, at in self.entries if b != bucket]
+        with self._lock:
+            self.counters.pop(bucket, None)
 
 
 class FakeSessionRevocation:

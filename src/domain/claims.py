@@ -6,8 +6,9 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from domain.errors import InvalidValue
+from domain.errors import IdentityRejected, InvalidValue
 from domain.model import DEFAULT_CLAIM_MAPPINGS, ClaimMapping
+from domain.text import is_one_line
 from domain.values import (
     MAX_JOB_TITLE_LENGTH,
     MAX_NAME_LENGTH,
@@ -44,7 +45,11 @@ class ClaimMapper:
         self._mappings = tuple(mappings)
 
     def profile_from(self, claims: Mapping[str, Any]) -> dict[ProfileField, str | None]:
-        """The mapped fields; an unknown claim or value leaves its field unset, never fails."""
+        """The mapped fields; an unknown claim or value leaves its field unset.
+
+        A value that is not one line of text (a control character left after folding the
+        spaces) is refused with IdentityRejected, which names the claim: it cannot be stored.
+        """
         return {m.field: self._value(m, claims) for m in self._mappings}
 
     @staticmethod
@@ -66,6 +71,8 @@ class ClaimMapper:
                 return None
         if mapping.field is ProfileField.SALUTATION:
             return text.lower() if text.lower() in {s.value for s in Salutation} else None
+        if not is_one_line(text):
+            raise IdentityRejected(f"the {mapping.claim} claim cannot be the {mapping.field.label}: it holds control characters")
         return text if len(text) <= _LIMITS[mapping.field] else None
 
     @staticmethod
@@ -82,7 +89,10 @@ def parse_value_map(text: str) -> tuple[tuple[str, str], ...]:
         source, sep, target = line.partition("=")
         if not sep or not source.strip():
             raise InvalidValue("value_map", f"write each value as 'claim value = field value', not {line.strip()!r}")
-        pairs.append((" ".join(source.split()), target.strip()))
+        pair = (" ".join(source.split()), target.strip())
+        if not all(is_one_line(value) for value in pair):
+            raise InvalidValue("value_map", "a value in the value map holds a control character or a character that cannot be stored")
+        pairs.append(pair)
     return tuple(pairs)
 
 

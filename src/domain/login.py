@@ -38,7 +38,7 @@ class PasswordLogin:
         try:
             email, registrable = normalize_email(email), True
         except InvalidValue:
-            # No account has an address the email rule refuses: nothing to look up, but the
+            # An address the email rule refuses names no account: nothing to look up, but the
             # same answer, time and throttling, so the form tells nothing about accounts.
             email, registrable = (email or "").strip(), False
         account, address = account_bucket(tenant, email), address_bucket(client_address)

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.claims import ClaimMapper, validate_mappings
-from domain.errors import InvalidForm
+from domain.errors import IdentityRejected, InvalidForm
 from domain.model import ClaimMapping, Practitioner, Tenant
 from domain.policy import TenantAuthPolicy
 from domain.ports import AuditLog, Clock, IdentityProviderRepository, SessionRevocation
 from domain.sso import AuditEvent, AuditKind
+from domain.text import document_problem
 from domain.values import ProfileField, UnknownIdentityHandling, Workflow
 
 
@@ -69,11 +70,18 @@ class LoginPolicyAdministration:
         """What the mappings make of a sample of claims (JSON), before anyone logs in with them."""
         try:
             claims: Any = json.loads(sample_claims)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise InvalidForm({"sample_claims": "paste the claims as a JSON object, such as {\"given_name\": \"Ann\"}"}) from None
         if not isinstance(claims, dict):
             raise InvalidForm({"sample_claims": "the claims must be a JSON object"})
-        return ClaimMapper(mappings).profile_from(claims)
+        # The same checks as a provider's answer at sign-in (VerifiedIdentity, ClaimMapper).
+        problem = document_problem(claims)
+        if problem is not None:
+            raise InvalidForm({"sample_claims": f"the claim {problem}"})
+        try:
+            return ClaimMapper(mappings).profile_from(claims)
+        except IdentityRejected as rejected:
+            raise InvalidForm({"sample_claims": rejected.reason}) from None
 
 
 def _on_off(flag: bool) -> str:

@@ -9,6 +9,12 @@ from domain.model import Practitioner, ResetPurpose, Tenant
 from domain.ports import MailMessage
 
 
+def _one_line(header: str) -> str:
+    """A header value with its whitespace folded: a line break in a name saved before names had to
+    be one line (a provider's button text, say) must not end the header and start another."""
+    return " ".join(header.split())
+
+
 def _validity(span: timedelta) -> str:
     hours = int(span.total_seconds() // 3600)
     if hours >= 24 and hours % 24 == 0:
@@ -45,7 +51,7 @@ def password_link_message(
         f"<p>The link works once and expires in {validity}.<br>{escape(unasked)}</p>"
         f"<p>{escape(tenant.name)}</p>"
     )
-    return MailMessage(to=practitioner.email, subject=subject, text=text, html=html)
+    return MailMessage(to=practitioner.email, subject=_one_line(subject), text=text, html=html)
 
 
 def link_code_message(
@@ -71,4 +77,4 @@ def link_code_message(
         f"<p>The code works once and expires in {valid_minutes} minutes.<br>{escape(unasked)}</p>"
         f"<p>{escape(tenant.name)}</p>"
     )
-    return MailMessage(to=practitioner.email, subject=subject, text=text, html=html)
+    return MailMessage(to=practitioner.email, subject=_one_line(subject), text=text, html=html)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -30,6 +31,16 @@ def new_id() -> str:
 def digest(secret: str) -> str:
     """How high-entropy secrets (reset tokens) are stored: never in clear."""
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def fold_user_name(user_name: str) -> str:
+    """The key SCIM userNames are compared by: a userName is unique per tenant without regard
+    to case, so names that differ only in case or in Unicode compatibility form (NFKC: a
+    full-width letter, a ligature) are one name. A SHA-256 digest of the folded name, so the
+    key has a fixed length however much folding expands the name (the database indexes it)."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", user_name).casefold())
+    # surrogatepass: every str has a key, even text the edge ought to have refused.
+    return hashlib.sha256(folded.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -108,6 +119,11 @@ class Practitioner:
     @property
     def scim_user_name(self) -> str:
         return self.user_name or self.email
+
+    @property
+    def user_name_key(self) -> str:
+        """Unique per tenant: the data layer stores it and a unique index holds it."""
+        return fold_user_name(self.scim_user_name)
 
     @classmethod
     def register(

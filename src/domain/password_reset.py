@@ -78,12 +78,14 @@ class PasswordReset:
         practitioner = self._practitioners.get(tenant.id, record.practitioner_id)
         if practitioner is None or not practitioner.active:
             raise InvalidResetToken()
+        # Before any other write, as a login takes its throttle rows before it may rehash the
+        # password: two units of work then never hold what the other one waits for.
+        self._throttle.clear(account_bucket(tenant, practitioner.email))
         record.redeem(self._clock.now())
         practitioner.password_hash = self._hasher.hash(new_password)
         practitioner.email_proven = True  # the link went to the registered email
         # Whoever held the old password is logged out everywhere.
         self._sessions.end_sessions_of(tenant.id, practitioner.id)
-        self._throttle.clear(account_bucket(tenant, practitioner.email))
         return practitioner
 
     def _require_allowed(self, tenant: Tenant) -> None:

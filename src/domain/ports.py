@@ -53,7 +53,9 @@ class TenantRepository(Protocol):
 
 class PractitionerRepository(Protocol):
     def add(self, practitioner: Practitioner) -> None:
-        """Raises EmailAlreadyRegistered when the tenant has that email already."""
+        """Raises EmailAlreadyRegistered when the tenant has that email already, and
+        NotUnique("userName") when its user_name_key is another's there (EmailAlreadyRegistered
+        when it has no userName: its email is its userName). Concurrent duplicates raise too."""
 
     def get(self, tenant_id: str, practitioner_id: str) -> Practitioner | None: ...
 
@@ -86,7 +88,12 @@ class PasswordResetTokenRepository(Protocol):
 
 
 class Throttle(Protocol):
-    """Counts uses per bucket (an account, a client address) in the windows of a ThrottleRule."""
+    """Counts uses per bucket (an account, a client address) in the windows of a ThrottleRule.
+
+    A unit of work takes (or clears) its buckets before it writes anything else, several of
+    them in sorted order (domain.policy.take_all), so units of work that wait for one another's
+    buckets never wait in a circle.
+    """
 
     def take(self, bucket: str, rule: ThrottleRule, now: datetime) -> bool:
         """Counts one use, unless the bucket's window already holds ``rule.max_uses``: then False.
@@ -175,7 +182,8 @@ class LinkChallengeRepository(Protocol):
     def add(self, challenge: LinkChallenge) -> None: ...
 
     def open_for(self, tenant_id: str, binding_digest: str) -> LinkChallenge | None:
-        """The newest unused challenge sent for this browser's pending link."""
+        """The newest unused challenge sent for this browser's pending link, held for this unit
+        of work: a concurrent open_for of it waits until this one ends, then sees its changes."""
 
     def discard_open(self, tenant_id: str, binding_digest: str) -> None: ...
 

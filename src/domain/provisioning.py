@@ -25,6 +25,7 @@ from domain.ports import (
     TokenSource,
 )
 from domain.sso import AuditEvent, AuditKind, IdentityProvider
+from domain.text import one_line_text
 from domain.values import ModuleRight, ProfileField, clean_name, normalize_email
 
 TOKEN_PREFIX = "ppscim_"
@@ -339,7 +340,7 @@ class Provisioning:
             raise InvalidValue("userName", "userName is required")
         if len(value) > 254:
             raise InvalidValue("userName", "userName has at most 254 characters")
-        return value.strip()
+        return one_line_text(value, "userName", "userName").strip()
 
     @staticmethod
     def _email(value: object, user_name: str) -> str:
@@ -368,6 +369,8 @@ class Provisioning:
         external_id = values.external_id if isinstance(values.external_id, str) and values.external_id else None
         if external_id is not None and len(external_id) > 255:
             raise InvalidValue("externalId", "externalId has at most 255 characters")
+        if external_id is not None:
+            one_line_text(external_id, "externalId", "externalId")  # it may become an SSO subject
         practitioner.external_id = external_id
         practitioner.email_primary = values.email_primary is not False
         practitioner.update_profile({
@@ -376,6 +379,8 @@ class Provisioning:
         })
 
     def _require_unique(self, tenant: Tenant, practitioner_id: str | None, user_name: str, email: str) -> None:
+        """Refuses a clash before anything changes. Concurrent writers can pass this check
+        together; the repository's unique keys then refuse all but one (NotUnique as well)."""
         others = self._practitioners.scim_search(tenant.id, ScimQuery(user_name=user_name), 0, 2)[0]
         if any(p.id != practitioner_id for p in others):
             raise NotUnique("userName", user_name)

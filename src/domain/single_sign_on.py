@@ -19,6 +19,7 @@ from domain.linking import TAKEN, link_identity
 from domain.matching import ConfirmByCode, Linked, LinkByVerifiedEmail, RegisterNew, UserMatcher
 from domain.model import Practitioner, Tenant
 from domain.policy import TenantAuthPolicy
+from domain.provisioning import ScimQuery
 from domain.ports import (
     AuditLog,
     Clock,
@@ -224,7 +225,7 @@ class SingleSignOn:
         changed = practitioner.update_profile({f: v for f, v in profile.items() if v is not None})
         email = profile.get(ProfileField.EMAIL)
         if email and email != practitioner.email:
-            if self._practitioners.get_by_email(tenant.id, email) is None:
+            if not self._email_taken(tenant, practitioner, email):
                 practitioner.email = email
                 practitioner.email_proven = identity.email_verified
                 changed.append(ProfileField.EMAIL)
@@ -233,6 +234,16 @@ class SingleSignOn:
         if changed:
             names = ", ".join(f.label for f in changed)
             self._record(tenant, AuditKind.PROFILE_MIRRORED, f"{practitioner.email}: {names} overwritten from the provider", practitioner.id)
+
+    def _email_taken(self, tenant: Tenant, practitioner: Practitioner, email: str) -> bool:
+        """Another practitioner has the email, or holds it as their SCIM userName (which the
+        email is too, for a practitioner who has no userName of their own)."""
+        if self._practitioners.get_by_email(tenant.id, email) is not None:
+            return True
+        if practitioner.user_name is not None:
+            return False
+        holders = self._practitioners.scim_search(tenant.id, ScimQuery(user_name=email), 0, 2)[0]
+        return any(holder.id != practitioner.id for holder in holders)
 
     def _link_from_account(
         self, tenant: Tenant, provider: IdentityProvider, pending: PendingLogin, identity: VerifiedIdentity

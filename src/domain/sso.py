@@ -10,7 +10,9 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from domain.errors import IdentityRejected
 from domain.model import new_id
+from domain.text import document_problem, is_one_line
 
 LOGIN_LIFETIME = timedelta(minutes=10)
 TOKEN_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
@@ -52,10 +54,10 @@ def is_local_host(host: str) -> bool:
 
 def _origin(url: str) -> tuple[str, str, int | None]:
     """Scheme, host and port: who answers at a URL, whatever its path."""
-    parts = urlsplit(url.strip())
     try:
+        parts = urlsplit(url.strip())
         port = parts.port
-    except ValueError:  # not a URL the form would accept; compare it as it is
+    except ValueError:  # not a URL the form would accept (an unclosed [IPv6 literal, say); compare it as it is
         return (url, "", None)
     return (parts.scheme.lower(), (parts.hostname or "").rstrip("."), port)
 
@@ -64,14 +66,21 @@ def url_problem(url: str, development: bool) -> str | None:
     """What is wrong with an admin-entered URL's form, or None. Reachability is checked apart."""
     if not url:
         return "this field is required"
-    if len(url) > 2000 or any(ch.isspace() for ch in url):
-        return "enter a single URL without spaces"
-    parts = urlsplit(url)
-    if parts.scheme not in {"https", "http"} or not parts.hostname:
-        return "enter a full URL, such as https://login.example.com/..."
+    if len(url) > 2000 or not is_one_line(url) or any(ch.isspace() for ch in url):
+        return "enter a single URL without spaces or control characters"
+    if not url.isascii():  # it becomes a Location header, which carries ASCII only
+        return "enter the URL in ASCII: a domain name in its xn-- form, other characters percent-encoded"
+    full_url = "enter a full URL, such as https://login.example.com/..."
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:  # such as an unclosed [IPv6 literal
+        return full_url
+    if parts.scheme not in {"https", "http"} or not hostname:
+        return full_url
     if parts.username or parts.password:
         return "a URL with a user name or password in it is not accepted"
-    if parts.scheme == "http" and not (development and is_local_host(parts.hostname)):
+    if parts.scheme == "http" and not (development and is_local_host(hostname)):
         return "the URL must start with https://"
     if parts.fragment:
         return "a URL with a #fragment is not accepted"
@@ -125,6 +134,11 @@ class ProviderSettings:
                 errors[name] = "name the userinfo field"
             elif len(value) > 100:
                 errors[name] = "a field name has at most 100 characters"
+        # The button text is also the subject line of the link code mail: a line break there
+        # would end the mail header.
+        for name in ("display_name", "client_id", *USERINFO_FIELD_NAMES):
+            if not is_one_line(getattr(self, name)):
+                errors[name] = f"the {SETTING_LABELS[name]} must be one line, without line breaks, tabs or other control characters"
         return errors
 
     @property
@@ -223,6 +237,16 @@ class VerifiedIdentity:
     issuer: str
     subject: str
     claims: Mapping[str, Any]
+
+    def __post_init__(self) -> None:
+        # The provider's answer enters the domain here, so it is checked here, once: nothing
+        # that follows stores or shows a claim that a database, a page or a mail cannot hold.
+        for claim, value in (("iss", self.issuer), ("sub", self.subject)):
+            if not is_one_line(value):
+                raise IdentityRejected(f"the {claim} claim is not one line of text")
+        problem = document_problem(self.claims)
+        if problem is not None:
+            raise IdentityRejected(f"the claim {problem}")
 
     @property
     def email(self) -> str | None:

@@ -38,15 +38,15 @@ _INVALID = "enter a valid email address"
 
 def normalize_email(raw: str) -> str:
     """The stored and comparison form of one email address; InvalidValue says what is wrong."""
-    text = (raw or "").strip(" ")
+    text = one_line_text(raw or "", "email", "email address").strip(" ")
     if not text:
         raise InvalidValue("email", "enter an email address")
     if "," in text or ";" in text:
         raise InvalidValue("email", f"{_INVALID}: one address, not a list")
     if any(c in '"()<>' for c in text):
         raise InvalidValue("email", f"{_INVALID}: the address alone, without a name, quotes, angle brackets or comments")
-    if any(c.isspace() or not c.isprintable() for c in text):
-        raise InvalidValue("email", f"{_INVALID}: no spaces, tabs, line breaks or other invisible characters")
+    if any(c.isspace() or not c.isprintable() for c in text):  # what one line of text may still hold
+        raise InvalidValue("email", f"{_INVALID}: no spaces or invisible characters")
     if "@" not in text:
         raise InvalidValue("email", f"{_INVALID}, such as name@practice.example")
     if text.count("@") > 1:

@@ -19,11 +19,11 @@ from adapters.db.sso_repositories import (
     SqlLinkChallengeRepository,
 )
 from adapters.db.repositories import (
-    SqlFailureLog,
     SqlScimTokenRepository,
     SqlPasswordResetTokenRepository,
     SqlPractitionerRepository,
     SqlTenantRepository,
+    SqlThrottle,
 )
 from tests import fakes
 from tests.conftest import DATABASES, empty_all_tables, provisioned_database
@@ -34,7 +34,7 @@ class Repositories:
     tenants: Any
     practitioners: Any
     reset_tokens: Any
-    failures: Any
+    throttle: Any
     providers: Any
     links: Any
     challenges: Any
@@ -49,7 +49,7 @@ class FakeUnitOfWork:
             fakes.FakeTenantRepository(),
             fakes.FakePractitionerRepository(),
             fakes.FakePasswordResetTokenRepository(),
-            fakes.FakeFailureLog(),
+            fakes.FakeThrottle(),
             fakes.FakeIdentityProviderRepository(links),
             links,
             fakes.FakeLinkChallengeRepository(),
@@ -76,7 +76,7 @@ class SqlUnitOfWork:
             SqlTenantRepository(session),
             SqlPractitionerRepository(session),
             SqlPasswordResetTokenRepository(session),
-            SqlFailureLog(session),
+            SqlThrottle(session),
             SqlIdentityProviderRepository(session),
             SqlIdentityLinkRepository(session),
             SqlLinkChallengeRepository(session),

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from datetime import timedelta
 
 from sqlalchemy import Engine, func, select
 
-from adapters.db.housekeeping import EXPIRED_GRACE, Housekeeping
-from adapters.db.schema import link_challenges, password_reset_tokens, web_sessions
+import domain
+from adapters.db.housekeeping import EXPIRED_GRACE, THROTTLE_RETENTION, Housekeeping
+from adapters.db.schema import link_challenges, password_reset_tokens, throttle_counters, web_sessions
 from domain.challenges import CODE_LIFETIME, LinkChallenge
 from domain.model import PasswordResetToken, ResetPurpose
+from domain.policy import ThrottleRule
 from tests.contract.conftest import SqlUnitOfWork
 from tests.contract.test_sso_repository_contract import NOW, world
 from tests.fakes import FakeClock
@@ -39,16 +43,14 @@ def test_clean_up_removes_what_expired_and_keeps_what_can_still_be_used(clean_da
                     created_at=expires_at - timedelta(hours=12), expires_at=expires_at,
                 )
             )
+        for bucket, opened in (("counting", NOW - timedelta(hours=1)), ("stale", NOW - timedelta(days=2))):
+            connection.execute(throttle_counters.insert().values(bucket=bucket, uses=3, window_started_at=opened))
 
-    assert Housekeeping(clean_database, FakeClock(NOW)).run() == {
-        "expired sessions": 1,
-        "expired one-time passwords": 1,
-        "expired password links": 1,
-    }
-    assert [count(clean_database, table) for table in (web_sessions, link_challenges, password_reset_tokens)] == [1, 1, 1]
-    assert Housekeeping(clean_database, FakeClock(NOW)).run() == dict.fromkeys(
-        ["expired sessions", "expired one-time passwords", "expired password links"], 0
-    )
+    kinds = ["expired sessions", "expired one-time passwords", "expired password links", "stale throttle counters"]
+    assert Housekeeping(clean_database, FakeClock(NOW)).run() == dict.fromkeys(kinds, 1)
+    tables = (web_sessions, link_challenges, password_reset_tokens, throttle_counters)
+    assert [count(clean_database, table) for table in tables] == [1, 1, 1, 1]
+    assert Housekeeping(clean_database, FakeClock(NOW)).run() == dict.fromkeys(kinds, 0)
 
 
 def test_an_expired_code_or_link_is_kept_for_a_day_so_a_late_try_hears_it_expired(clean_database):
@@ -70,3 +72,15 @@ def test_an_expired_code_or_link_is_kept_for_a_day_so_a_late_try_hears_it_expire
     assert Housekeeping(clean_database, FakeClock(link_gone + timedelta(seconds=1))).run()[
         "expired password links"
     ] == 1
+
+
+def test_every_throttle_window_is_shorter_than_the_counters_are_kept():
+    """Else the clean-up would forget uses that a window still counts."""
+    rules = [
+        value
+        for module in pkgutil.iter_modules(domain.__path__, "domain.")
+        for value in vars(importlib.import_module(module.name)).values()
+        if isinstance(value, ThrottleRule)
+    ]
+    assert len(rules) >= 5
+    assert all(rule.window < THROTTLE_RETENTION for rule in rules)

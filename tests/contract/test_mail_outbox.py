@@ -145,13 +145,25 @@ def test_after_the_last_attempt_a_message_is_kept_as_failed_and_logged_at_error(
             clock.advance(hours=1)
     assert [(r.retrying, r.failed) for r in reports] == [(1, 0), (1, 0), (0, 1)]
     (given_up,) = [r for r in caplog.records if r.levelno == logging.ERROR]
-    assert "ann1@acme.test" in given_up.getMessage() and "failed 3 times" in given_up.getMessage()
+    assert "ann1@acme.test" in given_up.getMessage() and "given up at attempt 3" in given_up.getMessage()
     clock.advance(days=30)
     assert failing.deliver_due().failed == 0
     assert failing.prune_sent() == 0
     (row,) = rows(clean_database)
     assert (row.attempts, row.sent_at, row.next_attempt_at) == (3, None, None)
     assert "ConnectionRefusedError" in row.last_error
+
+
+def test_a_message_no_mail_can_carry_is_given_up_at_once_and_kept(clean_database, clock, delivery, outbox, caplog):
+    broken = MailMessage(to="ann@acme.test", subject="Your code\nBcc: eve@evil.test", text="t", html="h")
+    queue(clean_database, clock, broken, message(2))
+    with caplog.at_level(logging.ERROR, logger="adapters.db.mail_outbox"):
+        report = delivery.deliver_due()
+    assert (report.sent, report.retrying, report.failed) == (1, 0, 1)
+    assert [mail["Subject"] for mail in delivered(outbox)] == ["Message 2"]
+    assert "ann@acme.test given up at attempt 1" in caplog.text
+    kept = rows(clean_database)[0]
+    assert (kept.sent_at, kept.next_attempt_at) == (None, None) and "ValueError" in kept.last_error
 
 
 class WorkerDied(BaseException):

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from domain.errors import EmailAlreadyRegistered, TenantAlreadyExists
+from domain.errors import EmailAlreadyRegistered, NotUnique, TenantAlreadyExists
 from domain.model import PasswordResetToken, Practitioner, ResetPurpose, Tenant, digest
 from domain.values import ModuleRight, UnknownIdentityHandling, Workflow
 
@@ -138,20 +138,6 @@ def test_discarding_open_tokens_keeps_used_ones_and_other_practitioners(uow):
     assert lookup("bobs") is not None
 
 
-def test_failures_are_counted_per_bucket_within_the_window_and_cleared(uow):
-    log = uow.repos.failures
-    for minutes in (0, 5, 10):
-        log.record("a", NOW + timedelta(minutes=minutes))
-    log.record("b", NOW)
-    uow.commit()
-    assert uow.repos.failures.count_since("a", NOW) == 3
-    assert uow.repos.failures.count_since("a", NOW + timedelta(minutes=5)) == 2
-    uow.repos.failures.clear("a")
-    uow.commit()
-    assert uow.repos.failures.count_since("a", NOW) == 0
-    assert uow.repos.failures.count_since("b", NOW) == 1
-
-
 def test_many_practitioners_are_found_at_once_within_their_tenant_only(uow):
     acme, beta = tenant(uow, "acme"), tenant(uow, "beta")
     ann, bob = practitioner(uow, acme, "ann@acme.test"), practitioner(uow, acme, "bob@acme.test")
@@ -182,6 +168,61 @@ def test_scim_search_matches_user_name_without_case_and_falls_back_to_the_email(
     assert ids(email="ann@acme.test") == ["ann@acme.test"]
     assert ids(email="Ann@Acme.test") == []  # the stored form is compared: Provisioning.search normalizes
     assert ids(active=True) == ["ann@acme.test"]
+
+
+def scim_user(uow, t: Tenant, email: str, user_name: str) -> Practitioner:
+    p = Practitioner.register(t, email, "Pat", "Lee", NOW)
+    p.user_name = user_name
+    uow.repos.practitioners.add(p)
+    return p
+
+
+def user_name_holders(uow, t: Tenant, user_name: str) -> list[str]:
+    from domain.provisioning import ScimQuery
+
+    return [p.email for p in uow.repos.practitioners.scim_search(t.id, ScimQuery(user_name=user_name), 0, 10)[0]]
+
+
+def test_a_user_name_is_taken_per_tenant_whatever_its_case_and_the_unit_of_work_stays_usable(uow):
+    acme, beta = tenant(uow, "acme"), tenant(uow, "beta")
+    scim_user(uow, acme, "kate1@acme.test", "Kate.Smith")
+    uow.commit()
+    for spelling in ("kate.smith", "KATE.SMITH", "\uff2b\uff41\uff54\uff45.Smith"):  # the last in full-width letters
+        with pytest.raises(NotUnique):
+            scim_user(uow, acme, "kate2@acme.test", spelling)
+    scim_user(uow, beta, "kate@beta.test", "Kate.Smith")
+    scim_user(uow, acme, "kate3@acme.test", "Kate.Smyth")
+    uow.commit()
+    assert user_name_holders(uow, acme, "KATE.smith") == ["kate1@acme.test"]
+    assert user_name_holders(uow, beta, "kate.smith") == ["kate@beta.test"]
+
+
+def test_the_email_is_the_user_name_of_a_practitioner_without_one(uow):
+    t = tenant(uow)
+    practitioner(uow, t, "ann@acme.test")
+    scim_user(uow, t, "kim.work@acme.test", "kim@acme.test")
+    uow.commit()
+    with pytest.raises(NotUnique):
+        scim_user(uow, t, "other@acme.test", "ANN@acme.test")
+    with pytest.raises(EmailAlreadyRegistered):
+        practitioner(uow, t, "kim@acme.test")
+    uow.commit()
+    assert user_name_holders(uow, t, "Ann@Acme.Test") == ["ann@acme.test"]
+
+
+def test_the_user_name_key_follows_every_change_of_user_name_and_email(uow):
+    t = tenant(uow)
+    ann, bob = practitioner(uow, t, "ann@acme.test"), scim_user(uow, t, "bob@acme.test", "Bob")
+    uow.commit()
+    uow.repos.practitioners.get(t.id, ann.id).email = "ann.new@acme.test"
+    uow.repos.practitioners.get(t.id, bob.id).user_name = "Robert"
+    uow.commit()
+    assert user_name_holders(uow, t, "ANN.NEW@acme.test") == ["ann.new@acme.test"]
+    assert user_name_holders(uow, t, "ROBERT") == ["bob@acme.test"]
+    assert user_name_holders(uow, t, "ann@acme.test") == user_name_holders(uow, t, "bob") == []
+    scim_user(uow, t, "bobby@acme.test", "bob")  # the name that was let go is free again
+    uow.commit()
+    assert user_name_holders(uow, t, "BOB") == ["bobby@acme.test"]
 
 
 def test_a_removed_practitioner_is_gone(uow):

@@ -6,6 +6,7 @@ import email
 import email.policy
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import webtest
 from pyramid.router import Router
 from pyramid.scripting import prepare
 from sqlalchemy import Engine
+from webtest.http import StopableWSGIServer
 
 from domain.practitioners import PractitionerDirectory
 from domain.tenants import TenantOnboarding
@@ -37,6 +39,17 @@ def app_settings(database_url: str, outbox: Path) -> dict[str, str]:
         "passwords.hash_profile": "cheapest",
         "sso.http_timeout": "2",
     }
+
+
+@contextmanager
+def served_on_loopback(app: Router, threads: int = 4) -> Iterator[int]:
+    """A real HTTP server on 127.0.0.1 (waitress, as WebTest wraps it to be stopped cleanly),
+    serving ``threads`` requests at once; yields its port."""
+    server = StopableWSGIServer.create(app, host="127.0.0.1", port=0, threads=threads)
+    try:
+        yield server.effective_port
+    finally:
+        server.shutdown()
 
 
 @pytest.fixture(scope="session")

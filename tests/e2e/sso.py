@@ -67,20 +67,26 @@ class Sso:
         self.portal.log_in(browser, f"owner@{slug}.test")
         return browser
 
-    def admin_through_provider(self, slug: str = "acme") -> webtest.TestApp:
-        """The owner, signed in with Single Sign On: the admin left once passwords are switched
-        off, since that ends every password session."""
+    def register_at_provider(self, slug: str) -> None:
+        """The portal's client at the test provider knows this tenant's redirect URI."""
+        self._redirect_uris.add(redirect_uri(slug))
+        self.op.register_client(CLIENT_ID, CLIENT_SECRET, sorted(self._redirect_uris))
+
+    def admin_through_provider(self, slug: str = "acme", provider_id: str | None = None) -> webtest.TestApp:
+        """The owner, signed in with Single Sign On at this test's provider: the admin left once
+        passwords are switched off, since that ends every password session."""
+        self.register_at_provider(slug)
         previous = self.op.current_user
         self.op.login_as(f"owner-sub-{slug}", email=f"owner@{slug}.test")
         browser = self.portal.browser(slug)
-        self.first_login(browser, f"owner@{slug}.test")
+        assert self.log_in(browser, 303, provider_id).location.endswith("/sso/link")
+        self.confirm_link(browser, f"owner@{slug}.test")
         self.op.current_user = previous
         return browser
 
     def connect(self, slug: str = "acme", restrict_to_sso: bool = False, name: str = "Contoso ID", **fields: str) -> str:
         """Configures the loopback provider through the Authentication module; returns its id."""
-        self._redirect_uris.add(redirect_uri(slug))
-        self.op.register_client(CLIENT_ID, CLIENT_SECRET, sorted(self._redirect_uris))
+        self.register_at_provider(slug)
         form = self.admin(slug).get("/admin/authentication").forms["provider-form"]
         for name_, value in provider_values(self.op, display_name=name, **fields).items():
             form[name_] = value

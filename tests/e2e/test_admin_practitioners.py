@@ -250,7 +250,8 @@ def test_paging_keeps_the_search(acme):
     assert set(rows(second)) == {"p25@elsewhere.test", "p26@elsewhere.test"}
 
 
-@pytest.mark.parametrize("query_string", ["page=%C2%B2", "page=0", "page=-1", "page=999999", "q=%00", "q=%5C"])
+# A NUL in the query is refused for every page (test_any_input.py).
+@pytest.mark.parametrize("query_string", ["page=%C2%B2", "page=0", "page=-1", "page=999999", "q=%5C"])
 def test_odd_search_or_page_parameters_still_show_the_list(acme, query_string):
     browser, _ = admin_page(acme)
     browser.get(f"{PATH}?{query_string}", status=200)

@@ -205,6 +205,13 @@ def test_tenant_token_without_a_name_is_called_cli_token_and_listed_on_the_admin
     assert "CLI token" in page.text and token not in page.text
 
 
+def test_a_tenant_token_acts_for_the_owner(acme, engine):
+    acme("tenant", "token", "acme")
+    with engine.connect() as connection:
+        owner_id = connection.scalar(select(practitioners.c.id).where(practitioners.c.is_owner))
+        assert connection.scalar(select(scim_tokens.c.created_by)) == owner_id
+
+
 def test_each_tenant_token_is_new(acme):
     first, second = acme("tenant", "token", "acme"), acme("tenant", "token", "acme")
     assert re.findall(r"now\): (\S+)", first.out) != re.findall(r"now\): (\S+)", second.out)

@@ -26,10 +26,11 @@ SCIM_JSON = "application/scim+json"
 
 
 def create_token(portal: Portal, slug: str, name: str = "Entra") -> str:
-    """A SCIM token made through the real domain service, as the admin page and CLI do."""
+    """A SCIM token made through the real domain service as the CLI does: it acts for the owner."""
     with portal._unit_of_work() as request:
-        tenant = request.find_service(TenantOnboarding).tenant(slug)
-        _record, token = request.find_service(ProvisioningTokens).create(tenant, name)
+        onboarding = request.find_service(TenantOnboarding)
+        tenant = onboarding.tenant(slug)
+        _record, token = request.find_service(ProvisioningTokens).create(tenant, name, onboarding.owner_of(tenant))
     return token
 
 

@@ -8,36 +8,23 @@ ServiceProviderConfig, so the tool skips it rather than failing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import httpx2
 from pyramid.router import Router
 from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_tester import Status, check_server
-from webtest.http import StopableWSGIServer
 
 from domain.provisioning import ProvisioningTokens
 from domain.tenants import TenantOnboarding
-from tests.e2e.conftest import BASE_DOMAIN, Portal
+from tests.e2e.conftest import BASE_DOMAIN, Portal, served_on_loopback
 
 FAILING = (Status.ERROR, Status.CRITICAL)
 
 
-@contextmanager
-def served_on_loopback(app: Router) -> Iterator[int]:
-    """A real HTTP server on 127.0.0.1 (waitress, as WebTest wraps it to be stopped cleanly)."""
-    server = StopableWSGIServer.create(app, host="127.0.0.1", port=0)
-    try:
-        yield server.effective_port
-    finally:
-        server.shutdown()
-
-
 def scim_token(portal: Portal, slug: str) -> str:
     with portal._unit_of_work() as request:
-        tenant = request.find_service(TenantOnboarding).tenant(slug)
-        return request.find_service(ProvisioningTokens).create(tenant, "scim2-tester")[1]
+        onboarding = request.find_service(TenantOnboarding)
+        tenant = onboarding.tenant(slug)
+        return request.find_service(ProvisioningTokens).create(tenant, "scim2-tester", onboarding.owner_of(tenant))[1]
 
 
 def test_scim2_tester_finds_no_error_in_the_users_resource(portal: Portal, wsgi_app: Router):

@@ -49,11 +49,11 @@ def csrf_token(page: webtest.TestResponse) -> str:
 
 
 def rows(page: webtest.TestResponse) -> list[list[str]]:
-    """The token list as shown: name, created, last used, status, actions; newest first."""
+    """The token list as shown: name, created, last used, status, acts for, actions; newest first."""
     found = []
     for tr in page.html.find("table", id="tokens").tbody.find_all("tr", recursive=False):
         cells = [td.get_text(" ", strip=True) for td in tr.find_all("td", recursive=False)]
-        if len(cells) == 5:
+        if len(cells) == 6:
             found.append(cells)
     return found
 
@@ -214,7 +214,7 @@ def test_revoked_token_shows_as_revoked_and_no_longer_authenticates(acme, engine
     done = revoke_form(browser.get(PATH), the_only_id(engine)).submit(status=303).follow()
     assert "The token “Okta” was revoked" in done.text
     assert rows(done)[0][0] == "Okta" and rows(done)[0][3] == "revoked"
-    assert "Revoke" not in rows(done)[0][4]
+    assert "Revoke" not in rows(done)[0][5]
     assert stored(engine)[0].revoked_at is not None
     assert authenticate(acme, "acme", token) is None
 
@@ -316,3 +316,38 @@ def test_beta_cannot_revoke_acme_token(acme_token_and_beta, acme, engine):
     assert stored(engine, "acme")[0].revoked_at is None
     assert authenticate(acme, "acme", acme_token_and_beta) is not None
     assert authenticate(acme, "beta", acme_token_and_beta) is None
+
+
+# --- whom a token acts for ----------------------------------------------------------------
+
+
+def rule_text(page: webtest.TestResponse) -> str:
+    return " ".join(page.html.find(id="token-rule").get_text(" ").split())
+
+
+@pytest.mark.parametrize("email", [OWNER, CLERK])
+def test_the_page_says_in_plain_words_whom_tokens_act_for_and_whom_they_reach(acme, email):
+    page = logged_in(acme, email).get(PATH)
+    rule = rule_text(page)
+    assert "A token acts for the person who created it" in rule
+    assert "command line act for the account owner" in rule
+    assert "never deactivate or delete the owner" in rule
+    assert "created by anyone else reaches only practitioners without module rights" in rule
+    reach = "every practitioner" if email == OWNER else "only practitioners without module rights"
+    assert f"The new token acts for you and reaches {reach}." in " ".join(page.html.find(id="token-form").get_text(" ").split())
+
+
+def test_each_token_lists_the_person_it_acts_for_and_how_far_it_reaches(acme, engine):
+    create(logged_in(acme, OWNER), "Owner's")
+    create(logged_in(acme, CLERK), "Clerk's")
+    first = stored(engine)[0]
+    with engine.begin() as connection:  # a token made before tokens recorded their creator
+        connection.execute(scim_tokens.insert().values(
+            id="l" * 32, tenant_id=first.tenant_id, name="Legacy", token_digest="0" * 64,
+            created_at=first.created_at, created_by=None))
+    acts_for = {r[0]: r[4] for r in rows(logged_in(acme, CLERK).get(PATH))}
+    assert acts_for == {
+        "Owner's": f"{OWNER} (account owner) reaches every practitioner",
+        "Clerk's": f"{CLERK} reaches only practitioners without module rights",
+        "Legacy": "nobody recorded (made before tokens acted for a person) reaches only practitioners without module rights",
+    }

@@ -175,7 +175,7 @@ def test_the_page_shows_the_redirect_uri_to_register_with_a_copy_button(sso: Sso
     code = page.html.find(id="redirect-uri")
     assert code.get_text(strip=True) == "http://acme.portal.test/process_sso" == redirect_uri("acme")
     button = code.find_next_sibling("button")
-    assert button.get_text(strip=True) == "Copy" and "redirect-uri" in button["onclick"]
+    assert button.get_text(strip=True) == "Copy" and button["data-copy"] == "redirect-uri"
 
 
 # --- Load from discovery ---------------------------------------------------------------------
@@ -402,14 +402,13 @@ def test_a_client_secret_over_the_limit_is_refused_beside_its_field(sso: Sso, en
 
 
 def test_restrict_to_sso_is_saved_shown_and_can_be_lifted(sso: Sso, engine: Engine):
-    sso.op.login_as("owner-sub", email="owner@acme.test")
     admin = sso.admin()
     save(admin, **provider_values(sso.op), restrict_to_sso=True)
     assert restricted(engine)
     assert "login-form" not in sso.portal.browser("acme").get("/login").forms
     # The admin's own password session ended with the change: back in through the provider.
     assert "/login" in admin.get("/admin/authentication", status=303).location
-    sso.first_login(admin, "owner@acme.test")
+    admin = sso.admin_through_provider()
     page = admin.get("/admin/authentication?provider=" + str(providers_of(engine)[0]))
     assert page.forms["provider-form"]["restrict_to_sso"].checked
 
@@ -537,8 +536,8 @@ def test_a_post_without_a_valid_csrf_token_is_refused_and_saves_nothing(sso: Sso
 
 @pytest.mark.parametrize(
     "provider",
-    ["nope", "0" * 32, "x" * 300, "' OR '1'='1", "%C3%A9%E2%82%AC", "%00abc", "a/../b"],
-    ids=["word", "id-shaped", "long", "quote", "unicode", "nul", "dots"],
+    ["nope", "0" * 32, "x" * 300, "' OR '1'='1", "%C3%A9%E2%82%AC", "a/../b"],
+    ids=["word", "id-shaped", "long", "quote", "unicode", "dots"],  # a NUL in the query is a 400 (test_any_input.py)
 )
 def test_an_unknown_provider_id_is_a_404_page_never_a_500(sso: Sso, provider: str):
     admin = sso.admin()

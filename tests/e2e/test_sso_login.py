@@ -62,6 +62,34 @@ def test_a_wrong_code_is_refused_and_five_wrong_codes_need_a_new_one(sso: Sso):
     assert browser.get("/", status=303).location.endswith("/login")
 
 
+def test_codes_asked_through_other_identities_do_not_stop_the_practitioners_own(sso: Sso):
+    sso.connect()
+    for n in range(5):
+        stranger = sso.portal.browser("acme")
+        sso.op.login_as(f"stranger-{n}", email=f"stranger{n}@evil.example")
+        sso.log_in(stranger, status=303)
+        sso.request_code(stranger, "ann@acme.test")
+    sso.op.login_as("ann-sub", email="ann@home.example")
+    browser = sso.portal.browser("acme")
+    done = sso.first_login(browser, "ann@acme.test")
+    assert done.status_int == 303 and home_name(browser) == "Pat"
+    assert [mail.to for mail in sso.portal.mails()] == ["ann@acme.test"] * 6
+
+
+def test_a_code_limit_reached_says_so_and_sends_nothing(sso: Sso):
+    sso.connect()
+    browser = sso.portal.browser("acme")
+    sso.log_in(browser, status=303)
+    for _ in range(3):
+        sso.request_code(browser, "ann@acme.test")
+    form = browser.get("/sso/link").forms["email-form"]
+    form["email"] = "ann@acme.test"
+    refused = form.submit(status=429)
+    assert "Too many codes were requested, so none was sent; wait 10 minutes and try again." in refused.text
+    assert "on its way" not in refused.text
+    assert len(sso.portal.mails()) == 3
+
+
 def test_a_code_typed_into_another_browser_links_nothing(sso: Sso):
     sso.connect()
     victim = sso.portal.browser("acme")

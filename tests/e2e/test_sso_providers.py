@@ -369,8 +369,8 @@ def test_the_only_provider_of_a_restricted_tenant_cannot_be_disabled_or_removed(
 
 def test_with_two_providers_one_may_go_but_not_the_last_enabled_one(two, engine: Engine):
     sso, contoso, fabrikam = two
-    admin = sso.admin()
-    edit(admin, contoso, client_secret="", restrict_to_sso=True)
+    edit(sso.admin(), contoso, client_secret="", restrict_to_sso=True)
+    admin = sso.admin_through_provider(provider_id=contoso)
     list_action(admin, "disable", fabrikam)
     page = list_action(admin, "remove", contoso, status=400)
     assert "Contoso ID is the only way to log in here" in page.text

@@ -32,7 +32,7 @@ class World:
     reset_tokens: fakes.FakePasswordResetTokenRepository = field(
         default_factory=fakes.FakePasswordResetTokenRepository
     )
-    failures: fakes.FakeFailureLog = field(default_factory=fakes.FakeFailureLog)
+    throttle: fakes.FakeThrottle = field(default_factory=fakes.FakeThrottle)
     sessions: fakes.FakeSessionRevocation = field(default_factory=fakes.FakeSessionRevocation)
     hasher: fakes.FakePasswordHasher = field(default_factory=fakes.FakePasswordHasher)
     mailer: fakes.FakeMailer = field(default_factory=fakes.FakeMailer)
@@ -52,14 +52,14 @@ class World:
 
     @property
     def login(self) -> PasswordLogin:
-        return PasswordLogin(self.practitioners, self.failures, self.hasher, self.clock)
+        return PasswordLogin(self.practitioners, self.throttle, self.hasher, self.clock)
 
     @property
     def password_reset(self) -> PasswordReset:
         return PasswordReset(
             self.practitioners,
             self.reset_tokens,
-            self.failures,
+            self.throttle,
             self.hasher,
             self.mailer,
             fakes.FakeLinks(),
@@ -87,7 +87,7 @@ class World:
     @property
     def link_confirmation(self) -> LinkConfirmation:
         return LinkConfirmation(
-            self.practitioners, self.providers, self.links, self.challenges, self.failures,
+            self.practitioners, self.providers, self.links, self.challenges, self.throttle,
             self.mailer, self.token_source, self.audit, self.clock,
         )
 

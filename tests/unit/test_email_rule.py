@@ -9,10 +9,10 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from domain.claims import ClaimMapper
 from domain.errors import InvalidValue, LoginFailed
 from domain.matching import ConfirmByCode, LinkByVerifiedEmail
 from domain.model import DEFAULT_CLAIM_MAPPINGS
-from domain.claims import ClaimMapper
 from domain.provisioning import ScimQuery, ScimUser
 from domain.values import (
     MAX_EMAIL_LENGTH,
@@ -85,13 +85,15 @@ def test_a_kelvin_sign_in_the_domain_is_refused_not_mapped_to_k():
         ("ann@x.test\r\nBcc: eve@evil.test", "line breaks"),
         ("ann@x.test\n", "line breaks"),
         ("ann\r@x.test", "line breaks"),
-        ("ann\x00@x.test", "invisible"),
-        ("ann@x.test\x00", "invisible"),
+        ("ann\x00@x.test", "cannot be stored"),
+        ("ann@x.test\x00", "cannot be stored"),
         ("ann\t@x.test", "tabs"),
         ("\tann@x.test", "tabs"),
         ("ann @x.test", "spaces"),
         ("ann\u200b@x.test", "invisible"),  # ZERO WIDTH SPACE
-        ("ann@x.test\ud800", "invisible"),  # a lone surrogate
+        ("ann@x.test\ud800", "cannot be stored"),  # a lone surrogate
+        ("ann\u00a0@x.test", "spaces"),  # NO-BREAK SPACE
+        ("ann@x.test\u2028", "one line"),  # LINE SEPARATOR
         ("ann", "such as name@practice.example"),
         ("a@b@x.test", "exactly one @"),
         ("@x.test", "a name before the @"),
@@ -114,8 +116,7 @@ def test_a_kelvin_sign_in_the_domain_is_refused_not_mapped_to_k():
     ],
 )
 def test_anything_but_one_bare_address_is_refused_with_the_reason(raw, reason):
-    message = refusal(raw)
-    assert message.startswith("enter") and reason in message
+    assert reason in refusal(raw)
 
 
 def test_the_local_part_has_at_most_64_characters():

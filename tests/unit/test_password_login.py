@@ -72,7 +72,7 @@ def test_restrict_to_sso_refuses_password_login_even_with_the_right_password(wor
 def test_account_is_throttled_after_too_many_failures_even_with_the_right_password(world):
     tenant, _ = world.open_tenant()
     world.practitioner(tenant)
-    for i in range(FAILED_LOGINS_PER_ACCOUNT.max_failures):
+    for i in range(FAILED_LOGINS_PER_ACCOUNT.max_uses):
         with pytest.raises(LoginFailed):
             world.login.log_in(tenant, "ann@acme.test", "wrong", f"10.0.0.{i}")
     with pytest.raises(LoginThrottled) as err:
@@ -83,7 +83,7 @@ def test_account_is_throttled_after_too_many_failures_even_with_the_right_passwo
 def test_throttle_lifts_when_the_window_has_passed(world):
     tenant, _ = world.open_tenant()
     ann = world.practitioner(tenant)
-    for _ in range(FAILED_LOGINS_PER_ACCOUNT.max_failures):
+    for _ in range(FAILED_LOGINS_PER_ACCOUNT.max_uses):
         with pytest.raises(LoginFailed):
             world.login.log_in(tenant, "ann@acme.test", "wrong", "10.0.0.1")
     world.clock.advance(minutes=16)
@@ -93,7 +93,7 @@ def test_throttle_lifts_when_the_window_has_passed(world):
 def test_success_clears_the_accounts_failures(world):
     tenant, _ = world.open_tenant()
     world.practitioner(tenant)
-    for _ in range(FAILED_LOGINS_PER_ACCOUNT.max_failures - 1):
+    for _ in range(FAILED_LOGINS_PER_ACCOUNT.max_uses - 1):
         with pytest.raises(LoginFailed):
             world.login.log_in(tenant, "ann@acme.test", "wrong", "10.0.0.1")
     world.login.log_in(tenant, "ann@acme.test", PASSWORD, "10.0.0.1")
@@ -105,12 +105,42 @@ def test_success_clears_the_accounts_failures(world):
 def test_client_address_is_throttled_across_many_accounts(world):
     tenant, _ = world.open_tenant()
     world.practitioner(tenant)
-    for i in range(FAILED_LOGINS_PER_ADDRESS.max_failures):
+    for i in range(FAILED_LOGINS_PER_ADDRESS.max_uses):
         with pytest.raises(LoginFailed):
             world.login.log_in(tenant, f"guess{i}@acme.test", "wrong", "203.0.113.9")
     with pytest.raises(LoginThrottled):
         world.login.log_in(tenant, "ann@acme.test", PASSWORD, "203.0.113.9")
     world.login.log_in(tenant, "ann@acme.test", PASSWORD, "198.51.100.7")
+
+
+def test_logins_with_the_right_password_use_up_nothing_of_the_address(world):
+    tenant, _ = world.open_tenant()
+    world.practitioner(tenant)
+    for i in range(FAILED_LOGINS_PER_ADDRESS.max_uses - 1):
+        with pytest.raises(LoginFailed):
+            world.login.log_in(tenant, f"guess{i}@acme.test", "wrong", "203.0.113.9")
+    for _ in range(5):
+        world.login.log_in(tenant, "ann@acme.test", PASSWORD, "203.0.113.9")
+    with pytest.raises(LoginFailed):
+        world.login.log_in(tenant, "last.guess@acme.test", "wrong", "203.0.113.9")
+    with pytest.raises(LoginThrottled):
+        world.login.log_in(tenant, "ann@acme.test", PASSWORD, "203.0.113.9")
+
+
+def test_a_throttled_attempt_counts_against_no_limit(world):
+    tenant, _ = world.open_tenant()
+    world.practitioner(tenant)
+    for i in range(FAILED_LOGINS_PER_ADDRESS.max_uses):
+        with pytest.raises(LoginFailed):
+            world.login.log_in(tenant, f"guess{i}@acme.test", "wrong", "203.0.113.9")
+    for _ in range(20):
+        with pytest.raises(LoginThrottled):
+            world.login.log_in(tenant, "ann@acme.test", "wrong", "203.0.113.9")
+    for _ in range(FAILED_LOGINS_PER_ACCOUNT.max_uses):
+        with pytest.raises(LoginFailed):
+            world.login.log_in(tenant, "ann@acme.test", "wrong", "198.51.100.7")
+    with pytest.raises(LoginThrottled):
+        world.login.log_in(tenant, "ann@acme.test", PASSWORD, "198.51.100.7")
 
 
 def test_password_is_rehashed_at_login_when_the_hash_parameters_changed(world):

@@ -1,7 +1,9 @@
+from datetime import datetime, timezone
+
 import pytest
 
 from domain.errors import EmailAlreadyRegistered, InvalidValue, NotAllowed, UnknownPractitioner
-from domain.model import Practitioner, Tenant
+from domain.model import Practitioner, Tenant, fold_user_name
 from domain.values import ModuleRight, normalize_email, validate_slug
 
 
@@ -144,3 +146,29 @@ def test_no_local_password_can_be_set_when_the_tenant_restricts_login_to_sso(wor
 def test_bad_instance_names_are_refused(slug):
     with pytest.raises(InvalidValue):
         validate_slug(slug)
+
+
+@pytest.mark.parametrize(
+    "one, other",
+    [
+        ("Kate.Smith", "KATE.smith"),
+        ("Kate.Smith", "\uff2b\uff41\uff54\uff45.Smith"),  # full-width letters: one name by NFKC
+        ("Straße", "STRASSE"),  # case folding, not only lower-casing
+        ("e\u0301mile", "\u00c9MILE"),  # a combining accent and a precomposed letter
+    ],
+)
+def test_user_names_that_differ_only_in_case_or_unicode_form_have_one_key(one, other):
+    assert fold_user_name(one) == fold_user_name(other)
+
+
+def test_user_names_that_differ_otherwise_have_different_keys_of_one_length():
+    keys = {fold_user_name(name) for name in ("kate", "kate ", "kāte", "kate.smith", "x" * 254, "\ufdfa" * 254)}
+    assert len(keys) == 6 and {len(key) for key in keys} == {64}
+
+
+def test_a_practitioner_without_a_user_name_is_keyed_by_the_email():
+    tenant = Tenant.open("acme", "Acme")
+    ann = Practitioner.register(tenant, "ann@acme.test", "Ann", "Lee", datetime(2026, 11, 23, tzinfo=timezone.utc))
+    assert ann.user_name_key == fold_user_name("ANN@acme.test")
+    ann.user_name = "Ann.Lee"
+    assert ann.user_name_key == fold_user_name("ann.lee")

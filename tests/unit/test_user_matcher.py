@@ -161,7 +161,7 @@ def test_a_link_waiting_for_reconfirmation_goes_through_the_code_again(world, ac
     world.signed_in_as("sub-ann", **ANN)
     outcome = sign_in(world, tenant, provider)
     assert isinstance(outcome, ConfirmLink)
-    world.link_confirmation.request_code(tenant, outcome.pending, "ann@acme.test")
+    world.link_confirmation.request_code(tenant, outcome.pending, "ann@acme.test", "192.0.2.10")
     world.link_confirmation.confirm(tenant, outcome.pending, world.token_source.issued[-2])
     (link,) = world.links.links
     assert not link.needs_reconfirmation
@@ -195,6 +195,17 @@ def test_pseudo_sso_keeps_the_email_when_the_tokens_email_belongs_to_someone_els
     world.links.add(IdentityLink(tenant.id, ann.id, provider.id, "https://login.contoso.test", "sub-ann", world.clock.now()))
     policy(world, tenant, W.PSEUDO_SSO)
     world.signed_in_as("sub-ann", email="bob@acme.test", given_name="Ann", family_name="Smith")
+    sign_in(world, tenant, provider)
+    assert ann.email == "ann@acme.test"
+
+
+def test_pseudo_sso_keeps_the_email_when_another_practitioner_holds_it_as_scim_user_name(world, acme):
+    tenant, provider = acme
+    ann = world.practitioner(tenant)
+    world.practitioner(tenant, "kim.work@acme.test").user_name = "Kim@acme.test"
+    world.links.add(IdentityLink(tenant.id, ann.id, provider.id, "https://login.contoso.test", "sub-ann", world.clock.now()))
+    policy(world, tenant, W.PSEUDO_SSO)
+    world.signed_in_as("sub-ann", email="kim@acme.test", given_name="Ann", family_name="Smith")
     sign_in(world, tenant, provider)
     assert ann.email == "ann@acme.test"
 

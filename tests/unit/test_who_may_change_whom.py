@@ -52,6 +52,15 @@ def test_only_the_owner_changes_the_owner_or_anyone_holding_a_module_right(acme,
     assert {name for name, target in people.items() if authority.may_manage(target)} == reaches
 
 
+def test_a_practitioners_right_holder_does_not_reach_a_fellow_holder_of_that_right(world, acme):
+    tenant, people = acme
+    fellow = world.directory.add(people["owner"], tenant, "fellow@acme.test", "F", "L", rights=PRACTITIONERS)
+    assert not Authority.of(people["clerk"]).may_manage(fellow)
+    with pytest.raises(NotAllowed):
+        world.directory.deactivate(people["clerk"], tenant, fellow.id)
+    assert fellow.active
+
+
 def test_a_practitioners_right_holder_is_told_why_a_rights_holder_is_out_of_reach(acme):
     _, people = acme
     with pytest.raises(NotAllowed, match="only the account owner changes the account owner"):

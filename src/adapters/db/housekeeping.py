@@ -12,8 +12,11 @@ from adapters.db.web_sessions import SqlWebSessionStore
 from domain.ports import Clock
 
 # A one-time password a day past its expiry is gone; until then a late try still hears
-# "this code has expired" rather than "no code was sent".
+# "this code has expired" rather than "no code was sent". Used ones expire like the others.
 EXPIRED_GRACE = timedelta(days=1)
+# Longer than the window of every ThrottleRule: a counter whose window opened this long ago
+# counts nothing any more (its next use starts a new window), so forgetting it changes nothing.
+THROTTLE_RETENTION = timedelta(days=1)
 
 
 class Housekeeping:
@@ -26,13 +29,18 @@ class Housekeeping:
         now = self._clock.now()
         gone = now - EXPIRED_GRACE
         challenges, reset_tokens = schema.link_challenges, schema.password_reset_tokens
+        counters = schema.throttle_counters
         with Session(self._engine) as session, session.begin():
+            connection = session.connection()
             return {
                 "expired sessions": SqlWebSessionStore(session).delete_expired(now),
-                "expired one-time passwords": session.execute(
+                "expired one-time passwords": connection.execute(
                     delete(challenges).where(challenges.c.expires_at < gone)
                 ).rowcount,
-                "expired password links": session.execute(
+                "expired password links": connection.execute(
                     delete(reset_tokens).where(reset_tokens.c.expires_at < gone)
+                ).rowcount,
+                "stale throttle counters": connection.execute(
+                    delete(counters).where(counters.c.window_started_at < now - THROTTLE_RETENTION)
                 ).rowcount,
             }

@@ -72,7 +72,8 @@ class DeliveryReport:
 
 def retry_delay(attempt: int) -> timedelta:
     """How long to wait after the ``attempt``-th failed try: doubling, capped."""
-    return min(FIRST_RETRY * 2 ** (attempt - 1), LONGEST_WAIT)
+    doublings = min(attempt - 1, 20)  # enough to pass the cap, never enough to overflow
+    return min(FIRST_RETRY * (1 << doublings), LONGEST_WAIT)
 
 
 class MailDelivery:
@@ -137,31 +138,28 @@ class MailDelivery:
         return _Claimed(row.id, message, row.created_at, row.attempts + 1)
 
     def _deliver(self, claimed: _Claimed, report: DeliveryReport) -> None:
+        queued_at, number = claimed.queued_at, claimed.number
         try:
-            self._transport.deliver(
-                build_email(
-                    claimed.message,
-                    self._sender,
-                    claimed.queued_at,
-                    message_id(self._sender, claimed.queued_at, claimed.number),
-                )
-            )
+            email = build_email(claimed.message, self._sender, queued_at, message_id(self._sender, queued_at, number))
+        except ValueError as exc:  # a header no mail can carry (a line break): no retry would help
+            self._record_failure(claimed, exc, report, final=True)
+            return
+        try:
+            self._transport.deliver(email)
         except Exception as exc:  # any failure of one message is recorded; the others go on
-            self._record_failure(claimed, exc, report)
+            self._record_failure(claimed, exc, report, final=claimed.attempt >= self._max_attempts)
             return
         self._write(claimed, sent_at=self._clock.now(), next_attempt_at=None)
         report.sent += 1
-        log.info("mail %d to %s sent (attempt %d)", claimed.number, claimed.message.to, claimed.attempt)
+        log.info("mail %d to %s sent (attempt %d)", number, claimed.message.to, claimed.attempt)
 
-    def _record_failure(self, claimed: _Claimed, exc: Exception, report: DeliveryReport) -> None:
+    def _record_failure(self, claimed: _Claimed, exc: Exception, report: DeliveryReport, final: bool) -> None:
         error = f"{type(exc).__name__}: {exc}"[:ERROR_LENGTH]
         to, number, attempt = claimed.message.to, claimed.number, claimed.attempt
-        if attempt >= self._max_attempts:
+        if final:
             self._write(claimed, last_error=error, next_attempt_at=None)
             report.failed += 1
-            log.error(
-                "mail %d to %s failed %d times; given up and kept in mail_outbox: %s", number, to, attempt, error
-            )
+            log.error("mail %d to %s given up at attempt %d, kept in mail_outbox: %s", number, to, attempt, error)
             return
         retry_at = self._clock.now() + retry_delay(attempt)
         self._write(claimed, last_error=error, next_attempt_at=retry_at)

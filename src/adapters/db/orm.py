@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import event
 from sqlalchemy.orm import composite, registry
 
 from adapters.db import schema
@@ -34,11 +37,21 @@ def start_mappers() -> None:
     )
     # The version column counts every UPDATE of the row: the SCIM ETag, and optimistic locking.
     mapper_registry.map_imperatively(
-        Practitioner, schema.practitioners, version_id_col=schema.practitioners.c.version
+        Practitioner,
+        schema.practitioners,
+        version_id_col=schema.practitioners.c.version,
+        properties={"_stored_user_name_key": schema.practitioners.c.user_name_key},
     )
+    # Whichever path changed the userName or the email, the row is written with its key.
+    event.listen(Practitioner, "before_insert", _store_user_name_key)
+    event.listen(Practitioner, "before_update", _store_user_name_key)
     mapper_registry.map_imperatively(ScimToken, schema.scim_tokens)
     mapper_registry.map_imperatively(PasswordResetToken, schema.password_reset_tokens)
     mapper_registry.map_imperatively(IdentityProvider, schema.identity_providers)
     mapper_registry.map_imperatively(IdentityLink, schema.identity_links)
     mapper_registry.map_imperatively(LinkChallenge, schema.link_challenges)
     mapper_registry.map_imperatively(AuditEvent, schema.audit_events)
+
+
+def _store_user_name_key(_mapper: Any, _connection: Any, practitioner: Practitioner) -> None:
+    practitioner._stored_user_name_key = practitioner.user_name_key  # type: ignore[attr-defined]

@@ -10,8 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from adapters.db import schema
-from domain.errors import EmailAlreadyRegistered, TenantAlreadyExists
-from domain.model import PasswordResetToken, Practitioner, Tenant
+from domain.errors import EmailAlreadyRegistered, NotUnique, TenantAlreadyExists
+from domain.model import PasswordResetToken, Practitioner, Tenant, fold_user_name
 from domain.policy import ThrottleRule
 from domain.ports import Page
 from domain.provisioning import ScimQuery, ScimToken
@@ -53,6 +53,9 @@ class SqlPractitionerRepository:
             with self._session.begin_nested():
                 self._session.add(practitioner)
         except IntegrityError as exc:
+            # Without a userName of its own, the practitioner's userName is the email.
+            if practitioner.user_name is not None and "user_name_key" in str(exc.orig):
+                raise NotUnique("userName", practitioner.user_name) from exc
             raise EmailAlreadyRegistered(practitioner.email) from exc
 
     def get(self, tenant_id: str, practitioner_id: str) -> Practitioner | None:
@@ -81,7 +84,7 @@ class SqlPractitionerRepository:
         c = schema.practitioners.c
         condition = c.tenant_id == tenant_id
         if query.user_name is not None:
-            condition &= func.lower(func.coalesce(c.user_name, c.email)) == query.user_name.lower()
+            condition &= c.user_name_key == fold_user_name(query.user_name)
         if query.external_id is not None:
             condition &= c.external_id == query.external_id
         if query.email is not None:

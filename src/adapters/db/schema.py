@@ -82,7 +82,11 @@ practitioners = Table(
     Column("email_primary", Boolean, nullable=False),
     Column("version", Integer, nullable=False),
     Column("updated_at", UTCDateTime, nullable=True, default=_utcnow, onupdate=_utcnow),
+    # domain.model.fold_user_name of the SCIM userName (the email when there is none), kept in
+    # step by adapters.db.orm: the index makes userName unique per tenant without regard to case.
+    Column("user_name_key", String(64), nullable=False),
     Index("uq_practitioners_tenant_email", "tenant_id", "email", unique=True),
+    Index("uq_practitioners_tenant_user_name_key", "tenant_id", "user_name_key", unique=True),
 )
 
 password_reset_tokens = Table(

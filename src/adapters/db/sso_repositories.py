@@ -90,10 +90,16 @@ class SqlLinkChallengeRepository:
 
     def open_for(self, tenant_id: str, binding_digest: str) -> LinkChallenge | None:
         c = schema.link_challenges.c
+        # Locked until the unit of work ends, and read afresh even if this session holds it:
+        # concurrent tries of one code queue, and each sees the wrong attempts counted before
+        # it (SQLite serialises writers anyway).
         return self._session.scalars(
             select(LinkChallenge)
             .where(c.tenant_id == tenant_id, c.binding_digest == binding_digest, c.used_at.is_(None))
             .order_by(c.created_at.desc())
+            .limit(1)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         ).first()
 
     def discard_open(self, tenant_id: str, binding_digest: str) -> None:

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from domain.provisioning import ScimQuery
+from domain.text import is_storable
 from domain.values import same_mailbox
 from entrypoints.scim.errors import ScimError
 from entrypoints.scim.resources import USER_SCHEMA
@@ -50,9 +51,12 @@ def tokenize(text: str) -> list[tuple[str, str]]:
 def _value(kind: str, text: str) -> object:
     if kind == "string":
         try:
-            return json.loads(text)
+            value = json.loads(text)
         except ValueError:
             raise invalid_filter(f"{text} is not a valid string") from None
+        if not is_storable(value):  # an escape such as \u0000 or \ud800 in the quoted string
+            raise invalid_filter("a compared value contains a character that cannot be stored")
+        return value
     if kind == "word" and text.lower() in ("true", "false"):
         return text.lower() == "true"
     if kind == "word" and text.lower() == "null":

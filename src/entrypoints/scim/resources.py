@@ -9,6 +9,7 @@ from pyramid.request import Request
 
 from domain.model import Practitioner
 from domain.provisioning import Provisioning, ScimUser
+from domain.text import document_problem
 from entrypoints.scim.errors import ScimError
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -257,6 +258,18 @@ def service_provider_config(request: Request) -> dict[str, Any]:
 
 def _invalid(detail: str, scim_type: str = "invalidValue") -> ScimError:
     return ScimError(400, detail, scim_type)
+
+
+def storable_document(document: Any) -> Any:
+    """A request body as parsed, when every key and string is storable text and every number finite.
+
+    Checked once, for the whole body, before anything reads it: what is not stored (an unknown
+    attribute, a filter) is refused all the same, as a client sending it is broken.
+    """
+    problem = document_problem(document)
+    if problem is not None:
+        raise _invalid(f"{problem}: send text without NUL characters or unpaired surrogates, and finite numbers")
+    return document
 
 
 def as_bool(name: str, value: object) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from typing import Any
 
 from pyramid.request import Request
@@ -30,6 +31,7 @@ from entrypoints.scim.resources import (
     parse_user,
     project,
     service_provider_config,
+    storable_document,
     user_location,
     user_resource,
     user_resource_type,
@@ -39,6 +41,7 @@ from entrypoints.scim.resources import (
 MAX_BODY_BYTES = 256 * 1024
 JSON_TYPES = ("application/scim+json", "application/json")
 MAX_START_INDEX = 1_000_000_000
+INTEGER = re.compile(r"[+-]?[0-9]{1,30}")  # longer is refused rather than converted: it is clamped anyway
 
 # Bearer-authenticated JSON API: no CSRF token, no ACL (hence no session): the route factory
 # (ScimContext) has already refused every request without a valid token of this tenant.
@@ -62,9 +65,10 @@ def read_json(request: Request) -> Any:
     if len(raw) > MAX_BODY_BYTES:
         raise ScimError(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
     try:
-        return json.loads(raw)
+        document = json.loads(raw)
     except (ValueError, RecursionError):
         raise ScimError(400, "the body is not valid JSON", "invalidSyntax") from None
+    return storable_document(document)
 
 
 def _if_match(request: Request, practitioner: Practitioner) -> str | None:
@@ -94,14 +98,14 @@ def _user_response(request: Request, practitioner: Practitioner, status: int = 2
 
 
 def _integer(name: str, raw: object, default: int) -> int:
+    """A JSON integer or a string of ASCII digits; a float (1.5, 1e400 or Infinity), a boolean or anything else is refused."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return default
-    if isinstance(raw, bool):
-        raise ScimError(400, f"{name} must be an integer", "invalidValue")
-    try:
-        return int(raw.strip() if isinstance(raw, str) else raw)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        raise ScimError(400, f"{name} must be an integer", "invalidValue") from None
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and INTEGER.fullmatch(raw.strip()):
+        return int(raw)
+    raise ScimError(400, f"{name} must be an integer", "invalidValue")
 
 
 def _attribute_list(name: str, raw: object) -> str | None:

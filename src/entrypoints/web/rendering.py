@@ -14,9 +14,12 @@ def _globals(event: BeforeRender) -> None:
     request = event["request"]
     if request is None:
         return
-    tenant = tenant_or_none(request)
+    # What the view gives wins; it is only looked up when the view did not give it, so the page
+    # about an unreadable request (readable.py) reads neither the Host nor the session.
+    given = event.rendering_val if isinstance(event.rendering_val, dict) else {}
+    tenant = given["tenant"] if "tenant" in given else tenant_or_none(request)
     event.setdefault("tenant", tenant)
-    event.setdefault("me", request.identity if tenant is not None else None)
+    event.setdefault("me", given["me"] if "me" in given else request.identity if tenant is not None else None)
     event["csrf_token"] = lambda: get_csrf_token(request)
     event["ModuleRight"] = ModuleRight
 

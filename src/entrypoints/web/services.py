@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 from adapters.db.engine import make_session_factory, transactional_session
 from adapters.db.mail_outbox import MailDelivery, SqlMailOutbox
 from adapters.db.repositories import (
-    SqlFailureLog,
     SqlScimTokenRepository,
     SqlPasswordResetTokenRepository,
     SqlPractitionerRepository,
     SqlTenantRepository,
+    SqlThrottle,
 )
 from adapters.db.sso_repositories import (
     SqlAuditLog,
@@ -41,7 +41,6 @@ from domain.password_reset import PasswordReset
 from domain.ports import (
     AuditLog,
     Clock,
-    FailureLog,
     IdentityLinkRepository,
     IdentityProviderClient,
     IdentityProviderRepository,
@@ -55,6 +54,7 @@ from domain.ports import (
     SecretBox,
     SessionRevocation,
     TenantRepository,
+    Throttle,
     TokenSource,
     UrlSafety,
 )
@@ -142,7 +142,7 @@ def includeme(config: Configurator) -> None:
         TenantRepository: lambda c, r: SqlTenantRepository(r.dbsession),
         PractitionerRepository: lambda c, r: SqlPractitionerRepository(r.dbsession),
         PasswordResetTokenRepository: lambda c, r: SqlPasswordResetTokenRepository(r.dbsession),
-        FailureLog: lambda c, r: SqlFailureLog(r.dbsession),
+        Throttle: lambda c, r: SqlThrottle(r.dbsession),
         SessionRevocation: lambda c, r: SqlSessionRevocation(r.dbsession),
         Mailer: lambda c, r: SqlMailOutbox(r.dbsession, _port(r, Clock)),
         Links: lambda c, r: RequestLinks(r),
@@ -157,7 +157,7 @@ def includeme(config: Configurator) -> None:
             IdentityProviderRepository,
             IdentityLinkRepository,
             LinkChallengeRepository,
-            FailureLog,
+            Throttle,
             Mailer,
             TokenSource,
             AuditLog,
@@ -189,12 +189,12 @@ def includeme(config: Configurator) -> None:
             Clock,
             allow_local_http=settings.development,
         ),
-        PasswordLogin: _build(PasswordLogin, PractitionerRepository, FailureLog, PasswordHasher, Clock),
+        PasswordLogin: _build(PasswordLogin, PractitionerRepository, Throttle, PasswordHasher, Clock),
         PasswordReset: _build(
             PasswordReset,
             PractitionerRepository,
             PasswordResetTokenRepository,
-            FailureLog,
+            Throttle,
             PasswordHasher,
             Mailer,
             Links,

@@ -151,8 +151,11 @@ class AuthenticationViews:
 
     def _on_listed(self, change: Callable[[str], str]) -> Any:
         """A button of the provider list: ``provider_id`` names one of this tenant's providers."""
-        provider_id = self.request.POST.get("provider_id")
-        if not isinstance(provider_id, str) or not 0 < len(provider_id) <= 64:
+        try:
+            provider_id = text(self.request, "provider_id", 64)
+        except InvalidValue:  # a file, or a character no id has
+            raise HTTPNotFound() from None
+        if not provider_id:
             raise HTTPNotFound()
         try:
             target = change(provider_id)

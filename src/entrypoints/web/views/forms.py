@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from pyramid.request import Request
 
 from domain.errors import InvalidValue
+from domain.text import is_storable
 
 
 def text(request: Request, name: str, limit: int = 1024) -> str:
@@ -16,7 +17,11 @@ def text(request: Request, name: str, limit: int = 1024) -> str:
         raise InvalidValue(name, "this field takes text")
     if len(value) > limit:
         raise InvalidValue(name, f"this field takes at most {limit} characters")
-    return value  # valid UTF-8 without NUL: the request was checked as it came in (readable.py)
+    # Valid UTF-8 (readable.py checked the request); a NUL is refused here, beside its field,
+    # as PostgreSQL cannot store it (SQLite would): refused on both.
+    if not is_storable(value):
+        raise InvalidValue(name, "this field contains a character that is not allowed")
+    return value
 
 
 def query_text(request: Request, name: str, default: str = "") -> str:

@@ -31,12 +31,16 @@ CODE_ASKED_KEY = "sso_link_code_asked"
 CALLBACK_PARAMETERS = ("state", "code", "error", "error_description", "iss")
 
 
+# How each refusal is reported: the status a client can act on; anything else is 400.
+STATUS = {UnknownProvider: 404, AccountDeactivated: 403, CodeRequestsThrottled: 429}
+
+
 def _refusal(request: Request, err: DomainError) -> dict[str, Any]:
     """How a failed sign-in is shown: 502 when the provider failed us, 4xx when it said no."""
     if isinstance(err, ProviderUnavailable):
         request.response.status = 502
         return {"title": "The identity provider did not answer properly", "message": f"{err}. Try again in a moment; if it keeps happening, tell your practice's administrator."}
-    request.response.status = 404 if isinstance(err, UnknownProvider) else 403 if isinstance(err, AccountDeactivated) else 400
+    request.response.status = STATUS.get(type(err), 400)
     return {"title": "Single Sign On did not work", "message": sentence(str(err))}
 
 
@@ -128,7 +132,7 @@ def link(request: Request) -> Any:
         request.response.status = 400
         return _link_page(request, pending, error=err.message, email=request.POST.get("email", ""))
     except LinkCodeRefused as err:
-        request.response.status = 429 if isinstance(err, CodeRequestsThrottled) else 400
+        request.response.status = STATUS.get(type(err), 400)
         return _link_page(request, pending, error=sentence(str(err)), email=request.POST.get("email", ""))
     except DomainError as err:
         for key in (LINK_KEY, CODE_ASKED_KEY):

@@ -1,0 +1,477 @@
+"""Who may change whom, by every path: the permission matrix of practitioner management.
+
+Every state-changing route of /admin/practitioners and /admin/provisioning, and every SCIM
+write, by every kind of actor, against every kind of target. The expected answer of each cell
+is written in the tables below; each cell is one test, which checks the status, that a refused
+request changed nothing at all, and that an allowed one did what it says.
+
+The rule (domain.authority): only the account owner changes the owner or anyone holding a
+module right; a holder of the Practitioners right reaches plain practitioners only; nobody
+deactivates or deletes the owner, not even the owner's own token; nobody deactivates
+themselves; only the owner grants rights. A SCIM token acts for the person who created it; a
+token from before tokens recorded their creator reaches plain practitioners only.
+
+People of the practice acme:
+  owner    the account owner
+  clerk    holds the Practitioners right
+  auditor  holds the Authentication right
+  pat      a plain practitioner (an actor)
+  holder   holds the Authentication right (a target: "rights holder")
+  ann      a plain practitioner (a target: "plain")
+and beta, another practice, whose owner is "other admin".
+
+Targets: self (the actor themselves), owner, holder, ann. "-" marks a cell that does not exist
+(the other practice's admin and a creator-less token have no self in acme).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import webtest
+from sqlalchemy import Engine, select
+
+from adapters.db.schema import audit_events, identity_links, password_reset_tokens, practitioners, scim_tokens, web_sessions
+from domain.practitioners import PractitionerDirectory
+from domain.provisioning import ProvisioningTokens
+from domain.tenants import TenantOnboarding
+from domain.values import ModuleRight
+from tests.e2e.conftest import PASSWORD, Portal
+
+PRACTITIONERS_PAGE = "/admin/practitioners"
+PROVISIONING_PAGE = "/admin/provisioning"
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+# --- the expected answers -------------------------------------------------------------------
+
+# /admin/practitioners, per target. 303: done, back to the list; 403: refused (the page's ACL,
+# or the rule); 404: no such practitioner in the actor's own practice.
+PAGES_BY_TARGET = """
+route        actor        self  owner  holder  ann
+deactivate   owner        403   403    303     303
+deactivate   clerk        403   403    403     303
+deactivate   auditor      403   403    403     403
+deactivate   pat          403   403    403     403
+deactivate   other-admin  -     404    404     404
+reactivate   owner        303   303    303     303
+reactivate   clerk        403   403    403     303
+reactivate   auditor      403   403    403     403
+reactivate   pat          403   403    403     403
+reactivate   other-admin  -     404    404     404
+rights       owner        303   303    303     303
+rights       clerk        403   403    403     403
+rights       auditor      403   403    403     403
+rights       pat          403   403    403     403
+rights       other-admin  -     404    404     404
+"""
+
+# Routes without a practitioner as target. 200: the new token is shown; the other admin acts on
+# their own practice's page, where acme's token ids name nothing (adding there is no attack on acme).
+PAGES_WITHOUT_TARGET = """
+route                 owner  clerk  auditor  pat  other-admin
+add                   303    303    403      403  -
+add-with-a-right      303    403    403      403  -
+create-token          200    200    403      403  -
+revoke-owners-token   303    303    403      403  404
+revoke-clerks-token   303    303    403      403  404
+"""
+
+# SCIM writes on /scim/v2/Users/{id}. "mutability" is the scimType of the 403. Actors: a token
+# made by the owner, by the clerk, one made before tokens recorded their creator ("legacy"),
+# the other practice's token on acme's host, and the owner's logged-in browser without a token.
+# The auditor and pat cannot make a token at all (create-token above).
+SCIM_BY_TARGET = """
+operation         actor          self             owner            holder  ann
+PUT               owner-token    200              200              200     200
+PUT               clerk-token    403              403              403     200
+PUT               legacy-token   -                403              403     200
+PUT               other-token    -                401              401     401
+PUT               owner-session  401              401              401     401
+PATCH-name        owner-token    200              200              200     200
+PATCH-name        clerk-token    403              403              403     200
+PATCH-name        legacy-token   -                403              403     200
+PATCH-name        other-token    -                401              401     401
+PATCH-name        owner-session  401              401              401     401
+PATCH-inactive    owner-token    403-mutability   403-mutability   200     200
+PATCH-inactive    clerk-token    403-mutability   403-mutability   403     200
+PATCH-inactive    legacy-token   -                403-mutability   403     200
+PATCH-inactive    other-token    -                401              401     401
+PATCH-inactive    owner-session  401              401              401     401
+PATCH-email       owner-token    200              200              200     200
+PATCH-email       clerk-token    403              403              403     200
+PATCH-email       legacy-token   -                403              403     200
+PATCH-email       other-token    -                401              401     401
+PATCH-email       owner-session  401              401              401     401
+PATCH-externalId  owner-token    200              200              200     200
+PATCH-externalId  clerk-token    403              403              403     200
+PATCH-externalId  legacy-token   -                403              403     200
+PATCH-externalId  other-token    -                401              401     401
+PATCH-externalId  owner-session  401              401              401     401
+DELETE            owner-token    403              403              204     204
+DELETE            clerk-token    403              403              403     204
+DELETE            legacy-token   -                403              403     204
+DELETE            other-token    -                401              401     401
+DELETE            owner-session  401              401              401     401
+"""
+
+# POST /scim/v2/Users creates a plain practitioner (SCIM grants no rights): no target.
+SCIM_POST = """
+owner-token  clerk-token  legacy-token  other-token  owner-session
+201          201          201           401          401
+"""
+
+
+def cells(table: str) -> list[tuple[str, str, str, str]]:
+    """(route, actor, target, answer) for every cell of a table with targets as columns."""
+    header, *rows = [line.split() for line in table.strip().splitlines()]
+    return [(row[0], row[1], target, answer) for row in rows for target, answer in zip(header[2:], row[2:]) if answer != "-"]
+
+
+def cells_by_actor(table: str) -> list[tuple[str, str, str]]:
+    """(route, actor, answer) for a table with actors as columns."""
+    header, *rows = [line.split() for line in table.strip().splitlines()]
+    return [(row[0], actor, answer) for row in rows for actor, answer in zip(header[1:], row[1:]) if answer != "-"]
+
+
+def post_cells() -> list[tuple[str, str]]:
+    actors, answers = [line.split() for line in SCIM_POST.strip().splitlines()]
+    return list(zip(actors, answers))
+
+
+# --- the practice, freshly set up for each cell -----------------------------------------------
+
+PEOPLE = {  # name -> (rights, is an actor who logs in)
+    "clerk": (frozenset({ModuleRight.PRACTITIONERS}), True),
+    "auditor": (frozenset({ModuleRight.AUTHENTICATION}), True),
+    "pat": (frozenset(), True),
+    "holder": (frozenset({ModuleRight.AUTHENTICATION}), False),
+    "ann": (frozenset(), False),
+}
+
+
+@dataclass
+class Practice:
+    portal: Portal
+    engine: Engine
+    ids: dict[str, str]  # person -> practitioner id ("other-admin": beta's owner)
+    tokens: dict[str, str]  # actor name -> bearer token
+    token_ids: dict[str, str]  # "owner" / "clerk" -> id of the token they made
+
+    def email(self, person: str) -> str:
+        return "owner@beta.test" if person == "other-admin" else f"{person}@acme.test"
+
+    def target_id(self, actor: str, target: str) -> str:
+        return self.ids[actor.removesuffix("-token").removesuffix("-session") if target == "self" else target]
+
+    def browser(self, actor: str) -> webtest.TestApp:
+        """The actor's logged-in browser on their own practice's host."""
+        browser = self.portal.browser("beta" if actor == "other-admin" else "acme")
+        self.portal.log_in(browser, self.email(actor))
+        return browser
+
+    def state(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Everything a practitioner-management request may change, in both practices."""
+        with self.engine.connect() as connection:
+            return {
+                table.name: sorted(tuple(row) for row in connection.execute(select(*columns)))
+                for table, columns in [
+                    (practitioners, [practitioners]),
+                    (scim_tokens, [scim_tokens]),
+                    (identity_links, [identity_links]),
+                    (audit_events, [audit_events]),
+                    (password_reset_tokens, [password_reset_tokens]),
+                    # Session rows are rewritten as pages are read; which practitioners have one is what counts.
+                    (web_sessions, [web_sessions.c.practitioner_id]),
+                ]
+            }
+
+    def practitioner(self, practitioner_id: str) -> Any:
+        with self.engine.connect() as connection:
+            return connection.execute(select(practitioners).where(practitioners.c.id == practitioner_id)).one_or_none()
+
+    def practitioner_by_email(self, email: str) -> Any:
+        with self.engine.connect() as connection:
+            return connection.execute(select(practitioners).where(practitioners.c.email == email)).one_or_none()
+
+    def token_named(self, name: str) -> Any:
+        with self.engine.connect() as connection:
+            return connection.execute(select(scim_tokens).where(scim_tokens.c.name == name)).one_or_none()
+
+    def token(self, token_id: str) -> Any:
+        with self.engine.connect() as connection:
+            return connection.execute(select(scim_tokens).where(scim_tokens.c.id == token_id)).one()
+
+
+@pytest.fixture
+def practice(portal: Portal, engine: Engine) -> Practice:
+    """Acme with its people and tokens, and beta, set up in one unit of work as the CLI would."""
+    with portal._unit_of_work() as request:
+        onboarding = request.find_service(TenantOnboarding)
+        directory = request.find_service(PractitionerDirectory)
+        tokens = request.find_service(ProvisioningTokens)
+        acme = onboarding.open_tenant("acme", "Acme Practice", "owner@acme.test", PASSWORD)
+        beta = onboarding.open_tenant("beta", "Beta Clinic", "owner@beta.test", PASSWORD)
+        owner = acme.owner
+        ids = {"owner": owner.id, "other-admin": beta.owner.id}
+        people = {"owner": owner}
+        for name, (rights, logs_in) in PEOPLE.items():
+            people[name] = directory.add(
+                owner, acme.tenant, f"{name}@acme.test", name.title(), "Acme", password=PASSWORD if logs_in else "", rights=rights
+            )
+            ids[name] = people[name].id
+        made = {
+            "owner-token": tokens.create(acme.tenant, "Owner's token", owner),
+            "clerk-token": tokens.create(acme.tenant, "Clerk's token", people["clerk"]),
+            "legacy-token": tokens.create(acme.tenant, "Legacy token", owner),
+            "other-token": tokens.create(beta.tenant, "Beta's token", beta.owner),
+        }
+        made["legacy-token"][0].created_by = None  # as migration 0007 leaves the tokens made before it
+    return Practice(
+        portal,
+        engine,
+        ids,
+        {actor: secret for actor, (_, secret) in made.items()},
+        {"owner": made["owner-token"][0].id, "clerk": made["clerk-token"][0].id},
+    )
+
+
+def csrf(browser: webtest.TestApp) -> str:
+    return str(browser.cookies["portal_csrf"])
+
+
+# --- /admin/practitioners and /admin/provisioning ------------------------------------------
+
+
+@dataclass(frozen=True)
+class PageRoute:
+    path: str
+    fields: Callable[[Practice, str], dict[str, str]]  # (practice, target id) -> form fields
+    done: Callable[[Practice, str], bool]  # did the allowed request do its work?
+    prepare: Callable[[Practice], None] = lambda practice: None
+
+
+def _deactivate_targets(practice: Practice) -> None:
+    """Reactivation needs someone deactivated: the targets that can be (never the owner or an actor)."""
+    with practice.portal._unit_of_work() as request:
+        tenant = request.find_service(TenantOnboarding).tenant("acme")
+        directory = request.find_service(PractitionerDirectory)
+        owner = request.find_service(TenantOnboarding).owner_of(tenant)
+        for name in ("holder", "ann"):
+            directory.deactivate(owner, tenant, practice.ids[name])
+
+
+PAGE_ROUTES = {
+    "deactivate": PageRoute(
+        PRACTITIONERS_PAGE,
+        lambda p, target: {"action": "deactivate", "practitioner_id": target},
+        lambda p, target: p.practitioner(target).active is False,
+    ),
+    "reactivate": PageRoute(
+        PRACTITIONERS_PAGE,
+        lambda p, target: {"action": "reactivate", "practitioner_id": target},
+        lambda p, target: p.practitioner(target).active is True,
+        _deactivate_targets,
+    ),
+    "rights": PageRoute(
+        PRACTITIONERS_PAGE,
+        lambda p, target: {"action": "rights", "practitioner_id": target, "rights": ModuleRight.PRACTITIONERS.value},
+        lambda p, target: p.practitioner(target).rights == frozenset({ModuleRight.PRACTITIONERS}),
+    ),
+    "add": PageRoute(
+        PRACTITIONERS_PAGE,
+        lambda p, _: {"action": "add", "email": "new@acme.test", "first_name": "New", "last_name": "Person"},
+        lambda p, _: p.practitioner_by_email("new@acme.test") is not None,
+    ),
+    "add-with-a-right": PageRoute(
+        PRACTITIONERS_PAGE,
+        lambda p, _: {"action": "add", "email": "new@acme.test", "first_name": "New", "last_name": "Person",
+                      "rights": ModuleRight.AUTHENTICATION.value},
+        lambda p, _: p.practitioner_by_email("new@acme.test").rights == frozenset({ModuleRight.AUTHENTICATION}),
+    ),
+    "create-token": PageRoute(
+        PROVISIONING_PAGE,
+        lambda p, _: {"action": "create", "name": "New token"},
+        lambda p, _: p.token_named("New token") is not None,
+    ),
+    "revoke-owners-token": PageRoute(
+        PROVISIONING_PAGE,
+        lambda p, _: {"action": "revoke", "token_id": p.token_ids["owner"]},
+        lambda p, _: p.token(p.token_ids["owner"]).revoked_at is not None,
+    ),
+    "revoke-clerks-token": PageRoute(
+        PROVISIONING_PAGE,
+        lambda p, _: {"action": "revoke", "token_id": p.token_ids["clerk"]},
+        lambda p, _: p.token(p.token_ids["clerk"]).revoked_at is not None,
+    ),
+}
+
+
+def check_page_cell(practice: Practice, route_name: str, actor: str, target_id: str, answer: str) -> None:
+    route = PAGE_ROUTES[route_name]
+    route.prepare(practice)
+    browser = practice.browser(actor)
+    before = practice.state()
+    response = browser.post(route.path, {"csrf_token": csrf(browser), **route.fields(practice, target_id)}, status="*")
+    assert response.status_int == int(answer), response.text[:2000]
+    if answer == "303":  # done: back to the page it came from, never to the login
+        assert response.location.split("?")[0].endswith(route.path)
+    if answer in ("200", "303"):
+        assert route.done(practice, target_id)
+    else:
+        assert practice.state() == before
+
+
+@pytest.mark.parametrize("route, actor, target, answer", cells(PAGES_BY_TARGET))
+def test_practitioner_pages_answer_as_the_matrix_says(practice, route, actor, target, answer):
+    check_page_cell(practice, route, actor, practice.target_id(actor, target), answer)
+
+
+@pytest.mark.parametrize("route, actor, answer", cells_by_actor(PAGES_WITHOUT_TARGET))
+def test_adding_and_token_routes_answer_as_the_matrix_says(practice, route, actor, answer):
+    check_page_cell(practice, route, actor, "", answer)
+
+
+# --- SCIM ------------------------------------------------------------------------------------
+
+
+def _patch(*operations: dict[str, Any]) -> dict[str, Any]:
+    return {"schemas": [PATCH_OP], "Operations": list(operations)}
+
+
+@dataclass(frozen=True)
+class ScimOperation:
+    method: str
+    body: Callable[[Any], Any]  # the target's row -> the request body (None: none)
+    done: Callable[[Any], bool]  # the target's row afterwards (None: deleted) -> did it happen?
+
+
+SCIM_OPERATIONS = {
+    "PUT": ScimOperation(
+        "PUT",
+        lambda row: {"schemas": [USER], "userName": row.email, "name": {"givenName": "Renamed", "familyName": row.last_name},
+                     "emails": [{"value": row.email, "primary": True}], "active": row.active},
+        lambda row: row.first_name == "Renamed",
+    ),
+    "PATCH-name": ScimOperation(
+        "PATCH", lambda row: _patch({"op": "replace", "path": "name.givenName", "value": "Renamed"}),
+        lambda row: row.first_name == "Renamed",
+    ),
+    "PATCH-inactive": ScimOperation(
+        "PATCH", lambda row: _patch({"op": "replace", "path": "active", "value": False}),
+        lambda row: row.active is False,
+    ),
+    # The take-over of the issue: an email of the attacker's, then a password reset.
+    "PATCH-email": ScimOperation(
+        "PATCH", lambda row: _patch({"op": "replace", "path": "emails", "value": [{"value": "mine@evil.test", "primary": True}]}),
+        lambda row: row.email == "mine@evil.test",
+    ),
+    "PATCH-externalId": ScimOperation(
+        "PATCH", lambda row: _patch({"op": "replace", "path": "externalId", "value": "an-identity-i-control"}),
+        lambda row: row.external_id == "an-identity-i-control",
+    ),
+    "DELETE": ScimOperation("DELETE", lambda row: None, lambda row: row is None),
+}
+
+
+def scim_client(practice: Practice, actor: str) -> tuple[webtest.TestApp, dict[str, str]]:
+    """The browser to send with (on acme's host) and its headers: a bearer token, or only the owner's session cookie."""
+    if actor == "owner-session":
+        return practice.browser("owner"), {}
+    return practice.portal.browser("acme"), {"Authorization": f"Bearer {practice.tokens[actor]}"}
+
+
+def scim_request(browser: webtest.TestApp, headers: dict[str, str], method: str, path: str, body: Any) -> webtest.TestResponse:
+    kwargs: dict[str, Any] = {"headers": headers, "status": "*", "expect_errors": True}
+    if body is not None:
+        kwargs.update(params=json.dumps(body), content_type="application/scim+json")
+    return browser._gen_request(method, "/scim/v2" + path, **kwargs)
+
+
+def assert_answer(response: webtest.TestResponse, answer: str) -> None:
+    status, _, scim_type = answer.partition("-")
+    assert response.status_int == int(status), response.text
+    if response.status_int >= 400:
+        body = response.json
+        assert body["schemas"] == [ERROR] and body["status"] == status and body["detail"], body
+        assert body.get("scimType") == (scim_type or None), body
+
+
+@pytest.mark.parametrize("operation, actor, target, answer", cells(SCIM_BY_TARGET))
+def test_scim_writes_answer_as_the_matrix_says(practice, operation, actor, target, answer):
+    op = SCIM_OPERATIONS[operation]
+    target_id = practice.target_id(actor, target)
+    browser, headers = scim_client(practice, actor)
+    before = practice.state()
+    response = scim_request(browser, headers, op.method, f"/Users/{target_id}", op.body(practice.practitioner(target_id)))
+    assert_answer(response, answer)
+    if response.status_int < 300:
+        assert op.done(practice.practitioner(target_id))
+    else:
+        assert practice.state() == before
+
+
+@pytest.mark.parametrize("actor, answer", post_cells())
+def test_scim_creates_answer_as_the_matrix_says(practice, actor, answer):
+    browser, headers = scim_client(practice, actor)
+    before = practice.state()
+    body = {"schemas": [USER], "userName": "new@acme.test", "name": {"givenName": "New", "familyName": "Person"}}
+    response = scim_request(browser, headers, "POST", "/Users", body)
+    assert_answer(response, answer)
+    if response.status_int < 300:
+        assert practice.practitioner_by_email("new@acme.test").rights == frozenset()
+    else:
+        assert practice.state() == before
+
+
+# --- a token works only while its creator may act --------------------------------------------
+
+
+def owner_acts_on_clerk(practice: Practice, change: str) -> None:
+    """The owner ends the clerk's power by the ordinary paths: the page, or their own SCIM token."""
+    if change == "deleted":
+        browser, headers = scim_client(practice, "owner-token")
+        assert scim_request(browser, headers, "DELETE", f"/Users/{practice.ids['clerk']}", None).status_int == 204
+        return
+    fields = {"deactivated": {"action": "deactivate"}, "demoted": {"action": "rights"}}[change]
+    browser = practice.browser("owner")
+    browser.post(PRACTITIONERS_PAGE, {"csrf_token": csrf(browser), "practitioner_id": practice.ids["clerk"], **fields}, status=303)
+
+
+@pytest.mark.parametrize("change, reason", [
+    ("deactivated", "is deactivated"),
+    ("demoted", "no longer holds the Practitioners right"),
+    ("deleted", "no longer exists"),
+])
+def test_a_token_stops_working_when_its_creator_is_deactivated_demoted_or_deleted(practice, change, reason):
+    owner_acts_on_clerk(practice, change)
+    browser, headers = scim_client(practice, "clerk-token")
+    before = practice.state()
+    for method, path, body in [
+        ("GET", "/Users", None),
+        ("PATCH", f"/Users/{practice.ids['ann']}", _patch({"op": "replace", "path": "active", "value": False})),
+        ("POST", "/Users", {"schemas": [USER], "userName": "new@acme.test"}),
+    ]:
+        response = scim_request(browser, headers, method, path, body)
+        assert_answer(response, "403")
+        assert reason in response.json["detail"]
+    assert practice.state() == before
+    listed = practice.browser("owner").get(PROVISIONING_PAGE)
+    (row,) = [tr for tr in listed.html.find("table", id="tokens").tbody.find_all("tr") if "Clerk's token" in tr.get_text()]
+    assert f"refused: the practitioner who created this token {reason}" in " ".join(row.get_text(" ").split())
+    if change == "deleted":
+        assert "a deleted practitioner" in row.get_text()
+
+
+def test_a_token_works_again_once_its_creator_is_reactivated(practice):
+    owner_acts_on_clerk(practice, "deactivated")
+    browser = practice.browser("owner")
+    browser.post(PRACTITIONERS_PAGE, {"csrf_token": csrf(browser), "action": "reactivate", "practitioner_id": practice.ids["clerk"]}, status=303)
+    client, headers = scim_client(practice, "clerk-token")
+    assert scim_request(client, headers, "GET", "/Users", None).status_int == 200
