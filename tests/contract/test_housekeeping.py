@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import Engine, func, select
 
 import domain
@@ -84,3 +86,23 @@ def test_every_throttle_window_is_shorter_than_the_counters_are_kept():
     ]
     assert len(rules) >= 5
     assert all(rule.window < THROTTLE_RETENTION for rule in rules)
+
+
+def test_the_clean_up_skips_a_row_a_request_holds_instead_of_waiting_for_it(clean_database):
+    """A clean-up that waited on a login's counter could deadlock with it; it never waits."""
+    if clean_database.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: no row is ever held by another writer")
+    with clean_database.begin() as connection:
+        for bucket in ("held", "free"):
+            connection.execute(throttle_counters.insert().values(bucket=bucket, uses=1, window_started_at=NOW - timedelta(days=2)))
+    pool = ThreadPoolExecutor(1)
+    with clean_database.connect() as request:
+        request.execute(select(throttle_counters).where(throttle_counters.c.bucket == "held").with_for_update())
+        try:
+            run = pool.submit(Housekeeping(clean_database, FakeClock(NOW)).run)
+            assert run.result(timeout=10)["stale throttle counters"] == 1  # did not wait for "held"
+        finally:
+            request.rollback()  # a clean-up that waited gets its row now, and the test ends
+            pool.shutdown()
+    assert Housekeeping(clean_database, FakeClock(NOW)).run()["stale throttle counters"] == 1
+    assert count(clean_database, throttle_counters) == 0

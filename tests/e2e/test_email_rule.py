@@ -9,25 +9,17 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import Engine, func, select, text
 
-from adapters.db.schema import identity_links, practitioners, tenants
+from adapters.db.schema import identity_links, practitioners
 from tests.e2e.conftest import PASSWORD, Portal
 from tests.e2e.sso import Sso, op, sso  # noqa: F401  (fixtures)
 from tests.e2e.test_admin_practitioners import admin_page, field_error, fill_add_form
 from tests.e2e.test_cli import Cli, add_ann, run  # noqa: F401  (fixture)
+from tests.e2e.test_login_policy import practitioner
 from tests.e2e.test_scim import USER, Scim, assert_scim_error, create_token, patch_body
 
 KELVIN = "\u212a"  # KELVIN SIGN: str.lower() turns it into an ASCII k
 KATE = "kate@acme.test"
 LISTS = ["x,attacker@evil.test", "ann@acme.test, attacker@evil.test", '"Ann" <attacker@evil.test>']
-
-
-def stored(engine: Engine, email: str, slug: str = "acme") -> Any:
-    with engine.connect() as connection:
-        return connection.execute(
-            select(practitioners)
-            .join(tenants, tenants.c.id == practitioners.c.tenant_id)
-            .where(tenants.c.slug == slug, practitioners.c.email == email)
-        ).one_or_none()
 
 
 def count(engine: Engine, table: Any) -> int:
@@ -58,7 +50,7 @@ def test_a_verified_kelvin_sign_email_asks_for_the_code_and_never_logs_in_as_kat
     assert "email-form" in browser.get("/sso/link").forms  # the one-time-password step
     assert logged_out(browser)
     assert count(engine, identity_links) == 0
-    kate = stored(engine, KATE)
+    kate = practitioner(engine, KATE)
     assert kate.password_hash is not None and kate.email_proven is False  # no take-over by "verified email"
     assert sso.portal.mails() == []
 
@@ -107,7 +99,7 @@ def test_the_admin_form_stores_an_idn_domain_once_whatever_its_spelling(portal: 
     portal.open_tenant("acme")
     _, page = admin_page(portal)
     fill_add_form(page, email="Ann@MÜLLER.de").submit(status=303)
-    assert stored(engine, "ann@xn--mller-kva.de") is not None
+    assert practitioner(engine, "ann@xn--mller-kva.de") is not None
     (mail,) = portal.mails()
     assert mail.to == "ann@xn--mller-kva.de"  # plain ASCII: every SMTP relay delivers it
     _, page = admin_page(portal)
@@ -152,7 +144,7 @@ def test_scim_put_and_patch_refuse_a_list_and_change_nothing(scim: Scim, engine:
     patch = patch_body({"op": "replace", "path": "emails[type eq \"work\"].value", "value": "x,attacker@evil.test"})
     assert_scim_error(scim.patch(path, patch, status=400), 400, "invalidValue")
     assert scim.user(ada["id"])["emails"][0]["value"] == "ada@acme.test"
-    assert stored(engine, "ada@acme.test") is not None
+    assert practitioner(engine, "ada@acme.test") is not None
 
 
 def test_scim_finds_an_email_by_the_mailbox_it_names(scim: Scim):

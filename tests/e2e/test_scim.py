@@ -169,6 +169,13 @@ def test_scim_requests_need_no_csrf_token_and_create_no_browser_session(scim: Sc
     assert count(engine, "SELECT count(*) FROM web_sessions") == 0
 
 
+def test_locations_name_the_tenants_configured_host_whatever_port_the_request_came_on(scim: Scim):
+    scim.app.extra_environ["HTTP_HOST"] = f"ACME.{BASE_DOMAIN}.:8443"
+    response = scim.post("/Users", {"schemas": [USER], "userName": "ada@acme.test"})
+    location = f"http://acme.{BASE_DOMAIN}/scim/v2/Users/{response.json['id']}"
+    assert response.headers["Location"] == response.json["meta"]["location"] == location
+
+
 # --- POST /Users ---------------------------------------------------------------------------
 
 

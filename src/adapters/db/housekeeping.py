@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from adapters.db import schema
+from adapters.db.purge import delete_unlocked
 from adapters.db.web_sessions import SqlWebSessionStore
 from domain.ports import Clock
 
@@ -31,16 +32,15 @@ class Housekeeping:
         challenges, reset_tokens = schema.link_challenges, schema.password_reset_tokens
         counters = schema.throttle_counters
         with Session(self._engine) as session, session.begin():
-            connection = session.connection()
             return {
                 "expired sessions": SqlWebSessionStore(session).delete_expired(now),
-                "expired one-time passwords": connection.execute(
-                    delete(challenges).where(challenges.c.expires_at < gone)
-                ).rowcount,
-                "expired password links": connection.execute(
-                    delete(reset_tokens).where(reset_tokens.c.expires_at < gone)
-                ).rowcount,
-                "stale throttle counters": connection.execute(
-                    delete(counters).where(counters.c.window_started_at < now - THROTTLE_RETENTION)
-                ).rowcount,
+                "expired one-time passwords": delete_unlocked(
+                    session, challenges, challenges.c.id, challenges.c.expires_at < gone
+                ),
+                "expired password links": delete_unlocked(
+                    session, reset_tokens, reset_tokens.c.id, reset_tokens.c.expires_at < gone
+                ),
+                "stale throttle counters": delete_unlocked(
+                    session, counters, counters.c.bucket, counters.c.window_started_at < now - THROTTLE_RETENTION
+                ),
             }

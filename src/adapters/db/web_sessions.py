@@ -11,6 +11,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from adapters.db import schema
+from adapters.db.purge import delete_unlocked
 from domain.values import LoginMethod
 
 
@@ -74,8 +75,8 @@ class SqlWebSessionStore:
         self._session.execute(delete(schema.web_sessions).where(schema.web_sessions.c.id_digest == id_digest))
 
     def delete_expired(self, now: datetime) -> int:
-        result = self._session.execute(delete(schema.web_sessions).where(schema.web_sessions.c.expires_at <= now))
-        return result.rowcount
+        c = schema.web_sessions.c
+        return delete_unlocked(self._session, schema.web_sessions, c.id_digest, c.expires_at <= now)
 
 
 class SqlSessionRevocation:

@@ -112,11 +112,10 @@ class DatabaseSession(dict[str, Any]):
         tenant = self._request.tenant
         if tenant is None or (self._id is None and not self):
             return
-        now = self._clock.now()
         new = self._id is None
         if new:
+            # Expired sessions are purged by the worker's clean-up, never on the login path.
             self._id = self._request.find_service(TokenSource).new_token(32)
-            self._store.delete_expired(now)
         self._store.save(
             self._digest(self._id),
             tenant.id,

@@ -24,8 +24,8 @@ WORKFLOWS = (
      "Token data fills a new account once; afterwards practitioners edit their personal data themselves."),
     (Workflow.PSEUDO_SSO, "Pseudo-SSO",
      "The identity provider is the source of truth: every Single Sign On login overwrites the mapped fields, "
-     "personal data is read-only, and nobody can log in with a password, you included: link your own account "
-     "to the provider first."),
+     "personal data is read-only, and nobody can log in with a password, you included: saving it ends every "
+     "session opened with a password, yours too, so link your own account to the provider first."),
 )
 UNKNOWN_IDENTITY = (
     (UnknownIdentityHandling.CONFIRM_BY_OTP, "Confirm by one-time password",
