@@ -14,9 +14,10 @@ from sqlalchemy import Engine, event, insert
 
 from adapters.db import migrate, schema
 from adapters.db.engine import make_engine
-from domain.model import fold_user_name, new_id
+from domain.identifiers import new_id
+from domain.practitioners.practitioner import fold_user_name
 from domain.ports import Clock, PasswordHasher
-from domain.tenants import TenantOnboarding
+from domain.tenancy.onboarding import TenantOnboarding
 from entrypoints.web import main
 
 PASSWORD = "benchmark password 1"

@@ -27,9 +27,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 from common import BASE_DOMAIN, StatementCounter, benchmark_app, populate  # noqa: E402
 
 from adapters.db import schema  # noqa: E402
-from domain.model import new_id  # noqa: E402
+from domain.identifiers import new_id  # noqa: E402
 from domain.ports import Clock, SecretBox  # noqa: E402
-from tests.e2e.oidc_provider import LoopbackProvider  # noqa: E402
+from tests.loopback_op.provider import LoopbackProvider  # noqa: E402
 
 SIZES = [(1, 10), (20, 500), (100, 2000)]  # (tenants, practitioners per tenant)
 CALLBACKS = 15

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import itertools
 import threading
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urlencode
 
-from domain.challenges import LinkChallenge
+from domain.sso.challenge import LinkChallenge
 from domain.errors import (
     EmailAlreadyRegistered,
     IdentityRejected,
@@ -16,12 +18,17 @@ from domain.errors import (
     TenantAlreadyExists,
     UnsafeUrl,
 )
-from domain.model import PasswordResetToken, Practitioner, Tenant, fold_user_name
-from domain.policy import ThrottleRule
+from domain.passwords.reset_token import PasswordResetToken
+from domain.practitioners.practitioner import Practitioner, fold_user_name
+from domain.tenancy.tenant import Tenant
+from domain.throttle import ThrottleRule
 from domain.ports import MailMessage, Page
-from domain.provisioning import ScimQuery, ScimToken
-from domain.sso import AuditEvent, DiscoveredConfiguration, IdentityLink, IdentityProvider, VerifiedIdentity
-from domain.values import LoginMethod
+from domain.provisioning.bearer_token import ScimToken
+from domain.provisioning.scim_user import ScimQuery
+from domain.audit import AuditEvent
+from domain.sso.identity import IdentityLink, VerifiedIdentity
+from domain.sso.provider import DiscoveredConfiguration, IdentityProvider
+from domain.practitioners.practitioner import LoginMethod
 
 
 class FakeTenantRepository:
@@ -155,16 +162,36 @@ class FakeThrottle:
             self.counters.pop(bucket, None)
 
 
+@dataclass(frozen=True)
+class OpenSession:
+    tenant_id: str
+    practitioner_id: str | None  # None: nobody logged in yet
+    method: LoginMethod | None
+
+
 class FakeSessionRevocation:
+    """The browser sessions that are open, by id: a test opens them, the domain ends them."""
+
     def __init__(self) -> None:
-        self.ended: list[tuple[str, str]] = []
-        self.ended_by_method: list[tuple[str, LoginMethod]] = []
+        self.open: dict[str, OpenSession] = {}
+        self._ids = itertools.count(1)
+
+    def open_session(
+        self, tenant_id: str, practitioner_id: str | None, method: LoginMethod | None = LoginMethod.PASSWORD
+    ) -> str:
+        session_id = f"session-{next(self._ids)}"
+        self.open[session_id] = OpenSession(tenant_id, practitioner_id, method)
+        return session_id
+
+    def is_open(self, session_id: str) -> bool:
+        return session_id in self.open
 
     def end_sessions_of(self, tenant_id: str, practitioner_id: str) -> None:
-        self.ended.append((tenant_id, practitioner_id))
+        mine = (tenant_id, practitioner_id)
+        self.open = {k: s for k, s in self.open.items() if (s.tenant_id, s.practitioner_id) != mine}
 
     def end_sessions_opened_by(self, tenant_id: str, method: LoginMethod) -> None:
-        self.ended_by_method.append((tenant_id, method))
+        self.open = {k: s for k, s in self.open.items() if (s.tenant_id, s.method) != (tenant_id, method)}
 
 
 class FakePasswordHasher:
@@ -350,7 +377,11 @@ class FakeIdentityProviderClient:
     def authorization_url(
         self, provider: IdentityProvider, redirect_uri: str, state: str, nonce: str, code_challenge: str
     ) -> str:
-        return f"{provider.authorization_endpoint}?state={state}&nonce={nonce}&code_challenge={code_challenge}"
+        query = {"response_type": "code", "client_id": provider.client_id, "redirect_uri": redirect_uri,
+                 "state": state, "code_challenge": code_challenge, "code_challenge_method": "S256"}
+        if provider.protocol == "oidc":  # only an ID token would carry the nonce back
+            query["nonce"] = nonce
+        return f"{provider.authorization_endpoint}?{urlencode(query)}"
 
     def redeem(
         self, provider: IdentityProvider, client_secret: str, code: str, code_verifier: str,

@@ -1,5 +1,7 @@
 """Errors the domain raises; the web and CLI layers turn them into messages."""
 
+from __future__ import annotations
+
 
 class DomainError(Exception):
     """Base for every rule the domain refuses to break. ``str(err)`` is user-facing."""

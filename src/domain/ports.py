@@ -8,22 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-from domain.challenges import LinkChallenge
-from domain.model import PasswordResetToken, Practitioner, Tenant
-from domain.values import LoginMethod
-
-if TYPE_CHECKING:
-    from domain.policy import ThrottleRule
-    from domain.provisioning import ScimQuery, ScimToken
-from domain.sso import (
-    AuditEvent,
-    DiscoveredConfiguration,
-    IdentityLink,
-    IdentityProvider,
-    VerifiedIdentity,
-)
+from domain.passwords.reset_token import PasswordResetToken
+from domain.practitioners.practitioner import LoginMethod, Practitioner
+from domain.provisioning.bearer_token import ScimToken
+from domain.provisioning.scim_user import ScimQuery
+from domain.sso.challenge import LinkChallenge
+from domain.sso.identity import IdentityLink, VerifiedIdentity
+from domain.sso.provider import DiscoveredConfiguration, IdentityProvider
+from domain.tenancy.tenant import Tenant
 
 
 @dataclass(frozen=True)
@@ -60,7 +54,7 @@ class PractitionerRepository(Protocol):
     def get(self, tenant_id: str, practitioner_id: str) -> Practitioner | None: ...
 
     def get_by_email(self, tenant_id: str, email: str) -> Practitioner | None:
-        """``email`` is already normalized (see domain.values.normalize_email)."""
+        """``email`` is already normalized (see domain.practitioners.email.normalize_email)."""
 
     def get_many(self, tenant_id: str, practitioner_ids: set[str]) -> list[Practitioner]:
         """Those of the ids that are practitioners of this tenant, in one lookup."""
@@ -69,7 +63,7 @@ class PractitionerRepository(Protocol):
 
     def scim_search(self, tenant_id: str, query: ScimQuery, offset: int, limit: int) -> tuple[list[Practitioner], int]:
         """Practitioners meeting every criterion: userName without case, email in its stored form
-        (``query.email`` is already normalized, see domain.values.normalize_email)."""
+        (``query.email`` is already normalized, see domain.practitioners.email.normalize_email)."""
 
     def remove(self, practitioner: Practitioner) -> None:
         """Deletes the practitioner with their links, challenges and sessions."""
@@ -85,29 +79,6 @@ class PasswordResetTokenRepository(Protocol):
 
     def discard_open(self, tenant_id: str, practitioner_id: str) -> None:
         """Forget every unused link of the practitioner (a newer one supersedes them)."""
-
-
-class Throttle(Protocol):
-    """Counts uses per bucket (an account, a client address) in the windows of a ThrottleRule.
-
-    A unit of work takes (or clears) its buckets before it writes anything else, several of
-    them in sorted order (domain.policy.take_all), so units of work that wait for one another's
-    buckets never wait in a circle.
-    """
-
-    def take(self, bucket: str, rule: ThrottleRule, now: datetime) -> bool:
-        """Counts one use, unless the bucket's window already holds ``rule.max_uses``: then False.
-
-        Atomic: of any number of concurrent calls, at most ``rule.max_uses`` succeed per window.
-        The use belongs to the unit of work (undone if it aborts); until it ends, concurrent
-        takes of the same bucket wait for it.
-        """
-
-    def give_back(self, bucket: str) -> None:
-        """Uncounts one use taken in this unit of work (the attempt turned out to be fine)."""
-
-    def clear(self, bucket: str) -> None:
-        """Forgets every use of the bucket."""
 
 
 class SessionRevocation(Protocol):
@@ -186,13 +157,6 @@ class LinkChallengeRepository(Protocol):
         of work: a concurrent open_for of it waits until this one ends, then sees its changes."""
 
     def discard_open(self, tenant_id: str, binding_digest: str) -> None: ...
-
-
-class AuditLog(Protocol):
-    def record(self, event: AuditEvent) -> None: ...
-
-    def newest(self, tenant_id: str, offset: int, limit: int) -> tuple[list[AuditEvent], int]:
-        """A page of the tenant's events, newest first, and how many there are."""
 
 
 class SecretBox(Protocol):

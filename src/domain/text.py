@@ -2,13 +2,13 @@
 
 Storable text is what PostgreSQL and SQLite both keep and every page, JSON answer and mail can
 show: no NUL (PostgreSQL refuses it where SQLite silently keeps it) and no lone surrogate (a
-JSON escape such as ``"\\ud800"`` makes one; it has no UTF-8 form at all). One line of text (a
+JSON escape such as ``"\ud800"`` makes one; it has no UTF-8 form at all). One line of text (a
 name, a button text, an identifier, anything that may end up in a mail header) is storable and
 has no control characters (C0 with tab and line breaks, DEL, C1) and no Unicode line or
 paragraph separators. Multi-line text (a value map) need only be storable.
 
 The edges apply it once: the web app's request check, the SCIM body reader, the identity
-provider's answer (``VerifiedIdentity``) and the value cleaners of ``domain.values``.
+provider's answer (``VerifiedIdentity``) and the value cleaners (``domain.practitioners.profile``).
 """
 
 from __future__ import annotations
@@ -19,8 +19,11 @@ from collections.abc import Mapping
 
 from domain.errors import InvalidValue
 
+
 _NOT_STORABLE = re.compile("[\x00\ud800-\udfff]")
+
 _NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
 _SHOWN_PATH_LENGTH = 80
 
 
@@ -30,6 +33,21 @@ def is_storable(text: str) -> bool:
 
 def is_one_line(text: str) -> bool:
     return _NOT_ONE_LINE.search(text) is None
+
+
+# One limit for every URL: what an admin enters and what the server fetches (discovery
+# documents and redirects included). The provider URL columns hold as many characters.
+MAX_URL_LENGTH = 2000
+
+
+def url_shape_problem(url: str) -> str | None:
+    """Why ``url`` is not one token that every URL parser reads alike, or None. Whitespace and
+    control characters are where parsers disagree; the rest of a URL's form is checked apart."""
+    if len(url) > MAX_URL_LENGTH:
+        return f"is longer than {MAX_URL_LENGTH} characters"
+    if not is_one_line(url) or any(ch.isspace() for ch in url):
+        return "has spaces or control characters"
+    return None
 
 
 def storable_text(raw: str, field: str, label: str) -> str:
@@ -69,3 +87,9 @@ def document_problem(document: object) -> str | None:
         elif isinstance(value, list):
             pending.extend((f"{path}[{index}]", item) for index, item in reversed(list(enumerate(value))))
     return None
+
+
+def fold_to_one_line(header: str) -> str:
+    """A header value with its whitespace folded: a line break in a name saved before names had to
+    be one line (a provider's button text, say) must not end the header and start another."""
+    return " ".join(header.split())

@@ -13,10 +13,10 @@ from adapters.db import migrate
 from adapters.db.engine import make_engine
 from adapters.db.housekeeping import Housekeeping
 from domain.errors import DomainError, UnknownTenant
-from domain.practitioners import PractitionerDirectory
+from domain.practitioners.directory import PractitionerDirectory
 from domain.ports import Clock
-from domain.provisioning import ProvisioningTokens
-from domain.tenants import TenantOnboarding
+from domain.provisioning.tokens import ProvisioningTokens
+from domain.tenancy.onboarding import TenantOnboarding
 from entrypoints import worker
 from entrypoints.settings import PortalSettings
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 KNOWN = (
     "sqlalchemy.url",
@@ -34,6 +35,7 @@ KNOWN = (
     "sso.http_timeout",
 )
 DEV_SECRET_MARKER = "development-only"
+_N = TypeVar("_N", int, float)
 
 
 class SettingsError(SystemExit):
@@ -68,6 +70,61 @@ def _flag(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+class _Raw:
+    """The settings as text, the environment over the .ini file, with the checks they share."""
+
+    def __init__(self, settings: Mapping[str, str], environ: Mapping[str, str]) -> None:
+        self._values = {key: str(settings.get(key, "")) for key in KNOWN}
+        for key in KNOWN:
+            if environ.get(env_name(key)):
+                self._values[key] = environ[env_name(key)]
+        if environ.get("DATABASE_URL"):
+            self._values["sqlalchemy.url"] = environ["DATABASE_URL"]
+
+    def __getitem__(self, key: str) -> str:
+        return self._values[key]
+
+    def required(self, key: str) -> str:
+        value = self._values[key].strip()
+        if not value:
+            raise SettingsError(f"{key} is not set (in the .ini file or ${env_name(key)})")
+        return value
+
+    def choice(self, key: str, default: str, allowed: tuple[str, ...]) -> str:
+        value = (self._values[key] or default).strip()
+        if value not in allowed:
+            raise SettingsError(f"{key} must be {' or '.join(allowed)}")
+        return value
+
+    def number(self, key: str, default: float, kind: type[_N], message: str) -> _N:
+        try:
+            return kind(self._values[key] or default)
+        except ValueError:
+            raise SettingsError(message) from None
+
+
+def _refuse_development_values(scheme: str, secret: str, secrets_key: str, profile: str) -> None:
+    """Outside development every shortcut that the development settings take is refused."""
+    if scheme != "https":
+        raise SettingsError("app.scheme must be https outside development")
+    if len(secret) < 32 or DEV_SECRET_MARKER in secret:
+        raise SettingsError("session.secret needs at least 32 random characters in production")
+    if not _is_fernet_key(secrets_key):
+        raise SettingsError(
+            "secrets.key must be a Fernet key in production: "
+            'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+        )
+    if profile == "cheapest":
+        raise SettingsError("passwords.hash_profile = cheapest is for tests, never production")
+
+
+def _http_timeout(raw: _Raw) -> float:
+    timeout = raw.number("sso.http_timeout", 10, float, "sso.http_timeout must be a number of seconds")
+    if not 0 < timeout <= 60:
+        raise SettingsError("sso.http_timeout must be between 0 and 60 seconds")
+    return timeout
+
+
 @dataclass(frozen=True)
 class PortalSettings:
     database_url: str
@@ -91,77 +148,37 @@ class PortalSettings:
 
     @classmethod
     def load(cls, settings: Mapping[str, str], environ: Mapping[str, str] = os.environ) -> PortalSettings:
-        merged = {key: str(settings.get(key, "")) for key in KNOWN}
-        for key in KNOWN:
-            if environ.get(env_name(key)):
-                merged[key] = environ[env_name(key)]
-        if environ.get("DATABASE_URL"):
-            merged["sqlalchemy.url"] = environ["DATABASE_URL"]
-
-        def required(key: str) -> str:
-            value = merged[key].strip()
-            if not value:
-                raise SettingsError(f"{key} is not set (in the .ini file or ${env_name(key)})")
-            return value
-
-        development = _flag(merged["app.development"])
-        scheme = (merged["app.scheme"] or "https").strip()
-        if scheme not in {"http", "https"}:
-            raise SettingsError("app.scheme must be http or https")
-        secret = required("session.secret")
+        raw = _Raw(settings, environ)
+        development = _flag(raw["app.development"])
+        scheme = raw.choice("app.scheme", "https", ("http", "https"))
+        profile = raw.choice("passwords.hash_profile", "default", ("default", "cheapest"))
+        secret, secrets_key = raw.required("session.secret"), raw.required("secrets.key")
         if not development:
-            if scheme != "https":
-                raise SettingsError("app.scheme must be https outside development")
-            if len(secret) < 32 or DEV_SECRET_MARKER in secret:
-                raise SettingsError("session.secret needs at least 32 random characters in production")
-        secrets_key = required("secrets.key")
-        if not development and not _is_fernet_key(secrets_key):
-            raise SettingsError(
-                "secrets.key must be a Fernet key in production: "
-                'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
-            )
-        try:
-            http_timeout = float(merged["sso.http_timeout"] or 10)
-        except ValueError:
-            raise SettingsError("sso.http_timeout must be a number of seconds") from None
-        if not 0 < http_timeout <= 60:
-            raise SettingsError("sso.http_timeout must be between 0 and 60 seconds")
-        profile = (merged["passwords.hash_profile"] or "default").strip()
-        if profile not in {"default", "cheapest"}:
-            raise SettingsError("passwords.hash_profile must be default or cheapest")
-        if profile == "cheapest" and not development:
-            raise SettingsError("passwords.hash_profile = cheapest is for tests, never production")
-        backend = (merged["mail.backend"] or "outbox").strip()
-        if backend not in {"outbox", "smtp"}:
-            raise SettingsError("mail.backend must be outbox or smtp")
+            _refuse_development_values(scheme, secret, secrets_key, profile)
+        backend = raw.choice("mail.backend", "outbox", ("outbox", "smtp"))
         if backend == "smtp":
-            required("mail.host")
-        public_port = _public_port(merged["app.public_port"])
-        try:
-            port = int(merged["mail.port"] or 587)
-        except ValueError:
-            raise SettingsError("mail.port must be a number") from None
+            raw.required("mail.host")
         return cls(
-            database_url=required("sqlalchemy.url"),
-            base_domain=required("app.base_domain").lower().strip("."),
+            database_url=raw.required("sqlalchemy.url"),
+            base_domain=raw.required("app.base_domain").lower().strip("."),
             scheme=scheme,
-            public_port=public_port,
+            public_port=_public_port(raw["app.public_port"]),
             development=development,
             session_secret=secret,
             mail_backend=backend,
-            mail_outbox_dir=Path(merged["mail.outbox_dir"] or "var/outbox"),
-            mail_host=merged["mail.host"],
-            mail_port=port,
-            mail_username=merged["mail.username"],
-            mail_password=merged["mail.password"],
-            mail_starttls=_flag(merged["mail.starttls"] or "true"),
-            mail_sender=merged["mail.sender"] or "Practice Portal <no-reply@localhost>",
+            mail_outbox_dir=Path(raw["mail.outbox_dir"] or "var/outbox"),
+            mail_host=raw["mail.host"],
+            mail_port=raw.number("mail.port", 587, int, "mail.port must be a number"),
+            mail_username=raw["mail.username"],
+            mail_password=raw["mail.password"],
+            mail_starttls=_flag(raw["mail.starttls"] or "true"),
+            mail_sender=raw["mail.sender"] or "Practice Portal <no-reply@localhost>",
             password_hash_profile=profile,
             secrets_key=secrets_key,
             sso_allowed_private_hosts=frozenset(
-                h.lower() for h in merged["sso.allowed_private_hosts"].replace(",", " ").split()
+                h.lower() for h in raw["sso.allowed_private_hosts"].replace(",", " ").split()
             ),
-            sso_http_timeout=http_timeout,
+            sso_http_timeout=_http_timeout(raw),
         )
 
     @property

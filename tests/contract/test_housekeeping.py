@@ -13,9 +13,9 @@ from sqlalchemy import Engine, func, select
 import domain
 from adapters.db.housekeeping import EXPIRED_GRACE, THROTTLE_RETENTION, Housekeeping
 from adapters.db.schema import link_challenges, password_reset_tokens, throttle_counters, web_sessions
-from domain.challenges import CODE_LIFETIME, LinkChallenge
-from domain.model import PasswordResetToken, ResetPurpose
-from domain.policy import ThrottleRule
+from domain.sso.challenge import CODE_LIFETIME, LinkChallenge
+from domain.passwords.reset_token import PasswordResetToken, ResetPurpose
+from domain.throttle import ThrottleRule
 from tests.contract.conftest import SqlUnitOfWork
 from tests.contract.test_sso_repository_contract import NOW, world
 from tests.fakes import FakeClock
@@ -80,7 +80,7 @@ def test_every_throttle_window_is_shorter_than_the_counters_are_kept():
     """Else the clean-up would forget uses that a window still counts."""
     rules = [
         value
-        for module in pkgutil.iter_modules(domain.__path__, "domain.")
+        for module in pkgutil.walk_packages(domain.__path__, "domain.")
         for value in vars(importlib.import_module(module.name)).values()
         if isinstance(value, ThrottleRule)
     ]

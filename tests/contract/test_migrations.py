@@ -10,8 +10,8 @@ from sqlalchemy import Engine, text
 from adapters.db import migrate
 from adapters.db.engine import make_engine
 from adapters.db.schema import metadata
-from domain.model import fold_user_name
-from domain.values import normalize_email
+from domain.practitioners.practitioner import fold_user_name
+from domain.practitioners.email import normalize_email
 from tests.conftest import DATABASES, provisioned_database
 
 

@@ -7,8 +7,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from domain.errors import EmailAlreadyRegistered, NotUnique, TenantAlreadyExists
-from domain.model import PasswordResetToken, Practitioner, ResetPurpose, Tenant, digest
-from domain.values import ModuleRight, UnknownIdentityHandling, Workflow
+from domain.identifiers import digest
+from domain.passwords.reset_token import PasswordResetToken, ResetPurpose
+from domain.practitioners.practitioner import Practitioner
+from domain.tenancy.tenant import Tenant
+from domain.practitioners.practitioner import ModuleRight
+from domain.tenancy.tenant import UnknownIdentityHandling, Workflow
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 
@@ -154,7 +158,7 @@ def test_scim_search_matches_user_name_without_case_and_falls_back_to_the_email(
     bob = practitioner(uow, t, "bob@acme.test")
     bob.user_name, bob.external_id, bob.active = "Bob.Builder", "e-2", False
     uow.commit()
-    from domain.provisioning import ScimQuery
+    from domain.provisioning.scim_user import ScimQuery
 
     def ids(**criteria):
         found, total = uow.repos.practitioners.scim_search(t.id, ScimQuery(**criteria), 0, 10)
@@ -178,7 +182,7 @@ def scim_user(uow, t: Tenant, email: str, user_name: str) -> Practitioner:
 
 
 def user_name_holders(uow, t: Tenant, user_name: str) -> list[str]:
-    from domain.provisioning import ScimQuery
+    from domain.provisioning.scim_user import ScimQuery
 
     return [p.email for p in uow.repos.practitioners.scim_search(t.id, ScimQuery(user_name=user_name), 0, 10)[0]]
 
@@ -252,7 +256,7 @@ def test_the_version_grows_with_every_change(uow):
 def test_scim_tokens_are_found_by_digest_within_their_tenant_newest_first(uow):
     from datetime import timedelta
 
-    from domain.provisioning import ScimToken
+    from domain.provisioning.bearer_token import ScimToken
 
     acme, beta = tenant(uow, "acme"), tenant(uow, "beta")
     old = ScimToken(acme.id, "old", "d1", NOW)

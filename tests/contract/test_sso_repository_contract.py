@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from domain.challenges import LinkChallenge
-from domain.model import Practitioner, Tenant
-from domain.sso import AuditEvent, IdentityLink, IdentityProvider
+from domain.sso.challenge import LinkChallenge
+from domain.practitioners.practitioner import Practitioner
+from domain.tenancy.tenant import Tenant
+from domain.audit import AuditEvent
+from domain.sso.identity import IdentityLink
+from domain.sso.provider import IdentityProvider
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from domain.policy import ThrottleRule
+from domain.throttle import ThrottleRule
 from tests.conftest import DATABASES, empty_all_tables
 from tests.contract.conftest import ContractDatabases, FakeUnitOfWork, SqlUnitOfWork
 

@@ -12,14 +12,15 @@ from pathlib import Path
 
 import pytest
 import webtest
+from pyramid.request import Request
 from pyramid.router import Router
 from pyramid.scripting import prepare
 from sqlalchemy import Engine
 from webtest.http import StopableWSGIServer
 
-from domain.practitioners import PractitionerDirectory
-from domain.tenants import TenantOnboarding
-from domain.values import ModuleRight
+from domain.practitioners.directory import PractitionerDirectory
+from domain.tenancy.onboarding import TenantOnboarding
+from domain.practitioners.practitioner import ModuleRight
 from entrypoints.web import main
 
 BASE_DOMAIN = "portal.test"
@@ -88,7 +89,7 @@ class Portal:
 
     def open_tenant(self, slug: str = "acme", owner_password: str = PASSWORD) -> str:
         """Opens a tenant as the operator's CLI does; returns the owner's email."""
-        with self._unit_of_work() as request:
+        with self.unit_of_work() as request:
             request.find_service(TenantOnboarding).open_tenant(
                 slug, f"{slug.title()} Practice", f"owner@{slug}.test", owner_password
             )
@@ -101,7 +102,7 @@ class Portal:
         password: str | None = PASSWORD,
         rights: frozenset[ModuleRight] = frozenset(),
     ) -> None:
-        with self._unit_of_work() as request:
+        with self.unit_of_work() as request:
             onboarding = request.find_service(TenantOnboarding)
             tenant = onboarding.tenant(slug)
             request.find_service(PractitionerDirectory).add(
@@ -125,24 +126,16 @@ class Portal:
             found.append(Mail(message["To"], message["Subject"], text, html))
         return found
 
-    def _unit_of_work(self):  # type: ignore[no-untyped-def]
-        return _UnitOfWork(self.app)
-
-
-class _UnitOfWork:
-    def __init__(self, app: Router) -> None:
-        self._env = prepare(registry=app.registry)
-
-    def __enter__(self):  # type: ignore[no-untyped-def]
-        self._tm = self._env["request"].tm
-        self._tm.__enter__()
-        return self._env["request"]
-
-    def __exit__(self, *exc_info):  # type: ignore[no-untyped-def]
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Request]:
+        """A request of the app in a transaction of its own, as the CLI runs one: find services
+        on it; leaving the block commits, an exception aborts."""
+        env = prepare(registry=self.app.registry)
         try:
-            return self._tm.__exit__(*exc_info)
+            with env["request"].tm:
+                yield env["request"]
         finally:
-            self._env["closer"]()
+            env["closer"]()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import requests
 import webtest
 
 from tests.e2e.conftest import BASE_DOMAIN, PASSWORD, Portal
-from tests.e2e.oidc_provider import LoopbackProvider
+from tests.loopback_op.provider import LoopbackProvider
 
 CLIENT_ID = "practice-portal"
 CLIENT_SECRET = "client-secret-at-the-provider"

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, select, text
 
 from adapters.db.schema import metadata
-from domain.values import ModuleRight
+from domain.practitioners.practitioner import ModuleRight
 from entrypoints.web.views.forms import safe_next
 from tests.e2e.conftest import BASE_DOMAIN, PASSWORD, Portal
 from tests.e2e.sso import Sso, op, provider_values, sso  # noqa: F401  (fixtures)

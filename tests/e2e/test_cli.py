@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from adapters.db.schema import practitioners, scim_tokens, tenants
-from domain.provisioning import ProvisioningTokens
-from domain.tenants import TenantOnboarding
+from domain.provisioning.tokens import ProvisioningTokens
+from domain.tenancy.onboarding import TenantOnboarding
 from entrypoints import cli
 from entrypoints.web import main as web_app
 from tests.e2e.conftest import PASSWORD, app_settings
@@ -177,7 +177,7 @@ def test_practitioner_add_with_a_bad_email_exits_1(acme, engine):
 
 def scim_token_authenticates(portal, slug: str, token: str):  # type: ignore[no-untyped-def]
     """The token's name when the domain service accepts it on this tenant, else None."""
-    with portal._unit_of_work() as request:
+    with portal.unit_of_work() as request:
         tenant = request.find_service(TenantOnboarding).tenant(slug)
         found = request.find_service(ProvisioningTokens).authenticate(tenant, token)
         return None if found is None else found.name

@@ -23,7 +23,7 @@ from jwkest import BadSignature
 from jwkest.jwk import RSAKey
 from jwkest.jws import JWS
 
-from tests.e2e.oidc_provider import LoopbackProvider
+from tests.loopback_op.provider import LoopbackProvider
 
 CLIENT, SECRET = "portal", "s3cret-for-tests"
 REDIRECT = "http://acme.portal.test/sso/callback"

@@ -36,10 +36,10 @@ import webtest
 from sqlalchemy import Engine, select
 
 from adapters.db.schema import audit_events, identity_links, password_reset_tokens, practitioners, scim_tokens, web_sessions
-from domain.practitioners import PractitionerDirectory
-from domain.provisioning import ProvisioningTokens
-from domain.tenants import TenantOnboarding
-from domain.values import ModuleRight
+from domain.practitioners.directory import PractitionerDirectory
+from domain.provisioning.tokens import ProvisioningTokens
+from domain.tenancy.onboarding import TenantOnboarding
+from domain.practitioners.practitioner import ModuleRight
 from tests.e2e.conftest import PASSWORD, Portal
 
 PRACTITIONERS_PAGE = "/admin/practitioners"
@@ -212,7 +212,7 @@ class Practice:
 @pytest.fixture
 def practice(portal: Portal, engine: Engine) -> Practice:
     """Acme with its people and tokens, and beta, set up in one unit of work as the CLI would."""
-    with portal._unit_of_work() as request:
+    with portal.unit_of_work() as request:
         onboarding = request.find_service(TenantOnboarding)
         directory = request.find_service(PractitionerDirectory)
         tokens = request.find_service(ProvisioningTokens)
@@ -259,7 +259,7 @@ class PageRoute:
 
 def _deactivate_targets(practice: Practice) -> None:
     """Reactivation needs someone deactivated: the targets that can be (never the owner or an actor)."""
-    with practice.portal._unit_of_work() as request:
+    with practice.portal.unit_of_work() as request:
         tenant = request.find_service(TenantOnboarding).tenant("acme")
         directory = request.find_service(PractitionerDirectory)
         owner = request.find_service(TenantOnboarding).owner_of(tenant)
@@ -391,7 +391,7 @@ def scim_request(browser: webtest.TestApp, headers: dict[str, str], method: str,
     kwargs: dict[str, Any] = {"headers": headers, "status": "*", "expect_errors": True}
     if body is not None:
         kwargs.update(params=json.dumps(body), content_type="application/scim+json")
-    return browser._gen_request(method, "/scim/v2" + path, **kwargs)
+    return getattr(browser, method.lower())("/scim/v2" + path, **kwargs)  # TestApp.get, .post, .patch...
 
 
 def assert_answer(response: webtest.TestResponse, answer: str) -> None:

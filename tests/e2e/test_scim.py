@@ -10,8 +10,8 @@ import pytest
 import webtest
 from sqlalchemy import Engine, text
 
-from domain.provisioning import ProvisioningTokens
-from domain.tenants import TenantOnboarding
+from domain.provisioning.tokens import ProvisioningTokens
+from domain.tenancy.onboarding import TenantOnboarding
 from tests.e2e.conftest import BASE_DOMAIN, Portal
 from tests.e2e.sso import Sso, op, sso  # noqa: F401  (fixtures)
 
@@ -27,7 +27,7 @@ SCIM_JSON = "application/scim+json"
 
 def create_token(portal: Portal, slug: str, name: str = "Entra") -> str:
     """A SCIM token made through the real domain service as the CLI does: it acts for the owner."""
-    with portal._unit_of_work() as request:
+    with portal.unit_of_work() as request:
         onboarding = request.find_service(TenantOnboarding)
         tenant = onboarding.tenant(slug)
         _record, token = request.find_service(ProvisioningTokens).create(tenant, name, onboarding.owner_of(tenant))
@@ -51,7 +51,7 @@ class Scim:
         if body is not None:
             kwargs["params"] = body if isinstance(body, (bytes, str)) else json.dumps(body)
             kwargs["content_type"] = content_type
-        return self.app._gen_request(method.upper(), "/scim/v2" + path, **kwargs) if method.upper() in ("POST", "PUT", "PATCH", "DELETE") else self.app.get("/scim/v2" + path, **kwargs)
+        return getattr(self.app, method.lower())("/scim/v2" + path, **kwargs)  # TestApp.get, .post, .patch...
 
     def get(self, path: str, status: int | str = 200, **headers: str) -> webtest.TestResponse:
         return self.request("GET", path, status=status, **headers)
@@ -136,7 +136,7 @@ def test_a_token_of_another_tenant_is_401_on_this_tenants_host(portal: Portal, s
 
 
 def test_a_revoked_token_is_401(portal: Portal, scim: Scim):
-    with portal._unit_of_work() as request:
+    with portal.unit_of_work() as request:
         tenant = request.find_service(TenantOnboarding).tenant("acme")
         tokens = request.find_service(ProvisioningTokens)
         (record,) = tokens.tokens(tenant)

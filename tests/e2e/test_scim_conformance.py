@@ -13,15 +13,15 @@ from pyramid.router import Router
 from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_tester import Status, check_server
 
-from domain.provisioning import ProvisioningTokens
-from domain.tenants import TenantOnboarding
+from domain.provisioning.tokens import ProvisioningTokens
+from domain.tenancy.onboarding import TenantOnboarding
 from tests.e2e.conftest import BASE_DOMAIN, Portal, served_on_loopback
 
 FAILING = (Status.ERROR, Status.CRITICAL)
 
 
 def scim_token(portal: Portal, slug: str) -> str:
-    with portal._unit_of_work() as request:
+    with portal.unit_of_work() as request:
         onboarding = request.find_service(TenantOnboarding)
         tenant = onboarding.tenant(slug)
         return request.find_service(ProvisioningTokens).create(tenant, "scim2-tester", onboarding.owner_of(tenant))[1]

@@ -11,10 +11,11 @@ import webtest
 from sqlalchemy import Engine, select
 
 from adapters.db.schema import metadata, scim_tokens, tenants
-from domain.provisioning import ProvisioningTokens, ScimToken
-from domain.tenants import TenantOnboarding
-from domain.values import ModuleRight
-from tests.e2e.conftest import PASSWORD, Portal, _UnitOfWork
+from domain.provisioning.bearer_token import ScimToken
+from domain.provisioning.tokens import ProvisioningTokens
+from domain.tenancy.onboarding import TenantOnboarding
+from domain.practitioners.practitioner import ModuleRight
+from tests.e2e.conftest import PASSWORD, Portal
 
 PATH = "/admin/provisioning"
 OWNER = "owner@acme.test"
@@ -27,7 +28,7 @@ CLERK = "clerk@acme.test"  # holds the Practitioners right, not the owner
 @contextmanager
 def tokens_of(portal: Portal, slug: str) -> Iterator[tuple[ProvisioningTokens, object]]:
     """The domain service and the tenant inside one committed unit of work, as the app wires them."""
-    with _UnitOfWork(portal.app) as request:
+    with portal.unit_of_work() as request:
         tenant = request.find_service(TenantOnboarding).tenant(slug)
         yield request.find_service(ProvisioningTokens), tenant
 

@@ -15,9 +15,10 @@ import webtest
 from sqlalchemy import Engine, func, select, text
 
 from adapters.db.schema import audit_events, identity_providers, tenants
-from domain.values import ModuleRight
+from domain.practitioners.practitioner import ModuleRight
 from tests.e2e.conftest import PASSWORD, Portal
-from tests.e2e.oidc_provider import DISCOVERY, LoopbackProvider
+from tests.loopback_op.protocol import DISCOVERY
+from tests.loopback_op.provider import LoopbackProvider
 from tests.e2e.sso import AUDIT, CLIENT_ID, CLIENT_SECRET, Sso, audit_rows, op, provider_values, redirect_uri, sso  # noqa: F401  (fixtures)
 
 PATH = "/admin/authentication"

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import webtest
 from sqlalchemy import Engine, select, update
 
 from adapters.db.schema import audit_events, identity_links, identity_providers, practitioners, tenants
-from domain.values import UnknownIdentityHandling
-from tests.e2e.oidc_provider import DISCOVERY, LoopbackProvider
+from domain.tenancy.tenant import UnknownIdentityHandling
+from tests.loopback_op.protocol import DISCOVERY
+from tests.loopback_op.provider import LoopbackProvider
 from tests.e2e.sso import CLIENT_ID, CLIENT_SECRET, Sso, provider_values, op, redirect_uri, sso  # noqa: F401  (fixtures)
 from tests.e2e.test_sso_admin import audit_rows, count, csrf_token, field_error, logged_out
 
@@ -26,40 +27,6 @@ BOB = "bob@acme.test"
 # --- a second provider, and the loopback provider as a plain OAuth 2.0 server -----------------
 
 
-class OAuth2Server(LoopbackProvider):
-    """The loopback provider speaking plain OAuth 2.0: it takes an authorization request without
-    the ``openid`` scope and without a nonce, answers the token request without an ID token and
-    says who it is only at its userinfo endpoint (``userinfo`` replaces that answer when set).
-
-    pyoidc's provider only knows OpenID Connect, so ``openid`` is added to the scope on the way
-    in (the request as sent is what ``requests_to`` shows) and the ID token dropped on the way out.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.send_id_token = False
-        self.userinfo: dict[str, Any] | None = None
-
-    def _authorization(self, environ: dict[str, Any], query: str, body: bytes) -> Any:
-        params = parse_qsl(query, keep_blank_values=True)
-        scopes = dict(params).get("scope", "").split()
-        if "openid" not in scopes:
-            query = urlencode([(k, " ".join(["openid", *scopes]) if k == "scope" else v) for k, v in params])
-        return super()._authorization(environ, query, body)
-
-    def _token(self, environ: dict[str, Any], query: str, body: bytes) -> Any:
-        reply = super()._token(environ, query, body)
-        if reply.status == 200 and not self.send_id_token:
-            reply = reply.with_json({k: v for k, v in reply.json().items() if k != "id_token"})
-        return reply
-
-    def _userinfo(self, environ: dict[str, Any], query: str, body: bytes) -> Any:
-        reply = super()._userinfo(environ, query, body)
-        if reply.status == 200 and self.userinfo is not None:
-            reply = reply.with_json(self.userinfo)
-        return reply
-
-
 @pytest.fixture
 def op2() -> Iterator[LoopbackProvider]:
     """A second, independent OpenID Provider (its own issuer, keys, clients and users)."""
@@ -69,8 +36,11 @@ def op2() -> Iterator[LoopbackProvider]:
 
 
 @pytest.fixture
-def oauth2() -> Iterator[OAuth2Server]:
-    with OAuth2Server() as server:
+def oauth2() -> Iterator[LoopbackProvider]:
+    """The loopback provider speaking plain OAuth 2.0: it takes an authorization request without
+    the ``openid`` scope and without a nonce, answers the token request without an ID token and
+    says who it is only at its userinfo endpoint."""
+    with LoopbackProvider(plain_oauth2=True) as server:
         server.login_as("ann-sub", email="ann@home.example", email_verified=True, given_name="Ann", family_name="Smith")
         yield server
 
@@ -486,7 +456,7 @@ def test_an_edit_that_keeps_issuer_and_client_id_needs_no_acknowledgement(sso: S
 
 @pytest.mark.parametrize("send_id_token", [False, True], ids=["no-id-token", "id-token-ignored"])
 def test_an_oauth2_provider_configured_in_the_form_logs_a_practitioner_in_after_the_code(
-    sso: Sso, oauth2: OAuth2Server, engine: Engine, send_id_token: bool
+    sso: Sso, oauth2: LoopbackProvider, engine: Engine, send_id_token: bool
 ):
     oauth2.send_id_token = send_id_token
     provider_id = added(add_provider(sso, oauth2, "Contoso OAuth", **oauth2_fields(oauth2)))
@@ -514,13 +484,14 @@ def test_an_oauth2_provider_configured_in_the_form_logs_a_practitioner_in_after_
     assert oauth2.hits[DISCOVERY] == 0 and oauth2.hits["/jwks"] == 0
 
 
-def test_an_oauth2_provider_reads_the_configured_userinfo_fields(sso: Sso, oauth2: OAuth2Server, engine: Engine):
+def test_an_oauth2_provider_reads_the_configured_userinfo_fields(sso: Sso, oauth2: LoopbackProvider, engine: Engine):
     """A numeric id and names in a nested object: with just-in-time registration the new account
     is filled from the fields the admin named."""
     with engine.begin() as connection:
         connection.execute(update(tenants).where(tenants.c.slug == "acme").values(unknown_identity=UnknownIdentityHandling.REGISTER))
-    oauth2.userinfo = {"id": 4711, "login": "nora", "mail": "nora@home.example", "name": {"first": "Nora", "last": "Newman"},
-                       "email": "not-this@home.example", "given_name": "Not-this"}
+    oauth2.answer_userinfo_with({"id": 4711, "login": "nora", "mail": "nora@home.example",
+                                 "name": {"first": "Nora", "last": "Newman"},
+                                 "email": "not-this@home.example", "given_name": "Not-this"})
     provider_id = added(add_provider(sso, oauth2, "Git Host", **oauth2_fields(
         oauth2, subject_field="id", email_field="mail", given_name_field="name.first", family_name_field="name.last")))
     browser = sso.portal.browser("acme")
@@ -540,9 +511,9 @@ def test_an_oauth2_provider_reads_the_configured_userinfo_fields(sso: Sso, oauth
     {"employee_id": True},
     {"employee_id": {"nested": "object"}},
 ], ids=["missing", "empty", "null", "boolean", "object"])
-def test_an_oauth2_userinfo_without_the_foreign_id_logs_nobody_in(sso: Sso, oauth2: OAuth2Server, engine: Engine, userinfo):
+def test_an_oauth2_userinfo_without_the_foreign_id_logs_nobody_in(sso: Sso, oauth2: LoopbackProvider, engine: Engine, userinfo):
     provider_id = added(add_provider(sso, oauth2, "Contoso OAuth", **oauth2_fields(oauth2, subject_field="employee_id")))
-    oauth2.userinfo = userinfo
+    oauth2.answer_userinfo_with(userinfo)
     browser = sso.portal.browser("acme")
     page = sso.log_in(browser, 400, provider_id)
     assert "Single Sign On did not work" in page.text and "the userinfo answer has no employee_id." in page.text
@@ -550,7 +521,7 @@ def test_an_oauth2_userinfo_without_the_foreign_id_logs_nobody_in(sso: Sso, oaut
     assert "the userinfo answer has no employee_id" in audit_rows(sso.admin())[0]["What happened"]
 
 
-def test_an_oauth2_provider_needs_no_issuer_and_no_jwks_but_its_endpoints_and_fields(sso: Sso, oauth2: OAuth2Server, engine: Engine):
+def test_an_oauth2_provider_needs_no_issuer_and_no_jwks_but_its_endpoints_and_fields(sso: Sso, oauth2: LoopbackProvider, engine: Engine):
     page = add_provider(sso, oauth2, "Contoso OAuth", status=400, **oauth2_fields(
         oauth2, userinfo_endpoint="", subject_field=" ", token_endpoint="http://login.example.com/t"))
     assert field_error(page, "issuer") is None and field_error(page, "jwks_uri") is None
@@ -572,7 +543,7 @@ def test_a_forged_protocol_is_refused_beside_its_field(sso: Sso, engine: Engine)
 
 
 def test_an_oauth2_provider_stores_no_issuer_or_jwks_even_when_typed_and_never_fetches_them(
-    sso: Sso, oauth2: OAuth2Server, engine: Engine
+    sso: Sso, oauth2: LoopbackProvider, engine: Engine
 ):
     provider_id = added(add_provider(sso, oauth2, "Contoso OAuth", **oauth2_fields(
         oauth2, issuer="https://10.0.0.5/never-fetched", jwks_uri="https://169.254.169.254/keys")))
@@ -582,14 +553,14 @@ def test_an_oauth2_provider_stores_no_issuer_or_jwks_even_when_typed_and_never_f
     assert sso.log_in(browser, 303, provider_id).location.endswith("/sso/link")
 
 
-def test_an_endpoint_of_an_oauth2_provider_is_guarded_like_any_other(sso: Sso, oauth2: OAuth2Server, engine: Engine):
+def test_an_endpoint_of_an_oauth2_provider_is_guarded_like_any_other(sso: Sso, oauth2: LoopbackProvider, engine: Engine):
     page = add_provider(sso, oauth2, "Contoso OAuth", status=400, **oauth2_fields(
         oauth2, userinfo_endpoint="https://169.254.169.254/userinfo"))
     assert "a cloud metadata address" in field_error(page, "userinfo_endpoint")
     assert providers_table(engine) == []
 
 
-def test_changing_the_foreign_id_field_of_an_oauth2_provider_needs_acknowledging(sso: Sso, oauth2: OAuth2Server, engine: Engine):
+def test_changing_the_foreign_id_field_of_an_oauth2_provider_needs_acknowledging(sso: Sso, oauth2: LoopbackProvider, engine: Engine):
     provider_id = added(add_provider(sso, oauth2, "Contoso OAuth", **oauth2_fields(oauth2)))
     browser = sso.portal.browser("acme")
     sso.log_in(browser, 303, provider_id)
@@ -603,7 +574,7 @@ def test_changing_the_foreign_id_field_of_an_oauth2_provider_needs_acknowledging
     assert [link.needs_reconfirmation for link in links_of(engine, provider_id)] == [True]
 
 
-def test_oidc_and_oauth2_providers_side_by_side(sso: Sso, oauth2: OAuth2Server, engine: Engine):
+def test_oidc_and_oauth2_providers_side_by_side(sso: Sso, oauth2: LoopbackProvider, engine: Engine):
     contoso = sso.connect()
     plain = added(add_provider(sso, oauth2, "Contoso OAuth", **oauth2_fields(oauth2)))
     assert set(sso_buttons(sso.portal.browser("acme"))) == {f"/sso/{contoso}/start", f"/sso/{plain}/start"}

@@ -1,29 +1,42 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
 import pytest
 
-from domain.account import AccountSettings
-from domain.link_confirmation import LinkConfirmation
-from domain.login_policy import LoginPolicyAdministration
-from domain.provisioning import Provisioning, ProvisioningTokens
-from domain.registration import SelfRegistration
-from domain.login import PasswordLogin
-from domain.matching import UserMatcher
-from domain.model import Practitioner, Tenant
-from domain.password_reset import PasswordReset
-from domain.practitioners import PractitionerDirectory
-from domain.provider_admin import ProviderAdministration
-from domain.single_sign_on import SingleSignOn
-from domain.sso import IdentityProvider, ProviderSettings, VerifiedIdentity
-from domain.tenants import TenantOnboarding
+from domain import ports
+from domain.audit import AuditLog, AuditTrail
+from domain.passwords.login import PasswordLogin
+from domain.passwords.reset import PasswordReset
+from domain.practitioners.account import AccountSettings
+from domain.practitioners.directory import PractitionerDirectory
+from domain.practitioners.practitioner import Practitioner
+from domain.practitioners.registration import SelfRegistration
+from domain.provisioning.tokens import ProvisioningTokens
+from domain.provisioning.users import Provisioning
+from domain.sso.administration import ProviderAdministration
+from domain.sso.confirmation import LinkConfirmation
+from domain.sso.identity import VerifiedIdentity
+from domain.sso.matching import UserMatcher
+from domain.sso.provider import IdentityProvider, ProviderSettings
+from domain.sso.sign_in import SingleSignOn
+from domain.tenancy.login_policy import LoginPolicyAdministration
+from domain.tenancy.onboarding import TenantOnboarding
+from domain.tenancy.tenant import Tenant
+from domain.throttle import Throttle
+from entrypoints import builder
 from tests import fakes
+
+T = TypeVar("T")
+
+# The plain values the web app passes by name (entrypoints/web/features); here, production's.
+OPTIONS: dict[type[Any], dict[str, object]] = {ProviderAdministration: {"allow_local_http": False}}
 
 
 @dataclass
 class World:
-    """The domain wired to fakes, as the web app wires it to adapters."""
+    """The domain wired to fakes, with the builder the web app wires it to adapters with."""
 
     tenants: fakes.FakeTenantRepository = field(default_factory=fakes.FakeTenantRepository)
     practitioners: fakes.FakePractitionerRepository = field(
@@ -46,84 +59,101 @@ class World:
     url_safety: fakes.FakeUrlSafety = field(default_factory=fakes.FakeUrlSafety)
     idp: fakes.FakeIdentityProviderClient = field(default_factory=fakes.FakeIdentityProviderClient)
     scim_tokens: fakes.FakeScimTokenRepository = field(default_factory=fakes.FakeScimTokenRepository)
+    page_links: fakes.FakeLinks = field(default_factory=fakes.FakeLinks)
 
     def __post_init__(self) -> None:
         self.providers = fakes.FakeIdentityProviderRepository(self.links)
 
+    def fake_ports(self) -> dict[type[Any], object]:
+        """The fake behind each port, where the web app's wiring.py puts an adapter.
+
+        Read on every lookup, so a test that swaps a fake (world.hasher = ...) is heard.
+        """
+        return {
+            ports.TenantRepository: self.tenants,
+            ports.PractitionerRepository: self.practitioners,
+            ports.PasswordResetTokenRepository: self.reset_tokens,
+            Throttle: self.throttle,
+            ports.SessionRevocation: self.sessions,
+            ports.PasswordHasher: self.hasher,
+            ports.Mailer: self.mailer,
+            ports.Clock: self.clock,
+            ports.TokenSource: self.token_source,
+            ports.Links: self.page_links,
+            ports.IdentityLinkRepository: self.links,
+            ports.IdentityProviderRepository: self.providers,
+            ports.LinkChallengeRepository: self.challenges,
+            AuditLog: self.audit,
+            ports.SecretBox: self.secret_box,
+            ports.UrlSafety: self.url_safety,
+            ports.IdentityProviderClient: self.idp,
+            ports.ScimTokenRepository: self.scim_tokens,
+        }
+
+    def build(self, cls: type[T]) -> T:
+        """A domain service built from its constructor, as the web app builds it per request."""
+        return builder.build(cls, self._find, **OPTIONS.get(cls, {}))
+
+    def _find(self, need: type[Any]) -> object:
+        # A port is a fake; anything else is a domain service, built fresh like the one asked for.
+        fakes_by_port = self.fake_ports()
+        return fakes_by_port[need] if need in fakes_by_port else self.build(need)
+
+    @property
+    def audit_trail(self) -> AuditTrail:
+        return self.build(AuditTrail)
+
     @property
     def login(self) -> PasswordLogin:
-        return PasswordLogin(self.practitioners, self.throttle, self.hasher, self.clock)
+        return self.build(PasswordLogin)
 
     @property
     def password_reset(self) -> PasswordReset:
-        return PasswordReset(
-            self.practitioners,
-            self.reset_tokens,
-            self.throttle,
-            self.hasher,
-            self.mailer,
-            fakes.FakeLinks(),
-            self.token_source,
-            self.sessions,
-            self.clock,
-        )
+        return self.build(PasswordReset)
 
     @property
     def directory(self) -> PractitionerDirectory:
-        return PractitionerDirectory(
-            self.practitioners, self.hasher, self.password_reset, self.sessions, self.clock
-        )
+        return self.build(PractitionerDirectory)
 
     @property
     def onboarding(self) -> TenantOnboarding:
-        return TenantOnboarding(
-            self.tenants, self.practitioners, self.hasher, self.token_source, self.clock
-        )
+        return self.build(TenantOnboarding)
 
     @property
     def matcher(self) -> UserMatcher:
-        return UserMatcher(self.links, self.practitioners)
+        return self.build(UserMatcher)
 
     @property
     def link_confirmation(self) -> LinkConfirmation:
-        return LinkConfirmation(
-            self.practitioners, self.providers, self.links, self.challenges, self.throttle,
-            self.mailer, self.token_source, self.audit, self.clock,
-        )
+        return self.build(LinkConfirmation)
 
     @property
     def sso(self) -> SingleSignOn:
-        return SingleSignOn(
-            self.providers, self.practitioners, self.links, self.matcher, self.link_confirmation,
-            self.idp, self.secret_box, self.token_source, self.sessions, self.audit, self.clock,
-        )
+        return self.build(SingleSignOn)
 
     @property
     def provider_admin(self) -> ProviderAdministration:
-        return ProviderAdministration(
-            self.providers, self.links, self.secret_box, self.url_safety, self.idp, self.sessions, self.audit,
-            self.clock, allow_local_http=False,
-        )
+        return self.build(ProviderAdministration)
 
     @property
     def login_policy(self) -> LoginPolicyAdministration:
-        return LoginPolicyAdministration(self.providers, self.sessions, self.audit, self.clock)
+        return self.build(LoginPolicyAdministration)
 
     @property
     def account(self) -> AccountSettings:
-        return AccountSettings(self.links, self.providers, self.audit, self.clock)
+        return self.build(AccountSettings)
 
     @property
     def self_registration(self) -> SelfRegistration:
-        return SelfRegistration(self.practitioners, self.password_reset, self.clock)
+        return self.build(SelfRegistration)
 
     @property
     def provisioning_tokens(self) -> ProvisioningTokens:
-        return ProvisioningTokens(self.scim_tokens, self.practitioners, self.token_source, self.audit, self.clock)
+        return self.build(ProvisioningTokens)
 
     @property
     def provisioning(self) -> Provisioning:
-        return Provisioning(self.practitioners, self.providers, self.links, self.sessions, self.audit, self.clock)
+        return self.build(Provisioning)
 
     def connect_provider(self, tenant: Tenant, name: str = "Contoso", issuer: str = "https://login.contoso.test") -> IdentityProvider:
         owner = self.onboarding.owner_of(tenant)

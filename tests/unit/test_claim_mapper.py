@@ -2,10 +2,10 @@
 
 import pytest
 
-from domain.claims import ClaimMapper, parse_value_map, validate_mappings
+from domain.sso.claims import ClaimMapper, parse_value_map, validate_mappings
 from domain.errors import InvalidValue
-from domain.model import DEFAULT_CLAIM_MAPPINGS, ClaimMapping
-from domain.values import ProfileField as F
+from domain.tenancy.tenant import ClaimMapping, DEFAULT_CLAIM_MAPPINGS
+from domain.practitioners.profile import ProfileField as F
 
 SALUTATION = ClaimMapping(F.SALUTATION, "salutation", (("Herr", "male"), ("Frau", "female")))
 

@@ -9,19 +9,14 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from domain.claims import ClaimMapper
+from domain.sso.claims import ClaimMapper
 from domain.errors import InvalidValue, LoginFailed
-from domain.matching import ConfirmByCode, LinkByVerifiedEmail
-from domain.model import DEFAULT_CLAIM_MAPPINGS
-from domain.provisioning import ScimQuery, ScimUser
-from domain.values import (
-    MAX_EMAIL_LENGTH,
-    MAX_LOCAL_PART_LENGTH,
-    ProfileField,
-    UnknownIdentityHandling,
-    normalize_email,
-    same_mailbox,
-)
+from domain.sso.matching import ConfirmByCode, LinkByVerifiedEmail
+from domain.tenancy.tenant import DEFAULT_CLAIM_MAPPINGS
+from domain.provisioning.scim_user import ScimQuery, ScimUser
+from domain.practitioners.email import MAX_EMAIL_LENGTH, MAX_LOCAL_PART_LENGTH, normalize_email, same_mailbox
+from domain.practitioners.profile import ProfileField
+from domain.tenancy.tenant import UnknownIdentityHandling
 
 KELVIN = "\u212a"  # KELVIN SIGN: str.lower() and NFKC both turn it into an ASCII k
 ATEXT = string.ascii_letters + string.digits + "!#$%&'*+-/=?^_`{|}~"

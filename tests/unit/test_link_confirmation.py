@@ -3,10 +3,11 @@
 import pytest
 
 from domain.errors import AccountDeactivated, CodeRequestsThrottled, InvalidValue, LinkCodeRefused, SsoRefused
-from domain.link_confirmation import CODES_PER_ADDRESS, CODES_PER_IDENTITY_AND_EMAIL
-from domain.model import digest
-from domain.single_sign_on import ConfirmLink
-from domain.sso import AuditKind, PendingLink
+from domain.sso.confirmation import CODES_PER_ADDRESS, CODES_PER_IDENTITY_AND_EMAIL
+from domain.identifiers import digest
+from domain.sso.outcome import ConfirmLink
+from domain.audit import AuditKind
+from domain.sso.pending import PendingLink
 
 REDIRECT = "https://acme.portal.test/process_sso"
 ADDRESS = "192.0.2.10"

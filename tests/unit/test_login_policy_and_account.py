@@ -3,11 +3,14 @@
 import pytest
 
 from domain.errors import InvalidForm, InvalidValue, NotAllowed, UnknownLink
-from domain.login_policy import LoginPolicy
-from domain.model import DEFAULT_CLAIM_MAPPINGS, ClaimMapping
-from domain.policy import TenantAuthPolicy
-from domain.sso import AuditKind, IdentityLink
-from domain.values import LoginMethod, ProfileField as F, UnknownIdentityHandling as U, Workflow as W
+from domain.tenancy.login_policy import LoginPolicy
+from domain.tenancy.tenant import ClaimMapping, DEFAULT_CLAIM_MAPPINGS
+from domain.tenancy.policy import TenantAuthPolicy
+from domain.audit import AuditKind
+from domain.sso.identity import IdentityLink
+from domain.practitioners.practitioner import LoginMethod
+from domain.practitioners.profile import ProfileField as F
+from domain.tenancy.tenant import UnknownIdentityHandling as U, Workflow as W
 from tests.unit.conftest import provider_settings
 
 
@@ -185,7 +188,9 @@ def test_self_registration_is_refused_unless_the_policy_shows_it(world, acme, se
 def test_switching_to_pseudo_sso_ends_the_password_sessions(world, acme):
     tenant, owner = acme
     world.connect_provider(tenant)
+    by_password = world.sessions.open_session(tenant.id, owner.id, LoginMethod.PASSWORD)
+    by_sso = world.sessions.open_session(tenant.id, owner.id, LoginMethod.SSO)
     world.login_policy.save(owner, tenant, a_policy(unknown=U.REGISTER))
-    assert world.sessions.ended_by_method == []
+    assert world.sessions.is_open(by_password) and world.sessions.is_open(by_sso)
     world.login_policy.save(owner, tenant, a_policy(W.PSEUDO_SSO))
-    assert world.sessions.ended_by_method == [(tenant.id, LoginMethod.PASSWORD)]
+    assert not world.sessions.is_open(by_password) and world.sessions.is_open(by_sso)

@@ -5,7 +5,7 @@ from dataclasses import replace
 import pytest
 
 from domain.errors import InvalidForm
-from domain.sso import IdentityLink
+from domain.sso.identity import IdentityLink
 from tests.unit.conftest import provider_settings
 
 

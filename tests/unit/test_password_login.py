@@ -1,7 +1,7 @@
 import pytest
 
 from domain.errors import AccountDeactivated, LoginFailed, LoginThrottled, NotAllowed
-from domain.policy import FAILED_LOGINS_PER_ACCOUNT, FAILED_LOGINS_PER_ADDRESS
+from domain.passwords.login import FAILED_LOGINS_PER_ACCOUNT, FAILED_LOGINS_PER_ADDRESS
 from tests.fakes import FakePasswordHasher
 
 PASSWORD = "correct horse battery"

@@ -3,8 +3,11 @@ from datetime import datetime, timezone
 import pytest
 
 from domain.errors import EmailAlreadyRegistered, InvalidValue, NotAllowed, UnknownPractitioner
-from domain.model import Practitioner, Tenant, fold_user_name
-from domain.values import ModuleRight, normalize_email, validate_slug
+from domain.practitioners.practitioner import Practitioner, fold_user_name
+from domain.tenancy.tenant import Tenant
+from domain.practitioners.email import normalize_email
+from domain.practitioners.practitioner import ModuleRight
+from domain.tenancy.tenant import validate_slug
 
 
 def test_email_is_registered_trimmed_and_lower_cased():
@@ -92,9 +95,10 @@ def test_only_the_owner_grants_rights(world):
 def test_deactivation_ends_the_practitioners_open_sessions(world):
     tenant, owner = world.open_tenant()
     ann = world.practitioner(tenant)
+    anns, owners = world.sessions.open_session(tenant.id, ann.id), world.sessions.open_session(tenant.id, owner.id)
     world.directory.deactivate(owner, tenant, ann.id)
     assert not ann.active
-    assert (tenant.id, ann.id) in world.sessions.ended
+    assert not world.sessions.is_open(anns) and world.sessions.is_open(owners)
     world.directory.reactivate(owner, tenant, ann.id)
     assert ann.active
 
@@ -172,3 +176,48 @@ def test_a_practitioner_without_a_user_name_is_keyed_by_the_email():
     assert ann.user_name_key == fold_user_name("ANN@acme.test")
     ann.user_name = "Ann.Lee"
     assert ann.user_name_key == fold_user_name("ann.lee")
+
+
+def _ann(**changes: object) -> Practitioner:
+    ann = Practitioner.register(Tenant("acme", "Acme Practice"), "ann@acme.test", "Ann", "Smith", datetime(2030, 1, 1, tzinfo=timezone.utc))
+    for name, value in changes.items():
+        setattr(ann, name, value)
+    return ann
+
+
+def test_a_new_email_carries_its_own_proof_never_the_old_one():
+    ann = _ann(email_proven=True)
+    assert ann.change_email("ann.smith@acme.test", proven=False)
+    assert (ann.email, ann.email_proven) == ("ann.smith@acme.test", False)
+    assert ann.change_email("ann@acme.test", proven=True)
+    assert ann.email_proven
+
+
+def test_the_same_email_keeps_its_proof():
+    ann = _ann(email_proven=True)
+    assert not ann.change_email("ann@acme.test", proven=False)
+    assert ann.email_proven
+
+
+def test_a_mailed_link_or_code_proves_the_email():
+    ann = _ann()
+    ann.prove_email()
+    assert ann.email_proven
+
+
+def test_taking_over_an_unproven_account_drops_the_password_its_creator_chose():
+    ann = _ann(password_hash="set-up-by-someone")
+    assert ann.take_over()
+    assert (ann.password_hash, ann.email_proven) == (None, True)
+
+
+def test_taking_over_a_proven_account_keeps_its_password():
+    ann = _ann(password_hash="hers", email_proven=True)
+    assert not ann.take_over()
+    assert (ann.password_hash, ann.email_proven) == ("hers", True)
+
+
+def test_an_account_registered_from_a_vouched_email_is_proven_from_the_start():
+    now = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    assert Practitioner.register(Tenant("acme", "Acme"), "ann@acme.test", "Ann", "Smith", now, email_proven=True).email_proven
+    assert not Practitioner.register(Tenant("acme", "Acme"), "ann@acme.test", "Ann", "Smith", now).email_proven

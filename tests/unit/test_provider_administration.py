@@ -3,8 +3,9 @@
 import pytest
 
 from domain.errors import InvalidForm, ProviderUnavailable
-from domain.sso import AuditKind, DiscoveredConfiguration
-from domain.values import LoginMethod
+from domain.audit import AuditKind
+from domain.sso.provider import DiscoveredConfiguration
+from domain.practitioners.practitioner import LoginMethod
 from tests.unit.conftest import provider_settings
 
 
@@ -114,12 +115,15 @@ def test_discovery_explains_an_unreachable_issuer(world):
 
 def test_restricting_login_to_sso_ends_the_password_sessions_and_only_those(world, acme):
     tenant, owner = acme
+    by_password = world.sessions.open_session(tenant.id, owner.id, LoginMethod.PASSWORD)
+    by_sso = world.sessions.open_session(tenant.id, owner.id, LoginMethod.SSO)
     provider = world.provider_admin.save(owner, tenant, None, provider_settings(), "s3cret", False)
-    assert world.sessions.ended_by_method == []
+    assert world.sessions.is_open(by_password) and world.sessions.is_open(by_sso)
     world.provider_admin.save(owner, tenant, provider.id, provider_settings(), "", True)
-    assert world.sessions.ended_by_method == [(tenant.id, LoginMethod.PASSWORD)]
+    assert not world.sessions.is_open(by_password) and world.sessions.is_open(by_sso)
+    by_password = world.sessions.open_session(tenant.id, owner.id, LoginMethod.PASSWORD)
     world.provider_admin.save(owner, tenant, provider.id, provider_settings(), "", False)
-    assert world.sessions.ended_by_method == [(tenant.id, LoginMethod.PASSWORD)]
+    assert world.sessions.is_open(by_password) and world.sessions.is_open(by_sso)
 
 
 @pytest.mark.parametrize(

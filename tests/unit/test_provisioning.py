@@ -3,7 +3,8 @@
 import pytest
 
 from domain.errors import InvalidValue, NotUnique, UnknownPractitioner, VersionMismatch
-from domain.provisioning import ScimQuery, ScimUser
+from domain.provisioning.scim_user import ScimQuery, ScimUser
+from domain.provisioning.version import etag, require_version
 
 
 @pytest.fixture
@@ -62,29 +63,30 @@ def test_a_refused_update_changes_nothing(world, acme):
     world.provisioning.create(tenant, token, user(user_name="bob@acme.test"))
     ann = world.provisioning.create(tenant, token, user())
     with pytest.raises(NotUnique):
-        world.provisioning.replace(tenant, token, ann.id, user(email="bob@acme.test", given_name="Changed"), None)
+        world.provisioning.replace(tenant, token, ann, user(email="bob@acme.test", given_name="Changed"), None)
     assert (ann.email, ann.first_name) == ("ann@acme.test", "Ann")
 
 
 def test_deactivation_ends_sessions_and_keeps_the_account(world, acme):
     tenant, token, _ = acme
     ann = world.provisioning.create(tenant, token, user())
-    world.provisioning.patch(tenant, token, ann.id, ScimUser(active=False), None)
-    assert not ann.active and (tenant.id, ann.id) in world.sessions.ended
-    assert world.provisioning.patch(tenant, token, ann.id, ScimUser(active=True), None).active
+    session = world.sessions.open_session(tenant.id, ann.id)
+    world.provisioning.patch(tenant, token, ann, ScimUser(active=False), None)
+    assert not ann.active and not world.sessions.is_open(session)
+    assert world.provisioning.patch(tenant, token, ann, ScimUser(active=True), None).active
 
 
 def test_patch_changes_only_what_it_names(world, acme):
     tenant, token, _ = acme
     ann = world.provisioning.create(tenant, token, user(external_id="e-1", title="Physio"))
-    world.provisioning.patch(tenant, token, ann.id, ScimUser(family_name="Smith"), None)
+    world.provisioning.patch(tenant, token, ann, ScimUser(family_name="Smith"), None)
     assert (ann.first_name, ann.last_name, ann.external_id, ann.job_title) == ("Ann", "Smith", "e-1", "Physio")
 
 
 def test_put_clears_what_it_leaves_out(world, acme):
     tenant, token, _ = acme
     ann = world.provisioning.create(tenant, token, user(external_id="e-1", title="Physio"))
-    world.provisioning.replace(tenant, token, ann.id, user(), None)
+    world.provisioning.replace(tenant, token, ann, user(), None)
     assert ann.external_id is None and ann.job_title is None
 
 
@@ -92,17 +94,34 @@ def test_if_match_must_name_the_current_version(world, acme):
     tenant, token, _ = acme
     ann = world.provisioning.create(tenant, token, user())
     with pytest.raises(VersionMismatch):
-        world.provisioning.patch(tenant, token, ann.id, ScimUser(active=False), 'W/"999"')
-    world.provisioning.patch(tenant, token, ann.id, ScimUser(active=False), world.provisioning.etag(ann))
+        world.provisioning.patch(tenant, token, ann, ScimUser(active=False), 'W/"999"')
+    world.provisioning.patch(tenant, token, ann, ScimUser(active=False), etag(ann))
+
+
+@pytest.mark.parametrize("if_match", [None, "*", "{tag}", "{strong}", 'W/"999", {tag}', ' W/"999" , * '])
+def test_if_match_is_a_list_of_tags_compared_weakly_or_the_star(world, acme, if_match):
+    tenant, token, _ = acme
+    ann = world.provisioning.create(tenant, token, user())
+    tag = etag(ann)
+    require_version(ann, None if if_match is None else if_match.format(tag=tag, strong=tag.removeprefix("W/")))
+
+
+@pytest.mark.parametrize("if_match", ["", 'W/"999"', '"999", W/"998"'])
+def test_if_match_naming_no_current_tag_is_refused(world, acme, if_match):
+    tenant, token, _ = acme
+    ann = world.provisioning.create(tenant, token, user())
+    with pytest.raises(VersionMismatch):
+        require_version(ann, if_match)
 
 
 def test_delete_removes_the_account_and_its_sessions(world, acme):
     tenant, token, _ = acme
     ann = world.provisioning.create(tenant, token, user())
-    world.provisioning.delete(tenant, token, ann.id, None)
+    session = world.sessions.open_session(tenant.id, ann.id)
+    world.provisioning.delete(tenant, token, ann, None)
     with pytest.raises(UnknownPractitioner):
         world.provisioning.get(tenant, ann.id)
-    assert (tenant.id, ann.id) in world.sessions.ended
+    assert not world.sessions.is_open(session)
 
 
 def test_another_tenants_user_is_unknown(world, acme):
@@ -111,7 +130,7 @@ def test_another_tenants_user_is_unknown(world, acme):
     beta_token, _ = world.provisioning_tokens.create(beta, "Okta", beta_owner)
     ann = world.provisioning.create(tenant, token, user())
     with pytest.raises(UnknownPractitioner):
-        world.provisioning.patch(beta, world.provisioning_tokens.authority_of(beta, beta_token), ann.id, ScimUser(active=False), None)
+        world.provisioning.patch(beta, world.provisioning_tokens.authority_of(beta, beta_token), ann, ScimUser(active=False), None)
     assert ann.active
 
 
@@ -127,12 +146,12 @@ def test_search_combines_criteria(world, acme):
 def test_every_write_is_audited_with_the_tokens_name(world, acme):
     tenant, token, _ = acme
     ann = world.provisioning.create(tenant, token, user())
-    world.provisioning.patch(tenant, token, ann.id, ScimUser(active=False), None)
+    world.provisioning.patch(tenant, token, ann, ScimUser(active=False), None)
     assert all("SCIM token 'Entra'" in e.summary for e in world.audit.events[-2:])
 
 
 def test_with_external_id_as_subject_a_provisioned_practitioner_signs_in_without_a_code(world, acme):
-    from domain.single_sign_on import LoggedIn
+    from domain.sso.outcome import LoggedIn
 
     tenant, token, _ = acme
     provider = world.connect_provider(tenant)
@@ -150,10 +169,10 @@ def test_a_changed_external_id_moves_the_link_and_a_taken_one_is_refused(world, 
     world.provisioning.use_external_id_as_subject_of(world.onboarding.owner_of(tenant), tenant, provider.id)
     ann = world.provisioning.create(tenant, token, user(external_id="oid-1"))
     bob = world.provisioning.create(tenant, token, user(user_name="bob@acme.test", external_id="oid-2"))
-    world.provisioning.patch(tenant, token, ann.id, ScimUser(external_id="oid-3"), None)
+    world.provisioning.patch(tenant, token, ann, ScimUser(external_id="oid-3"), None)
     assert [l.subject for l in world.links.of_practitioner(tenant.id, ann.id)] == ["oid-3"]
     with pytest.raises(NotUnique):
-        world.provisioning.patch(tenant, token, bob.id, ScimUser(external_id="oid-3"), None)
+        world.provisioning.patch(tenant, token, bob, ScimUser(external_id="oid-3"), None)
     assert bob.external_id == "oid-2"
 
 
@@ -176,7 +195,7 @@ def test_the_subject_provider_must_be_one_of_the_tenants(world, acme):
 
 def test_only_the_authentication_right_decides_what_an_external_id_is(world, acme):
     from domain.errors import NotAllowed
-    from domain.values import ModuleRight
+    from domain.practitioners.practitioner import ModuleRight
 
     tenant, _, _ = acme
     provider = world.connect_provider(tenant)

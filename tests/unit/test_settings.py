@@ -47,3 +47,31 @@ def test_development_ini_links_to_the_port_it_serves_on():
     ini.read(Path(__file__).parents[2] / "development.ini")
     assert ini["app:main"]["app.public_port"] == "6543"
     assert ini["server:main"]["listen"].endswith(":6543")
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"app.scheme": "ftp"}, "app.scheme must be http or https"),
+        ({"app.scheme": "http"}, "app.scheme must be https outside development"),
+        ({"session.secret": "short"}, "session.secret needs at least 32 random characters"),
+        ({"secrets.key": "not-a-fernet-key"}, "secrets.key must be a Fernet key in production"),
+        ({"passwords.hash_profile": "cheapest"}, "cheapest is for tests, never production"),
+        ({"passwords.hash_profile": "fast"}, "passwords.hash_profile must be default or cheapest"),
+        ({"mail.backend": "pigeon"}, "mail.backend must be outbox or smtp"),
+        ({"mail.backend": "smtp"}, "mail.host is not set"),
+        ({"mail.port": "submission"}, "mail.port must be a number"),
+        ({"sso.http_timeout": "soon"}, "sso.http_timeout must be a number of seconds"),
+        ({"sso.http_timeout": "120"}, "between 0 and 60 seconds"),
+        ({"app.base_domain": ""}, "app.base_domain is not set"),
+    ],
+)
+def test_a_setting_that_cannot_run_in_production_stops_the_start_with_one_line(overrides, message):
+    with pytest.raises(SettingsError, match=message):
+        load(**overrides)
+
+
+def test_development_accepts_its_own_shortcuts():
+    settings = load(**{"app.development": "true", "app.scheme": "http", "session.secret": "development-only",
+                       "secrets.key": "dev", "passwords.hash_profile": "cheapest"})
+    assert settings.development and settings.tenant_url("acme") == "http://acme.portal.example"

@@ -16,13 +16,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.claims import ClaimMapper, parse_value_map
+from domain.sso.claims import ClaimMapper, parse_value_map
 from domain.errors import IdentityRejected, InvalidValue
-from domain.mail import link_code_message
-from domain.model import DEFAULT_CLAIM_MAPPINGS, ClaimMapping, Practitioner, Tenant
-from domain.sso import ProviderSettings, VerifiedIdentity, url_problem
-from domain.text import document_problem, is_one_line, is_storable, one_line_text, storable_text
-from domain.values import ProfileField, clean_name, clean_optional, validate_new_password
+from domain.sso.messages import link_code_message
+from domain.practitioners.practitioner import Practitioner
+from domain.tenancy.tenant import ClaimMapping, DEFAULT_CLAIM_MAPPINGS, Tenant
+from domain.sso.identity import VerifiedIdentity
+from domain.sso.provider import ProviderSettings, url_problem
+from domain.text import MAX_URL_LENGTH, document_problem, is_one_line, is_storable, one_line_text, storable_text, url_shape_problem
+from domain.passwords.new_password import validate_new_password
+from domain.practitioners.profile import ProfileField, clean_name, clean_optional
 
 PROPERTY = settings(max_examples=200, deadline=None, database=None)
 
@@ -211,3 +214,16 @@ def test_a_mail_subject_is_one_line_whatever_name_it_carries(name: str):
     ann = Practitioner.register(tenant, "ann@acme.test", "Ann", "Smith", now)
     message = link_code_message(tenant, ann, "123456", name, 10)
     assert is_one_line(message.subject)
+
+
+def test_one_url_length_limit_holds_for_what_admins_enter_and_what_the_server_fetches():
+    longest = "https://idp.test/" + "x" * (MAX_URL_LENGTH - len("https://idp.test/"))
+    assert url_shape_problem(longest) is None
+    assert url_problem(longest, development=False) is None
+    assert url_shape_problem(longest + "x") == f"is longer than {MAX_URL_LENGTH} characters"
+    assert url_problem(longest + "x", development=False) is not None
+
+
+@pytest.mark.parametrize("url", ["https://idp.test/a b", "https://idp.test/\x85", "https://idp.test/\tx", "https://idp.test/\u2028"])
+def test_a_url_with_spaces_or_control_characters_is_refused(url: str):
+    assert url_shape_problem(url) == "has spaces or control characters"

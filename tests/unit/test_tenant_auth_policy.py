@@ -1,8 +1,11 @@
 import pytest
 
-from domain.model import AuthSettings
-from domain.policy import TenantAuthPolicy
-from domain.values import LoginMethod, UnknownIdentityHandling, Workflow
+from domain.errors import NotAllowed
+
+from domain.tenancy.tenant import AuthSettings
+from domain.tenancy.policy import TenantAuthPolicy
+from domain.practitioners.practitioner import LoginMethod
+from domain.tenancy.tenant import UnknownIdentityHandling, Workflow
 
 
 def policy(**settings: object) -> TenantAuthPolicy:
@@ -84,3 +87,24 @@ def test_a_password_session_lives_only_while_password_login_is_open(settings, pa
     p = policy(**settings)
     assert p.allows_sessions_opened_by(LoginMethod.PASSWORD) is password_sessions_live
     assert p.allows_sessions_opened_by(LoginMethod.SSO)
+
+
+def test_a_way_in_remains_with_an_enabled_provider_whatever_the_policy():
+    for p in (policy(), policy(restrict_to_sso=True), policy(workflow=Workflow.PSEUDO_SSO)):
+        assert p.leaves_a_way_in(enabled_providers=1, usable_password=False)
+
+
+def test_a_password_is_a_way_in_only_where_the_policy_allows_password_login():
+    assert policy().leaves_a_way_in(enabled_providers=0)
+    assert not policy(restrict_to_sso=True).leaves_a_way_in(enabled_providers=0)
+    assert not policy(workflow=Workflow.PSEUDO_SSO).leaves_a_way_in(enabled_providers=0)
+
+
+def test_a_practitioner_without_a_usable_password_needs_a_linked_provider():
+    assert not policy().leaves_a_way_in(enabled_providers=0, usable_password=False)
+
+
+def test_linked_accounts_are_refused_under_pseudo_sso():
+    policy().require_linked_accounts_shown()
+    with pytest.raises(NotAllowed):
+        policy(workflow=Workflow.PSEUDO_SSO).require_linked_accounts_shown()

@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta, timezone
 
-from domain.policy import ThrottleRule, take_all
+from domain.throttle import ThrottleRule, take_all
 from tests.fakes import FakeThrottle
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)

@@ -1,13 +1,19 @@
-"""UserMatcher and what SingleSignOn does with each row of the matching order, in both workflows."""
+"""UserMatcher, and the piece that handles each row of the matching order, in both workflows:
+LinkedLogin, EmailLinking (with the pre-hijacking takeover), JitRegistration, ConfirmationStep;
+ProfileMirror for pseudo-SSO. ``sign_in`` goes through SingleSignOn and Admission's dispatch."""
 
 import pytest
 
 from domain.errors import AccountDeactivated, SsoRefused
-from domain.model import ClaimMapping, DEFAULT_CLAIM_MAPPINGS
-from domain.matching import ConfirmByCode, Linked, LinkByVerifiedEmail, RegisterNew
-from domain.single_sign_on import ConfirmLink, LoggedIn
-from domain.sso import AuditKind, IdentityLink
-from domain.values import ProfileField as F, UnknownIdentityHandling as U, Workflow as W
+from domain.tenancy.tenant import ClaimMapping, DEFAULT_CLAIM_MAPPINGS
+from domain.sso.admission import EmailLinking, JitRegistration
+from domain.sso.matching import ConfirmByCode, LinkByVerifiedEmail, Linked, RegisterNew
+from domain.sso.mirror import ProfileMirror
+from domain.sso.outcome import ConfirmLink, LoggedIn, VerifiedSignIn
+from domain.audit import AuditKind
+from domain.sso.identity import IdentityLink
+from domain.practitioners.profile import ProfileField as F
+from domain.tenancy.tenant import UnknownIdentityHandling as U, Workflow as W
 
 REDIRECT = "https://acme.portal.test/process_sso"
 ANN = dict(email="ann@acme.test", email_verified=True, given_name="Ann", family_name="Smith")
@@ -31,6 +37,16 @@ def sign_in(world, tenant, provider):
 
 def match(world, tenant, provider):
     return world.matcher.match(tenant, provider, world.idp.identity)
+
+
+def verified(world, tenant, provider) -> VerifiedSignIn:
+    """A callback of the identity the provider will vouch for, past every check."""
+    pending, _ = world.sso.begin(tenant, provider.id, "/", REDIRECT)
+    return VerifiedSignIn(tenant, provider, pending, world.idp.identity)
+
+
+def mirror(world, tenant, practitioner):
+    world.build(ProfileMirror).mirror(tenant, practitioner, world.idp.identity)
 
 
 BOTH = pytest.mark.parametrize("workflow", list(W))
@@ -86,10 +102,13 @@ def test_3_registration_creates_a_practitioner_without_a_password_from_the_token
     tenant, provider = acme
     policy(world, tenant, workflow, U.REGISTER, DEFAULT_CLAIM_MAPPINGS + (ClaimMapping(F.JOB_TITLE, "title"),))
     world.signed_in_as("sub-new", email="New@acme.test", email_verified=True, given_name="Nia", family_name="Neu", title="Therapist")
-    assert isinstance(match(world, tenant, provider), RegisterNew)
-    outcome = sign_in(world, tenant, provider)
+    found = match(world, tenant, provider)
+    assert isinstance(found, RegisterNew)
+    outcome = world.build(JitRegistration).handle(verified(world, tenant, provider), found)
     assert isinstance(outcome, LoggedIn)
     nia = outcome.practitioner
+    assert world.practitioners.get_by_email(tenant.id, "new@acme.test") is nia
+    assert world.links.find(tenant.id, provider.id, "https://login.contoso.test", "sub-new").practitioner_id == nia.id
     assert (nia.email, nia.first_name, nia.last_name, nia.job_title) == ("new@acme.test", "Nia", "Neu", "Therapist")
     assert not nia.has_usable_password and nia.email_proven and not nia.is_owner and not nia.rights
     assert AuditKind.REGISTERED in world.audit.kinds()
@@ -137,21 +156,24 @@ def test_linking_by_email_into_an_unproven_account_kills_its_password_and_sessio
     """Pre-hijacking: someone set up the account before its owner ever proved the email."""
     tenant, provider = acme
     ann = world.practitioner(tenant)  # created by an admin with a password: email never proven
+    squatters = world.sessions.open_session(tenant.id, ann.id)
     policy(world, tenant, unknown=U.LINK_VERIFIED_EMAIL)
     world.signed_in_as("sub-ann", **ANN)
-    sign_in(world, tenant, provider)
+    world.build(EmailLinking).handle(verified(world, tenant, provider), LinkByVerifiedEmail(ann))
     assert not ann.has_usable_password and ann.email_proven
-    assert (tenant.id, ann.id) in world.sessions.ended
+    assert not world.sessions.is_open(squatters)
 
 
 def test_linking_by_email_into_a_proven_account_keeps_its_password(world, acme):
     tenant, provider = acme
     ann = world.practitioner(tenant)
     ann.email_proven = True
+    anns = world.sessions.open_session(tenant.id, ann.id)
     policy(world, tenant, unknown=U.LINK_VERIFIED_EMAIL)
     world.signed_in_as("sub-ann", **ANN)
-    sign_in(world, tenant, provider)
-    assert ann.has_usable_password and world.sessions.ended == []
+    world.build(EmailLinking).handle(verified(world, tenant, provider), LinkByVerifiedEmail(ann))
+    assert ann.has_usable_password and world.sessions.is_open(anns)
+    assert AuditKind.LINK_CONFIRMED in world.audit.kinds()
 
 
 def test_a_link_waiting_for_reconfirmation_goes_through_the_code_again(world, acme):
@@ -192,22 +214,41 @@ def test_pseudo_sso_keeps_the_email_when_the_tokens_email_belongs_to_someone_els
     tenant, provider = acme
     ann = world.practitioner(tenant)
     world.practitioner(tenant, "bob@acme.test")
-    world.links.add(IdentityLink(tenant.id, ann.id, provider.id, "https://login.contoso.test", "sub-ann", world.clock.now()))
     policy(world, tenant, W.PSEUDO_SSO)
     world.signed_in_as("sub-ann", email="bob@acme.test", given_name="Ann", family_name="Smith")
-    sign_in(world, tenant, provider)
+    mirror(world, tenant, ann)
     assert ann.email == "ann@acme.test"
+    assert world.audit.events[-1].summary == "ann@acme.test: email bob@acme.test from the provider is taken; kept"
 
 
 def test_pseudo_sso_keeps_the_email_when_another_practitioner_holds_it_as_scim_user_name(world, acme):
     tenant, provider = acme
     ann = world.practitioner(tenant)
     world.practitioner(tenant, "kim.work@acme.test").user_name = "Kim@acme.test"
-    world.links.add(IdentityLink(tenant.id, ann.id, provider.id, "https://login.contoso.test", "sub-ann", world.clock.now()))
     policy(world, tenant, W.PSEUDO_SSO)
     world.signed_in_as("sub-ann", email="kim@acme.test", given_name="Ann", family_name="Smith")
-    sign_in(world, tenant, provider)
+    mirror(world, tenant, ann)
     assert ann.email == "ann@acme.test"
+
+
+@pytest.mark.parametrize("verified", [True, False])
+def test_pseudo_sso_takes_a_free_email_from_the_provider_proven_as_the_token_says(world, acme, verified):
+    tenant, _ = acme
+    ann = world.practitioner(tenant)
+    policy(world, tenant, W.PSEUDO_SSO)
+    world.signed_in_as("sub-ann", email="ann.smith@acme.test", email_verified=verified, given_name="Ann", family_name="Smith")
+    mirror(world, tenant, ann)
+    assert (ann.email, ann.email_proven) == ("ann.smith@acme.test", verified)
+    assert world.audit.events[-1].summary == "ann.smith@acme.test: email overwritten from the provider"
+
+
+def test_pseudo_sso_audits_nothing_when_the_provider_changes_nothing(world, acme):
+    tenant, _ = acme
+    ann = world.practitioner(tenant)
+    policy(world, tenant, W.PSEUDO_SSO)
+    world.signed_in_as("sub-ann", email="ann@acme.test", given_name="Ann", family_name="Smith")
+    mirror(world, tenant, ann)
+    assert AuditKind.PROFILE_MIRRORED not in world.audit.kinds()
 
 
 def test_taking_over_an_unproven_account_by_verified_email_ends_the_links_its_registrant_made(world):

@@ -8,10 +8,14 @@ from sqlalchemy import event
 from sqlalchemy.orm import composite, registry
 
 from adapters.db import schema
-from domain.challenges import LinkChallenge
-from domain.model import AuthSettings, PasswordResetToken, Practitioner, Tenant
-from domain.provisioning import ScimToken
-from domain.sso import AuditEvent, IdentityLink, IdentityProvider
+from domain.sso.challenge import LinkChallenge
+from domain.passwords.reset_token import PasswordResetToken
+from domain.practitioners.practitioner import Practitioner
+from domain.tenancy.tenant import AuthSettings, Tenant
+from domain.provisioning.bearer_token import ScimToken
+from domain.audit import AuditEvent
+from domain.sso.identity import IdentityLink
+from domain.sso.provider import IdentityProvider
 
 mapper_registry = registry(metadata=schema.metadata)
 

@@ -11,10 +11,13 @@ from sqlalchemy.orm import Session
 
 from adapters.db import schema
 from domain.errors import EmailAlreadyRegistered, NotUnique, TenantAlreadyExists
-from domain.model import PasswordResetToken, Practitioner, Tenant, fold_user_name
-from domain.policy import ThrottleRule
+from domain.passwords.reset_token import PasswordResetToken
+from domain.practitioners.practitioner import Practitioner, fold_user_name
+from domain.tenancy.tenant import Tenant
+from domain.throttle import ThrottleRule
 from domain.ports import Page
-from domain.provisioning import ScimQuery, ScimToken
+from domain.provisioning.bearer_token import ScimToken
+from domain.provisioning.scim_user import ScimQuery
 
 
 def _like_pattern(text: str) -> str:
@@ -156,7 +159,7 @@ class SqlThrottle:
 
     The upsert locks the bucket's row until the unit of work ends, so a concurrent take of the
     same bucket waits for this one's outcome. Callers take several buckets in sorted order
-    (domain.policy.take_all), so two units of work never wait for each other in a circle.
+    (domain.throttle.take_all), so two units of work never wait for each other in a circle.
     """
 
     def __init__(self, session: Session) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 
 from adapters.db.types import ClaimMappingsJson, RightsSet, UTCDateTime
-from domain.values import UnknownIdentityHandling, Workflow
+from domain.tenancy.tenant import UnknownIdentityHandling, Workflow
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
@@ -82,7 +82,7 @@ practitioners = Table(
     Column("email_primary", Boolean, nullable=False),
     Column("version", Integer, nullable=False),
     Column("updated_at", UTCDateTime, nullable=True, default=_utcnow, onupdate=_utcnow),
-    # domain.model.fold_user_name of the SCIM userName (the email when there is none), kept in
+    # domain.practitioners.practitioner.fold_user_name of the SCIM userName (the email when there is none), kept in
     # step by adapters.db.orm: the index makes userName unique per tenant without regard to case.
     Column("user_name_key", String(64), nullable=False),
     Index("uq_practitioners_tenant_email", "tenant_id", "email", unique=True),

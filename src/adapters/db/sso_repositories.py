@@ -6,8 +6,10 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from adapters.db import schema
-from domain.challenges import LinkChallenge
-from domain.sso import AuditEvent, IdentityLink, IdentityProvider
+from domain.sso.challenge import LinkChallenge
+from domain.audit import AuditEvent
+from domain.sso.identity import IdentityLink
+from domain.sso.provider import IdentityProvider
 
 
 class SqlIdentityProviderRepository:

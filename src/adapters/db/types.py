@@ -9,8 +9,9 @@ from sqlalchemy.types import TypeDecorator
 
 import json
 
-from domain.model import ClaimMapping
-from domain.values import ModuleRight, ProfileField
+from domain.tenancy.tenant import ClaimMapping
+from domain.practitioners.practitioner import ModuleRight
+from domain.practitioners.profile import ProfileField
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from adapters.db import schema
 from adapters.db.purge import delete_unlocked
-from domain.values import LoginMethod
+from domain.practitioners.practitioner import LoginMethod
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,13 @@ from urllib.parse import quote_plus
 from oic.oauth2.message import AccessTokenRequest
 from oic.oic.message import AccessTokenResponse, AuthorizationRequest
 
-from adapters.http_fetch import FetchFailed, FetchResponse, GuardedFetcher
+from adapters.http_fetch.fetcher import FetchFailed, FetchResponse, GuardedFetcher
 from adapters.oidc.id_token import UnknownSigningKey, verified_claims
 from adapters.oidc.keys import KeyCache
-from domain.claims import claim_value
+from domain.sso.claims import claim_value
 from domain.errors import IdentityRejected, ProviderUnavailable, UnsafeUrl
-from domain.sso import DiscoveredConfiguration, IdentityProvider, VerifiedIdentity
+from domain.sso.identity import VerifiedIdentity
+from domain.sso.provider import DiscoveredConfiguration, IdentityProvider
 
 SCOPE = "openid email profile"
 # Plain OAuth 2.0 servers often refuse the unknown scope "openid".
@@ -25,12 +26,19 @@ DISCOVERY_FIELDS = ("authorization_endpoint", "token_endpoint", "jwks_uri", "use
 
 
 class PyoidcClient:
+    # One client serves every login of the process; with slots no login can leave an attribute behind.
+    __slots__ = ("_fetcher", "_keys", "_wall_clock")
+
     def __init__(
         self, fetcher: GuardedFetcher, keys: KeyCache, wall_clock: Callable[[], float] = time.time
     ) -> None:
         self._fetcher = fetcher
         self._keys = keys
         self._wall_clock = wall_clock
+
+    def cached_keys(self) -> int:
+        """The signing keys held for all providers together: all the client keeps between logins."""
+        return self._keys.key_count()
 
     def discover(self, issuer: str) -> DiscoveredConfiguration:
         url = issuer.rstrip("/") + "/.well-known/openid-configuration"

@@ -11,7 +11,7 @@ from jwkest.jwk import Key
 from jwkest.jws import JWS, JWSig, NoSuitableSigningKeys, SignerAlgError
 
 from domain.errors import IdentityRejected
-from domain.sso import IdentityProvider
+from domain.sso.provider import IdentityProvider
 
 # Asymmetric algorithms only: HMAC would accept a token "signed" with the public key or
 # the client secret; "none" is no signature at all.

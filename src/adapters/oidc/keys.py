@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from jwkest.jwk import Key
 from oic.utils.keyio import KeyBundle
 
-from adapters.http_fetch import FetchFailed, GuardedFetcher
+from adapters.http_fetch.fetcher import FetchFailed, GuardedFetcher
 from domain.errors import ProviderUnavailable, UnsafeUrl
-from domain.sso import IdentityProvider
+from domain.sso.provider import IdentityProvider
 
 KEYS_TIME_TO_LIVE = 3600.0  # seconds: providers rotate keys rarely and announce them early
 MIN_REFRESH_INTERVAL = 60.0  # seconds between fetches a login can cause beyond the regular ones
@@ -50,6 +50,11 @@ class KeyCache:
         self._now = monotonic
         self._stores: dict[tuple[str, str], _ProviderKeys] = {}
         self._stores_lock = threading.Lock()
+
+    def key_count(self) -> int:
+        """How many keys are cached, all providers together."""
+        with self._stores_lock:
+            return sum(len(store.keys) for store in self._stores.values())
 
     def keys(self, provider: IdentityProvider) -> list[Key]:
         """The cached keys; fetched when missing or older than the time to live."""

@@ -6,7 +6,7 @@ provider; they are authenticated here too, so the whole /scim surface answers on
 practice's provisioning clients and there is a single rule to check.
 
 A token acts for the practitioner who created it, with that practitioner's authority
-(domain.authority): a token whose creator is deleted, deactivated or no longer holds the
+(domain.practitioners.authority): a token whose creator is deleted, deactivated or no longer holds the
 Practitioners right answers 403 to every request, as the domain's NotAllowed.
 
 Bearer-authenticated JSON: no browser session is read or created, and views are exempt
@@ -18,9 +18,10 @@ from __future__ import annotations
 from pyramid.config import Configurator
 from pyramid.request import Request
 
-from domain.authority import Authority
-from domain.provisioning import ProvisioningTokens, ScimToken
-from domain.model import Tenant
+from domain.practitioners.authority import Authority
+from domain.provisioning.bearer_token import ScimToken
+from domain.provisioning.tokens import ProvisioningTokens
+from domain.tenancy.tenant import Tenant
 from entrypoints.scim.errors import ScimError, unauthorized
 
 

@@ -17,7 +17,15 @@ from pyramid.response import Response
 from pyramid.view import exception_view_config
 from sqlalchemy.exc import IntegrityError
 
-from domain.errors import EmailAlreadyRegistered, InvalidValue, NotAllowed, NotUnique, ProtectedState, UnknownPractitioner, VersionMismatch
+from domain.errors import (
+    EmailAlreadyRegistered,
+    InvalidValue,
+    NotAllowed,
+    NotUnique,
+    ProtectedState,
+    UnknownPractitioner,
+    VersionMismatch,
+)
 from entrypoints.web.tenancy import HostNotServed, NoSuchInstance
 
 log = logging.getLogger(__name__)

@@ -13,11 +13,11 @@ import json
 import re
 from dataclasses import dataclass
 
-from domain.provisioning import ScimQuery
+from domain.provisioning.scim_user import ScimQuery
 from domain.text import is_storable
-from domain.values import same_mailbox
+from domain.practitioners.email import same_mailbox
 from entrypoints.scim.errors import ScimError
-from entrypoints.scim.resources import USER_SCHEMA
+from entrypoints.scim.schema import USER_SCHEMA
 
 _TOKEN = re.compile(r'\s*(?:(?P<string>"(?:[^"\\]|\\.)*")|(?P<punct>[()\[\]])|(?P<word>[^\s()\[\]"]+))')
 _OPERATORS = {"eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "pr"}

@@ -16,12 +16,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from domain.model import Practitioner
-from domain.provisioning import ScimUser
-from domain.values import same_mailbox
+from domain.practitioners.practitioner import Practitioner
+from domain.provisioning.scim_user import ScimUser
+from domain.practitioners.email import same_mailbox
 from entrypoints.scim.errors import ScimError
 from entrypoints.scim.filters import Comparison, comparisons
-from entrypoints.scim.resources import PATCH_SCHEMA, USER_SCHEMA, as_bool, as_optional_string, pick_entry, picked_primary
+from entrypoints.scim.parsing import as_bool, as_optional_string, pick_entry, picked_primary
+from entrypoints.scim.schema import PATCH_SCHEMA, USER_SCHEMA
 
 _PATH = re.compile(r"^(?P<attr>[A-Za-z][\w$-]*)(?:\[(?P<filter>[^\]]*)\])?(?:\.(?P<sub>[A-Za-z][\w$-]*))?$")
 READ_ONLY = {"id", "meta", "schemas", "groups"}

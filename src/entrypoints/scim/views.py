@@ -6,42 +6,27 @@ Errors are raised, never returned (see errors.py), so a failed write is rolled b
 from __future__ import annotations
 
 import functools
-import json
-import re
-from typing import Any
+from typing import Any, Callable
 
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
-from domain.model import Practitioner
-from domain.provisioning import Provisioning, ScimQuery
+from domain.practitioners.authority import Authority
+from domain.practitioners.practitioner import Practitioner
+from domain.provisioning.scim_user import ScimQuery, ScimUser
+from domain.provisioning.users import Provisioning
+from domain.tenancy.tenant import Tenant
 from entrypoints.scim import ScimContext
 from entrypoints.scim.errors import ScimError, json_response
 from entrypoints.scim.filters import parse_user_filter
+from entrypoints.scim.parsing import integer, parse_user, read_json, selection
 from entrypoints.scim.patch import translate_patch
-from entrypoints.scim.resources import (
-    MAX_RESULTS,
-    RESOURCE_TYPE_SCHEMA,
-    SCHEMA_SCHEMA,
-    SEARCH_SCHEMA,
-    USER_SCHEMA,
-    list_response,
-    parse_user,
-    project,
-    service_provider_config,
-    storable_document,
-    user_location,
-    user_resource,
-    user_resource_type,
-    user_schema,
-)
+from entrypoints.scim.rendering import base_url, list_response, project, user_location, user_resource, user_response
+from entrypoints.scim.schema import MAX_RESULTS, RESOURCE_TYPES, SCHEMAS, SEARCH_SCHEMA, Catalogue, service_provider_config
 
-MAX_BODY_BYTES = 256 * 1024
-JSON_TYPES = ("application/scim+json", "application/json")
 MAX_START_INDEX = 1_000_000_000
-INTEGER = re.compile(r"[+-]?[0-9]{1,30}")  # longer is refused rather than converted: it is clamped anyway
 
 # Bearer-authenticated JSON API: no CSRF token, no ACL (hence no session): the route factory
 # (ScimContext) has already refused every request without a valid token of this tenant.
@@ -56,79 +41,25 @@ def _provisioning(request: Request) -> Provisioning:
     return request.find_service(Provisioning)  # type: ignore[no-any-return]
 
 
-def read_json(request: Request) -> Any:
-    if request.content_type and request.content_type.lower() not in JSON_TYPES:
-        raise ScimError(415, "send the body as application/scim+json (or application/json)")
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise ScimError(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
-    raw = request.body_file.read(MAX_BODY_BYTES + 1)
-    if len(raw) > MAX_BODY_BYTES:
-        raise ScimError(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
-    try:
-        document = json.loads(raw)
-    except (ValueError, RecursionError):
-        raise ScimError(400, "the body is not valid JSON", "invalidSyntax") from None
-    return storable_document(document)
-
-
-def _if_match(request: Request, practitioner: Practitioner) -> str | None:
-    """The If-Match header as the domain compares it: its ETag when any listed tag matches it."""
-    header: str | None = request.headers.get("If-Match")
-    if header is None:
-        return None
-    current = Provisioning.etag(practitioner)
-    for candidate in header.split(","):
-        tag = candidate.strip()
-        if tag == "*":
-            return "*"
-        # Weak comparison (RFC 9110 §8.8.3.2): W/"3" and "3" name the same version.
-        if tag.removeprefix("W/") == current.removeprefix("W/"):
-            return current
-    return header.strip()
-
-
-def _user_response(request: Request, practitioner: Practitioner, status: int = 200, **headers: str) -> Response:
-    # Flush first: the data layer bumps the version (the ETag) and lastModified on write.
-    request.dbsession.flush()
-    body = project(user_resource(request, practitioner), request.GET.get("attributes"), request.GET.get("excludedAttributes"))
-    return json_response(body, status, {"ETag": Provisioning.etag(practitioner), **headers})
+def _answer(request: Request, practitioner: Practitioner, status: int = 200, **headers: str) -> Response:
+    wanted = selection(request.GET.get("attributes"), request.GET.get("excludedAttributes"))
+    return user_response(request, practitioner, wanted, status, **headers)
 
 
 # ---- /Users -------------------------------------------------------------------------------
 
 
-def _integer(name: str, raw: object, default: int) -> int:
-    """A JSON integer or a string of ASCII digits; a float (1.5, 1e400 or Infinity), a boolean or anything else is refused."""
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return default
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        return raw
-    if isinstance(raw, str) and INTEGER.fullmatch(raw.strip()):
-        return int(raw)
-    raise ScimError(400, f"{name} must be an integer", "invalidValue")
-
-
-def _attribute_list(name: str, raw: object) -> str | None:
-    """attributes / excludedAttributes: comma-separated in a query, a list of strings in a SearchRequest."""
-    if raw is None or isinstance(raw, str):
-        return raw
-    if isinstance(raw, list) and all(isinstance(item, str) for item in raw):
-        return ",".join(raw)
-    raise ScimError(400, f"{name} must be a list of attribute names", "invalidValue")
-
-
 def _search(request: Request, parameters: dict[str, object]) -> Response:
     context = _context(request)
-    start_index = min(max(_integer("startIndex", parameters.get("startindex"), 1), 1), MAX_START_INDEX)
-    count = min(max(_integer("count", parameters.get("count"), MAX_RESULTS), 0), MAX_RESULTS)
+    start_index = min(max(integer("startIndex", parameters.get("startindex"), 1), 1), MAX_START_INDEX)
+    count = min(max(integer("count", parameters.get("count"), MAX_RESULTS), 0), MAX_RESULTS)
     filter_text = parameters.get("filter")
     if filter_text is not None and not isinstance(filter_text, str):
         raise ScimError(400, "filter must be a string", "invalidFilter")
     query, satisfiable = parse_user_filter(filter_text) if filter_text and filter_text.strip() else (ScimQuery(), True)
     practitioners, total = _provisioning(request).search(context.tenant, query, start_index - 1, count) if satisfiable else ([], 0)
-    attributes = _attribute_list("attributes", parameters.get("attributes"))
-    excluded = _attribute_list("excludedAttributes", parameters.get("excludedattributes"))
-    resources = [project(user_resource(request, p), attributes, excluded) for p in practitioners]
+    wanted = selection(parameters.get("attributes"), parameters.get("excludedattributes"))
+    resources = [project(user_resource(request, p), wanted) for p in practitioners]
     return json_response(list_response(resources, total, start_index))
 
 
@@ -155,44 +86,49 @@ def create_user(request: Request) -> Response:
     context = _context(request)
     user = parse_user(read_json(request))
     practitioner = _provisioning(request).create(context.tenant, context.authority, user)
-    return _user_response(request, practitioner, 201, Location=user_location(request, practitioner))
+    return _answer(request, practitioner, 201, Location=user_location(request, practitioner))
 
 
 # ---- /Users/{id} --------------------------------------------------------------------------
 
+# How a write reads its body (it may need the practitioner), and which Provisioning write it is.
+BodyReader = Callable[[Any, Practitioner], ScimUser]
+UserWrite = Callable[[Provisioning, Tenant, Authority, Practitioner, ScimUser, str | None], Practitioner]
+
+
+def _named(request: Request) -> Practitioner:
+    """The practitioner the URL names (404 when none), loaded once: the write is applied to it."""
+    return _provisioning(request).get(_context(request).tenant, request.matchdict["id"])
+
+
+def _update(request: Request, read: BodyReader, write: UserWrite) -> Response:
+    context = _context(request)
+    practitioner = _named(request)
+    changes = read(read_json(request), practitioner)
+    write(_provisioning(request), context.tenant, context.authority, practitioner, changes, request.headers.get("If-Match"))
+    return _answer(request, practitioner)
+
 
 @scim_view(route_name="scim_user", request_method="GET")
 def get_user(request: Request) -> Response:
-    practitioner = _provisioning(request).get(_context(request).tenant, request.matchdict["id"])
-    return _user_response(request, practitioner)
+    return _answer(request, _named(request))
 
 
 @scim_view(route_name="scim_user", request_method="PUT")
 def replace_user(request: Request) -> Response:
-    context = _context(request)
-    provisioning = _provisioning(request)
-    practitioner = provisioning.get(context.tenant, request.matchdict["id"])
-    user = parse_user(read_json(request), resource_id=practitioner.id)
-    practitioner = provisioning.replace(context.tenant, context.authority, practitioner.id, user, _if_match(request, practitioner))
-    return _user_response(request, practitioner)
+    return _update(request, lambda body, practitioner: parse_user(body, resource_id=practitioner.id), Provisioning.replace)
 
 
 @scim_view(route_name="scim_user", request_method="PATCH")
 def patch_user(request: Request) -> Response:
-    context = _context(request)
-    provisioning = _provisioning(request)
-    practitioner = provisioning.get(context.tenant, request.matchdict["id"])
-    changes = translate_patch(read_json(request), practitioner)
-    practitioner = provisioning.patch(context.tenant, context.authority, practitioner.id, changes, _if_match(request, practitioner))
-    return _user_response(request, practitioner)
+    return _update(request, translate_patch, Provisioning.patch)
 
 
 @scim_view(route_name="scim_user", request_method="DELETE")
 def delete_user(request: Request) -> Response:
     context = _context(request)
-    provisioning = _provisioning(request)
-    practitioner = provisioning.get(context.tenant, request.matchdict["id"])
-    provisioning.delete(context.tenant, context.authority, practitioner.id, _if_match(request, practitioner))
+    practitioner = _named(request)
+    _provisioning(request).delete(context.tenant, context.authority, practitioner, request.headers.get("If-Match"))
     return Response(status=204)
 
 
@@ -201,31 +137,32 @@ def delete_user(request: Request) -> Response:
 
 @scim_view(route_name="scim_service_provider_config", request_method="GET")
 def get_service_provider_config(request: Request) -> Response:
-    return json_response(service_provider_config(request))
+    return json_response(service_provider_config(base_url(request)))
+
+
+# Schemas and ResourceTypes are served alike: a list of their one document, or it by its id.
+CATALOGUES: dict[str, Catalogue] = {
+    "scim_schemas": SCHEMAS,
+    "scim_schema": SCHEMAS,
+    "scim_resource_types": RESOURCE_TYPES,
+    "scim_resource_type": RESOURCE_TYPES,
+}
 
 
 @scim_view(route_name="scim_schemas", request_method="GET")
-def list_schemas(request: Request) -> Response:
-    return json_response(list_response([user_schema(request)], 1, 1))
+@scim_view(route_name="scim_resource_types", request_method="GET")
+def list_catalogue(request: Request) -> Response:
+    catalogue = CATALOGUES[request.matched_route.name]
+    return json_response(list_response([catalogue.document(base_url(request))], 1, 1))
 
 
 @scim_view(route_name="scim_schema", request_method="GET")
-def get_schema(request: Request) -> Response:
-    if request.matchdict["id"].lower() != USER_SCHEMA.lower():
-        raise ScimError(404, f"no {SCHEMA_SCHEMA.rsplit(':', 1)[-1]} with that id; this service has {USER_SCHEMA}")
-    return json_response(user_schema(request))
-
-
-@scim_view(route_name="scim_resource_types", request_method="GET")
-def list_resource_types(request: Request) -> Response:
-    return json_response(list_response([user_resource_type(request)], 1, 1))
-
-
 @scim_view(route_name="scim_resource_type", request_method="GET")
-def get_resource_type(request: Request) -> Response:
-    if request.matchdict["id"].lower() != "user":
-        raise ScimError(404, f"no {RESOURCE_TYPE_SCHEMA.rsplit(':', 1)[-1]} with that id; this service has User")
-    return json_response(user_resource_type(request))
+def get_from_catalogue(request: Request) -> Response:
+    catalogue = CATALOGUES[request.matched_route.name]
+    if request.matchdict["id"].lower() != catalogue.only_id.lower():
+        raise ScimError(404, catalogue.missing())
+    return json_response(catalogue.document(base_url(request)))
 
 
 @scim_view(route_name="scim_root_search")

@@ -17,6 +17,9 @@ from entrypoints.settings import PortalSettings
 
 log = logging.getLogger(__name__)
 
+# Each brings its routes, views and domain services (entrypoints/web/features).
+FEATURES = ("tenancy", "practitioners", "passwords", "sso", "provisioning")
+
 
 def main(global_config: dict[str, Any], **settings: Any) -> Router:
     """The WSGI application, for pserve and for the tests."""
@@ -35,22 +38,29 @@ def main(global_config: dict[str, Any], **settings: Any) -> Router:
     with Configurator(settings=settings) as config:
         config.registry.portal_settings = portal
         config.registry.db_engine = engine
-        config.include("pyramid_jinja2")
-        config.include("pyramid_tm")
-        config.include("pyramid_retry")
-        # Two writers of one practitioner row: the loser is run again, not shown a 500.
-        mark_error_retryable(StaleDataError)
-        config.include("pyramid_services")
-        config.include(".readable")
-        config.include(".services")
-        config.include(".headers")
-        config.include(".tenancy")
-        config.include(".sessions")
-        config.include(".security")
-        config.include(".rendering")
-        config.include(".routes")
-        config.scan(".views")
-        config.include("entrypoints.scim")
+        config.include(_request_pipeline)
+        for feature in FEATURES:
+            config.include(f".features.{feature}")
     if portal.mail_backend == "outbox":
         log.info("mail is not sent: the `worker` command writes every message to %s", portal.mail_outbox_dir.resolve())
     return config.make_wsgi_app()
+
+
+def _request_pipeline(config: Configurator) -> None:
+    """What every feature relies on: transactions, services, tenant, session, security, pages."""
+    config.include("pyramid_jinja2")
+    config.include("pyramid_tm")
+    config.include("pyramid_retry")
+    # Two writers of one practitioner row: the loser is run again, not shown a 500.
+    mark_error_retryable(StaleDataError)
+    config.include("pyramid_services")
+    config.include(".readable")
+    config.include(".wiring")
+    config.include(".headers")
+    config.include(".tenancy")
+    config.include(".sessions")
+    config.include(".security")
+    config.include(".rendering")
+    config.add_jinja2_search_path("entrypoints.web:templates", name=".jinja2")
+    config.add_static_view("static", "entrypoints.web:static", cache_max_age=3600)
+    config.scan(".views.errors")

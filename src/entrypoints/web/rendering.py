@@ -6,7 +6,7 @@ from pyramid.config import Configurator
 from pyramid.csrf import get_csrf_token
 from pyramid.events import BeforeRender
 
-from domain.values import ModuleRight
+from domain.practitioners.practitioner import ModuleRight
 from entrypoints.web.tenancy import tenant_or_none
 
 

@@ -11,10 +11,10 @@ from pyramid.httpexceptions import HTTPNotFound
 from pyramid.request import Request
 from pyramid.security import Allowed, Denied
 
-from domain.model import Practitioner
+from domain.practitioners.practitioner import Practitioner
 from domain.ports import PractitionerRepository
-from domain.policy import TenantAuthPolicy
-from domain.values import LoginMethod, ModuleRight
+from domain.tenancy.policy import TenantAuthPolicy
+from domain.practitioners.practitioner import LoginMethod, ModuleRight
 from entrypoints.web.sessions import LOGIN_METHOD_KEY, PRACTITIONER_KEY
 from entrypoints.web.tenancy import tenant_or_none
 

@@ -8,7 +8,7 @@ from pyramid.config import Configurator
 from pyramid.events import NewRequest
 from pyramid.request import Request
 
-from domain.model import Tenant
+from domain.tenancy.tenant import Tenant
 from domain.ports import TenantRepository
 
 

@@ -14,11 +14,11 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
 from pyramid.view import view_config
 
-from domain.account import EDITABLE, AccountSettings
+from domain.practitioners.account import AccountSettings, EDITABLE
 from domain.errors import InvalidValue, NotAllowed, UnknownLink
-from domain.policy import TenantAuthPolicy
-from domain.single_sign_on import SingleSignOn
-from domain.values import Salutation
+from domain.tenancy.policy import TenantAuthPolicy
+from domain.sso.sign_in import SingleSignOn
+from domain.practitioners.profile import Salutation
 from entrypoints.web.views.forms import sentence, text
 
 # The longest a field may be as typed; the domain's own, shorter limits give the message.

@@ -11,11 +11,12 @@ from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.request import Request
 from pyramid.view import view_config, view_defaults
 
+from domain.audit import AuditLog
 from domain.errors import DomainError, InvalidForm, InvalidValue, UnknownProvider
-from domain.ports import AuditLog, PractitionerRepository
-from domain.provider_admin import ProviderAdministration
-from domain.sso import PROVIDER_URL_FIELDS, USERINFO_FIELD_NAMES, IdentityProvider, ProviderSettings
-from entrypoints.web.services import RequestLinks
+from domain.ports import PractitionerRepository
+from domain.sso.administration import ProviderAdministration
+from domain.sso.provider import IdentityProvider, PROVIDER_URL_FIELDS, ProviderSettings, USERINFO_FIELD_NAMES
+from entrypoints.web.links import RequestLinks
 from entrypoints.web.views.forms import checked, page_number, query_text, text
 
 AUDIT_PAGE_SIZE = 25

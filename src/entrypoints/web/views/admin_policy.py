@@ -8,11 +8,12 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
 from pyramid.view import view_config, view_defaults
 
-from domain.claims import REQUIRED_FOR_REGISTRATION, parse_value_map, validate_mappings
+from domain.sso.claims import REQUIRED_FOR_REGISTRATION, parse_value_map, validate_mappings
 from domain.errors import InvalidForm, InvalidValue
-from domain.login_policy import LoginPolicy, LoginPolicyAdministration
-from domain.model import ClaimMapping
-from domain.values import ProfileField, UnknownIdentityHandling, Workflow
+from domain.tenancy.login_policy import LoginPolicy, LoginPolicyAdministration
+from domain.tenancy.tenant import ClaimMapping
+from domain.practitioners.profile import ProfileField
+from domain.tenancy.tenant import UnknownIdentityHandling, Workflow
 from entrypoints.web.views.forms import checked, text
 
 CLAIM_LIMIT = 200  # the domain allows 100; a little more so its own message explains the rule

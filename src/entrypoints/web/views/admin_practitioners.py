@@ -8,11 +8,11 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
 from pyramid.view import view_config, view_defaults
 
-from domain.authority import Authority
+from domain.practitioners.authority import Authority
 from domain.errors import DomainError, EmailAlreadyRegistered, InvalidValue, NotAllowed, UnknownPractitioner
-from domain.policy import TenantAuthPolicy
-from domain.practitioners import PAGE_SIZE, PractitionerDirectory
-from domain.values import ModuleRight
+from domain.tenancy.policy import TenantAuthPolicy
+from domain.practitioners.directory import PAGE_SIZE, PractitionerDirectory
+from domain.practitioners.practitioner import ModuleRight
 from entrypoints.web.views.forms import checked, page_number, query_text, text
 
 

@@ -9,10 +9,11 @@ from pyramid.request import Request
 from pyramid.view import view_config, view_defaults
 
 from domain.errors import InvalidValue, NotAllowed, UnknownProvider, UnknownToken
-from domain.provisioning import Provisioning, ProvisioningTokens
-from domain.single_sign_on import SingleSignOn
-from domain.values import ModuleRight
-from entrypoints.scim.resources import base_url as scim_base_url
+from domain.provisioning.tokens import ProvisioningTokens
+from domain.provisioning.users import Provisioning
+from domain.sso.sign_in import SingleSignOn
+from domain.practitioners.practitioner import ModuleRight
+from entrypoints.scim.rendering import base_url as scim_base_url
 from entrypoints.web.views.forms import text
 
 @view_defaults(route_name="admin_provisioning", permission="manage_practitioners", renderer="admin_provisioning.jinja2")

@@ -27,7 +27,9 @@ def text(request: Request, name: str, limit: int = 1024) -> str:
 def query_text(request: Request, name: str, default: str = "") -> str:
     """A query-string or form value for reading (search, paging): anything odd reads as the default."""
     value = request.params.get(name, default)
-    return value if isinstance(value, str) else default
+    # A form body may hold a NUL (readable.py refuses one only in the address): not storable
+    # text is odd too, and PostgreSQL would refuse to compare with it.
+    return value if isinstance(value, str) and is_storable(value) else default
 
 
 def page_number(request: Request) -> int:

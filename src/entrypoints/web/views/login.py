@@ -8,10 +8,10 @@ from pyramid.security import forget, remember
 from pyramid.view import view_config
 
 from domain.errors import AccountDeactivated, DomainError, LoginFailed, LoginThrottled, NotAllowed
-from domain.login import PasswordLogin
-from domain.policy import TenantAuthPolicy
-from domain.single_sign_on import SingleSignOn
-from domain.values import LoginMethod
+from domain.passwords.login import PasswordLogin
+from domain.tenancy.policy import TenantAuthPolicy
+from domain.sso.sign_in import SingleSignOn
+from domain.practitioners.practitioner import LoginMethod
 from entrypoints.web.views.forms import safe_next, text
 
 # How each refusal is reported: the status a client can act on, the words come from the domain.

@@ -9,9 +9,9 @@ from pyramid.request import Request
 from pyramid.view import view_config
 
 from domain.errors import DomainError, InvalidResetToken, InvalidValue, NotAllowed
-from domain.login import SSO_ONLY
-from domain.password_reset import PasswordReset
-from domain.policy import TenantAuthPolicy
+from domain.passwords.login import SSO_ONLY
+from domain.passwords.reset import PasswordReset
+from domain.tenancy.policy import TenantAuthPolicy
 from entrypoints.web.views.forms import text
 
 SENT = (

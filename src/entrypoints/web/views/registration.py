@@ -12,8 +12,8 @@ from pyramid.request import Request
 from pyramid.view import view_config
 
 from domain.errors import InvalidValue, NotAllowed
-from domain.policy import TenantAuthPolicy
-from domain.registration import SelfRegistration
+from domain.tenancy.policy import TenantAuthPolicy
+from domain.practitioners.registration import SelfRegistration
 from entrypoints.web.views.forms import sentence, text
 
 FIELDS = ("email", "first_name", "last_name")

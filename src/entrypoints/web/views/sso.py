@@ -18,11 +18,12 @@ from domain.errors import (
     ProviderUnavailable,
     UnknownProvider,
 )
-from domain.link_confirmation import LinkConfirmation
-from domain.single_sign_on import AlreadyLinked, ConfirmLink, LoggedIn, SingleSignOn
-from domain.sso import PendingLink, PendingLogin
-from domain.values import LoginMethod
-from entrypoints.web.services import RequestLinks
+from domain.sso.confirmation import LinkConfirmation
+from domain.sso.outcome import AlreadyLinked, ConfirmLink, LoggedIn, Outcome
+from domain.sso.pending import PendingLink, PendingLogin
+from domain.sso.sign_in import SingleSignOn
+from domain.practitioners.practitioner import LoginMethod
+from entrypoints.web.links import RequestLinks
 from entrypoints.web.views.forms import safe_next, sentence, text
 
 LOGIN_KEY = "sso_login"  # the authorization-code flow in progress
@@ -82,16 +83,22 @@ def process_sso(request: Request) -> Any:
         )
     except DomainError as err:
         return _refusal(request, err)
-    if isinstance(outcome, LoggedIn):
-        remember(request, outcome.practitioner.id, method=LoginMethod.SSO)
-        return HTTPSeeOther(safe_next(outcome.next_path))
-    if isinstance(outcome, AlreadyLinked):
-        request.session.flash("This account at the provider is already linked to you.")
-        return HTTPSeeOther(request.route_path("account_linked"))
-    assert isinstance(outcome, ConfirmLink)
-    request.session[LINK_KEY] = outcome.pending.to_dict()
-    request.session[CODE_ASKED_KEY] = outcome.code_sent
-    return HTTPSeeOther(request.route_path("sso_link"))
+    return _redirect_after(request, outcome)
+
+
+def _redirect_after(request: Request, outcome: Outcome) -> HTTPSeeOther:
+    """Where each outcome of the callback sends the browser."""
+    match outcome:
+        case LoggedIn(practitioner, next_path):
+            remember(request, practitioner.id, method=LoginMethod.SSO)
+            return HTTPSeeOther(safe_next(next_path))
+        case AlreadyLinked():
+            request.session.flash("This account at the provider is already linked to you.")
+            return HTTPSeeOther(request.route_path("account_linked"))
+        case ConfirmLink(pending, code_sent):
+            request.session[LINK_KEY] = pending.to_dict()
+            request.session[CODE_ASKED_KEY] = code_sent
+            return HTTPSeeOther(request.route_path("sso_link"))
 
 
 def _link_page(request: Request, pending: PendingLink | None, **extra: Any) -> dict[str, Any]:

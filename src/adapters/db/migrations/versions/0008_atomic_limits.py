@@ -19,7 +19,7 @@ depends_on = None
 
 
 def fold_user_name(user_name: str) -> str:
-    """domain.model.fold_user_name as it was when this migration was written: a migration keeps
+    """domain.practitioners.practitioner.fold_user_name as it was when this migration was written: a migration keeps
     its own copy, so a later change of the domain never changes what an old upgrade does."""
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", user_name).casefold())
     return hashlib.sha256(folded.encode("utf-8", "surrogatepass")).hexdigest()

@@ -1,0 +1,1 @@
+"""Passwords: logging in with one, and the mailed links that set one."""

@@ -1,0 +1,110 @@
+"""PasswordReset: mails a link to set or reset a password, and redeems it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from domain.errors import InvalidResetToken, NotAllowed
+from domain.identifiers import digest
+from domain.passwords.login import SSO_ONLY, account_bucket
+from domain.passwords.messages import password_link_message
+from domain.passwords.new_password import validate_new_password
+from domain.passwords.reset_token import PasswordResetToken, ResetPurpose
+from domain.ports import (
+    Clock,
+    Links,
+    Mailer,
+    PasswordHasher,
+    PasswordResetTokenRepository,
+    PractitionerRepository,
+    SessionRevocation,
+    TokenSource,
+)
+from domain.practitioners.email import normalize_email
+from domain.practitioners.practitioner import Practitioner
+from domain.tenancy.policy import TenantAuthPolicy
+from domain.tenancy.tenant import Tenant
+from domain.throttle import Throttle, ThrottleRule
+
+
+# Reset mails per account: enough for a lost mail, not enough to flood an inbox.
+RESET_MAILS_PER_ACCOUNT = ThrottleRule(max_uses=3, window=timedelta(minutes=15))
+
+
+def reset_mail_bucket(tenant: Tenant, email: str) -> str:
+    return f"reset-mail:{tenant.id}:{email}"
+
+
+class PasswordReset:
+    def __init__(
+        self,
+        practitioners: PractitionerRepository,
+        tokens: PasswordResetTokenRepository,
+        throttle: Throttle,
+        hasher: PasswordHasher,
+        mailer: Mailer,
+        links: Links,
+        token_source: TokenSource,
+        sessions: SessionRevocation,
+        clock: Clock,
+    ) -> None:
+        self._practitioners = practitioners
+        self._tokens = tokens
+        self._throttle = throttle
+        self._hasher = hasher
+        self._mailer = mailer
+        self._links = links
+        self._token_source = token_source
+        self._sessions = sessions
+        self._clock = clock
+
+    def request_link(self, tenant: Tenant, email: str) -> None:
+        """Mails a reset link if the email is registered. Says nothing either way."""
+        self._require_allowed(tenant)
+        email = normalize_email(email)
+        # Counted whether or not the email is registered: the answer is the same either way.
+        if not self._throttle.take(reset_mail_bucket(tenant, email), RESET_MAILS_PER_ACCOUNT, self._clock.now()):
+            return
+        practitioner = self._practitioners.get_by_email(tenant.id, email)
+        if practitioner is None or not practitioner.active:
+            return
+        self._send(tenant, practitioner, ResetPurpose.RESET)
+
+    def send_set_password_link(self, tenant: Tenant, practitioner: Practitioner) -> None:
+        self._require_allowed(tenant)
+        self._send(tenant, practitioner, ResetPurpose.SET)
+
+    def open_link(self, tenant: Tenant, token: str) -> PasswordResetToken:
+        """The link's record, if it can still be used; else InvalidResetToken."""
+        self._require_allowed(tenant)
+        record = self._tokens.get_by_digest(tenant.id, digest(token or ""))
+        if record is None or not record.is_usable(self._clock.now()):
+            raise InvalidResetToken()
+        return record
+
+    def complete(self, tenant: Tenant, token: str, new_password: str) -> Practitioner:
+        record = self.open_link(tenant, token)
+        validate_new_password(new_password)
+        practitioner = self._practitioners.get(tenant.id, record.practitioner_id)
+        if practitioner is None or not practitioner.active:
+            raise InvalidResetToken()
+        # Before any other write, as a login takes its throttle rows before it may rehash the
+        # password: two units of work then never hold what the other one waits for.
+        self._throttle.clear(account_bucket(tenant, practitioner.email))
+        record.redeem(self._clock.now())
+        practitioner.set_password(self._hasher.hash(new_password))
+        practitioner.prove_email()  # the link went to the registered email
+        # Whoever held the old password is logged out everywhere.
+        self._sessions.end_sessions_of(tenant.id, practitioner.id)
+        return practitioner
+
+    def _require_allowed(self, tenant: Tenant) -> None:
+        if not TenantAuthPolicy.of(tenant).password_reset_allowed:
+            raise NotAllowed(SSO_ONLY)
+
+    def _send(self, tenant: Tenant, practitioner: Practitioner, purpose: str) -> None:
+        token = self._token_source.new_token()
+        self._tokens.discard_open(tenant.id, practitioner.id)
+        self._tokens.add(PasswordResetToken.issue(practitioner, token, purpose, self._clock.now()))
+        link = self._links.password_link(token)
+        self._mailer.send(password_link_message(tenant, practitioner, link, purpose))

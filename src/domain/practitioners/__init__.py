@@ -1,0 +1,1 @@
+"""Practitioners: the account, its email and profile, who may change whom, and self-service."""

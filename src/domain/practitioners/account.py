@@ -1,0 +1,64 @@
+"""AccountSettings: what a practitioner may change about their own account."""
+
+from __future__ import annotations
+
+from domain.audit import AuditKind, AuditTrail
+from domain.errors import NotAllowed, UnknownLink
+from domain.ports import IdentityLinkRepository, IdentityProviderRepository
+from domain.practitioners.practitioner import Practitioner
+from domain.practitioners.profile import ProfileField
+from domain.sso.identity import IdentityLink
+from domain.sso.provider import IdentityProvider
+from domain.tenancy.policy import TenantAuthPolicy
+from domain.tenancy.tenant import Tenant
+
+
+EDITABLE = (ProfileField.SALUTATION, ProfileField.FIRST_NAME, ProfileField.LAST_NAME, ProfileField.PHONE, ProfileField.JOB_TITLE)
+
+LOCKED = "in this practice your personal data comes from its identity provider and cannot be changed here"
+
+
+class AccountSettings:
+    def __init__(self, links: IdentityLinkRepository, providers: IdentityProviderRepository, audit: AuditTrail) -> None:
+        self._links = links
+        self._providers = providers
+        self._audit = audit
+
+    def update_profile(
+        self, tenant: Tenant, practitioner: Practitioner, changes: dict[ProfileField, str | None]
+    ) -> list[ProfileField]:
+        """Standard workflow only: under pseudo-SSO the provider owns the data."""
+        if not TenantAuthPolicy.of(tenant).profile_editable:
+            raise NotAllowed(LOCKED)
+        changed = practitioner.update_profile({f: v for f, v in changes.items() if f in EDITABLE})
+        if changed:
+            names = ", ".join(f.label for f in changed)
+            summary = f"{practitioner.email} changed their {names}"
+            self._audit.record(tenant, AuditKind.PROFILE_CHANGED, summary, practitioner.id)
+        return changed
+
+    def linked_accounts(
+        self, tenant: Tenant, practitioner: Practitioner
+    ) -> list[tuple[IdentityLink, IdentityProvider | None]]:
+        TenantAuthPolicy.of(tenant).require_linked_accounts_shown()
+        providers = {p.id: p for p in self._providers.list(tenant.id)}
+        return [(link, providers.get(link.provider_id)) for link in self._links.of_practitioner(tenant.id, practitioner.id)]
+
+    def unlink(self, tenant: Tenant, practitioner: Practitioner, link_id: str) -> IdentityLink:
+        """Removes a link, unless it is the practitioner's last way to log in."""
+        TenantAuthPolicy.of(tenant).require_linked_accounts_shown()
+        links = self._links.of_practitioner(tenant.id, practitioner.id)
+        link = next((l for l in links if l.id == link_id), None)
+        if link is None:
+            raise UnknownLink()
+        enabled = {p.id for p in self._providers.list(tenant.id) if p.enabled}
+        other_links = sum(1 for l in links if l is not link and l.provider_id in enabled)
+        if not TenantAuthPolicy.of(tenant).leaves_a_way_in(other_links, practitioner.has_usable_password):
+            raise NotAllowed(
+                "this is your last way to log in; set a password (Forgot your password?) "
+                "or link another provider first"
+            )
+        self._links.remove(link)
+        summary = f"{practitioner.email} removed a linked account (sub {link.subject})"
+        self._audit.record(tenant, AuditKind.LINK_REMOVED, summary, practitioner.id)
+        return link

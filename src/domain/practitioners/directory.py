@@ -1,0 +1,97 @@
+"""PractitionerDirectory: manual provisioning by a practice's admins."""
+
+from __future__ import annotations
+
+from domain.errors import EmailAlreadyRegistered, InvalidValue, UnknownPractitioner
+from domain.passwords.login import SSO_ONLY
+from domain.passwords.new_password import validate_new_password
+from domain.passwords.reset import PasswordReset
+from domain.ports import Clock, Page, PasswordHasher, PractitionerRepository, SessionRevocation
+from domain.practitioners.authority import Authority
+from domain.practitioners.practitioner import ModuleRight, Practitioner
+from domain.tenancy.policy import TenantAuthPolicy
+from domain.tenancy.tenant import Tenant
+
+
+PAGE_SIZE = 25
+
+
+class PractitionerDirectory:
+    def __init__(
+        self,
+        practitioners: PractitionerRepository,
+        hasher: PasswordHasher,
+        password_reset: PasswordReset,
+        sessions: SessionRevocation,
+        clock: Clock,
+    ) -> None:
+        self._practitioners = practitioners
+        self._hasher = hasher
+        self._password_reset = password_reset
+        self._sessions = sessions
+        self._clock = clock
+
+    def search(self, tenant: Tenant, query: str, page: int) -> Page:
+        page = max(page, 1)
+        return self._practitioners.search(
+            tenant.id, (query or "").strip(), (page - 1) * PAGE_SIZE, PAGE_SIZE
+        )
+
+    def add(
+        self,
+        actor: Practitioner,
+        tenant: Tenant,
+        email: str,
+        first_name: str,
+        last_name: str,
+        *,
+        password: str = "",
+        send_password_link: bool = False,
+        rights: frozenset[ModuleRight] = frozenset(),
+    ) -> Practitioner:
+        """Validates everything before writing anything: an error leaves no trace."""
+        authority = Authority.of(actor)
+        authority.require_may_provision()
+        if rights:
+            authority.require_may_grant_rights()
+        practitioner = Practitioner.register(
+            tenant, email, first_name, last_name, self._clock.now(), rights=rights
+        )
+        wants_password = bool(password) or send_password_link
+        if wants_password and not TenantAuthPolicy.of(tenant).password_login_allowed:
+            raise InvalidValue("password", f"{SSO_ONLY}: no local password can be set")
+        if password:
+            practitioner.set_password(self._hasher.hash(validate_new_password(password)))
+        if self._practitioners.get_by_email(tenant.id, practitioner.email) is not None:
+            raise EmailAlreadyRegistered(practitioner.email)
+        self._practitioners.add(practitioner)
+        if send_password_link and not password:
+            self._password_reset.send_set_password_link(tenant, practitioner)
+        return practitioner
+
+    def deactivate(self, actor: Practitioner, tenant: Tenant, practitioner_id: str) -> Practitioner:
+        practitioner = self._get(tenant, practitioner_id)
+        Authority.of(actor).require_may_end(practitioner)
+        practitioner.deactivate()
+        self._sessions.end_sessions_of(tenant.id, practitioner.id)
+        return practitioner
+
+    def reactivate(self, actor: Practitioner, tenant: Tenant, practitioner_id: str) -> Practitioner:
+        practitioner = self._get(tenant, practitioner_id)
+        Authority.of(actor).require_may_manage(practitioner)
+        practitioner.reactivate()
+        return practitioner
+
+    def set_rights(
+        self, actor: Practitioner, tenant: Tenant, practitioner_id: str, rights: frozenset[ModuleRight]
+    ) -> Practitioner:
+        Authority.of(actor).require_may_grant_rights()
+        practitioner = self._get(tenant, practitioner_id)
+        practitioner.rights = rights
+        return practitioner
+
+    def _get(self, tenant: Tenant, practitioner_id: str) -> Practitioner:
+        practitioner = self._practitioners.get(tenant.id, practitioner_id)
+        if practitioner is None:
+            raise UnknownPractitioner()
+        return practitioner

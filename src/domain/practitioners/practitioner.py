@@ -1,0 +1,180 @@
+"""A practitioner: their account, their rights and the rules the account owns."""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+from domain.identifiers import new_id
+from domain.practitioners.email import normalize_email
+from domain.practitioners.profile import (
+    MAX_JOB_TITLE_LENGTH,
+    MAX_PHONE_LENGTH,
+    ProfileField,
+    clean_name,
+    clean_optional,
+    clean_salutation,
+)
+from domain.tenancy.tenant import Tenant
+
+
+class ModuleRight(str, Enum):
+    """Rights a practitioner can hold besides being the owner."""
+
+    AUTHENTICATION = "authentication"
+    PRACTITIONERS = "practitioners"
+
+
+class LoginMethod(str, Enum):
+    """How a browser session was opened."""
+
+    PASSWORD = "password"
+    SSO = "sso"
+
+
+def fold_user_name(user_name: str) -> str:
+    """The key SCIM userNames are compared by: a userName is unique per tenant without regard
+    to case, so names that differ only in case or in Unicode compatibility form (NFKC: a
+    full-width letter, a ligature) are one name. A SHA-256 digest of the folded name, so the
+    key has a fixed length however much folding expands the name (the database indexes it)."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", user_name).casefold())
+    # surrogatepass: every str has a key, even text the edge ought to have refused.
+    return hashlib.sha256(folded.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(eq=False)
+class Practitioner:
+    tenant_id: str
+    email: str
+    first_name: str
+    last_name: str
+    created_at: datetime
+    id: str = field(default_factory=new_id)
+    password_hash: str | None = None
+    active: bool = True
+    is_owner: bool = False
+    rights: frozenset[ModuleRight] = frozenset()
+    salutation: str | None = None
+    phone: str | None = None
+    job_title: str | None = None
+    # Whether the owner of the account showed control of its email: a mailed link or code
+    # was used, or the identity provider vouched for it. Email linking relies on it.
+    email_proven: bool = False
+    # SCIM: the provisioning client's login identifier (as sent) and its own id for the user.
+    user_name: str | None = None
+    external_id: str | None = None
+    email_primary: bool = True  # as the provisioning client marked its one email
+    # Bumped by the data layer at every change of the row: the SCIM ETag.
+    version: int = 0
+    updated_at: datetime | None = None
+
+    @property
+    def scim_user_name(self) -> str:
+        return self.user_name or self.email
+
+    @property
+    def user_name_key(self) -> str:
+        """Unique per tenant: the data layer stores it and a unique index holds it."""
+        return fold_user_name(self.scim_user_name)
+
+    @classmethod
+    def register(
+        cls,
+        tenant: Tenant,
+        email: str,
+        first_name: str,
+        last_name: str,
+        now: datetime,
+        *,
+        is_owner: bool = False,
+        rights: frozenset[ModuleRight] = frozenset(),
+        email_proven: bool = False,
+    ) -> Practitioner:
+        """``email_proven`` only when whoever gives the email vouches for it (a provider's
+        verified email at first sign-in)."""
+        return cls(
+            tenant_id=tenant.id,
+            email=normalize_email(email),
+            first_name=clean_name(first_name, "first_name", "first name"),
+            last_name=clean_name(last_name, "last_name", "last name"),
+            created_at=now,
+            is_owner=is_owner,
+            rights=rights,
+            email_proven=email_proven,
+        )
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    def holds(self, right: ModuleRight) -> bool:
+        """The owner holds every right; others hold what was granted."""
+        return self.is_owner or right in self.rights
+
+    @property
+    def has_usable_password(self) -> bool:
+        return self.password_hash is not None
+
+    def set_password(self, password_hash: str) -> None:
+        """A new password, hashed already: the domain never holds one in clear."""
+        self.password_hash = password_hash
+
+    def prove_email(self) -> None:
+        """The owner of the account showed control of its email: a link or code mailed to it
+        was used. From then on a provider's verified email may link to the account."""
+        self.email_proven = True
+
+    def change_email(self, email: str, *, proven: bool) -> bool:
+        """A new email carries its own proof, never the old one's: ``proven`` only when whoever
+        gives it vouches for it. Returns whether the email changed (the same one keeps its proof)."""
+        if email == self.email:
+            return False
+        self.email = email
+        self.email_proven = proven
+        return True
+
+    def take_over(self) -> bool:
+        """Pre-hijacking defence, when the owner of the email proves it: an account nobody had
+        proven loses the password whoever set it up chose, and is proven from now on.
+
+        Returns whether it was unproven: then its sessions and linked identities must go too,
+        which the caller ends (they are not the practitioner's to hold)."""
+        was_unproven = not self.email_proven
+        if was_unproven:
+            self.password_hash = None
+        self.email_proven = True
+        return was_unproven
+
+    def profile(self) -> dict[ProfileField, str | None]:
+        return {f: getattr(self, f.value) for f in ProfileField}
+
+    def update_profile(self, changes: dict[ProfileField, str | None]) -> list[ProfileField]:
+        """Validates and applies the changes; returns the fields whose value really changed.
+
+        The email is not changed here: it identifies the account and needs its own proof.
+        """
+        cleaned: dict[ProfileField, str | None] = {}
+        for profile_field, raw in changes.items():
+            if profile_field is ProfileField.FIRST_NAME:
+                cleaned[profile_field] = clean_name(raw or "", "first_name", "first name")
+            elif profile_field is ProfileField.LAST_NAME:
+                cleaned[profile_field] = clean_name(raw or "", "last_name", "last name")
+            elif profile_field is ProfileField.SALUTATION:
+                cleaned[profile_field] = clean_salutation(raw)
+            elif profile_field is ProfileField.PHONE:
+                cleaned[profile_field] = clean_optional(raw, "phone", MAX_PHONE_LENGTH)
+            elif profile_field is ProfileField.JOB_TITLE:
+                cleaned[profile_field] = clean_optional(raw, "job_title", MAX_JOB_TITLE_LENGTH)
+        changed = [f for f, value in cleaned.items() if getattr(self, f.value) != value]
+        for profile_field in changed:
+            setattr(self, profile_field.value, cleaned[profile_field])
+        return changed
+
+    def deactivate(self) -> None:
+        self.active = False
+
+    def reactivate(self) -> None:
+        self.active = True

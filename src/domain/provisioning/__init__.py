@@ -1,0 +1,1 @@
+"""Provisioning over SCIM 2.0: bearer tokens and users."""

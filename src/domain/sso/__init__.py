@@ -1,0 +1,1 @@
+"""Single Sign On: providers, the sign-in flow, matching, linking and one-time-password confirmation."""

@@ -1,0 +1,167 @@
+"""ProviderAdministration: the Authentication module, where tenant admins connect their provider."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from domain.audit import AuditKind, AuditTrail
+from domain.errors import InvalidForm, ProviderUnavailable, UnknownProvider, UnsafeUrl
+from domain.ports import (
+    IdentityLinkRepository,
+    IdentityProviderClient,
+    IdentityProviderRepository,
+    SecretBox,
+    SessionRevocation,
+    UrlSafety,
+)
+from domain.practitioners.practitioner import Practitioner
+from domain.sso.provider import DiscoveredConfiguration, IdentityProvider, ProviderSettings, url_problem
+from domain.tenancy.policy import TenantAuthPolicy
+from domain.tenancy.tenant import Tenant
+
+
+class ProviderAdministration:
+    def __init__(
+        self,
+        providers: IdentityProviderRepository,
+        links: IdentityLinkRepository,
+        secret_box: SecretBox,
+        url_safety: UrlSafety,
+        client: IdentityProviderClient,
+        sessions: SessionRevocation,
+        audit: AuditTrail,
+        allow_local_http: bool,
+    ) -> None:
+        self._sessions = sessions
+        self._providers = providers
+        self._links = links
+        self._secret_box = secret_box
+        self._url_safety = url_safety
+        self._client = client
+        self._audit = audit
+        self._allow_local_http = allow_local_http
+
+    def providers(self, tenant: Tenant) -> list[IdentityProvider]:
+        return self._providers.list(tenant.id)
+
+    def provider(self, tenant: Tenant, provider_id: str) -> IdentityProvider:
+        provider = self._providers.get(tenant.id, provider_id)
+        if provider is None:
+            raise UnknownProvider()
+        return provider
+
+    def discover(self, issuer: str) -> DiscoveredConfiguration:
+        """Reads ``<issuer>/.well-known/openid-configuration`` for the admin to review."""
+        issuer = issuer.strip()
+        problem = url_problem(issuer, self._allow_local_http)
+        if problem:
+            raise InvalidForm({"issuer": problem})
+        configuration = self._client.discover(issuer)
+        if configuration.issuer != issuer:
+            raise ProviderUnavailable(f"the document's issuer is {configuration.issuer}, not {issuer}")
+        return configuration
+
+    def save(
+        self,
+        actor: Practitioner,
+        tenant: Tenant,
+        provider_id: str | None,
+        settings: ProviderSettings,
+        client_secret: str,
+        restrict_to_sso: bool,
+        acknowledge_relink: bool = False,
+    ) -> IdentityProvider:
+        """Validates everything, then writes: a form with any error changes nothing."""
+        existing = self.provider(tenant, provider_id) if provider_id else None
+        settings = settings.normalized()
+        errors = self._problems(tenant, existing, settings, client_secret, restrict_to_sso)
+        trust_changes = existing.trust_changes(settings) if existing is not None else []
+        if trust_changes and not acknowledge_relink:
+            errors["acknowledge_relink"] = (
+                f"changing the {_listed(trust_changes)} means every linked practitioner confirms their "
+                "link again with a mailed code at their next sign-in; tick the box to go ahead"
+            )
+        if errors:
+            raise InvalidForm(errors)
+
+        provider, changed = self._add_or_apply(tenant, existing, settings, bool(trust_changes))
+        if client_secret:
+            provider.sealed_client_secret = self._secret_box.seal(client_secret)
+            changed.append("client secret replaced")
+        if tenant.auth.restrict_to_sso != restrict_to_sso:
+            tenant.auth = tenant.auth.but(restrict_to_sso=restrict_to_sso)
+            TenantAuthPolicy.of(tenant).end_closed_sessions(tenant.id, self._sessions)
+            changed.append(f"restrict to SSO {'on' if restrict_to_sso else 'off'}")
+        summary = f"{provider.display_name}: " + (", ".join(changed) if changed else "saved without changes")
+        self._audit.record(tenant, AuditKind.SETTINGS_CHANGED, summary, actor.id)
+        return provider
+
+    def _add_or_apply(
+        self, tenant: Tenant, existing: IdentityProvider | None, settings: ProviderSettings, trust_changed: bool
+    ) -> tuple[IdentityProvider, list[str]]:
+        if existing is None:
+            provider = IdentityProvider(tenant.id, **asdict(settings), sealed_client_secret="")
+            self._providers.add(provider)
+            return provider, ["provider added"]
+        changed = existing.apply(settings)
+        if trust_changed:
+            waiting = self._links.require_reconfirmation(tenant.id, existing.id)
+            changed.append(f"{waiting} linked accounts must confirm again")
+        return existing, changed
+
+    def _problems(
+        self,
+        tenant: Tenant,
+        existing: IdentityProvider | None,
+        settings: ProviderSettings,
+        client_secret: str,
+        restrict_to_sso: bool,
+    ) -> dict[str, str]:
+        errors = settings.problems(self._allow_local_http)
+        for name in settings.url_fields:
+            if name not in errors:
+                try:
+                    self._url_safety.check(getattr(settings, name))
+                except UnsafeUrl as unsafe:
+                    errors[name] = unsafe.reason
+        if existing is None and not client_secret:
+            errors["client_secret"] = "this field is required"
+        elif len(client_secret) > 1000:
+            errors["client_secret"] = "the client secret has at most 1000 characters"
+        enabled = settings.enabled + sum(1 for p in self._providers.list(tenant.id) if p.enabled and p is not existing)
+        if not TenantAuthPolicy(tenant.auth.but(restrict_to_sso=restrict_to_sso)).leaves_a_way_in(enabled):
+            if restrict_to_sso:
+                errors["restrict_to_sso"] = "restricting login to Single Sign On needs an enabled provider"
+            else:
+                errors["enabled"] = "in pseudo-SSO nobody could log in without an enabled provider"
+        return errors
+
+    def set_enabled(self, actor: Practitioner, tenant: Tenant, provider_id: str, enabled: bool) -> IdentityProvider:
+        provider = self.provider(tenant, provider_id)
+        if not enabled:
+            self._refuse_losing_the_last_way_in(tenant, provider, "switched off")
+        if provider.enabled != enabled:
+            provider.enabled = enabled
+            self._audit.record(tenant, AuditKind.SETTINGS_CHANGED, f"{provider.display_name}: {'enabled' if enabled else 'disabled'}", actor.id)
+        return provider
+
+    def remove(self, actor: Practitioner, tenant: Tenant, provider_id: str) -> IdentityProvider:
+        """Removes the provider and with it every link to it."""
+        provider = self.provider(tenant, provider_id)
+        self._refuse_losing_the_last_way_in(tenant, provider, "removed")
+        self._providers.remove(provider)
+        self._audit.record(tenant, AuditKind.SETTINGS_CHANGED, f"{provider.display_name}: removed, with its linked accounts", actor.id)
+        return provider
+
+    def _refuse_losing_the_last_way_in(self, tenant: Tenant, provider: IdentityProvider, what: str) -> None:
+        remaining = sum(1 for p in self._providers.list(tenant.id) if p.enabled and p is not provider)
+        if provider.enabled and not TenantAuthPolicy.of(tenant).leaves_a_way_in(remaining):
+            raise InvalidForm(
+                {"form": f"{provider.display_name} is the only way to log in here and cannot be {what}; "
+                         "allow password login or enable another provider first"}
+            )
+
+
+def _listed(names: list[str]) -> str:
+    """``a``, ``a or b``, ``a, b or c``: the form's labels in a sentence."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"

@@ -1,0 +1,197 @@
+"""After the code is redeemed: who this is decides what happens, one small piece per kind of match."""
+
+from __future__ import annotations
+
+from domain.audit import AuditKind, AuditTrail
+from domain.errors import AccountDeactivated, SsoRefused
+from domain.ports import Clock, IdentityLinkRepository, PractitionerRepository, SessionRevocation, TokenSource
+from domain.practitioners.practitioner import Practitioner
+from domain.practitioners.profile import ProfileField
+from domain.sso.confirmation import LinkConfirmation
+from domain.sso.identity import IdentityLink
+from domain.sso.linking import TAKEN, add_link
+from domain.sso.matching import ConfirmByCode, LinkByVerifiedEmail, Linked, RegisterNew, UserMatcher
+from domain.sso.mirror import ProfileMirror
+from domain.sso.outcome import AlreadyLinked, ConfirmLink, LoggedIn, Outcome, VerifiedSignIn
+from domain.tenancy.policy import TenantAuthPolicy
+from domain.tenancy.tenant import Tenant
+
+
+class SsoLogin:
+    """What every Single Sign On login ends with: the profile mirrored in pseudo-SSO, and the audit."""
+
+    def __init__(self, mirror: ProfileMirror, audit: AuditTrail) -> None:
+        self._mirror = mirror
+        self._audit = audit
+
+    def log_in(self, sign_in: VerifiedSignIn, practitioner: Practitioner) -> LoggedIn:
+        tenant = sign_in.tenant
+        if TenantAuthPolicy.of(tenant).is_pseudo_sso:
+            self._mirror.mirror(tenant, practitioner, sign_in.identity)
+        summary = f"{practitioner.email} signed in with {sign_in.provider.display_name}"
+        self._audit.record(tenant, AuditKind.SSO_LOGIN_SUCCEEDED, summary, practitioner.id)
+        return LoggedIn(practitioner, sign_in.pending.next_path)
+
+
+class LinkedLogin:
+    """1. A linked identity logs its practitioner in; the link notes when it was last used."""
+
+    def __init__(self, login: SsoLogin, clock: Clock) -> None:
+        self._login = login
+        self._clock = clock
+
+    def handle(self, sign_in: VerifiedSignIn, match: Linked) -> Outcome:
+        match.link.last_used_at = self._clock.now()
+        return self._login.log_in(sign_in, match.practitioner)
+
+
+class EmailLinking:
+    """2. The provider vouches for a registered email: the identity is linked to its owner."""
+
+    def __init__(
+        self,
+        links: IdentityLinkRepository,
+        sessions: SessionRevocation,
+        login: SsoLogin,
+        audit: AuditTrail,
+        clock: Clock,
+    ) -> None:
+        self._links = links
+        self._sessions = sessions
+        self._login = login
+        self._audit = audit
+        self._clock = clock
+
+    def handle(self, sign_in: VerifiedSignIn, match: LinkByVerifiedEmail) -> Outcome:
+        practitioner, identity, provider = match.practitioner, sign_in.identity, sign_in.provider
+        held = self._take_over(sign_in.tenant, practitioner)
+        add_link(self._links, practitioner, held, provider.id, identity.issuer, identity.subject, self._clock.now())
+        summary = f"{practitioner.email} linked by the verified email from {provider.display_name}"
+        self._audit.record(sign_in.tenant, AuditKind.LINK_CONFIRMED, summary, practitioner.id)
+        return self._login.log_in(sign_in, practitioner)
+
+    def _take_over(self, tenant: Tenant, practitioner: Practitioner) -> list[IdentityLink]:
+        """Pre-hijacking defence: whoever set up an unproven account loses what they set up:
+        its password, its sessions and the provider identities linked to it so far.
+
+        Returns the links the practitioner keeps (read once: linking replaces among them)."""
+        held = self._links.of_practitioner(tenant.id, practitioner.id)
+        if practitioner.take_over():
+            self._sessions.end_sessions_of(tenant.id, practitioner.id)
+            for link in held:
+                self._links.remove(link)
+            held = []
+        return held
+
+
+class JitRegistration:
+    """3. Nobody matches and the policy registers newcomers: an account from the token's data."""
+
+    def __init__(
+        self, practitioners: PractitionerRepository, links: IdentityLinkRepository, login: SsoLogin, audit: AuditTrail, clock: Clock
+    ) -> None:
+        self._practitioners = practitioners
+        self._links = links
+        self._login = login
+        self._audit = audit
+        self._clock = clock
+
+    def handle(self, sign_in: VerifiedSignIn, match: RegisterNew) -> Outcome:
+        profile, identity, now = match.profile, sign_in.identity, self._clock.now()
+        practitioner = Practitioner.register(
+            sign_in.tenant,
+            profile[ProfileField.EMAIL] or "",
+            profile[ProfileField.FIRST_NAME] or "",
+            profile[ProfileField.LAST_NAME] or "",
+            now,
+            email_proven=identity.email_verified,
+        )
+        practitioner.update_profile({f: v for f, v in profile.items() if v is not None})
+        self._practitioners.add(practitioner)  # no password: it signs in through its provider
+        # A practitioner this new holds no links to replace.
+        add_link(self._links, practitioner, (), sign_in.provider.id, identity.issuer, identity.subject, now)
+        summary = f"{practitioner.email} registered at first sign-in with {sign_in.provider.display_name}"
+        self._audit.record(sign_in.tenant, AuditKind.REGISTERED, summary, practitioner.id)
+        return self._login.log_in(sign_in, practitioner)
+
+
+class ConfirmationStep:
+    """4. Only a one-time password to a registered email can tell who this is: the browser
+    keeps the identity and the link page asks for the email."""
+
+    def __init__(self, token_source: TokenSource, clock: Clock) -> None:
+        self._token_source = token_source
+        self._clock = clock
+
+    def handle(self, sign_in: VerifiedSignIn) -> Outcome:
+        return ConfirmLink(sign_in.pending_link(self._token_source.new_token(), self._clock.now()), code_sent=False)
+
+
+class AccountLinking:
+    """A logged-in practitioner links a provider from account settings: no matching, the code
+    goes straight to their registered email."""
+
+    def __init__(
+        self,
+        practitioners: PractitionerRepository,
+        links: IdentityLinkRepository,
+        link_confirmation: LinkConfirmation,
+        token_source: TokenSource,
+        clock: Clock,
+    ) -> None:
+        self._practitioners = practitioners
+        self._links = links
+        self._link_confirmation = link_confirmation
+        self._token_source = token_source
+        self._clock = clock
+
+    def handle(self, sign_in: VerifiedSignIn, practitioner_id: str) -> Outcome:
+        tenant, identity = sign_in.tenant, sign_in.identity
+        TenantAuthPolicy.of(tenant).require_linked_accounts_shown()  # it may have changed during the round trip
+        practitioner = self._practitioners.get(tenant.id, practitioner_id)
+        if practitioner is None or not practitioner.active:
+            raise AccountDeactivated()
+        existing = self._links.find(tenant.id, sign_in.provider.id, identity.issuer, identity.subject)
+        if existing is not None:
+            if existing.practitioner_id != practitioner.id:
+                raise SsoRefused(TAKEN)
+            if not existing.needs_reconfirmation:
+                return AlreadyLinked(practitioner)
+        link = sign_in.pending_link(self._token_source.new_token(), self._clock.now(), practitioner.id)
+        self._link_confirmation.send_code(tenant, link, practitioner, sign_in.provider)
+        return ConfirmLink(link, code_sent=True)
+
+
+class Admission:
+    """Hands a verified sign-in to the piece for its case: linking from account settings, or
+    what the matcher found."""
+
+    def __init__(
+        self,
+        matcher: UserMatcher,
+        linked: LinkedLogin,
+        email_linking: EmailLinking,
+        registration: JitRegistration,
+        confirmation: ConfirmationStep,
+        account_linking: AccountLinking,
+    ) -> None:
+        self._matcher = matcher
+        self._linked = linked
+        self._email_linking = email_linking
+        self._registration = registration
+        self._confirmation = confirmation
+        self._account_linking = account_linking
+
+    def admit(self, sign_in: VerifiedSignIn) -> Outcome:
+        if sign_in.pending.linking_practitioner_id is not None:
+            return self._account_linking.handle(sign_in, sign_in.pending.linking_practitioner_id)
+        found = self._matcher.match(sign_in.tenant, sign_in.provider, sign_in.identity)
+        match found:
+            case Linked():
+                return self._linked.handle(sign_in, found)
+            case LinkByVerifiedEmail():
+                return self._email_linking.handle(sign_in, found)
+            case RegisterNew():
+                return self._registration.handle(sign_in, found)
+            case ConfirmByCode():
+                return self._confirmation.handle(sign_in)

@@ -1,0 +1,143 @@
+"""LinkConfirmation: a one-time password to the registered email before an identity is linked."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from domain.audit import AuditKind, AuditTrail
+from domain.errors import AccountDeactivated, CodeRequestsThrottled, LinkCodeRefused, SsoRefused
+from domain.identifiers import digest
+from domain.ports import (
+    Clock,
+    IdentityLinkRepository,
+    IdentityProviderRepository,
+    LinkChallengeRepository,
+    Mailer,
+    PractitionerRepository,
+    TokenSource,
+)
+from domain.practitioners.email import normalize_email
+from domain.practitioners.practitioner import Practitioner
+from domain.sso.challenge import CODE_DIGITS, CODE_LIFETIME, LinkChallenge
+from domain.sso.linking import link_identity
+from domain.sso.messages import link_code_message
+from domain.sso.pending import EXPIRED, PendingLink
+from domain.sso.provider import IdentityProvider
+from domain.tenancy.tenant import Tenant
+from domain.throttle import Throttle, ThrottleRule, take_all
+
+
+# A lost mail deserves a resend; an inbox does not deserve a flood. Codes are limited per
+# sign-in, per (identity, email) and per client address, never per practitioner alone: other
+# identities asking for codes to someone's email must not use up that person's own codes.
+CODES_PER_SIGN_IN = ThrottleRule(max_uses=3, window=timedelta(minutes=10))
+
+CODES_PER_IDENTITY_AND_EMAIL = ThrottleRule(max_uses=5, window=timedelta(hours=1))
+
+# Larger: a practice's staff often share one address, and may all link on the same morning.
+CODES_PER_ADDRESS = ThrottleRule(max_uses=50, window=timedelta(minutes=15))
+
+
+class LinkConfirmation:
+    def __init__(
+        self,
+        practitioners: PractitionerRepository,
+        providers: IdentityProviderRepository,
+        links: IdentityLinkRepository,
+        challenges: LinkChallengeRepository,
+        throttle: Throttle,
+        mailer: Mailer,
+        token_source: TokenSource,
+        audit: AuditTrail,
+        clock: Clock,
+    ) -> None:
+        self._practitioners = practitioners
+        self._providers = providers
+        self._links = links
+        self._challenges = challenges
+        self._throttle = throttle
+        self._mailer = mailer
+        self._token_source = token_source
+        self._audit = audit
+        self._clock = clock
+
+    def request_code(self, tenant: Tenant, pending: PendingLink, email: str, client_address: str) -> None:
+        """Mails a code if ``email`` is registered here. The answer is the same either way, and
+        so is the counting: a limit reached says so, whether or not the email is registered."""
+        self._require_current(tenant, pending)
+        email = normalize_email(email)
+        self._take(tenant, email, {
+            f"code-sign-in:{tenant.id}:{digest(pending.binding)}": CODES_PER_SIGN_IN,
+            _identity_bucket(tenant, pending, email): CODES_PER_IDENTITY_AND_EMAIL,
+            f"code-address:{client_address}": CODES_PER_ADDRESS,
+        })
+        practitioner = self._practitioners.get_by_email(tenant.id, email)
+        if practitioner is None or not practitioner.active:
+            self._audit.record(tenant, AuditKind.LINK_REQUESTED, f"code requested for unregistered or inactive {email}: none sent")
+            return
+        provider = self._providers.get(tenant.id, pending.provider_id)
+        if provider is None:
+            raise SsoRefused(EXPIRED)
+        self._issue(tenant, pending, practitioner, provider)
+
+    def send_code(self, tenant: Tenant, pending: PendingLink, practitioner: Practitioner, provider: IdentityProvider) -> None:
+        """Mails a code to the practitioner's registered email, bound to this browser (linking
+        from account settings: the practitioner is known, the email is not asked for; the
+        provider is the one the sign-in just came back from)."""
+        email = practitioner.email
+        self._take(tenant, email, {_identity_bucket(tenant, pending, email): CODES_PER_IDENTITY_AND_EMAIL})
+        self._issue(tenant, pending, practitioner, provider)
+
+    def _take(self, tenant: Tenant, email: str, rules: dict[str, ThrottleRule]) -> None:
+        refused = take_all(self._throttle, rules, self._clock.now())
+        if refused is not None:
+            self._audit.record(tenant, AuditKind.LINK_REQUESTED, f"code requested for {email}: refused, too many requests")
+            raise CodeRequestsThrottled(refused.minutes)
+
+    def _issue(self, tenant: Tenant, pending: PendingLink, practitioner: Practitioner, provider: IdentityProvider) -> None:
+        now = self._clock.now()
+        binding = digest(pending.binding)
+        code = self._token_source.new_digits(CODE_DIGITS)
+        self._challenges.discard_open(tenant.id, binding)
+        self._challenges.add(
+            LinkChallenge.issue(
+                tenant.id, practitioner.id, provider.id, pending.issuer, pending.subject,
+                binding, code, self._token_source.new_token(16), now,
+            )
+        )
+        minutes = int(CODE_LIFETIME.total_seconds() // 60)
+        self._mailer.send(link_code_message(tenant, practitioner, code, provider.display_name, minutes))
+        self._audit.record(tenant, AuditKind.LINK_REQUESTED, f"code sent to {practitioner.email} to link {provider.display_name}", practitioner.id)
+
+    def confirm(self, tenant: Tenant, pending: PendingLink, code: str) -> Practitioner:
+        """Links the identity to the practitioner the code was sent to, and returns them."""
+        self._require_current(tenant, pending)
+        challenge = self._challenges.open_for(tenant.id, digest(pending.binding))
+        if challenge is None:
+            raise LinkCodeRefused("no code was sent for this sign-in yet, or it was replaced; ask for a code")
+        try:
+            challenge.verify(code, self._clock.now())
+        except LinkCodeRefused as refused:
+            self._audit.record(tenant, AuditKind.LINK_FAILED, f"wrong or unusable code: {refused}", challenge.practitioner_id)
+            raise
+        practitioner = self._practitioners.get(tenant.id, challenge.practitioner_id)
+        if practitioner is None or not practitioner.active:
+            raise AccountDeactivated()
+        try:
+            link_identity(self._links, practitioner, challenge.provider_id, challenge.issuer, challenge.subject, self._clock.now())
+        except SsoRefused:
+            self._audit.record(tenant, AuditKind.LINK_FAILED, "identity already linked to another practitioner", practitioner.id)
+            raise
+        practitioner.prove_email()  # the code went to the registered email
+        self._audit.record(tenant, AuditKind.LINK_CONFIRMED, f"{practitioner.email} linked (sub {challenge.subject})", practitioner.id)
+        return practitioner
+
+    def _require_current(self, tenant: Tenant, pending: PendingLink) -> None:
+        if pending.tenant_id != tenant.id or pending.is_expired(self._clock.now()):
+            raise SsoRefused(EXPIRED)
+
+
+def _identity_bucket(tenant: Tenant, pending: PendingLink, email: str) -> str:
+    # Digested: an issuer and a subject are long, and the bucket is a key of fixed size.
+    identity = "\n".join((pending.provider_id, pending.issuer, pending.subject, email))
+    return f"code-identity:{tenant.id}:{digest(identity)}"

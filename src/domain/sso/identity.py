@@ -1,0 +1,57 @@
+"""Who a provider says someone is, and the link from that identity to a practitioner."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from domain.errors import IdentityRejected
+from domain.identifiers import new_id
+from domain.text import document_problem, is_one_line
+
+
+@dataclass(frozen=True)
+class VerifiedIdentity:
+    """Who the provider says this is, after every check passed. Keyed by issuer and subject."""
+
+    issuer: str
+    subject: str
+    claims: Mapping[str, Any]
+
+    def __post_init__(self) -> None:
+        # The provider's answer enters the domain here, so it is checked here, once: nothing
+        # that follows stores or shows a claim that a database, a page or a mail cannot hold.
+        for claim, value in (("iss", self.issuer), ("sub", self.subject)):
+            if not is_one_line(value):
+                raise IdentityRejected(f"the {claim} claim is not one line of text")
+        problem = document_problem(self.claims)
+        if problem is not None:
+            raise IdentityRejected(f"the claim {problem}")
+
+    @property
+    def email(self) -> str | None:
+        value = self.claims.get("email")
+        return value if isinstance(value, str) else None
+
+    @property
+    def email_verified(self) -> bool:
+        """Only a literal true counts: "false", "False", 1 or a missing claim do not."""
+        return self.claims.get("email_verified") is True
+
+
+@dataclass(eq=False)
+class IdentityLink:
+    """The link between a practitioner and an identity at a provider: (provider, issuer, sub)."""
+
+    tenant_id: str
+    practitioner_id: str
+    provider_id: str
+    issuer: str
+    subject: str
+    linked_at: datetime
+    last_used_at: datetime | None = None
+    # Set when the provider's issuer or client id changed: the next login confirms by code.
+    needs_reconfirmation: bool = False
+    id: str = field(default_factory=new_id)

@@ -1,0 +1,229 @@
+"""An identity provider of a practice: the settings an admin enters, and the rules on them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from urllib.parse import urlsplit
+
+from domain.identifiers import new_id
+from domain.text import is_one_line, url_shape_problem
+
+
+TOKEN_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+
+# How a changed setting is named in the audit log, in the words of the admin form.
+SETTING_LABELS = {
+    "display_name": "button text",
+    "client_id": "client id",
+    "issuer": "issuer",
+    "authorization_endpoint": "authorization endpoint",
+    "token_endpoint": "token endpoint",
+    "jwks_uri": "JWKS URI",
+    "userinfo_endpoint": "userinfo endpoint",
+    "token_endpoint_auth_method": "token endpoint authentication",
+    "enabled": "enabled",
+    "protocol": "protocol",
+    "subject_field": "foreign id field",
+    "email_field": "email field",
+    "given_name_field": "first name field",
+    "family_name_field": "last name field",
+}
+
+PROVIDER_URL_FIELDS = (
+    "issuer",
+    "authorization_endpoint",
+    "token_endpoint",
+    "jwks_uri",
+    "userinfo_endpoint",
+)
+
+PROTOCOLS = ("oidc", "oauth2")
+
+# What a plain OAuth 2.0 provider does not have: stored empty, never checked or fetched.
+OIDC_ONLY_FIELDS = ("issuer", "jwks_uri")
+
+USERINFO_FIELD_NAMES = ("subject_field", "email_field", "given_name_field", "family_name_field")
+
+
+def is_local_host(host: str) -> bool:
+    """Loopback and ``*.localhost``: usable over plain http in development only."""
+    host = host.lower().rstrip(".")
+    return host in {"localhost", "127.0.0.1", "::1"} or host.endswith(".localhost") or host.startswith("127.")
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port: who answers at a URL, whatever its path."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:  # not a URL the form would accept (an unclosed [IPv6 literal, say); compare it as it is
+        return (url, "", None)
+    return (parts.scheme.lower(), (parts.hostname or "").rstrip("."), port)
+
+
+def url_problem(url: str, development: bool) -> str | None:
+    """What is wrong with an admin-entered URL's form, or None. Reachability is checked apart."""
+    if not url:
+        return "this field is required"
+    if url_shape_problem(url):
+        return "enter a single URL without spaces or control characters"
+    if not url.isascii():  # it becomes a Location header, which carries ASCII only
+        return "enter the URL in ASCII: a domain name in its xn-- form, other characters percent-encoded"
+    full_url = "enter a full URL, such as https://login.example.com/..."
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:  # such as an unclosed [IPv6 literal
+        return full_url
+    if parts.scheme not in {"https", "http"} or not hostname:
+        return full_url
+    if parts.username or parts.password:
+        return "a URL with a user name or password in it is not accepted"
+    if parts.scheme == "http" and not (development and is_local_host(hostname)):
+        return "the URL must start with https://"
+    if parts.fragment:
+        return "a URL with a #fragment is not accepted"
+    return None
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    """What an admin enters for one OpenID Connect provider, except the client secret."""
+
+    display_name: str
+    client_id: str
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    jwks_uri: str
+    userinfo_endpoint: str
+    token_endpoint_auth_method: str = "client_secret_basic"
+    enabled: bool = True
+    # "oidc", or "oauth2" for a plain OAuth 2.0 provider: no ID token, no issuer, no JWKS;
+    # the userinfo answer's fields named below stand in for the standard claims.
+    protocol: str = "oidc"
+    subject_field: str = "sub"
+    email_field: str = "email"
+    given_name_field: str = "given_name"
+    family_name_field: str = "family_name"
+
+    def problems(self, development: bool) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        if not self.display_name.strip():
+            errors["display_name"] = "enter the name shown on the button"
+        elif len(self.display_name) > 80:
+            errors["display_name"] = "the name has at most 80 characters"
+        if not self.client_id.strip():
+            errors["client_id"] = "this field is required"
+        elif len(self.client_id) > 255:
+            errors["client_id"] = "the client id has at most 255 characters"
+        if self.protocol not in PROTOCOLS:
+            errors["protocol"] = "choose OpenID Connect or OAuth 2.0"
+        for name in self.url_fields:
+            problem = url_problem(getattr(self, name), development)
+            if problem:
+                errors[name] = problem
+        if "issuer" in self.url_fields and "issuer" not in errors and urlsplit(self.issuer).query:
+            errors["issuer"] = "an issuer has no ?query part"
+        if self.token_endpoint_auth_method not in TOKEN_AUTH_METHODS:
+            errors["token_endpoint_auth_method"] = "choose client_secret_basic or client_secret_post"
+        for name in USERINFO_FIELD_NAMES:
+            value = getattr(self, name)
+            if self.protocol == "oauth2" and not value.strip():
+                errors[name] = "name the userinfo field"
+            elif len(value) > 100:
+                errors[name] = "a field name has at most 100 characters"
+        # The button text is also the subject line of the link code mail: a line break there
+        # would end the mail header.
+        for name in ("display_name", "client_id", *USERINFO_FIELD_NAMES):
+            if not is_one_line(getattr(self, name)):
+                errors[name] = f"the {SETTING_LABELS[name]} must be one line, without line breaks, tabs or other control characters"
+        return errors
+
+    @property
+    def url_fields(self) -> tuple[str, ...]:
+        """The URLs this kind of provider has: checked at save time and fetched at sign-in."""
+        if self.protocol == "oauth2":
+            return tuple(name for name in PROVIDER_URL_FIELDS if name not in OIDC_ONLY_FIELDS)
+        return PROVIDER_URL_FIELDS
+
+    def normalized(self) -> ProviderSettings:
+        """As stored: a plain OAuth 2.0 provider keeps no issuer and no JWKS URI."""
+        if self.protocol == "oauth2":
+            return replace(self, issuer="", jwks_uri="")  # OIDC_ONLY_FIELDS
+        return self
+
+
+@dataclass(eq=False)
+class IdentityProvider:
+    """One OpenID Connect provider of a tenant. The client secret is kept sealed."""
+
+    tenant_id: str
+    display_name: str
+    client_id: str
+    sealed_client_secret: str
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    jwks_uri: str
+    userinfo_endpoint: str
+    token_endpoint_auth_method: str = "client_secret_basic"
+    enabled: bool = True
+    protocol: str = "oidc"
+    subject_field: str = "sub"
+    email_field: str = "email"
+    given_name_field: str = "given_name"
+    family_name_field: str = "family_name"
+    id: str = field(default_factory=new_id)
+
+    @property
+    def identity_issuer(self) -> str:
+        """The issuer half of the identity key; a plain OAuth 2.0 provider has none of its own."""
+        return self.issuer if self.protocol == "oidc" else f"oauth2:{self.id}"
+
+    @property
+    def settings(self) -> ProviderSettings:
+        return ProviderSettings(**{name: getattr(self, name) for name in ProviderSettings.__dataclass_fields__})
+
+    def trust_changes(self, settings: ProviderSettings) -> list[str]:
+        """What in the new settings changes who vouches for an identity, in the form's words.
+
+        Each is a change of trust: an identity confirmed under the old settings must be
+        confirmed again. The issuer and client id name the identity; the hosts that answer
+        the token request and serve the keys decide what a token says (a plain OAuth 2.0
+        provider's identity comes from its userinfo answer, so that host counts there too).
+        """
+        changes = [name for name in ("issuer", "client_id") if getattr(self, name) != getattr(settings, name)]
+        hosted = ("token_endpoint", "jwks_uri", "userinfo_endpoint" if settings.protocol == "oauth2" else "")
+        changes += [name for name in hosted if name and _origin(getattr(self, name)) != _origin(getattr(settings, name))]
+        # a plain OAuth 2.0 provider's foreign id is whatever this userinfo field holds
+        if settings.protocol == "oauth2" and self.subject_field != settings.subject_field:
+            changes.append("subject_field")
+        return [SETTING_LABELS[name] for name in changes]
+
+    def apply(self, settings: ProviderSettings) -> list[str]:
+        """Takes the new settings; returns what changed, in the admin form's words."""
+        before, after = asdict(self.settings), asdict(settings)
+        changed = [name for name in after if before[name] != after[name]]
+        for name in changed:
+            setattr(self, name, after[name])
+        return [f"{SETTING_LABELS[name]} changed" for name in changed]
+
+
+@dataclass(frozen=True)
+class DiscoveredConfiguration:
+    """The part of a provider's openid-configuration document the portal uses."""
+
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    jwks_uri: str
+    userinfo_endpoint: str
+    token_endpoint_auth_methods_supported: tuple[str, ...] = ()
+
+    @property
+    def preferred_auth_method(self) -> str:
+        supported = self.token_endpoint_auth_methods_supported
+        if supported and "client_secret_basic" not in supported and "client_secret_post" in supported:
+            return "client_secret_post"
+        return "client_secret_basic"

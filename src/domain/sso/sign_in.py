@@ -1,0 +1,103 @@
+"""SingleSignOn: the authorization-code flow, from the button to a logged-in practitioner."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from domain.audit import AuditKind, AuditTrail
+from domain.errors import DomainError, SsoRefused, UnknownProvider
+from domain.ports import Clock, IdentityProviderClient, IdentityProviderRepository, SecretBox, TokenSource
+from domain.practitioners.practitioner import Practitioner
+from domain.sso.admission import Admission
+from domain.sso.outcome import Outcome, VerifiedSignIn
+from domain.sso.pending import NOT_STARTED, PendingLogin, pkce_challenge
+from domain.sso.provider import IdentityProvider
+from domain.tenancy.policy import TenantAuthPolicy
+from domain.tenancy.tenant import Tenant
+
+
+class SingleSignOn:
+    """Starts a login at the provider, and turns its callback into a verified sign-in that
+    ``Admission`` decides about."""
+
+    def __init__(
+        self,
+        providers: IdentityProviderRepository,
+        client: IdentityProviderClient,
+        secret_box: SecretBox,
+        token_source: TokenSource,
+        admission: Admission,
+        audit: AuditTrail,
+        clock: Clock,
+    ) -> None:
+        self._providers = providers
+        self._client = client
+        self._secret_box = secret_box
+        self._token_source = token_source
+        self._admission = admission
+        self._audit = audit
+        self._clock = clock
+
+    def enabled_providers(self, tenant: Tenant) -> list[IdentityProvider]:
+        return [p for p in self._providers.list(tenant.id) if p.enabled]
+
+    def begin(
+        self,
+        tenant: Tenant,
+        provider_id: str,
+        next_path: str,
+        redirect_uri: str,
+        linking_practitioner: Practitioner | None = None,
+    ) -> tuple[PendingLogin, str]:
+        """Fresh state, nonce and PKCE verifier for one login, and where to send the browser."""
+        if linking_practitioner is not None:
+            TenantAuthPolicy.of(tenant).require_linked_accounts_shown()
+        provider = self._enabled_provider(tenant, provider_id)
+        pending = PendingLogin(
+            tenant_id=tenant.id,
+            provider_id=provider.id,
+            state=self._token_source.new_token(),
+            nonce=self._token_source.new_token(),
+            code_verifier=self._token_source.new_token(48),
+            next_path=next_path,
+            started_at=self._clock.now(),
+            linking_practitioner_id=linking_practitioner.id if linking_practitioner else None,
+        )
+        url = self._client.authorization_url(
+            provider, redirect_uri, pending.state, pending.nonce, pkce_challenge(pending.code_verifier)
+        )
+        return pending, url
+
+    def complete(
+        self,
+        tenant: Tenant,
+        pending: PendingLogin | None,
+        callback: Mapping[str, str],
+        redirect_uri: str,
+    ) -> Outcome:
+        """Checks the callback, redeems the code, matches the identity. Every refusal is audited."""
+        try:
+            return self._admission.admit(self._verify(tenant, pending, callback, redirect_uri))
+        except DomainError as refused:
+            self._audit.record(tenant, AuditKind.SSO_LOGIN_FAILED, f"Single Sign On refused: {refused}")
+            raise
+
+    def _verify(
+        self, tenant: Tenant, pending: PendingLogin | None, callback: Mapping[str, str], redirect_uri: str
+    ) -> VerifiedSignIn:
+        """The pending login accepts the callback, the provider's answer gives the code, and
+        the code is redeemed once: the provider is read once for all of it."""
+        if pending is None:
+            raise SsoRefused(NOT_STARTED)
+        answer = pending.accept(callback, tenant.id, self._clock.now())
+        provider = self._enabled_provider(tenant, pending.provider_id)
+        code = answer.code_for(provider)
+        secret = self._secret_box.open(provider.sealed_client_secret)
+        identity = self._client.redeem(provider, secret, code, pending.code_verifier, redirect_uri, pending.nonce)
+        return VerifiedSignIn(tenant, provider, pending, identity)
+
+    def _enabled_provider(self, tenant: Tenant, provider_id: str) -> IdentityProvider:
+        provider = self._providers.get(tenant.id, provider_id)
+        if provider is None or not provider.enabled:
+            raise UnknownProvider()
+        return provider

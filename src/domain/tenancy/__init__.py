@@ -1,0 +1,1 @@
+"""Tenancy: a practice, its login policy, and how it is opened."""

@@ -1,0 +1,88 @@
+"""A practice (tenant) and what its admins chose about logging in."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from enum import Enum
+
+from domain.errors import InvalidValue
+from domain.identifiers import new_id
+from domain.practitioners.profile import ProfileField, clean_name
+
+
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+_RESERVED_SLUGS = frozenset({"www", "api", "admin", "static", "mail", "portal"})
+
+
+def validate_slug(raw: str) -> str:
+    """An instance name is one DNS label: it becomes ``<slug>.<base_domain>``."""
+    slug = (raw or "").strip().lower()
+    if not _SLUG.match(slug):
+        raise InvalidValue(
+            "slug",
+            "an instance name has 1 to 63 lower-case letters, digits or hyphens, "
+            "and does not start or end with a hyphen",
+        )
+    if slug in _RESERVED_SLUGS:
+        raise InvalidValue("slug", f"{slug!r} is reserved; choose another instance name")
+    return slug
+
+
+class Workflow(str, Enum):
+    STANDARD = "standard"
+    PSEUDO_SSO = "pseudo_sso"
+
+
+class UnknownIdentityHandling(str, Enum):
+    CONFIRM_BY_OTP = "confirm_by_otp"
+    LINK_VERIFIED_EMAIL = "link_verified_email"
+    REGISTER = "register"
+
+
+@dataclass(frozen=True)
+class ClaimMapping:
+    """Fill ``field`` from ``claim``; with a value map, only mapped values count."""
+
+    field: ProfileField
+    claim: str
+    value_map: tuple[tuple[str, str], ...] = ()
+
+
+DEFAULT_CLAIM_MAPPINGS = (
+    ClaimMapping(ProfileField.FIRST_NAME, "given_name"),
+    ClaimMapping(ProfileField.LAST_NAME, "family_name"),
+    ClaimMapping(ProfileField.EMAIL, "email"),
+)
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """What a tenant admin chose about logging in. Read through TenantAuthPolicy."""
+
+    restrict_to_sso: bool = False
+    workflow: Workflow = Workflow.STANDARD
+    unknown_identity: UnknownIdentityHandling = UnknownIdentityHandling.CONFIRM_BY_OTP
+    self_registration: bool = False
+    claim_mappings: tuple[ClaimMapping, ...] = DEFAULT_CLAIM_MAPPINGS
+
+    def but(self, **changes: object) -> AuthSettings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(eq=False)
+class Tenant:
+    """A practice: one instance, one subdomain."""
+
+    slug: str
+    name: str
+    id: str = field(default_factory=new_id)
+    active: bool = True
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    # When set, a SCIM externalId is the subject at this provider: provisioning links it.
+    scim_subject_provider_id: str | None = None
+
+    @classmethod
+    def open(cls, slug: str, name: str) -> Tenant:
+        return cls(slug=validate_slug(slug), name=clean_name(name, "name", "practice name"))

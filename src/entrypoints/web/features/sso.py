@@ -1,0 +1,37 @@
+"""Single Sign On: the login through a practice's identity provider, linking, the provider admin.
+
+The audit page is here too: its events are the practice's authentication events, and it is
+guarded by the same Authentication right as the provider admin.
+"""
+
+from __future__ import annotations
+
+from pyramid.config import Configurator
+
+from domain.sso.administration import ProviderAdministration
+from domain.sso.admission import AccountLinking, Admission, ConfirmationStep, EmailLinking, JitRegistration, LinkedLogin, SsoLogin
+from domain.sso.confirmation import LinkConfirmation
+from domain.sso.matching import UserMatcher
+from domain.sso.mirror import ProfileMirror
+from domain.sso.sign_in import SingleSignOn
+from entrypoints.settings import PortalSettings
+from entrypoints.web.factories import add_service
+from entrypoints.web.features import add_routes
+from entrypoints.web.security import AuthenticationAdmin, TenantPage
+
+
+def includeme(config: Configurator) -> None:
+    settings: PortalSettings = config.registry.portal_settings
+    add_routes(config, TenantPage, sso_start="/sso/{provider}/start", process_sso="/process_sso", sso_link="/sso/link")
+    add_routes(config, AuthenticationAdmin, admin_authentication="/admin/authentication", admin_audit="/admin/audit")
+    config.scan("entrypoints.web.views.sso")
+    config.scan("entrypoints.web.views.admin_authentication")
+    add_service(config, SingleSignOn)
+    add_service(config, LinkConfirmation)
+    # The pieces of a callback: admission hands what the matcher found to the piece for its case.
+    for piece in (UserMatcher, Admission, LinkedLogin, EmailLinking, JitRegistration, ConfirmationStep, AccountLinking):
+        add_service(config, piece)
+    add_service(config, SsoLogin)
+    add_service(config, ProfileMirror)
+    # Plain-HTTP provider endpoints on loopback are for a developer's own test provider only.
+    add_service(config, ProviderAdministration, allow_local_http=settings.development)

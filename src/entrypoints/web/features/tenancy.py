@@ -1,0 +1,20 @@
+"""Tenancy: the home page of the platform and of each practice, opening practices, the login policy."""
+
+from __future__ import annotations
+
+from pyramid.config import Configurator
+
+from domain.tenancy.login_policy import LoginPolicyAdministration
+from domain.tenancy.onboarding import TenantOnboarding
+from entrypoints.web.factories import add_service
+from entrypoints.web.features import add_routes
+from entrypoints.web.security import AuthenticationAdmin, PublicPage
+
+
+def includeme(config: Configurator) -> None:
+    add_routes(config, PublicPage, home="/")
+    add_routes(config, AuthenticationAdmin, admin_policy="/admin/authentication/policy")
+    config.scan("entrypoints.web.views.home")
+    config.scan("entrypoints.web.views.admin_policy")
+    add_service(config, TenantOnboarding)
+    add_service(config, LoginPolicyAdministration)

@@ -1,0 +1,130 @@
+"""The composition root: each port gets its adapter, once, when the app is configured.
+
+Domain services are not wired here: each feature's includeme (entrypoints/web/features)
+registers its own with ``add_service``, which builds them from their constructors' annotations.
+Views never import this module; they ask ``request.find_service`` for a domain service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pyramid.config import Configurator
+from pyramid.request import Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from adapters.db.engine import make_session_factory, transactional_session
+from adapters.db.mail_outbox import MailDelivery, SqlMailOutbox
+from adapters.db.repositories import (
+    SqlPasswordResetTokenRepository,
+    SqlPractitionerRepository,
+    SqlScimTokenRepository,
+    SqlTenantRepository,
+    SqlThrottle,
+)
+from adapters.db.sso_repositories import (
+    SqlAuditLog,
+    SqlIdentityLinkRepository,
+    SqlIdentityProviderRepository,
+    SqlLinkChallengeRepository,
+)
+from adapters.db.web_sessions import SqlSessionRevocation
+from adapters.hashing import Argon2PasswordHasher
+from adapters.http_fetch.fetcher import FetchPolicy, GuardedFetcher
+from adapters.mail import OutboxTransport, SmtpTransport, Transport
+from adapters.oidc.client import PyoidcClient
+from adapters.oidc.keys import KeyCache
+from adapters.secret_box import FernetSecretBox
+from adapters.system import SecretsTokenSource, SystemClock
+from domain.audit import AuditLog, AuditTrail
+from domain.ports import (
+    Clock,
+    IdentityLinkRepository,
+    IdentityProviderClient,
+    IdentityProviderRepository,
+    LinkChallengeRepository,
+    Links,
+    Mailer,
+    PasswordHasher,
+    PasswordResetTokenRepository,
+    PractitionerRepository,
+    ScimTokenRepository,
+    SecretBox,
+    SessionRevocation,
+    TenantRepository,
+    TokenSource,
+    UrlSafety,
+)
+from domain.throttle import Throttle
+from entrypoints.settings import PortalSettings
+from entrypoints.web.factories import add_service
+from entrypoints.web.links import RequestLinks
+
+# The adapters that live as long as the request's database session.
+PER_REQUEST: dict[type[object], Callable[[Request], object]] = {
+    TenantRepository: lambda r: SqlTenantRepository(r.dbsession),
+    PractitionerRepository: lambda r: SqlPractitionerRepository(r.dbsession),
+    PasswordResetTokenRepository: lambda r: SqlPasswordResetTokenRepository(r.dbsession),
+    Throttle: lambda r: SqlThrottle(r.dbsession),
+    SessionRevocation: lambda r: SqlSessionRevocation(r.dbsession),
+    Mailer: lambda r: SqlMailOutbox(r.dbsession, r.find_service(Clock, context=None)),
+    Links: RequestLinks,
+    IdentityProviderRepository: lambda r: SqlIdentityProviderRepository(r.dbsession),
+    IdentityLinkRepository: lambda r: SqlIdentityLinkRepository(r.dbsession),
+    LinkChallengeRepository: lambda r: SqlLinkChallengeRepository(r.dbsession),
+    AuditLog: lambda r: SqlAuditLog(r.dbsession),
+    ScimTokenRepository: lambda r: SqlScimTokenRepository(r.dbsession),
+}
+
+
+def make_transport(settings: PortalSettings) -> Transport:
+    if settings.mail_backend == "smtp":
+        return SmtpTransport(
+            settings.mail_host,
+            settings.mail_port,
+            settings.mail_username,
+            settings.mail_password,
+            settings.mail_starttls,
+        )
+    return OutboxTransport(settings.mail_outbox_dir)
+
+
+def includeme(config: Configurator) -> None:
+    settings: PortalSettings = config.registry.portal_settings
+    engine: Engine = config.registry.db_engine
+    session_factory = make_session_factory(engine)
+
+    def dbsession(request: Request) -> Session:
+        return transactional_session(session_factory, request.tm)
+
+    config.add_request_method(dbsession, "dbsession", reify=True)
+    clock = SystemClock()
+    # Requests only queue mail (the Mailer); the `worker` command delivers it with this.
+    config.registry.mail_delivery = MailDelivery(engine, make_transport(settings), settings.mail_sender, clock)
+    config.register_service(clock, Clock)
+    _process_wide(config, settings)
+    for port, adapter in PER_REQUEST.items():
+        config.register_service_factory(_per_request(adapter), port)
+    # The shared kernel's one service; every feature's services may ask for it.
+    add_service(config, AuditTrail)
+
+
+def _process_wide(config: Configurator, settings: PortalSettings) -> None:
+    config.register_service(Argon2PasswordHasher.with_profile(settings.password_hash_profile), PasswordHasher)
+    config.register_service(SecretsTokenSource(), TokenSource)
+    # Process-wide and thread-safe: no per-login state, one key store per provider.
+    fetcher = GuardedFetcher(
+        FetchPolicy(
+            allowed_private_hosts=settings.sso_allowed_private_hosts,
+            development=settings.development,
+            timeout=settings.sso_http_timeout,
+        )
+    )
+    config.register_service(fetcher, UrlSafety)
+    config.register_service(FernetSecretBox(settings.secrets_key), SecretBox)
+    config.register_service(PyoidcClient(fetcher, KeyCache(fetcher)), IdentityProviderClient)
+
+
+def _per_request(adapter: Callable[[Request], object]) -> Callable[[object, Request], object]:
+    return lambda _context, request: adapter(request)

@@ -1,0 +1,166 @@
+"""What every SessionRevocation promises (the fake included): it ends exactly the sessions it is
+asked to end, within one tenant, and no others.
+
+The SQL adapter's sessions are opened and looked up through the web session store, as the
+app's requests do; the fake opens and knows its own.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Protocol
+
+import pytest
+import transaction
+from sqlalchemy import Engine
+
+from adapters.db.engine import make_session_factory, transactional_session
+from adapters.db.repositories import SqlPractitionerRepository, SqlTenantRepository
+from adapters.db.web_sessions import SqlSessionRevocation, SqlWebSessionStore
+from domain.ports import SessionRevocation
+from domain.practitioners.practitioner import LoginMethod, Practitioner
+from domain.tenancy.tenant import Tenant
+from tests.conftest import DATABASES, empty_all_tables
+from tests.contract.conftest import ContractDatabases
+from tests.fakes import FakeSessionRevocation
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+PASSWORD, SSO = LoginMethod.PASSWORD, LoginMethod.SSO
+
+
+class Sessions(Protocol):
+    @property
+    def revocation(self) -> SessionRevocation: ...
+
+    def know(self, tenant: Tenant, *people: Practitioner) -> None:
+        """The tenant and its people exist where the sessions are kept."""
+
+    def open_session(self, tenant_id: str, practitioner_id: str | None, method: LoginMethod | None) -> str: ...
+
+    def is_open(self, session_id: str) -> bool: ...
+
+    def commit(self) -> None: ...
+
+
+class InMemory:
+    def __init__(self) -> None:
+        self.revocation = FakeSessionRevocation()
+
+    def open_session(self, tenant_id: str, practitioner_id: str | None, method: LoginMethod | None) -> str:
+        return self.revocation.open_session(tenant_id, practitioner_id, method)
+
+    def is_open(self, session_id: str) -> bool:
+        return self.revocation.is_open(session_id)
+
+    def know(self, tenant: Tenant, *people: Practitioner) -> None:
+        """Sessions in memory need nobody to exist."""
+
+    def commit(self) -> None:
+        """In memory, what was done is already there."""
+
+
+class InDatabase:
+    """The web session store and the revocation on one database session, committed for real."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._factory = make_session_factory(engine)
+        self._tenant_of: dict[str, str] = {}
+        self._begin()
+
+    def _begin(self) -> None:
+        self._manager = transaction.TransactionManager(explicit=True)
+        self._manager.begin()
+        self._session = transactional_session(self._factory, self._manager)
+        self._store = SqlWebSessionStore(self._session)
+        self.revocation = SqlSessionRevocation(self._session)
+
+    def know(self, tenant: Tenant, *people: Practitioner) -> None:
+        SqlTenantRepository(self._session).add(tenant)
+        for person in people:
+            SqlPractitionerRepository(self._session).add(person)
+
+    def open_session(self, tenant_id: str, practitioner_id: str | None, method: LoginMethod | None) -> str:
+        session_id = secrets.token_hex(32)
+        self._tenant_of[session_id] = tenant_id
+        self._store.save(session_id, tenant_id, practitioner_id, method.value if method else None, {}, NOW,
+                         NOW + timedelta(hours=1), new=True)
+        return session_id
+
+    def is_open(self, session_id: str) -> bool:
+        return self._store.load(session_id, self._tenant_of[session_id], NOW) is not None
+
+    def commit(self) -> None:
+        self._manager.commit()
+        self._begin()
+
+    def close(self) -> None:
+        self._manager.abort()
+
+
+@pytest.fixture(params=["fake", *DATABASES])
+def sessions(request: pytest.FixtureRequest, contract_databases: ContractDatabases) -> Iterator[Sessions]:
+    if request.param == "fake":
+        yield InMemory()
+        return
+    engine = contract_databases.engine(request.param)
+    in_database = InDatabase(engine)
+    try:
+        yield in_database
+    finally:
+        in_database.close()
+        empty_all_tables(engine)
+
+
+@dataclass
+class Opened:
+    acme: str
+    beta: str
+    ann: str
+    sessions: dict[str, str]  # whose and how -> session id
+
+    def still_open(self, store: Sessions) -> set[str]:
+        return {whose for whose, session_id in self.sessions.items() if store.is_open(session_id)}
+
+
+@pytest.fixture
+def opened(sessions: Sessions) -> Opened:
+    """Acme: Ann by password and by SSO, Bob by password, a visitor not logged in; Beta: Cleo."""
+    acme, beta = Tenant.open("acme", "Acme Practice"), Tenant.open("beta", "Beta Practice")
+    ann, bob, cleo = (Practitioner.register(t, f"{name}@{t.slug}.test", name.title(), "Lee", NOW)
+                      for t, name in ((acme, "ann"), (acme, "bob"), (beta, "cleo")))
+    sessions.know(acme, ann, bob)
+    sessions.know(beta, cleo)
+    sessions.commit()
+    ids = {
+        "ann by password": sessions.open_session(acme.id, ann.id, PASSWORD),
+        "ann by sso": sessions.open_session(acme.id, ann.id, SSO),
+        "bob by password": sessions.open_session(acme.id, bob.id, PASSWORD),
+        "acme visitor": sessions.open_session(acme.id, None, None),
+        "cleo by password": sessions.open_session(beta.id, cleo.id, PASSWORD),
+    }
+    sessions.commit()
+    return Opened(acme.id, beta.id, ann.id, ids)
+
+
+def test_ending_a_practitioners_sessions_ends_all_of_theirs_and_no_others(sessions: Sessions, opened: Opened):
+    sessions.revocation.end_sessions_of(opened.acme, opened.ann)
+    sessions.commit()
+    assert opened.still_open(sessions) == {"bob by password", "acme visitor", "cleo by password"}
+
+
+def test_a_practitioners_sessions_are_ended_only_through_their_own_tenant(sessions: Sessions, opened: Opened):
+    sessions.revocation.end_sessions_of(opened.beta, opened.ann)
+    sessions.commit()
+    assert opened.still_open(sessions) == set(opened.sessions)
+
+
+def test_ending_the_sessions_opened_one_way_ends_exactly_those_of_that_tenant(sessions: Sessions, opened: Opened):
+    sessions.revocation.end_sessions_opened_by(opened.acme, PASSWORD)
+    sessions.commit()
+    assert opened.still_open(sessions) == {"ann by sso", "acme visitor", "cleo by password"}
+    sessions.revocation.end_sessions_opened_by(opened.beta, SSO)
+    sessions.commit()
+    assert opened.still_open(sessions) == {"ann by sso", "acme visitor", "cleo by password"}
