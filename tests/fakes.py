@@ -21,11 +21,12 @@ from domain.errors import (
 from domain.passwords.reset_token import PasswordResetToken
 from domain.practitioners.practitioner import Practitioner, fold_user_name
 from domain.tenancy.tenant import Tenant
-from domain.throttle import ThrottleRule
+from domain import ports
+from domain.throttle import Throttle, ThrottleRule
 from domain.ports import MailMessage, Page
 from domain.provisioning.bearer_token import ScimToken
 from domain.provisioning.scim_user import ScimQuery
-from domain.audit import AuditEvent
+from domain.audit import AuditEvent, AuditLog
 from domain.sso.identity import IdentityLink, VerifiedIdentity
 from domain.sso.provider import DiscoveredConfiguration, IdentityProvider
 from domain.practitioners.practitioner import LoginMethod
@@ -377,11 +378,11 @@ class FakeIdentityProviderClient:
     def authorization_url(
         self, provider: IdentityProvider, redirect_uri: str, state: str, nonce: str, code_challenge: str
     ) -> str:
-        query = {"response_type": "code", "client_id": provider.client_id, "redirect_uri": redirect_uri,
+        query = {"response_type": "code", "client_id": provider.settings.client_id, "redirect_uri": redirect_uri,
                  "state": state, "code_challenge": code_challenge, "code_challenge_method": "S256"}
-        if provider.protocol == "oidc":  # only an ID token would carry the nonce back
+        if provider.settings.protocol == "oidc":  # only an ID token would carry the nonce back
             query["nonce"] = nonce
-        return f"{provider.authorization_endpoint}?{urlencode(query)}"
+        return f"{provider.settings.authorization_endpoint}?{urlencode(query)}"
 
     def redeem(
         self, provider: IdentityProvider, client_secret: str, code: str, code_verifier: str,
@@ -410,3 +411,24 @@ class FakeScimTokenRepository:
 
     def list(self, tenant_id: str) -> list[ScimToken]:
         return sorted((t for t in self.tokens if t.tenant_id == tenant_id), key=lambda t: (t.created_at, t.id), reverse=True)
+
+
+# Each fake stands in for its port in the unit tests' world; `make typecheck` holds it to that port.
+_tenants: type[ports.TenantRepository] = FakeTenantRepository
+_practitioners: type[ports.PractitionerRepository] = FakePractitionerRepository
+_reset_tokens: type[ports.PasswordResetTokenRepository] = FakePasswordResetTokenRepository
+_throttle: type[Throttle] = FakeThrottle
+_sessions: type[ports.SessionRevocation] = FakeSessionRevocation
+_hasher: type[ports.PasswordHasher] = FakePasswordHasher
+_mailer: type[ports.Mailer] = FakeMailer
+_clock: type[ports.Clock] = FakeClock
+_token_source: type[ports.TokenSource] = FakeTokenSource
+_page_links: type[ports.Links] = FakeLinks
+_providers: type[ports.IdentityProviderRepository] = FakeIdentityProviderRepository
+_links: type[ports.IdentityLinkRepository] = FakeIdentityLinkRepository
+_challenges: type[ports.LinkChallengeRepository] = FakeLinkChallengeRepository
+_audit: type[AuditLog] = FakeAuditLog
+_secret_box: type[ports.SecretBox] = FakeSecretBox
+_url_safety: type[ports.UrlSafety] = FakeUrlSafety
+_idp: type[ports.IdentityProviderClient] = FakeIdentityProviderClient
+_scim_tokens: type[ports.ScimTokenRepository] = FakeScimTokenRepository

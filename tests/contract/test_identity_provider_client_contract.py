@@ -22,7 +22,7 @@ from domain.errors import DomainError, IdentityRejected, ProviderUnavailable
 from domain.ports import IdentityProviderClient
 from domain.sso.identity import VerifiedIdentity
 from domain.sso.pending import pkce_challenge
-from domain.sso.provider import DiscoveredConfiguration, IdentityProvider
+from domain.sso.provider import DiscoveredConfiguration, IdentityProvider, ProviderSettings
 from tests.fakes import FakeIdentityProviderClient
 from tests.loopback_op.provider import LoopbackProvider
 
@@ -116,11 +116,12 @@ def idp(request: pytest.FixtureRequest) -> Provider:
 def configured(idp: Provider, protocol: str = "oidc") -> IdentityProvider:
     """The provider as an admin saves it after discovery."""
     found = idp.client.discover(idp.issuer)
-    return IdentityProvider(
-        tenant_id="t-acme", display_name="Contoso ID", client_id=CLIENT_ID, sealed_client_secret="sealed",
+    settings = ProviderSettings(
+        display_name="Contoso ID", client_id=CLIENT_ID,
         issuer=found.issuer, **{name: getattr(found, name) for name in ENDPOINTS},
         token_endpoint_auth_method=found.preferred_auth_method, protocol=protocol,
     )
+    return IdentityProvider(tenant_id="t-acme", settings=settings, sealed_client_secret="sealed")
 
 
 def sign_in(idp: Provider, provider: IdentityProvider) -> VerifiedIdentity:
@@ -147,7 +148,7 @@ def test_the_authorization_url_carries_state_nonce_and_an_s256_challenge(idp: Pr
     provider = configured(idp)
     url = idp.client.authorization_url(provider, REDIRECT_URI, "the-state", "the-nonce", "the-challenge")
     parts = urlsplit(url)
-    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == provider.authorization_endpoint
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == provider.settings.authorization_endpoint
     assert {name: values for name, values in parse_qs(parts.query).items() if name != "scope"} == {
         "response_type": ["code"], "client_id": [CLIENT_ID], "redirect_uri": [REDIRECT_URI], "state": ["the-state"],
         "nonce": ["the-nonce"], "code_challenge": ["the-challenge"], "code_challenge_method": ["S256"],

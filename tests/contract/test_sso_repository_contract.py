@@ -9,7 +9,7 @@ from domain.practitioners.practitioner import Practitioner
 from domain.tenancy.tenant import Tenant
 from domain.audit import AuditEvent
 from domain.sso.identity import IdentityLink
-from domain.sso.provider import IdentityProvider
+from domain.sso.provider import IdentityProvider, ProviderSettings
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 
@@ -19,10 +19,11 @@ def world(uow, slug="acme"):
     uow.repos.tenants.add(tenant)
     ann = Practitioner.register(tenant, f"ann@{slug}.test", "Ann", "Lee", NOW)
     uow.repos.practitioners.add(ann)
-    provider = IdentityProvider(
-        tenant.id, "Contoso", "client", "sealed", "https://idp.test", "https://idp.test/a",
+    settings = ProviderSettings(
+        "Contoso", "client", "https://idp.test", "https://idp.test/a",
         "https://idp.test/t", "https://idp.test/k", "https://idp.test/u",
     )
+    provider = IdentityProvider(tenant.id, settings, "sealed")
     uow.repos.providers.add(provider)
     return tenant, ann, provider
 
@@ -30,12 +31,13 @@ def world(uow, slug="acme"):
 def test_providers_round_trip_and_are_listed_by_name_within_their_tenant(uow):
     acme, _, contoso = world(uow)
     beta, _, _ = world(uow, "beta")
-    other = IdentityProvider(acme.id, "azure", "c2", "s2", "https://az.test", "a", "t", "k", "u", "client_secret_post", False)
+    settings = ProviderSettings("azure", "c2", "https://az.test", "a", "t", "k", "u", "client_secret_post", False)
+    other = IdentityProvider(acme.id, settings, "s2")
     uow.repos.providers.add(other)
     uow.commit()
     assert [p.display_name for p in uow.repos.providers.list(acme.id)] == ["azure", "Contoso"]
     found = uow.repos.providers.get(acme.id, other.id)
-    assert (found.token_endpoint_auth_method, found.enabled, found.sealed_client_secret) == ("client_secret_post", False, "s2")
+    assert (found.settings.token_endpoint_auth_method, found.settings.enabled, found.sealed_client_secret) == ("client_secret_post", False, "s2")
     assert uow.repos.providers.get(beta.id, contoso.id) is None
 
 

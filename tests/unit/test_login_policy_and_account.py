@@ -79,7 +79,7 @@ def test_pseudo_sso_locks_personal_data_and_linked_accounts(world, acme):
 
 
 def link(world, tenant, practitioner, provider, subject):
-    world.links.add(IdentityLink(tenant.id, practitioner.id, provider.id, provider.issuer, subject, world.clock.now()))
+    world.links.add(IdentityLink(tenant.id, practitioner.id, provider.id, provider.settings.issuer, subject, world.clock.now()))
     return world.links.links[-1]
 
 
@@ -130,7 +130,7 @@ def test_changing_issuer_or_client_id_needs_acknowledging_and_makes_links_confir
     link(world, tenant, ann, provider, "sub-ann")
     with pytest.raises(InvalidForm) as err:
         world.provider_admin.save(owner, tenant, provider.id, provider_settings(client_id="other"), "", False)
-    assert "acknowledge_relink" in err.value.errors and provider.client_id == "portal-client"
+    assert "acknowledge_relink" in err.value.errors and provider.settings.client_id == "portal-client"
     world.provider_admin.save(owner, tenant, provider.id, provider_settings(client_id="other"), "", False, acknowledge_relink=True)
     assert world.links.links[0].needs_reconfirmation
     assert "1 linked accounts must confirm again" in world.audit.events[-1].summary
@@ -157,7 +157,7 @@ def test_the_only_way_in_under_restrict_to_sso_can_be_neither_disabled_nor_remov
         world.provider_admin.set_enabled(owner, tenant, provider.id, False)
     with pytest.raises(InvalidForm):
         world.provider_admin.remove(owner, tenant, provider.id)
-    assert provider.enabled and world.providers.list(tenant.id) == [provider]
+    assert provider.settings.enabled and world.providers.list(tenant.id) == [provider]
 
 
 def test_self_registration_creates_an_account_without_password_and_mails_a_link(world, acme):

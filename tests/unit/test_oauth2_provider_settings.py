@@ -22,7 +22,7 @@ def oauth2_settings(**changes: object):
 def test_an_oauth2_provider_needs_no_issuer_and_no_jwks_uri(world, acme):
     tenant, owner = acme
     provider = world.provider_admin.save(owner, tenant, None, oauth2_settings(), "s3cret", False)
-    assert (provider.protocol, provider.issuer, provider.jwks_uri) == ("oauth2", "", "")
+    assert (provider.settings.protocol, provider.settings.issuer, provider.settings.jwks_uri) == ("oauth2", "", "")
 
 
 def test_an_issuer_and_jwks_uri_typed_for_an_oauth2_provider_are_neither_checked_nor_kept(world, acme):
@@ -30,7 +30,7 @@ def test_an_issuer_and_jwks_uri_typed_for_an_oauth2_provider_are_neither_checked
     world.url_safety.unsafe_hosts.add("10.0.0.5")
     settings = oauth2_settings(issuer="https://10.0.0.5/x?y=1", jwks_uri="not a url")
     provider = world.provider_admin.save(owner, tenant, None, settings, "s3cret", False)
-    assert (provider.issuer, provider.jwks_uri) == ("", "")
+    assert (provider.settings.issuer, provider.settings.jwks_uri) == ("", "")
 
 
 def test_the_endpoints_of_an_oauth2_provider_are_checked_as_always(world, acme):
@@ -70,13 +70,13 @@ def test_changing_the_foreign_id_field_of_an_oauth2_provider_makes_links_confirm
     assert not world.links.links[0].needs_reconfirmation
     with pytest.raises(InvalidForm) as err:
         world.provider_admin.save(owner, tenant, provider.id, oauth2_settings(subject_field="id"), "", False)
-    assert "foreign id field" in err.value.errors["acknowledge_relink"] and provider.subject_field == "sub"
+    assert "foreign id field" in err.value.errors["acknowledge_relink"] and provider.settings.subject_field == "sub"
     world.provider_admin.save(owner, tenant, provider.id, oauth2_settings(subject_field="id"), "", False, acknowledge_relink=True)
-    assert world.links.links[0].needs_reconfirmation and provider.subject_field == "id"
+    assert world.links.links[0].needs_reconfirmation and provider.settings.subject_field == "id"
 
 
 def test_the_userinfo_fields_of_an_oidc_provider_are_no_reason_to_confirm_again(world, acme):
     tenant, owner = acme
     provider = world.connect_provider(tenant)
     world.provider_admin.save(owner, tenant, provider.id, provider_settings(subject_field="id"), "", False)
-    assert provider.subject_field == "id"
+    assert provider.settings.subject_field == "id"

@@ -144,8 +144,8 @@ def test_moving_the_token_endpoint_or_keys_to_another_host_needs_the_relink_ackn
         with pytest.raises(InvalidForm) as err:
             world.provider_admin.save(owner, tenant, provider.id, provider_settings(**{field: moved}), "", False)
         assert "confirms their link again" in err.value.errors["acknowledge_relink"]
-        assert getattr(provider, field) != moved
+        assert getattr(provider.settings, field) != moved
         world.provider_admin.save(owner, tenant, provider.id, provider_settings(**{field: moved}), "", False, acknowledge_relink=True)
     else:
         world.provider_admin.save(owner, tenant, provider.id, provider_settings(**{field: moved}), "", False)
-    assert getattr(provider, field) == moved
+    assert getattr(provider.settings, field) == moved

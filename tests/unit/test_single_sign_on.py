@@ -118,7 +118,7 @@ def test_an_iss_parameter_naming_another_issuer_is_refused(world, acme):
     _, _, provider = acme
     with pytest.raises(SsoRefused, match="another identity provider"):
         ProviderAnswer({"code": "c", "iss": "https://evil.test"}).code_for(provider)
-    assert ProviderAnswer({"code": "c", "iss": provider.issuer}).code_for(provider) == "c"
+    assert ProviderAnswer({"code": "c", "iss": provider.settings.issuer}).code_for(provider) == "c"
 
 
 def test_an_answer_without_a_code_is_refused(world, acme):
@@ -180,7 +180,7 @@ def test_a_callback_without_a_login_in_progress_is_refused(world, acme):
 def test_an_expired_login_is_refused_before_its_provider_is_looked_up(world, acme):
     tenant, _, provider = acme
     pending, _ = start(world, tenant, provider)
-    provider.enabled = False
+    provider.disable()
     world.clock.advance(minutes=10)
     with pytest.raises(SsoRefused, match="expired"):
         world.sso.complete(tenant, pending, callback(pending), REDIRECT)
@@ -231,7 +231,7 @@ def test_a_failing_provider_is_refused_and_audited_with_the_reason(world, acme, 
 def test_a_disabled_provider_cannot_start_or_finish_a_login(world, acme):
     tenant, _, provider = acme
     pending, _ = start(world, tenant, provider)
-    provider.enabled = False
+    provider.disable()
     with pytest.raises(UnknownProvider):
         start(world, tenant, provider)
     with pytest.raises(UnknownProvider):

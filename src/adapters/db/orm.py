@@ -15,7 +15,7 @@ from domain.tenancy.tenant import AuthSettings, Tenant
 from domain.provisioning.bearer_token import ScimToken
 from domain.audit import AuditEvent
 from domain.sso.identity import IdentityLink
-from domain.sso.provider import IdentityProvider
+from domain.sso.provider import IdentityProvider, ProviderSettings
 
 mapper_registry = registry(metadata=schema.metadata)
 
@@ -51,10 +51,22 @@ def start_mappers() -> None:
     event.listen(Practitioner, "before_update", _store_user_name_key)
     mapper_registry.map_imperatively(ScimToken, schema.scim_tokens)
     mapper_registry.map_imperatively(PasswordResetToken, schema.password_reset_tokens)
-    mapper_registry.map_imperatively(IdentityProvider, schema.identity_providers)
+    _map_identity_provider()
     mapper_registry.map_imperatively(IdentityLink, schema.identity_links)
     mapper_registry.map_imperatively(LinkChallenge, schema.link_challenges)
     mapper_registry.map_imperatively(AuditEvent, schema.audit_events)
+
+
+def _map_identity_provider() -> None:
+    """The settings columns hold one ProviderSettings, in the order of its fields.
+
+    Each column is mapped under a private name, so the settings are read and written only
+    through ``settings`` and never beside it.
+    """
+    columns = [schema.identity_providers.c[name] for name in ProviderSettings.__dataclass_fields__]
+    properties: dict[str, Any] = {f"_{column.name}": column for column in columns}
+    properties["settings"] = composite(ProviderSettings, *columns)
+    mapper_registry.map_imperatively(IdentityProvider, schema.identity_providers, properties=properties)
 
 
 def _store_user_name_key(_mapper: Any, _connection: Any, practitioner: Practitioner) -> None:

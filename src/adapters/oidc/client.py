@@ -56,10 +56,10 @@ class PyoidcClient:
     def authorization_url(
         self, provider: IdentityProvider, redirect_uri: str, state: str, nonce: str, code_challenge: str
     ) -> str:
-        oauth2 = provider.protocol == "oauth2"
+        oauth2 = provider.settings.protocol == "oauth2"
         request = AuthorizationRequest(
             response_type="code",
-            client_id=provider.client_id,
+            client_id=provider.settings.client_id,
             redirect_uri=redirect_uri,
             scope=OAUTH2_SCOPE if oauth2 else SCOPE,
             state=state,
@@ -68,7 +68,7 @@ class PyoidcClient:
         )
         if not oauth2:  # no ID token, so nothing would carry the nonce back
             request["nonce"] = nonce
-        return str(request.request(provider.authorization_endpoint))
+        return str(request.request(provider.settings.authorization_endpoint))
 
     def redeem(
         self,
@@ -79,7 +79,7 @@ class PyoidcClient:
         redirect_uri: str,
         nonce: str,
     ) -> VerifiedIdentity:
-        if provider.protocol == "oauth2":
+        if provider.settings.protocol == "oauth2":
             return self._redeem_oauth2(provider, client_secret, code, code_verifier, redirect_uri)
         tokens = self._exchange_code(provider, client_secret, code, code_verifier, redirect_uri)
         if not isinstance(tokens.get("id_token"), str):
@@ -98,18 +98,18 @@ class PyoidcClient:
         what the userinfo endpoint says for the access token, keyed by the provider itself."""
         tokens = self._exchange_code(provider, client_secret, code, code_verifier, redirect_uri)
         userinfo = self._userinfo(provider, tokens["access_token"])
-        foreign_id = claim_value(userinfo, provider.subject_field)  # a name or a dotted path
+        foreign_id = claim_value(userinfo, provider.settings.subject_field)  # a name or a dotted path
         if isinstance(foreign_id, bool) or not isinstance(foreign_id, (str, int)) or str(foreign_id) == "":
-            raise IdentityRejected(f"the userinfo answer has no {provider.subject_field}")
+            raise IdentityRejected(f"the userinfo answer has no {provider.settings.subject_field}")
         subject = str(foreign_id)
         if len(subject) > 255:
-            raise IdentityRejected(f"the userinfo answer's {provider.subject_field} is longer than 255 characters")
+            raise IdentityRejected(f"the userinfo answer's {provider.settings.subject_field} is longer than 255 characters")
         claims = {name: value for name, value in userinfo.items() if name != "email_verified"}
         claims["sub"] = subject
         for claim, field in (
-            ("email", provider.email_field),
-            ("given_name", provider.given_name_field),
-            ("family_name", provider.family_name_field),
+            ("email", provider.settings.email_field),
+            ("given_name", provider.settings.given_name_field),
+            ("family_name", provider.settings.family_name_field),
         ):
             value = claim_value(userinfo, field)
             if isinstance(value, str):
@@ -127,13 +127,13 @@ class PyoidcClient:
             grant_type="authorization_code", code=code, redirect_uri=redirect_uri, code_verifier=code_verifier
         ).to_dict()
         headers = {"Accept": "application/json"}
-        if provider.token_endpoint_auth_method == "client_secret_post":
-            request.update(client_id=provider.client_id, client_secret=client_secret)
+        if provider.settings.token_endpoint_auth_method == "client_secret_post":
+            request.update(client_id=provider.settings.client_id, client_secret=client_secret)
         else:  # RFC 6749 2.3.1: both parts form-encoded before Basic encoding
-            pair = f"{quote_plus(provider.client_id)}:{quote_plus(client_secret)}"
+            pair = f"{quote_plus(provider.settings.client_id)}:{quote_plus(client_secret)}"
             headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
         response = self._call(
-            "the token endpoint", lambda: self._fetcher.post(provider.token_endpoint, data=request, headers=headers)
+            "the token endpoint", lambda: self._fetcher.post(provider.settings.token_endpoint, data=request, headers=headers)
         )
         document = self._json(response, "the token endpoint")
         tokens = AccessTokenResponse().from_dict(document)
@@ -157,7 +157,7 @@ class PyoidcClient:
 
     def _userinfo(self, provider: IdentityProvider, access_token: str) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
-        response = self._call("the userinfo endpoint", lambda: self._fetcher.get(provider.userinfo_endpoint, headers=headers))
+        response = self._call("the userinfo endpoint", lambda: self._fetcher.get(provider.settings.userinfo_endpoint, headers=headers))
         return self._json(response, "the userinfo endpoint")
 
     @staticmethod

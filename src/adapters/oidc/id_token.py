@@ -61,13 +61,13 @@ def verified_claims(
 
 
 def _check_claims(claims: dict[str, Any], provider: IdentityProvider, nonce: str, now: float) -> None:
-    if claims.get("iss") != provider.issuer:
-        raise IdentityRejected(f"the ID token's issuer is {claims.get('iss')!r}, not {provider.issuer!r}")
+    if claims.get("iss") != provider.settings.issuer:
+        raise IdentityRejected(f"the ID token's issuer is {claims.get('iss')!r}, not {provider.settings.issuer!r}")
     audience = claims.get("aud")
     audiences = [audience] if isinstance(audience, str) else audience if isinstance(audience, list) else []
-    if provider.client_id not in audiences:
+    if provider.settings.client_id not in audiences:
         raise IdentityRejected("the ID token is meant for another client (aud)")
-    if (len(audiences) > 1 or "azp" in claims) and claims.get("azp") != provider.client_id:
+    if (len(audiences) > 1 or "azp" in claims) and claims.get("azp") != provider.settings.client_id:
         raise IdentityRejected("the ID token names another authorized party (azp)")
     expires, issued = claims.get("exp"), claims.get("iat")
     if not isinstance(expires, (int, float)) or isinstance(expires, bool):

@@ -83,7 +83,7 @@ class KeyCache:
             return store.kid_refresh_succeeded
 
     def _store(self, provider: IdentityProvider) -> _ProviderKeys:
-        key = (provider.id, provider.jwks_uri)
+        key = (provider.id, provider.settings.jwks_uri)
         with self._stores_lock:
             return self._stores.setdefault(key, _ProviderKeys())
 
@@ -98,7 +98,7 @@ class KeyCache:
 
     def _fetch(self, provider: IdentityProvider) -> list[Key]:
         try:
-            response = self._fetcher.get(provider.jwks_uri)
+            response = self._fetcher.get(provider.settings.jwks_uri)
             response.require_ok("the JWKS endpoint")
             document = response.json()
         except FetchFailed as failed:

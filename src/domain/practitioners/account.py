@@ -51,7 +51,7 @@ class AccountSettings:
         link = next((l for l in links if l.id == link_id), None)
         if link is None:
             raise UnknownLink()
-        enabled = {p.id for p in self._providers.list(tenant.id) if p.enabled}
+        enabled = {p.id for p in self._providers.list(tenant.id) if p.settings.enabled}
         other_links = sum(1 for l in links if l is not link and l.provider_id in enabled)
         if not TenantAuthPolicy.of(tenant).leaves_a_way_in(other_links, practitioner.has_usable_password):
             raise NotAllowed(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from domain.audit import AuditKind, AuditTrail
 from domain.errors import InvalidForm, ProviderUnavailable, UnknownProvider, UnsafeUrl
 from domain.ports import (
@@ -100,7 +98,7 @@ class ProviderAdministration:
         self, tenant: Tenant, existing: IdentityProvider | None, settings: ProviderSettings, trust_changed: bool
     ) -> tuple[IdentityProvider, list[str]]:
         if existing is None:
-            provider = IdentityProvider(tenant.id, **asdict(settings), sealed_client_secret="")
+            provider = IdentityProvider(tenant.id, settings, sealed_client_secret="")
             self._providers.add(provider)
             return provider, ["provider added"]
         changed = existing.apply(settings)
@@ -128,7 +126,7 @@ class ProviderAdministration:
             errors["client_secret"] = "this field is required"
         elif len(client_secret) > 1000:
             errors["client_secret"] = "the client secret has at most 1000 characters"
-        enabled = settings.enabled + sum(1 for p in self._providers.list(tenant.id) if p.enabled and p is not existing)
+        enabled = settings.enabled + sum(1 for p in self._providers.list(tenant.id) if p.settings.enabled and p is not existing)
         if not TenantAuthPolicy(tenant.auth.but(restrict_to_sso=restrict_to_sso)).leaves_a_way_in(enabled):
             if restrict_to_sso:
                 errors["restrict_to_sso"] = "restricting login to Single Sign On needs an enabled provider"
@@ -140,8 +138,11 @@ class ProviderAdministration:
         provider = self.provider(tenant, provider_id)
         if not enabled:
             self._refuse_losing_the_last_way_in(tenant, provider, "switched off")
-        if provider.enabled != enabled:
-            provider.enabled = enabled
+        if provider.settings.enabled != enabled:
+            if enabled:
+                provider.enable()
+            else:
+                provider.disable()
             self._audit.record(tenant, AuditKind.SETTINGS_CHANGED, f"{provider.display_name}: {'enabled' if enabled else 'disabled'}", actor.id)
         return provider
 
@@ -154,8 +155,8 @@ class ProviderAdministration:
         return provider
 
     def _refuse_losing_the_last_way_in(self, tenant: Tenant, provider: IdentityProvider, what: str) -> None:
-        remaining = sum(1 for p in self._providers.list(tenant.id) if p.enabled and p is not provider)
-        if provider.enabled and not TenantAuthPolicy.of(tenant).leaves_a_way_in(remaining):
+        remaining = sum(1 for p in self._providers.list(tenant.id) if p.settings.enabled and p is not provider)
+        if provider.settings.enabled and not TenantAuthPolicy.of(tenant).leaves_a_way_in(remaining):
             raise InvalidForm(
                 {"form": f"{provider.display_name} is the only way to log in here and cannot be {what}; "
                          "allow password login or enable another provider first"}

@@ -91,7 +91,7 @@ class ProviderAnswer:
         # RFC 9207: a provider that names itself must be the one this login went to. A plain
         # OAuth 2.0 provider has no issuer configured to compare with.
         issuer = self.parameters.get("iss")
-        if provider.protocol == "oidc" and issuer is not None and issuer != provider.issuer:
+        if provider.settings.protocol == "oidc" and issuer is not None and issuer != provider.settings.issuer:
             raise SsoRefused("the answer came from another identity provider than the one this sign-in went to")
         code = self.parameters.get("code")
         if not code:

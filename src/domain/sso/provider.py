@@ -156,34 +156,22 @@ class ProviderSettings:
 
 @dataclass(eq=False)
 class IdentityProvider:
-    """One OpenID Connect provider of a tenant. The client secret is kept sealed."""
+    """One OpenID Connect provider of a tenant: its settings, and its client secret kept sealed."""
 
     tenant_id: str
-    display_name: str
-    client_id: str
+    settings: ProviderSettings
     sealed_client_secret: str
-    issuer: str
-    authorization_endpoint: str
-    token_endpoint: str
-    jwks_uri: str
-    userinfo_endpoint: str
-    token_endpoint_auth_method: str = "client_secret_basic"
-    enabled: bool = True
-    protocol: str = "oidc"
-    subject_field: str = "sub"
-    email_field: str = "email"
-    given_name_field: str = "given_name"
-    family_name_field: str = "family_name"
     id: str = field(default_factory=new_id)
+
+    @property
+    def display_name(self) -> str:
+        """The name people see on buttons, in mails and in the audit log: read almost everywhere."""
+        return self.settings.display_name
 
     @property
     def identity_issuer(self) -> str:
         """The issuer half of the identity key; a plain OAuth 2.0 provider has none of its own."""
-        return self.issuer if self.protocol == "oidc" else f"oauth2:{self.id}"
-
-    @property
-    def settings(self) -> ProviderSettings:
-        return ProviderSettings(**{name: getattr(self, name) for name in ProviderSettings.__dataclass_fields__})
+        return self.settings.issuer if self.settings.protocol == "oidc" else f"oauth2:{self.id}"
 
     def trust_changes(self, settings: ProviderSettings) -> list[str]:
         """What in the new settings changes who vouches for an identity, in the form's words.
@@ -193,21 +181,26 @@ class IdentityProvider:
         the token request and serve the keys decide what a token says (a plain OAuth 2.0
         provider's identity comes from its userinfo answer, so that host counts there too).
         """
-        changes = [name for name in ("issuer", "client_id") if getattr(self, name) != getattr(settings, name)]
+        old = self.settings
+        changes = [name for name in ("issuer", "client_id") if getattr(old, name) != getattr(settings, name)]
         hosted = ("token_endpoint", "jwks_uri", "userinfo_endpoint" if settings.protocol == "oauth2" else "")
-        changes += [name for name in hosted if name and _origin(getattr(self, name)) != _origin(getattr(settings, name))]
+        changes += [name for name in hosted if name and _origin(getattr(old, name)) != _origin(getattr(settings, name))]
         # a plain OAuth 2.0 provider's foreign id is whatever this userinfo field holds
-        if settings.protocol == "oauth2" and self.subject_field != settings.subject_field:
+        if settings.protocol == "oauth2" and old.subject_field != settings.subject_field:
             changes.append("subject_field")
         return [SETTING_LABELS[name] for name in changes]
 
     def apply(self, settings: ProviderSettings) -> list[str]:
-        """Takes the new settings; returns what changed, in the admin form's words."""
+        """Takes the new settings whole; returns what changed, in the admin form's words."""
         before, after = asdict(self.settings), asdict(settings)
-        changed = [name for name in after if before[name] != after[name]]
-        for name in changed:
-            setattr(self, name, after[name])
-        return [f"{SETTING_LABELS[name]} changed" for name in changed]
+        self.settings = settings
+        return [f"{SETTING_LABELS[name]} changed" for name in after if before[name] != after[name]]
+
+    def enable(self) -> None:
+        self.settings = replace(self.settings, enabled=True)
+
+    def disable(self) -> None:
+        self.settings = replace(self.settings, enabled=False)
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ class SingleSignOn:
         self._clock = clock
 
     def enabled_providers(self, tenant: Tenant) -> list[IdentityProvider]:
-        return [p for p in self._providers.list(tenant.id) if p.enabled]
+        return [p for p in self._providers.list(tenant.id) if p.settings.enabled]
 
     def begin(
         self,
@@ -98,6 +98,6 @@ class SingleSignOn:
 
     def _enabled_provider(self, tenant: Tenant, provider_id: str) -> IdentityProvider:
         provider = self._providers.get(tenant.id, provider_id)
-        if provider is None or not provider.enabled:
+        if provider is None or not provider.settings.enabled:
             raise UnknownProvider()
         return provider

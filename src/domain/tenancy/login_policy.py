@@ -41,7 +41,7 @@ class LoginPolicyAdministration:
             claim_mappings=tuple(sorted(policy.claim_mappings, key=lambda m: list(ProfileField).index(m.field))),
         )
         errors = validate_mappings(policy.claim_mappings)
-        enabled_providers = sum(1 for p in self._providers.list(tenant.id) if p.enabled)
+        enabled_providers = sum(1 for p in self._providers.list(tenant.id) if p.settings.enabled)
         if not TenantAuthPolicy(after).leaves_a_way_in(enabled_providers):
             errors["workflow"] = "pseudo-SSO needs an enabled Single Sign On provider, or nobody could log in"
         if errors:

@@ -78,7 +78,8 @@ class SessionSecurityPolicy:
         practitioner_id = request.session.get(PRACTITIONER_KEY)
         if not practitioner_id:
             return None
-        practitioner = request.find_service(PractitionerRepository).get(tenant.id, practitioner_id)
+        practitioners: PractitionerRepository = request.find_service(PractitionerRepository)
+        practitioner = practitioners.get(tenant.id, practitioner_id)
         # A deactivated practitioner's session grants nothing from their next request on, nor
         # does a password session once the practice closed password login. Both kinds are
         # deleted when that happens; this is the second line of defence.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from pyramid.config import Configurator
@@ -56,7 +56,7 @@ class DatabaseSession(dict[str, Any]):
         self._invalidated = False
         self.new = True
         now = self._clock.now()
-        self._created = now
+        self._created: datetime = now
         raw_id = request.cookies.get(COOKIE_NAME)
         tenant = request.tenant
         if raw_id and tenant is not None:
@@ -113,9 +113,10 @@ class DatabaseSession(dict[str, Any]):
         if tenant is None or (self._id is None and not self):
             return
         new = self._id is None
-        if new:
+        if self._id is None:
             # Expired sessions are purged by the worker's clean-up, never on the login path.
-            self._id = self._request.find_service(TokenSource).new_token(32)
+            tokens: TokenSource = self._request.find_service(TokenSource)
+            self._id = tokens.new_token(32)
         self._store.save(
             self._digest(self._id),
             tenant.id,

@@ -58,7 +58,8 @@ def resolve_tenant(request: Request) -> Tenant | None:
     slug = instance_slug(request.host, request.registry.portal_settings.base_domain)
     if slug is None:
         return None
-    tenant = request.find_service(TenantRepository).get_by_slug(slug)
+    tenants: TenantRepository = request.find_service(TenantRepository)
+    tenant = tenants.get_by_slug(slug)
     if tenant is None or not tenant.active:
         raise NoSuchInstance(slug)
     return tenant

@@ -8,6 +8,7 @@ Views never import this module; they ask ``request.find_service`` for a domain s
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from pyramid.config import Configurator
 from pyramid.request import Request
@@ -61,21 +62,31 @@ from entrypoints.settings import PortalSettings
 from entrypoints.web.factories import add_service
 from entrypoints.web.links import RequestLinks
 
+T = TypeVar("T")
+
+
+def _adapter(port: type[T], build: Callable[[Request], T]) -> tuple[type[object], Callable[[Request], object]]:
+    """A port and what builds its adapter for a request; mypy checks that the adapter implements it."""
+    return port, build
+
+
 # The adapters that live as long as the request's database session.
-PER_REQUEST: dict[type[object], Callable[[Request], object]] = {
-    TenantRepository: lambda r: SqlTenantRepository(r.dbsession),
-    PractitionerRepository: lambda r: SqlPractitionerRepository(r.dbsession),
-    PasswordResetTokenRepository: lambda r: SqlPasswordResetTokenRepository(r.dbsession),
-    Throttle: lambda r: SqlThrottle(r.dbsession),
-    SessionRevocation: lambda r: SqlSessionRevocation(r.dbsession),
-    Mailer: lambda r: SqlMailOutbox(r.dbsession, r.find_service(Clock, context=None)),
-    Links: RequestLinks,
-    IdentityProviderRepository: lambda r: SqlIdentityProviderRepository(r.dbsession),
-    IdentityLinkRepository: lambda r: SqlIdentityLinkRepository(r.dbsession),
-    LinkChallengeRepository: lambda r: SqlLinkChallengeRepository(r.dbsession),
-    AuditLog: lambda r: SqlAuditLog(r.dbsession),
-    ScimTokenRepository: lambda r: SqlScimTokenRepository(r.dbsession),
-}
+PER_REQUEST: dict[type[object], Callable[[Request], object]] = dict(
+    [
+        _adapter(TenantRepository, lambda r: SqlTenantRepository(r.dbsession)),
+        _adapter(PractitionerRepository, lambda r: SqlPractitionerRepository(r.dbsession)),
+        _adapter(PasswordResetTokenRepository, lambda r: SqlPasswordResetTokenRepository(r.dbsession)),
+        _adapter(Throttle, lambda r: SqlThrottle(r.dbsession)),
+        _adapter(SessionRevocation, lambda r: SqlSessionRevocation(r.dbsession)),
+        _adapter(Mailer, lambda r: SqlMailOutbox(r.dbsession, r.find_service(Clock, context=None))),
+        _adapter(Links, RequestLinks),
+        _adapter(IdentityProviderRepository, lambda r: SqlIdentityProviderRepository(r.dbsession)),
+        _adapter(IdentityLinkRepository, lambda r: SqlIdentityLinkRepository(r.dbsession)),
+        _adapter(LinkChallengeRepository, lambda r: SqlLinkChallengeRepository(r.dbsession)),
+        _adapter(AuditLog, lambda r: SqlAuditLog(r.dbsession)),
+        _adapter(ScimTokenRepository, lambda r: SqlScimTokenRepository(r.dbsession)),
+    ]
+)
 
 
 def make_transport(settings: PortalSettings) -> Transport:
@@ -99,7 +110,7 @@ def includeme(config: Configurator) -> None:
         return transactional_session(session_factory, request.tm)
 
     config.add_request_method(dbsession, "dbsession", reify=True)
-    clock = SystemClock()
+    clock: Clock = SystemClock()
     # Requests only queue mail (the Mailer); the `worker` command delivers it with this.
     config.registry.mail_delivery = MailDelivery(engine, make_transport(settings), settings.mail_sender, clock)
     config.register_service(clock, Clock)
@@ -111,8 +122,11 @@ def includeme(config: Configurator) -> None:
 
 
 def _process_wide(config: Configurator, settings: PortalSettings) -> None:
-    config.register_service(Argon2PasswordHasher.with_profile(settings.password_hash_profile), PasswordHasher)
-    config.register_service(SecretsTokenSource(), TokenSource)
+    # Each adapter is annotated with its port, so mypy checks that it implements it.
+    hasher: PasswordHasher = Argon2PasswordHasher.with_profile(settings.password_hash_profile)
+    config.register_service(hasher, PasswordHasher)
+    tokens: TokenSource = SecretsTokenSource()
+    config.register_service(tokens, TokenSource)
     # Process-wide and thread-safe: no per-login state, one key store per provider.
     fetcher = GuardedFetcher(
         FetchPolicy(
@@ -121,9 +135,12 @@ def _process_wide(config: Configurator, settings: PortalSettings) -> None:
             timeout=settings.sso_http_timeout,
         )
     )
-    config.register_service(fetcher, UrlSafety)
-    config.register_service(FernetSecretBox(settings.secrets_key), SecretBox)
-    config.register_service(PyoidcClient(fetcher, KeyCache(fetcher)), IdentityProviderClient)
+    url_safety: UrlSafety = fetcher
+    config.register_service(url_safety, UrlSafety)
+    secret_box: SecretBox = FernetSecretBox(settings.secrets_key)
+    config.register_service(secret_box, SecretBox)
+    client: IdentityProviderClient = PyoidcClient(fetcher, KeyCache(fetcher))
+    config.register_service(client, IdentityProviderClient)
 
 
 def _per_request(adapter: Callable[[Request], object]) -> Callable[[object, Request], object]:

@@ -81,7 +81,7 @@ def _linked_page(request: Request, error: str | None = None) -> dict[str, Any]:
         "links": [
             (
                 provider.display_name if provider else "A removed provider",
-                None if provider is None or provider.enabled else "switched off",
+                None if provider is None or provider.settings.enabled else "switched off",
                 link,
             )
             for link, provider in linked

@@ -141,14 +141,16 @@ class AuthenticationViews:
         def removed(provider_id: str) -> str:
             provider = self.admin.remove(self.request.identity, self.request.tenant, provider_id)
             self.request.session.flash(f"{provider.display_name} is removed, and with it every account linked to it.")
-            return self.request.route_path("admin_authentication")
+            listing: str = self.request.route_path("admin_authentication")
+            return listing
 
         return self._on_listed(removed)
 
     def _switch(self, provider_id: str, enabled: bool) -> str:
         provider = self.admin.set_enabled(self.request.identity, self.request.tenant, provider_id, enabled)
         self.request.session.flash(f"{provider.display_name} is {'enabled' if enabled else 'disabled'}.")
-        return self.request.route_path("admin_authentication", _query={"provider": provider.id})
+        shown: str = self.request.route_path("admin_authentication", _query={"provider": provider.id})
+        return shown
 
     def _on_listed(self, change: Callable[[str], str]) -> Any:
         """A button of the provider list: ``provider_id`` names one of this tenant's providers."""
