@@ -35,6 +35,18 @@ metadata = MetaData(
 )
 
 
+def tenant_id() -> Column[str]:
+    """The practice a row belongs to: every row goes when its practice goes."""
+    return Column("tenant_id", String(32), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
+
+
+def practitioner_id(*, nullable: bool) -> Column[str]:
+    """The practitioner a row belongs to, looked up by it: the row goes with the practitioner."""
+    return Column(
+        "practitioner_id", String(32), ForeignKey("practitioners.id", ondelete="CASCADE"), nullable=nullable, index=True
+    )
+
+
 def _enum(enum_class: type) -> Enum:
     return Enum(
         enum_class,
@@ -64,7 +76,7 @@ practitioners = Table(
     "practitioners",
     metadata,
     Column("id", String(32), primary_key=True),
-    Column("tenant_id", String(32), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    tenant_id(),
     Column("email", String(254), nullable=False),
     Column("first_name", String(100), nullable=False),
     Column("last_name", String(100), nullable=False),
@@ -93,14 +105,8 @@ password_reset_tokens = Table(
     "password_reset_tokens",
     metadata,
     Column("id", String(32), primary_key=True),
-    Column("tenant_id", String(32), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
-    Column(
-        "practitioner_id",
-        String(32),
-        ForeignKey("practitioners.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    tenant_id(),
+    practitioner_id(nullable=False),
     Column("token_digest", String(64), nullable=False, unique=True),
     Column("purpose", String(16), nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
@@ -122,14 +128,8 @@ web_sessions = Table(
     "web_sessions",
     metadata,
     Column("id_digest", String(64), primary_key=True),
-    Column("tenant_id", String(32), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
-    Column(
-        "practitioner_id",
-        String(32),
-        ForeignKey("practitioners.id", ondelete="CASCADE"),
-        nullable=True,
-        index=True,
-    ),
+    tenant_id(),
+    practitioner_id(nullable=True),
     Column("data", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False, index=True),
@@ -180,14 +180,8 @@ identity_links = Table(
     "identity_links",
     metadata,
     Column("id", String(32), primary_key=True),
-    Column("tenant_id", String(32), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
-    Column(
-        "practitioner_id",
-        String(32),
-        ForeignKey("practitioners.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    tenant_id(),
+    practitioner_id(nullable=False),
     Column("provider_id", String(32), ForeignKey("identity_providers.id", ondelete="CASCADE"), nullable=False),
     Column("issuer", String(2000), nullable=False),
     Column("subject", String(255), nullable=False),
@@ -202,7 +196,7 @@ link_challenges = Table(
     "link_challenges",
     metadata,
     Column("id", String(32), primary_key=True),
-    Column("tenant_id", String(32), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    tenant_id(),
     Column("practitioner_id", String(32), ForeignKey("practitioners.id", ondelete="CASCADE"), nullable=False),
     Column("provider_id", String(32), ForeignKey("identity_providers.id", ondelete="CASCADE"), nullable=False),
     Column("issuer", String(2000), nullable=False),
@@ -221,7 +215,7 @@ audit_events = Table(
     "audit_events",
     metadata,
     Column("id", String(32), primary_key=True),
-    Column("tenant_id", String(32), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    tenant_id(),
     Column("kind", String(40), nullable=False),
     Column("at", UTCDateTime, nullable=False),
     Column("summary", Text, nullable=False),
