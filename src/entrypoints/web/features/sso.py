@@ -9,7 +9,15 @@ from __future__ import annotations
 from pyramid.config import Configurator
 
 from domain.sso.administration import ProviderAdministration
-from domain.sso.admission import AccountLinking, Admission, ConfirmationStep, EmailLinking, JitRegistration, LinkedLogin, SsoLogin
+from domain.sso.admission import (
+    AccountLinking,
+    Admission,
+    ConfirmationStep,
+    EmailLinking,
+    JitRegistration,
+    LinkedLogin,
+    SsoLogin,
+)
 from domain.sso.confirmation import LinkConfirmation
 from domain.sso.matching import UserMatcher
 from domain.sso.mirror import ProfileMirror
@@ -28,10 +36,10 @@ def includeme(config: Configurator) -> None:
     config.scan("entrypoints.web.views.admin_authentication")
     add_service(config, SingleSignOn)
     add_service(config, LinkConfirmation)
-    # The pieces of a callback: admission hands what the matcher found to the piece for its case.
-    for piece in (UserMatcher, Admission, LinkedLogin, EmailLinking, JitRegistration, ConfirmationStep, AccountLinking):
+    # The pieces of a callback: admission hands what the matcher found to the piece for its case,
+    # and every login ends in SsoLogin (with the profile mirror in pseudo-SSO).
+    pieces = (UserMatcher, Admission, LinkedLogin, EmailLinking, JitRegistration, ConfirmationStep, AccountLinking)
+    for piece in (*pieces, SsoLogin, ProfileMirror):
         add_service(config, piece)
-    add_service(config, SsoLogin)
-    add_service(config, ProfileMirror)
     # Plain-HTTP provider endpoints on loopback are for a developer's own test provider only.
     add_service(config, ProviderAdministration, allow_local_http=settings.development)
