@@ -26,7 +26,7 @@ from sqlalchemy import Engine, select, text
 
 from adapters.db.schema import metadata
 from domain.practitioners.practitioner import ModuleRight
-from entrypoints.web.views.forms import safe_next
+from entrypoints.web.forms import safe_next
 from tests.e2e.conftest import BASE_DOMAIN, PASSWORD, Portal
 from tests.e2e.sso import Sso, op, provider_values, sso  # noqa: F401  (fixtures)
 from tests.e2e.test_scim import PATCH_OP, USER, Scim, create_token

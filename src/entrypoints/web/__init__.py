@@ -63,4 +63,4 @@ def _request_pipeline(config: Configurator) -> None:
     config.include(".rendering")
     config.add_jinja2_search_path("entrypoints.web:templates", name=".jinja2")
     config.add_static_view("static", "entrypoints.web:static", cache_max_age=3600)
-    config.scan(".views.errors")
+    config.scan(".errors")

@@ -14,7 +14,7 @@ from domain.tenancy.login_policy import LoginPolicy, LoginPolicyAdministration
 from domain.tenancy.tenant import ClaimMapping
 from domain.practitioners.profile import ProfileField
 from domain.tenancy.tenant import UnknownIdentityHandling, Workflow
-from entrypoints.web.views.forms import checked, text
+from entrypoints.web.forms import checked, text
 
 CLAIM_LIMIT = 200  # the domain allows 100; a little more so its own message explains the rule
 VALUE_MAP_LIMIT = 5000

@@ -14,7 +14,7 @@ from domain.provisioning.users import Provisioning
 from domain.sso.sign_in import SingleSignOn
 from domain.practitioners.practitioner import ModuleRight
 from entrypoints.scim.rendering import base_url as scim_base_url
-from entrypoints.web.views.forms import text
+from entrypoints.web.forms import text
 
 @view_defaults(route_name="admin_provisioning", permission="manage_practitioners", renderer="admin_provisioning.jinja2")
 class ProvisioningAdminViews:

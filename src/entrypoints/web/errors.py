@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from pyramid.exceptions import BadCSRFOrigin, BadCSRFToken
@@ -15,40 +16,56 @@ from entrypoints.web.tenancy import HostNotServed, NoSuchInstance
 log = logging.getLogger(__name__)
 
 
-def _error(request: Request, status: int, title: str, message: str) -> dict[str, Any]:
-    request.response.status = status
-    return {"title": title, "message": message}
+@dataclass(frozen=True)
+class ErrorPage:
+    status: int
+    title: str
+    message: str  # may name {fields} of the failure, filled in by shown()
+
+    def shown(self, request: Request, **fields: str) -> dict[str, Any]:
+        request.response.status = self.status
+        return {"title": self.title, "message": self.message.format(**fields)}
+
+
+UNKNOWN_ADDRESS = ErrorPage(400, "Unknown address", "This address is not served by Practice Portal.")
+NO_SUCH_PRACTICE = ErrorPage(
+    404, "No such practice", "The instance “{slug}” does not exist. Check the address you were given."
+)
+FORM_EXPIRED = ErrorPage(
+    400,
+    "The form has expired",
+    "The form was out of date or sent from another site. Go back, reload the page and try again.",
+)
+PAGE_NOT_FOUND = ErrorPage(404, "Page not found", "There is no page at this address.")
+NOT_ALLOWED = ErrorPage(
+    403, "Not allowed", "Your account does not have the right to open this page. Ask your practice's account owner."
+)
+UNEXPECTED = ErrorPage(
+    500,
+    "Something went wrong",
+    "Nothing was saved. Please try again in a moment; if it keeps happening, tell your practice's administrator.",
+)
 
 
 @exception_view_config(HostNotServed, renderer="error.jinja2")
 def host_not_served(exc: HostNotServed, request: Request) -> dict[str, Any]:
-    return _error(request, 400, "Unknown address", "This address is not served by Practice Portal.")
+    return UNKNOWN_ADDRESS.shown(request)
 
 
 @exception_view_config(NoSuchInstance, renderer="error.jinja2")
 def no_such_instance(exc: NoSuchInstance, request: Request) -> dict[str, Any]:
-    return _error(
-        request,
-        404,
-        "No such practice",
-        f"The instance “{exc.slug}” does not exist. Check the address you were given.",
-    )
+    return NO_SUCH_PRACTICE.shown(request, slug=exc.slug)
 
 
 @exception_view_config(BadCSRFToken, renderer="error.jinja2")
 @exception_view_config(BadCSRFOrigin, renderer="error.jinja2")
 def bad_csrf(exc: Exception, request: Request) -> dict[str, Any]:
-    return _error(
-        request,
-        400,
-        "The form has expired",
-        "The form was out of date or sent from another site. Go back, reload the page and try again.",
-    )
+    return FORM_EXPIRED.shown(request)
 
 
 @notfound_view_config(renderer="error.jinja2")
 def not_found(exc: HTTPNotFound, request: Request) -> dict[str, Any]:
-    return _error(request, 404, "Page not found", "There is no page at this address.")
+    return PAGE_NOT_FOUND.shown(request)
 
 
 @forbidden_view_config(renderer="error.jinja2")
@@ -57,12 +74,7 @@ def forbidden(exc: HTTPForbidden, request: Request) -> Any:
         # Only a page can be returned to; a refused POST has no page to come back to.
         query = {"next": request.path_qs} if request.method == "GET" else {}
         return HTTPSeeOther(request.route_path("login", _query=query))
-    return _error(
-        request,
-        403,
-        "Not allowed",
-        "Your account does not have the right to open this page. Ask your practice's account owner.",
-    )
+    return NOT_ALLOWED.shown(request)
 
 
 @exception_view_config(Exception, renderer="error.jinja2")
@@ -70,9 +82,4 @@ def unexpected(exc: Exception, request: Request) -> Any:
     if isinstance(exc, HTTPException):  # a redirect or an HTTP error raised on purpose
         return exc
     log.exception("unexpected error on %s %s", request.method, request.path)
-    return _error(
-        request,
-        500,
-        "Something went wrong",
-        "Nothing was saved. Please try again in a moment; if it keeps happening, tell your practice's administrator.",
-    )
+    return UNEXPECTED.shown(request)

@@ -24,7 +24,7 @@ from domain.sso.pending import PendingLink, PendingLogin
 from domain.sso.sign_in import SingleSignOn
 from domain.practitioners.practitioner import LoginMethod
 from entrypoints.web.links import RequestLinks
-from entrypoints.web.views.forms import safe_next, sentence, text
+from entrypoints.web.forms import safe_next, sentence, text
 
 LOGIN_KEY = "sso_login"  # the authorization-code flow in progress
 LINK_KEY = "sso_link"  # the verified identity waiting for its one-time password

@@ -14,7 +14,7 @@ from entrypoints.web.security import PractitionerPage, TenantPage
 def includeme(config: Configurator) -> None:
     add_routes(config, TenantPage, login="/login", password_forgot="/password/forgot", password_reset="/password/reset/{token}")
     add_routes(config, PractitionerPage, logout="/logout")
-    config.scan("entrypoints.web.views.login")
-    config.scan("entrypoints.web.views.password")
+    config.scan(".login")
+    config.scan(".reset")
     add_service(config, PasswordLogin)
     add_service(config, PasswordReset)

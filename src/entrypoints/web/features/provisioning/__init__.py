@@ -13,7 +13,7 @@ from entrypoints.web.security import PractitionersAdmin
 
 def includeme(config: Configurator) -> None:
     add_routes(config, PractitionersAdmin, admin_provisioning="/admin/provisioning")
-    config.scan("entrypoints.web.views.admin_provisioning")
+    config.scan(".admin")
     add_service(config, ProvisioningTokens)
     add_service(config, Provisioning)
     config.include("entrypoints.scim")

@@ -17,7 +17,7 @@ from domain.ports import PractitionerRepository
 from domain.sso.administration import ProviderAdministration
 from domain.sso.provider import IdentityProvider, PROVIDER_URL_FIELDS, ProviderSettings, USERINFO_FIELD_NAMES
 from entrypoints.web.links import RequestLinks
-from entrypoints.web.views.forms import checked, page_number, query_text, text
+from entrypoints.web.forms import checked, page_number, query_text, text
 
 AUDIT_PAGE_SIZE = 25
 TEXT_FIELDS = ("display_name", "client_id", *PROVIDER_URL_FIELDS, "token_endpoint_auth_method")

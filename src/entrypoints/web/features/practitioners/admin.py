@@ -13,7 +13,7 @@ from domain.errors import DomainError, EmailAlreadyRegistered, InvalidValue, Not
 from domain.tenancy.policy import TenantAuthPolicy
 from domain.practitioners.directory import PAGE_SIZE, PractitionerDirectory
 from domain.practitioners.practitioner import ModuleRight
-from entrypoints.web.views.forms import checked, page_number, query_text, text
+from entrypoints.web.forms import checked, page_number, query_text, text
 
 
 def _rights(request: Request) -> frozenset[ModuleRight]:

@@ -14,7 +14,7 @@ from entrypoints.web.security import AuthenticationAdmin, PublicPage
 def includeme(config: Configurator) -> None:
     add_routes(config, PublicPage, home="/")
     add_routes(config, AuthenticationAdmin, admin_policy="/admin/authentication/policy")
-    config.scan("entrypoints.web.views.home")
-    config.scan("entrypoints.web.views.admin_policy")
+    config.scan(".home")
+    config.scan(".admin_policy")
     add_service(config, TenantOnboarding)
     add_service(config, LoginPolicyAdministration)

@@ -12,7 +12,7 @@ from domain.errors import DomainError, InvalidResetToken, InvalidValue, NotAllow
 from domain.passwords.login import SSO_ONLY
 from domain.passwords.reset import PasswordReset
 from domain.tenancy.policy import TenantAuthPolicy
-from entrypoints.web.views.forms import text
+from entrypoints.web.forms import text
 
 SENT = (
     "If this email is registered with {practice}, a link to set a new password is on its way. "

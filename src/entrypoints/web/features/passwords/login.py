@@ -12,7 +12,7 @@ from domain.passwords.login import PasswordLogin
 from domain.tenancy.policy import TenantAuthPolicy
 from domain.sso.sign_in import SingleSignOn
 from domain.practitioners.practitioner import LoginMethod
-from entrypoints.web.views.forms import safe_next, text
+from entrypoints.web.forms import safe_next, text
 
 # How each refusal is reported: the status a client can act on, the words come from the domain.
 STATUS = {LoginFailed: 401, LoginThrottled: 429, AccountDeactivated: 403, NotAllowed: 403}

@@ -32,8 +32,8 @@ def includeme(config: Configurator) -> None:
     settings: PortalSettings = config.registry.portal_settings
     add_routes(config, TenantPage, sso_start="/sso/{provider}/start", process_sso="/process_sso", sso_link="/sso/link")
     add_routes(config, AuthenticationAdmin, admin_authentication="/admin/authentication", admin_audit="/admin/audit")
-    config.scan("entrypoints.web.views.sso")
-    config.scan("entrypoints.web.views.admin_authentication")
+    config.scan(".login")
+    config.scan(".admin")
     add_service(config, SingleSignOn)
     add_service(config, LinkConfirmation)
     # The pieces of a callback: admission hands what the matcher found to the piece for its case,

@@ -19,7 +19,7 @@ from domain.errors import InvalidValue, NotAllowed, UnknownLink
 from domain.tenancy.policy import TenantAuthPolicy
 from domain.sso.sign_in import SingleSignOn
 from domain.practitioners.profile import Salutation
-from entrypoints.web.views.forms import sentence, text
+from entrypoints.web.forms import sentence, text
 
 # The longest a field may be as typed; the domain's own, shorter limits give the message.
 FIELD_LIMIT = 400
@@ -35,7 +35,9 @@ def _refused(request: Request, err: NotAllowed, title: str) -> dict[str, Any]:
 # --- /account ---------------------------------------------------------------------------
 
 
-def _profile_page(request: Request, form: dict[str, str] | None = None, errors: dict[str, str] | None = None) -> dict[str, Any]:
+@view_config(route_name="account", request_method="GET", renderer="account.jinja2")
+def profile(request: Request, form: dict[str, str] | None = None, errors: dict[str, str] | None = None) -> dict[str, Any]:
+    """The page, and the form again with its errors after a refused POST."""
     me = request.identity
     return {
         "policy": TenantAuthPolicy.of(request.tenant),
@@ -44,11 +46,6 @@ def _profile_page(request: Request, form: dict[str, str] | None = None, errors: 
         "salutations": [s.value for s in Salutation],
         "notice": request.session.pop_flash(),
     }
-
-
-@view_config(route_name="account", request_method="GET", renderer="account.jinja2")
-def profile(request: Request) -> dict[str, Any]:
-    return _profile_page(request)
 
 
 @view_config(route_name="account", request_method="POST", renderer="account.jinja2")
@@ -62,7 +59,7 @@ def update_profile(request: Request) -> Any:
         return _refused(request, err, "Your personal data is managed by your practice")
     except InvalidValue as err:
         request.response.status = 400
-        return _profile_page(request, form=form, errors={err.field: sentence(err.message)})
+        return profile(request, form=form, errors={err.field: sentence(err.message)})
     request.session.flash("Your personal data is saved." if changed else "Nothing was changed.")
     return HTTPSeeOther(request.route_path("account"))
 
@@ -70,7 +67,9 @@ def update_profile(request: Request) -> Any:
 # --- /account/linked --------------------------------------------------------------------
 
 
-def _linked_page(request: Request, error: str | None = None) -> dict[str, Any]:
+@view_config(route_name="account_linked", request_method="GET", renderer="account_linked.jinja2")
+def linked_accounts(request: Request, error: str | None = None) -> dict[str, Any]:
+    """The page, and again with the refusal after a refused POST."""
     try:
         linked = request.find_service(AccountSettings).linked_accounts(request.tenant, request.identity)
     except NotAllowed as err:
@@ -92,11 +91,6 @@ def _linked_page(request: Request, error: str | None = None) -> dict[str, Any]:
     }
 
 
-@view_config(route_name="account_linked", request_method="GET", renderer="account_linked.jinja2")
-def linked_accounts(request: Request) -> dict[str, Any]:
-    return _linked_page(request)
-
-
 @view_config(route_name="account_linked", request_method="POST", renderer="account_linked.jinja2")
 def unlink(request: Request) -> Any:
     try:
@@ -106,6 +100,6 @@ def unlink(request: Request) -> Any:
     except (InvalidValue, NotAllowed, UnknownLink) as err:
         # Under pseudo-SSO the page itself is refused (403); otherwise the refusal is shown on it.
         request.response.status = 404 if isinstance(err, UnknownLink) else 400
-        return _linked_page(request, error=sentence(str(err)))
+        return linked_accounts(request, error=sentence(str(err)))
     request.session.flash("The account is no longer linked. It cannot be used to log in here any more.")
     return HTTPSeeOther(request.route_path("account_linked"))

@@ -14,7 +14,7 @@ from pyramid.view import view_config
 from domain.errors import InvalidValue, NotAllowed
 from domain.tenancy.policy import TenantAuthPolicy
 from domain.practitioners.registration import SelfRegistration
-from entrypoints.web.views.forms import sentence, text
+from entrypoints.web.forms import sentence, text
 
 FIELDS = ("email", "first_name", "last_name")
 SENT = (

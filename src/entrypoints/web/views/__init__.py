@@ -1,1 +1,0 @@
-"""Views: read the input, call one domain service, render or redirect."""
