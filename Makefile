@@ -36,10 +36,13 @@ test: install lint typecheck
 
 lint:
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
-# All of src/ and the fakes, so adapters (wiring.py) and fakes are held to their ports.
+# All of src/, the fakes and the contract suites' units of work, so adapters (wiring.py) and fakes
+# are held to their ports.
 typecheck:
-	$(BIN)/mypy src tests/fakes.py
+	$(BIN)/mypy src tests/fakes.py tests/contract/conftest.py
 
 # Statements per request and timings as tenants and practitioners grow (BENCH_DATABASE_URL for PostgreSQL).
 bench: install

@@ -71,10 +71,22 @@ def populate(app: Router, first_tenant: int, tenants: int, per_tenant: int) -> l
             tenant = onboarding.open_tenant(f"t{n}", f"Tenant {n}", f"owner@t{n}.test", PASSWORD).tenant
             ids.append(tenant.id)
             rows = [
-                dict(id=new_id(), tenant_id=tenant.id, email=f"p{i}@t{n}.test", first_name="P",
-                     last_name=f"L{i}", password_hash=password_hash, active=True, is_owner=False,
-                     rights=frozenset(), created_at=now, email_proven=True, email_primary=True, version=1,
-                     user_name_key=fold_user_name(f"p{i}@t{n}.test"))
+                dict(
+                    id=new_id(),
+                    tenant_id=tenant.id,
+                    email=f"p{i}@t{n}.test",
+                    first_name="P",
+                    last_name=f"L{i}",
+                    password_hash=password_hash,
+                    active=True,
+                    is_owner=False,
+                    rights=frozenset(),
+                    created_at=now,
+                    email_proven=True,
+                    email_primary=True,
+                    version=1,
+                    user_name_key=fold_user_name(f"p{i}@t{n}.test"),
+                )
                 for i in range(per_tenant)
             ]
             request.dbsession.execute(insert(schema.practitioners), rows)

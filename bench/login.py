@@ -28,7 +28,9 @@ def measure(app, slug: str, per_tenant: int) -> tuple[int, int, float, float]:
     counter = StatementCounter(app.registry.db_engine)
     login_times, page_times = [], []
     for i in range(LOGINS):
-        browser = webtest.TestApp(app, extra_environ={"HTTP_HOST": f"{slug}.{BASE_DOMAIN}", "REMOTE_ADDR": f"10.0.{i}.1"})
+        browser = webtest.TestApp(
+            app, extra_environ={"HTTP_HOST": f"{slug}.{BASE_DOMAIN}", "REMOTE_ADDR": f"10.0.{i}.1"}
+        )
         form = browser.get("/login").forms["login-form"]
         form["email"], form["password"] = f"p{i % per_tenant}@{slug}.test", PASSWORD
         with counter:
@@ -52,7 +54,9 @@ def run() -> None:
             populate(app, made, tenants, per_tenant)
             made = tenants
             login_sql, page_sql, login_s, page_s = measure(app, f"t{tenants - 1}", per_tenant)
-            print(f"{tenants:>8} {per_tenant:>10} {login_sql:>9} {page_sql:>8} {login_s * 1000:>9.1f} {page_s * 1000:>8.1f}")
+            print(
+                f"{tenants:>8} {per_tenant:>10} {login_sql:>9} {page_sql:>8} {login_s * 1000:>9.1f} {page_s * 1000:>8.1f}"
+            )
 
 
 if __name__ == "__main__":

@@ -46,20 +46,46 @@ def connect_provider(app, tenant_ids: list[str], op: LoopbackProvider) -> None:
         session = request.dbsession
         for tenant_id in tenant_ids:
             provider_id = new_id()
-            session.execute(insert(schema.identity_providers).values(
-                id=provider_id, tenant_id=tenant_id, display_name="Bench IdP", client_id=CLIENT_ID,
-                sealed_client_secret=sealed, issuer=op.issuer, authorization_endpoint=op.url("/authorization"),
-                token_endpoint=op.url("/token"), jwks_uri=op.url("/jwks"), userinfo_endpoint=op.url("/userinfo"),
-                token_endpoint_auth_method="client_secret_basic", enabled=True, protocol="oidc",
-                subject_field="sub", email_field="email", given_name_field="given_name", family_name_field="family_name",
-            ))
+            session.execute(
+                insert(schema.identity_providers).values(
+                    id=provider_id,
+                    tenant_id=tenant_id,
+                    display_name="Bench IdP",
+                    client_id=CLIENT_ID,
+                    sealed_client_secret=sealed,
+                    issuer=op.issuer,
+                    authorization_endpoint=op.url("/authorization"),
+                    token_endpoint=op.url("/token"),
+                    jwks_uri=op.url("/jwks"),
+                    userinfo_endpoint=op.url("/userinfo"),
+                    token_endpoint_auth_method="client_secret_basic",
+                    enabled=True,
+                    protocol="oidc",
+                    subject_field="sub",
+                    email_field="email",
+                    given_name_field="given_name",
+                    family_name_field="family_name",
+                )
+            )
             p = schema.practitioners.c
             practitioners = session.execute(select(p.id, p.email).where(p.tenant_id == tenant_id)).all()
-            session.execute(insert(schema.identity_links), [
-                dict(id=new_id(), tenant_id=tenant_id, practitioner_id=row.id, provider_id=provider_id,
-                     issuer=op.issuer, subject=row.email, linked_at=now, last_used_at=None, needs_reconfirmation=False)
-                for row in practitioners
-            ])
+            session.execute(
+                insert(schema.identity_links),
+                [
+                    dict(
+                        id=new_id(),
+                        tenant_id=tenant_id,
+                        practitioner_id=row.id,
+                        provider_id=provider_id,
+                        issuer=op.issuer,
+                        subject=row.email,
+                        linked_at=now,
+                        last_used_at=None,
+                        needs_reconfirmation=False,
+                    )
+                    for row in practitioners
+                ],
+            )
     env["closer"]()
 
 
@@ -84,7 +110,9 @@ def measure(app, op: LoopbackProvider, slug: str, per_tenant: int) -> tuple[int,
 
 def run() -> None:
     with LoopbackProvider() as op, benchmark_app() as app:
-        print(f"{'tenants':>8} {'per tenant':>10} {'callback SQL':>12} {'callback ms':>11} {'JWKS fetches':>12} {'discovery':>9}")
+        print(
+            f"{'tenants':>8} {'per tenant':>10} {'callback SQL':>12} {'callback ms':>11} {'JWKS fetches':>12} {'discovery':>9}"
+        )
         made = 0
         for tenants, per_tenant in SIZES:
             connect_provider(app, populate(app, made, tenants, per_tenant), op)

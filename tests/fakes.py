@@ -95,9 +95,7 @@ class FakePractitionerRepository:
         self._by_id.pop(practitioner.id, None)
 
     def get_owner(self, tenant_id: str) -> Practitioner | None:
-        return next(
-            (p for p in self._by_id.values() if p.tenant_id == tenant_id and p.is_owner), None
-        )
+        return next((p for p in self._by_id.values() if p.tenant_id == tenant_id and p.is_owner), None)
 
     def search(self, tenant_id: str, query: str, offset: int, limit: int) -> Page:
         needle = query.lower()
@@ -105,8 +103,7 @@ class FakePractitionerRepository:
             (
                 p
                 for p in self._by_id.values()
-                if p.tenant_id == tenant_id
-                and any(needle in v.lower() for v in (p.email, p.first_name, p.last_name))
+                if p.tenant_id == tenant_id and any(needle in v.lower() for v in (p.email, p.first_name, p.last_name))
             ),
             key=lambda p: (p.last_name.lower(), p.first_name.lower(), p.email),
         )
@@ -263,7 +260,7 @@ class FakeIdentityProviderRepository:
     def remove(self, provider: IdentityProvider) -> None:
         self._by_id.pop(provider.id, None)
         if self._links is not None:
-            self._links.links = [l for l in self._links.links if l.provider_id != provider.id]
+            self._links.links = [link for link in self._links.links if link.provider_id != provider.id]
 
     def add(self, provider: IdentityProvider) -> None:
         self._by_id[provider.id] = provider
@@ -284,7 +281,7 @@ class FakeIdentityLinkRepository:
         self.links: list[IdentityLink] = []
 
     def require_reconfirmation(self, tenant_id: str, provider_id: str) -> int:
-        mine = [l for l in self.links if l.tenant_id == tenant_id and l.provider_id == provider_id]
+        mine = [link for link in self.links if link.tenant_id == tenant_id and link.provider_id == provider_id]
         for link in mine:
             link.needs_reconfirmation = True
         return len(mine)
@@ -294,10 +291,12 @@ class FakeIdentityLinkRepository:
 
     def find(self, tenant_id: str, provider_id: str, issuer: str, subject: str) -> IdentityLink | None:
         key = (tenant_id, provider_id, issuer, subject)
-        return next((l for l in self.links if (l.tenant_id, l.provider_id, l.issuer, l.subject) == key), None)
+        return next(
+            (link for link in self.links if (link.tenant_id, link.provider_id, link.issuer, link.subject) == key), None
+        )
 
     def of_practitioner(self, tenant_id: str, practitioner_id: str) -> list[IdentityLink]:
-        return [l for l in self.links if l.tenant_id == tenant_id and l.practitioner_id == practitioner_id]
+        return [link for link in self.links if link.tenant_id == tenant_id and link.practitioner_id == practitioner_id]
 
     def remove(self, link: IdentityLink) -> None:
         self.links.remove(link)
@@ -312,14 +311,16 @@ class FakeLinkChallengeRepository:
 
     def open_for(self, tenant_id: str, binding_digest: str) -> LinkChallenge | None:
         open_ones = [
-            c for c in self.challenges
+            c
+            for c in self.challenges
             if c.tenant_id == tenant_id and c.binding_digest == binding_digest and c.used_at is None
         ]
         return max(open_ones, key=lambda c: c.created_at, default=None)
 
     def discard_open(self, tenant_id: str, binding_digest: str) -> None:
         self.challenges = [
-            c for c in self.challenges
+            c
+            for c in self.challenges
             if not (c.tenant_id == tenant_id and c.binding_digest == binding_digest and c.used_at is None)
         ]
 
@@ -378,15 +379,26 @@ class FakeIdentityProviderClient:
     def authorization_url(
         self, provider: IdentityProvider, redirect_uri: str, state: str, nonce: str, code_challenge: str
     ) -> str:
-        query = {"response_type": "code", "client_id": provider.settings.client_id, "redirect_uri": redirect_uri,
-                 "state": state, "code_challenge": code_challenge, "code_challenge_method": "S256"}
+        query = {
+            "response_type": "code",
+            "client_id": provider.settings.client_id,
+            "redirect_uri": redirect_uri,
+            "state": state,
+            "code_challenge": code_challenge,
+            "code_challenge_method": "S256",
+        }
         if provider.settings.protocol == "oidc":  # only an ID token would carry the nonce back
             query["nonce"] = nonce
         return f"{provider.settings.authorization_endpoint}?{urlencode(query)}"
 
     def redeem(
-        self, provider: IdentityProvider, client_secret: str, code: str, code_verifier: str,
-        redirect_uri: str, nonce: str,
+        self,
+        provider: IdentityProvider,
+        client_secret: str,
+        code: str,
+        code_verifier: str,
+        redirect_uri: str,
+        nonce: str,
     ) -> VerifiedIdentity:
         self.redeemed.append(dict(code=code, code_verifier=code_verifier, client_secret=client_secret, nonce=nonce))
         if self.failure is not None:
@@ -410,7 +422,9 @@ class FakeScimTokenRepository:
         return next((t for t in self.tokens if t.tenant_id == tenant_id and t.token_digest == token_digest), None)
 
     def list(self, tenant_id: str) -> list[ScimToken]:
-        return sorted((t for t in self.tokens if t.tenant_id == tenant_id), key=lambda t: (t.created_at, t.id), reverse=True)
+        return sorted(
+            (t for t in self.tokens if t.tenant_id == tenant_id), key=lambda t: (t.created_at, t.id), reverse=True
+        )
 
 
 # Each fake stands in for its port in the unit tests' world; `make typecheck` holds it to that port.

@@ -68,18 +68,13 @@ class LoginFailed(DomainError):
 
 class LoginThrottled(DomainError):
     def __init__(self, minutes: int) -> None:
-        super().__init__(
-            f"too many failed attempts; wait {minutes} minutes and try again, "
-            "or reset your password"
-        )
+        super().__init__(f"too many failed attempts; wait {minutes} minutes and try again, or reset your password")
         self.minutes = minutes
 
 
 class AccountDeactivated(DomainError):
     def __init__(self) -> None:
-        super().__init__(
-            "your account is deactivated; ask your practice's administrator to reactivate it"
-        )
+        super().__init__("your account is deactivated; ask your practice's administrator to reactivate it")
 
 
 class UnsafeUrl(DomainError):

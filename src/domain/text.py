@@ -61,7 +61,9 @@ def one_line_text(raw: str, field: str, label: str) -> str:
     """``raw`` as it is when it is one line of storable text; else InvalidValue naming it."""
     storable_text(raw, field, label)
     if not is_one_line(raw):
-        raise InvalidValue(field, f"the {label} must be one line, without line breaks, tabs or other control characters")
+        raise InvalidValue(
+            field, f"the {label} must be one line, without line breaks, tabs or other control characters"
+        )
     return raw
 
 

@@ -74,7 +74,9 @@ def _hints(target: type[Any]) -> dict[str, Any]:
     try:
         return typing.get_type_hints(target.__init__)
     except NameError as unresolved:
-        raise WiringError(f"{target.__name__}'s constructor has an annotation that names nothing: {unresolved}") from None
+        raise WiringError(
+            f"{target.__name__}'s constructor has an annotation that names nothing: {unresolved}"
+        ) from None
 
 
 def _is_plain_value(annotation: object) -> bool:

@@ -31,9 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database schema").add_subparsers(dest="command", required=True)
     db.add_parser("upgrade", help="apply the Alembic migrations")
 
-    tenant = commands.add_parser("tenant", help="instances (practices)").add_subparsers(
-        dest="command", required=True
-    )
+    tenant = commands.add_parser("tenant", help="instances (practices)").add_subparsers(dest="command", required=True)
     create = tenant.add_parser("create", help="create a tenant and its owner")
     create.add_argument("slug", help="instance name: <slug>.<base_domain>")
     create.add_argument("--name", required=True, help="the practice's display name")
@@ -109,7 +107,10 @@ def _tenant_token(request: Any, args: argparse.Namespace) -> list[str]:
         raise UnknownTenant(args.slug)
     # The operator acts as the account owner, so the token acts for the owner.
     token, secret = request.find_service(ProvisioningTokens).create(tenant, args.name, onboarding.owner_of(tenant))
-    return [f"created SCIM token {token.name!r} for {tenant.slug}", f"SCIM token for {tenant.slug} (shown only now): {secret}"]
+    return [
+        f"created SCIM token {token.name!r} for {tenant.slug}",
+        f"SCIM token for {tenant.slug} (shown only now): {secret}",
+    ]
 
 
 def _practitioner_add(request: Any, args: argparse.Namespace) -> list[str]:

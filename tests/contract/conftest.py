@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 import transaction
@@ -25,21 +24,34 @@ from adapters.db.repositories import (
     SqlTenantRepository,
     SqlThrottle,
 )
+from domain.audit import AuditLog
+from domain.ports import (
+    IdentityLinkRepository,
+    IdentityProviderRepository,
+    LinkChallengeRepository,
+    PasswordResetTokenRepository,
+    PractitionerRepository,
+    ScimTokenRepository,
+    TenantRepository,
+)
+from domain.throttle import Throttle
 from tests import fakes
 from tests.conftest import DATABASES, empty_all_tables, provisioned_database
 
 
 @dataclass
 class Repositories:
-    tenants: Any
-    practitioners: Any
-    reset_tokens: Any
-    throttle: Any
-    providers: Any
-    links: Any
-    challenges: Any
-    audit: Any
-    scim_tokens: Any
+    """Typed by the ports, so a suite can only use what every implementation promises."""
+
+    tenants: TenantRepository
+    practitioners: PractitionerRepository
+    reset_tokens: PasswordResetTokenRepository
+    throttle: Throttle
+    providers: IdentityProviderRepository
+    links: IdentityLinkRepository
+    challenges: LinkChallengeRepository
+    audit: AuditLog
+    scim_tokens: ScimTokenRepository
 
 
 class FakeUnitOfWork:
@@ -114,7 +126,9 @@ def contract_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Con
 
 
 @pytest.fixture(params=["fake", *DATABASES])
-def uow(request: pytest.FixtureRequest, contract_databases: ContractDatabases) -> Iterator[Any]:
+def uow(
+    request: pytest.FixtureRequest, contract_databases: ContractDatabases
+) -> Iterator[FakeUnitOfWork | SqlUnitOfWork]:
     if request.param == "fake":
         yield FakeUnitOfWork()
         return

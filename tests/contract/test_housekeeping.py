@@ -41,8 +41,12 @@ def test_clean_up_removes_what_expired_and_keeps_what_can_still_be_used(clean_da
         for digest, expires_at in (("live", NOW + timedelta(hours=1)), ("ended", NOW)):
             connection.execute(
                 web_sessions.insert().values(
-                    id_digest=digest, tenant_id=acme.id, practitioner_id=ann.id, data="{}",
-                    created_at=expires_at - timedelta(hours=12), expires_at=expires_at,
+                    id_digest=digest,
+                    tenant_id=acme.id,
+                    practitioner_id=ann.id,
+                    data="{}",
+                    created_at=expires_at - timedelta(hours=12),
+                    expires_at=expires_at,
                 )
             )
         for bucket, opened in (("counting", NOW - timedelta(hours=1)), ("stale", NOW - timedelta(days=2))):
@@ -67,13 +71,14 @@ def test_an_expired_code_or_link_is_kept_for_a_day_so_a_late_try_hears_it_expire
     code_gone = NOW + CODE_LIFETIME + EXPIRED_GRACE
     link_gone = NOW + ResetPurpose.LIFETIME[ResetPurpose.SET] + EXPIRED_GRACE
     assert Housekeeping(clean_database, FakeClock(code_gone)).run()["expired one-time passwords"] == 0
-    assert Housekeeping(clean_database, FakeClock(code_gone + timedelta(seconds=1))).run()[
-        "expired one-time passwords"
-    ] == 1
+    assert (
+        Housekeeping(clean_database, FakeClock(code_gone + timedelta(seconds=1))).run()["expired one-time passwords"]
+        == 1
+    )
     assert Housekeeping(clean_database, FakeClock(link_gone)).run()["expired password links"] == 0
-    assert Housekeeping(clean_database, FakeClock(link_gone + timedelta(seconds=1))).run()[
-        "expired password links"
-    ] == 1
+    assert (
+        Housekeeping(clean_database, FakeClock(link_gone + timedelta(seconds=1))).run()["expired password links"] == 1
+    )
 
 
 def test_every_throttle_window_is_shorter_than_the_counters_are_kept():
@@ -94,7 +99,9 @@ def test_the_clean_up_skips_a_row_a_request_holds_instead_of_waiting_for_it(clea
         pytest.skip("SQLite has one writer at a time: no row is ever held by another writer")
     with clean_database.begin() as connection:
         for bucket in ("held", "free"):
-            connection.execute(throttle_counters.insert().values(bucket=bucket, uses=1, window_started_at=NOW - timedelta(days=2)))
+            connection.execute(
+                throttle_counters.insert().values(bucket=bucket, uses=1, window_started_at=NOW - timedelta(days=2))
+            )
     pool = ThreadPoolExecutor(1)
     with clean_database.connect() as request:
         request.execute(select(throttle_counters).where(throttle_counters.c.bucket == "held").with_for_update())

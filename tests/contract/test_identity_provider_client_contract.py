@@ -90,8 +90,12 @@ class Told:
     def __init__(self) -> None:
         self.client = FakeIdentityProviderClient()
         self.client.documents[self.issuer] = DiscoveredConfiguration(
-            self.issuer, f"{self.issuer}/authorize", f"{self.issuer}/token", f"{self.issuer}/jwks",
-            f"{self.issuer}/userinfo", ("client_secret_basic",),
+            self.issuer,
+            f"{self.issuer}/authorize",
+            f"{self.issuer}/token",
+            f"{self.issuer}/jwks",
+            f"{self.issuer}/userinfo",
+            ("client_secret_basic",),
         )
 
     def user_signs_in(self, authorization_url: str, subject: str, **claims: Any) -> str:
@@ -117,9 +121,12 @@ def configured(idp: Provider, protocol: str = "oidc") -> IdentityProvider:
     """The provider as an admin saves it after discovery."""
     found = idp.client.discover(idp.issuer)
     settings = ProviderSettings(
-        display_name="Contoso ID", client_id=CLIENT_ID,
-        issuer=found.issuer, **{name: getattr(found, name) for name in ENDPOINTS},
-        token_endpoint_auth_method=found.preferred_auth_method, protocol=protocol,
+        display_name="Contoso ID",
+        client_id=CLIENT_ID,
+        issuer=found.issuer,
+        **{name: getattr(found, name) for name in ENDPOINTS},
+        token_endpoint_auth_method=found.preferred_auth_method,
+        protocol=protocol,
     )
     return IdentityProvider(tenant_id="t-acme", settings=settings, sealed_client_secret="sealed")
 
@@ -150,8 +157,13 @@ def test_the_authorization_url_carries_state_nonce_and_an_s256_challenge(idp: Pr
     parts = urlsplit(url)
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == provider.settings.authorization_endpoint
     assert {name: values for name, values in parse_qs(parts.query).items() if name != "scope"} == {
-        "response_type": ["code"], "client_id": [CLIENT_ID], "redirect_uri": [REDIRECT_URI], "state": ["the-state"],
-        "nonce": ["the-nonce"], "code_challenge": ["the-challenge"], "code_challenge_method": ["S256"],
+        "response_type": ["code"],
+        "client_id": [CLIENT_ID],
+        "redirect_uri": [REDIRECT_URI],
+        "state": ["the-state"],
+        "nonce": ["the-nonce"],
+        "code_challenge": ["the-challenge"],
+        "code_challenge_method": ["S256"],
     }
 
 
@@ -161,7 +173,10 @@ def test_a_plain_oauth2_provider_is_asked_without_a_nonce(idp: Provider) -> None
     query = parse_qs(urlsplit(url).query)
     assert "nonce" not in query
     assert (query["state"], query["code_challenge"], query["code_challenge_method"]) == (
-        ["the-state"], ["the-challenge"], ["S256"])
+        ["the-state"],
+        ["the-challenge"],
+        ["S256"],
+    )
 
 
 def test_a_good_code_is_redeemed_for_the_verified_identity(idp: Provider) -> None:

@@ -101,9 +101,7 @@ def test_a_rolled_back_unit_of_work_queues_nothing(clean_database, clock, delive
     assert delivery.deliver_due().sent == 0 and not outbox.exists()
 
 
-def test_a_failed_delivery_is_retried_with_doubling_waits_and_the_error_recorded(
-    clean_database, clock, outbox, caplog
-):
+def test_a_failed_delivery_is_retried_with_doubling_waits_and_the_error_recorded(clean_database, clock, outbox, caplog):
     queue(clean_database, clock, message(1))
     failing = MailDelivery(clean_database, refusing_smtp(), SENDER, clock)
     for attempt, wait in [(1, 1), (2, 2), (3, 4)]:

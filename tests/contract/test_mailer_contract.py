@@ -99,9 +99,7 @@ def read_back(path: Path) -> MailMessage:
 
 
 @pytest.fixture(params=["fake", *DATABASES])
-def mail(
-    request: pytest.FixtureRequest, contract_databases: ContractDatabases, tmp_path: Path
-) -> Iterator[Mail]:
+def mail(request: pytest.FixtureRequest, contract_databases: ContractDatabases, tmp_path: Path) -> Iterator[Mail]:
     if request.param == "fake":
         yield InMemory()
         return

@@ -35,17 +35,23 @@ def test_upgrading_a_database_that_holds_data_keeps_every_row(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite'}")
     migrate.upgrade(engine, "0002")
     with engine.begin() as connection:
-        connection.execute(text(
-            "INSERT INTO tenants (id, slug, name, active, restrict_to_sso, workflow, unknown_identity, self_registration)"
-            " VALUES ('t1', 'acme', 'Acme', 1, 0, 'standard', 'confirm_by_otp', 0)"
-        ))
-        connection.execute(text(
-            "INSERT INTO practitioners (id, tenant_id, email, first_name, last_name, active, is_owner, rights, created_at)"
-            " VALUES ('p1', 't1', 'ann@acme.test', 'Ann', 'Lee', 1, 1, '', '2026-11-23 09:00:00')"
-        ))
+        connection.execute(
+            text(
+                "INSERT INTO tenants (id, slug, name, active, restrict_to_sso, workflow, unknown_identity, self_registration)"
+                " VALUES ('t1', 'acme', 'Acme', 1, 0, 'standard', 'confirm_by_otp', 0)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO practitioners (id, tenant_id, email, first_name, last_name, active, is_owner, rights, created_at)"
+                " VALUES ('p1', 't1', 'ann@acme.test', 'Ann', 'Lee', 1, 1, '', '2026-11-23 09:00:00')"
+            )
+        )
     migrate.upgrade(engine)
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT email, email_proven, version FROM practitioners")).all() == [("ann@acme.test", False, 1)]
+        assert connection.execute(text("SELECT email, email_proven, version FROM practitioners")).all() == [
+            ("ann@acme.test", False, 1)
+        ]
         assert "given_name" in connection.execute(text("SELECT claim_mappings FROM tenants")).scalar()
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
 
@@ -77,7 +83,9 @@ def insert_practitioners(engine: Engine, *rows: tuple[str, str, str, str | None]
         for tenant in sorted({row[1] for row in rows}):
             connection.execute(text(TENANT_ROW), {"id": tenant})
         for pid, tenant, email, user_name in rows:
-            connection.execute(text(PRACTITIONER_ROW), {"id": pid, "tenant": tenant, "email": email, "user_name": user_name})
+            connection.execute(
+                text(PRACTITIONER_ROW), {"id": pid, "tenant": tenant, "email": email, "user_name": user_name}
+            )
 
 
 def test_upgrading_gives_every_practitioner_the_user_name_key_the_domain_defines(before_0008):
@@ -90,7 +98,11 @@ def test_upgrading_gives_every_practitioner_the_user_name_key_the_domain_defines
     migrate.upgrade(before_0008)
     with before_0008.connect() as connection:
         keys = dict(connection.execute(text("SELECT id, user_name_key FROM practitioners")).all())
-    assert keys == {"p1": fold_user_name("kate.smith"), "p2": fold_user_name("ANN@acme.test"), "p3": fold_user_name("Kate.Smith")}
+    assert keys == {
+        "p1": fold_user_name("kate.smith"),
+        "p2": fold_user_name("ANN@acme.test"),
+        "p3": fold_user_name("Kate.Smith"),
+    }
 
 
 def test_upgrading_stops_and_names_the_practitioners_who_share_a_user_name(before_0008):
@@ -114,9 +126,9 @@ def test_upgrading_stops_and_names_the_practitioners_who_share_a_user_name(befor
 
 # --- 0011: every stored email in the one form of the email rule --------------------------------
 
-PRACTITIONER_ROW_0010 = PRACTITIONER_ROW.replace("email_primary, version)", "email_primary, version, user_name_key)").replace(
-    "true, 1)", "true, 1, :key)"
-)
+PRACTITIONER_ROW_0010 = PRACTITIONER_ROW.replace(
+    "email_primary, version)", "email_primary, version, user_name_key)"
+).replace("true, 1)", "true, 1, :key)")
 
 
 @pytest.fixture(params=DATABASES)
@@ -133,15 +145,21 @@ def insert_at_0010(engine: Engine, *rows: tuple[str, str, str | None]) -> None:
         for pid, email, user_name in rows:
             key = fold_user_name(user_name or email)
             connection.execute(
-                text(PRACTITIONER_ROW_0010), {"id": pid, "tenant": "t1", "email": email, "user_name": user_name, "key": key}
+                text(PRACTITIONER_ROW_0010),
+                {"id": pid, "tenant": "t1", "email": email, "user_name": user_name, "key": key},
             )
 
 
 def test_upgrading_stores_an_idn_domain_as_its_a_labels_and_keeps_plain_addresses(before_0011):
-    insert_at_0010(before_0011, ("p1", "ann@müller.de", None), ("p2", "bob@acme.test", "bob"), ("p3", "cy@bücher.de", "cy"))
+    insert_at_0010(
+        before_0011, ("p1", "ann@müller.de", None), ("p2", "bob@acme.test", "bob"), ("p3", "cy@bücher.de", "cy")
+    )
     migrate.upgrade(before_0011)
     with before_0011.connect() as connection:
-        rows = {r.id: (r.email, r.user_name_key) for r in connection.execute(text("SELECT id, email, user_name_key FROM practitioners"))}
+        rows = {
+            r.id: (r.email, r.user_name_key)
+            for r in connection.execute(text("SELECT id, email, user_name_key FROM practitioners"))
+        }
     assert rows == {
         "p1": ("ann@xn--mller-kva.de", fold_user_name("ann@xn--mller-kva.de")),
         "p2": ("bob@acme.test", fold_user_name("bob")),
@@ -151,7 +169,12 @@ def test_upgrading_stores_an_idn_domain_as_its_a_labels_and_keeps_plain_addresse
 
 
 def test_upgrading_stops_and_names_addresses_the_email_rule_refuses(before_0011):
-    insert_at_0010(before_0011, ("p1", "x,attacker@evil.test", None), ("p2", "ann@acme.test", None), ("p3", "jürgen@acme.test", None))
+    insert_at_0010(
+        before_0011,
+        ("p1", "x,attacker@evil.test", None),
+        ("p2", "ann@acme.test", None),
+        ("p3", "jürgen@acme.test", None),
+    )
     with pytest.raises(RuntimeError) as refused:
         migrate.upgrade(before_0011)
     assert "'x,attacker@evil.test' (id p1)" in str(refused.value) and "'jürgen@acme.test' (id p3)" in str(refused.value)

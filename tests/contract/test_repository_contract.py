@@ -31,7 +31,9 @@ def practitioner(uow, t: Tenant, email: str, first: str = "Pat", last: str = "Le
 
 def test_tenant_is_found_by_id_and_slug_with_its_auth_settings(uow):
     t = tenant(uow)
-    t.auth = t.auth.but(restrict_to_sso=True, workflow=Workflow.PSEUDO_SSO, unknown_identity=UnknownIdentityHandling.REGISTER)
+    t.auth = t.auth.but(
+        restrict_to_sso=True, workflow=Workflow.PSEUDO_SSO, unknown_identity=UnknownIdentityHandling.REGISTER
+    )
     uow.commit()
     found = uow.repos.tenants.get_by_slug("acme")
     assert found.id == t.id and uow.repos.tenants.get(t.id).slug == "acme"
@@ -101,7 +103,10 @@ def test_search_is_case_insensitive_ordered_by_name_and_paged(uow):
     page = uow.repos.practitioners.search(t.id, "", 0, 3)
     assert page.total == 4
     assert [(p.last_name, p.first_name) for p in page.items] == [("adams", "Pat"), ("Baker", "Pat"), ("Zimmer", "Abe")]
-    assert [p.email for p in uow.repos.practitioners.search(t.id, "ZIM", 0, 10).items] == ["p3@acme.test", "p0@acme.test"]
+    assert [p.email for p in uow.repos.practitioners.search(t.id, "ZIM", 0, 10).items] == [
+        "p3@acme.test",
+        "p0@acme.test",
+    ]
     assert uow.repos.practitioners.search(t.id, "ZIM", 1, 10).total == 2
 
 
@@ -130,8 +135,11 @@ def test_discarding_open_tokens_keeps_used_ones_and_other_practitioners(uow):
     ann, bob = practitioner(uow, t, "ann@acme.test"), practitioner(uow, t, "bob@acme.test")
     used = PasswordResetToken.issue(ann, "used", ResetPurpose.RESET, NOW)
     used.redeem(NOW)
-    for token in (used, PasswordResetToken.issue(ann, "open", ResetPurpose.SET, NOW),
-                  PasswordResetToken.issue(bob, "bobs", ResetPurpose.RESET, NOW)):
+    for token in (
+        used,
+        PasswordResetToken.issue(ann, "open", ResetPurpose.SET, NOW),
+        PasswordResetToken.issue(bob, "bobs", ResetPurpose.RESET, NOW),
+    ):
         uow.repos.reset_tokens.add(token)
     uow.commit()
     uow.repos.reset_tokens.discard_open(t.id, ann.id)

@@ -85,8 +85,16 @@ class InDatabase:
     def open_session(self, tenant_id: str, practitioner_id: str | None, method: LoginMethod | None) -> str:
         session_id = secrets.token_hex(32)
         self._tenant_of[session_id] = tenant_id
-        self._store.save(session_id, tenant_id, practitioner_id, method.value if method else None, {}, NOW,
-                         NOW + timedelta(hours=1), new=True)
+        self._store.save(
+            session_id,
+            tenant_id,
+            practitioner_id,
+            method.value if method else None,
+            {},
+            NOW,
+            NOW + timedelta(hours=1),
+            new=True,
+        )
         return session_id
 
     def is_open(self, session_id: str) -> bool:
@@ -129,8 +137,10 @@ class Opened:
 def opened(sessions: Sessions) -> Opened:
     """Acme: Ann by password and by SSO, Bob by password, a visitor not logged in; Beta: Cleo."""
     acme, beta = Tenant.open("acme", "Acme Practice"), Tenant.open("beta", "Beta Practice")
-    ann, bob, cleo = (Practitioner.register(t, f"{name}@{t.slug}.test", name.title(), "Lee", NOW)
-                      for t, name in ((acme, "ann"), (acme, "bob"), (beta, "cleo")))
+    ann, bob, cleo = (
+        Practitioner.register(t, f"{name}@{t.slug}.test", name.title(), "Lee", NOW)
+        for t, name in ((acme, "ann"), (acme, "bob"), (beta, "cleo"))
+    )
     sessions.know(acme, ann, bob)
     sessions.know(beta, cleo)
     sessions.commit()

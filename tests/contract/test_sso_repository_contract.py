@@ -20,8 +20,13 @@ def world(uow, slug="acme"):
     ann = Practitioner.register(tenant, f"ann@{slug}.test", "Ann", "Lee", NOW)
     uow.repos.practitioners.add(ann)
     settings = ProviderSettings(
-        "Contoso", "client", "https://idp.test", "https://idp.test/a",
-        "https://idp.test/t", "https://idp.test/k", "https://idp.test/u",
+        "Contoso",
+        "client",
+        "https://idp.test",
+        "https://idp.test/a",
+        "https://idp.test/t",
+        "https://idp.test/k",
+        "https://idp.test/u",
     )
     provider = IdentityProvider(tenant.id, settings, "sealed")
     uow.repos.providers.add(provider)
@@ -37,7 +42,11 @@ def test_providers_round_trip_and_are_listed_by_name_within_their_tenant(uow):
     uow.commit()
     assert [p.display_name for p in uow.repos.providers.list(acme.id)] == ["azure", "Contoso"]
     found = uow.repos.providers.get(acme.id, other.id)
-    assert (found.settings.token_endpoint_auth_method, found.settings.enabled, found.sealed_client_secret) == ("client_secret_post", False, "s2")
+    assert (found.settings.token_endpoint_auth_method, found.settings.enabled, found.sealed_client_secret) == (
+        "client_secret_post",
+        False,
+        "s2",
+    )
     assert uow.repos.providers.get(beta.id, contoso.id) is None
 
 
@@ -48,7 +57,7 @@ def test_links_are_found_by_the_full_identity_key_only(uow):
     assert uow.repos.links.find(acme.id, provider.id, "https://idp.test", "sub-1").practitioner_id == ann.id
     assert uow.repos.links.find(acme.id, provider.id, "https://other.test", "sub-1") is None
     assert uow.repos.links.find(acme.id, provider.id, "https://idp.test", "SUB-1") is None
-    assert [l.subject for l in uow.repos.links.of_practitioner(acme.id, ann.id)] == ["sub-1"]
+    assert [link.subject for link in uow.repos.links.of_practitioner(acme.id, ann.id)] == ["sub-1"]
 
 
 def test_a_removed_link_can_be_replaced_in_the_same_unit_of_work(uow):
@@ -69,7 +78,9 @@ def test_a_links_last_use_is_remembered(uow):
     uow.repos.links.add(link)
     link.last_used_at = NOW + timedelta(hours=1)
     uow.commit()
-    assert uow.repos.links.find(acme.id, provider.id, "https://idp.test", "sub-1").last_used_at == NOW + timedelta(hours=1)
+    assert uow.repos.links.find(acme.id, provider.id, "https://idp.test", "sub-1").last_used_at == NOW + timedelta(
+        hours=1
+    )
 
 
 def challenge(tenant, ann, provider, binding="b", at=NOW):

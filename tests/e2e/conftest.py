@@ -106,11 +106,18 @@ class Portal:
             onboarding = request.find_service(TenantOnboarding)
             tenant = onboarding.tenant(slug)
             request.find_service(PractitionerDirectory).add(
-                onboarding.owner_of(tenant), tenant, email, "Pat", email.split("@")[0].title(),
-                password=password or "", rights=rights,
+                onboarding.owner_of(tenant),
+                tenant,
+                email,
+                "Pat",
+                email.split("@")[0].title(),
+                password=password or "",
+                rights=rights,
             )
 
-    def log_in(self, browser: webtest.TestApp, email: str, password: str = PASSWORD, status: int | str = 303) -> webtest.TestResponse:
+    def log_in(
+        self, browser: webtest.TestApp, email: str, password: str = PASSWORD, status: int | str = 303
+    ) -> webtest.TestResponse:
         form = browser.get("/login").forms["login-form"]
         form["email"], form["password"] = email, password
         return form.submit(status=status)

@@ -84,7 +84,9 @@ class Sso:
         self.op.current_user = previous
         return browser
 
-    def connect(self, slug: str = "acme", restrict_to_sso: bool = False, name: str = "Contoso ID", **fields: str) -> str:
+    def connect(
+        self, slug: str = "acme", restrict_to_sso: bool = False, name: str = "Contoso ID", **fields: str
+    ) -> str:
         """Configures the loopback provider through the Authentication module; returns its id."""
         self.register_at_provider(slug)
         form = self.admin(slug).get("/admin/authentication").forms["provider-form"]
@@ -99,7 +101,9 @@ class Sso:
         """Clicks the Single Sign On button on the login page; returns the provider's URL."""
         page = browser.get("/login")
         action = f"/sso/{provider_id}/start" if provider_id else None
-        form = next(f for f in page.forms.values() if f.action.startswith("/sso/") and (action is None or f.action == action))
+        form = next(
+            f for f in page.forms.values() if f.action.startswith("/sso/") and (action is None or f.action == action)
+        )
         response = form.submit(status=303)
         return response.location
 
@@ -110,7 +114,9 @@ class Sso:
         target = urlsplit(answer.headers["Location"])
         return f"{target.path}?{target.query}"
 
-    def log_in(self, browser: webtest.TestApp, status: int | str = "*", provider_id: str | None = None) -> webtest.TestResponse:
+    def log_in(
+        self, browser: webtest.TestApp, status: int | str = "*", provider_id: str | None = None
+    ) -> webtest.TestResponse:
         """The whole round trip; returns the portal's answer to the callback."""
         return browser.get(self.at_provider(self.start(browser, provider_id)), status=status)
 

@@ -84,9 +84,7 @@ def logged_in(portal: Portal, email: str, slug: str = "acme", password: str = PA
     return browser
 
 
-def admin_page(
-    portal: Portal, email: str = OWNER, slug: str = "acme"
-) -> tuple[webtest.TestApp, webtest.TestResponse]:
+def admin_page(portal: Portal, email: str = OWNER, slug: str = "acme") -> tuple[webtest.TestApp, webtest.TestResponse]:
     browser = logged_in(portal, email, slug)
     return browser, browser.get(PATH)
 
@@ -112,9 +110,7 @@ def choose_password(
     return form.submit(status=status)
 
 
-def forge(
-    browser: webtest.TestApp, page: webtest.TestResponse, status: int, **fields: str
-) -> webtest.TestResponse:
+def forge(browser: webtest.TestApp, page: webtest.TestResponse, status: int, **fields: str) -> webtest.TestResponse:
     """A POST the page offers no form for, with the browser's valid CSRF token."""
     return browser.post(PATH, {"csrf_token": csrf_token(page), **fields}, status=status)
 

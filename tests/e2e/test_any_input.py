@@ -50,13 +50,47 @@ FUZZ = settings(
 # Anything a client can put in a form or a query: every character but surrogates (which have
 # no UTF-8 form to send), NUL and control characters included; and raw bytes that are not UTF-8.
 TYPED = st.text(st.characters(codec="utf-8"), max_size=40)
-NASTY = st.sampled_from([
-    "", " ", "\x00", "a\x00b", "\r\n", "Ann\nSmith", "Ann\tSmith", "\u2028", "\x1b[31m", "\x7f", "\x85",
-    "ann@acme.test", "ANN@ACME.TEST", "ann@acme.test\r\nBcc: x@evil.test", "x,attacker@evil.test",
-    "%FF", "%00", "\ufffd", "😀", "Ⅻ", "a" * 300, "/\u20ac", "/é", "//evil.example", "/\\evil.example",
-    "http://evil.example/", "http://[::1", "https://[", "http://127.0.0.1:99999/", "https://exämple.test/",
-    "javascript:alert(1)", "-1", "0", "1e400", "NaN", "Infinity", "99999999999999999999",
-])
+NASTY = st.sampled_from(
+    [
+        "",
+        " ",
+        "\x00",
+        "a\x00b",
+        "\r\n",
+        "Ann\nSmith",
+        "Ann\tSmith",
+        "\u2028",
+        "\x1b[31m",
+        "\x7f",
+        "\x85",
+        "ann@acme.test",
+        "ANN@ACME.TEST",
+        "ann@acme.test\r\nBcc: x@evil.test",
+        "x,attacker@evil.test",
+        "%FF",
+        "%00",
+        "\ufffd",
+        "😀",
+        "Ⅻ",
+        "a" * 300,
+        "/\u20ac",
+        "/é",
+        "//evil.example",
+        "/\\evil.example",
+        "http://evil.example/",
+        "http://[::1",
+        "https://[",
+        "http://127.0.0.1:99999/",
+        "https://exämple.test/",
+        "javascript:alert(1)",
+        "-1",
+        "0",
+        "1e400",
+        "NaN",
+        "Infinity",
+        "99999999999999999999",
+    ]
+)
 RAW = st.binary(min_size=1, max_size=20)
 LATIN_1 = st.text(st.characters(max_codepoint=255), max_size=30)
 FIELD = st.one_of(TYPED, NASTY, RAW)
@@ -89,8 +123,14 @@ def dumps(document: Any) -> bytes:
 # The practice's state. Left out on purpose: the throttle counters, the audit log and the
 # browsers' sessions, which a refusal writes by design (a failed login is counted and logged).
 STATE_TABLES = (
-    "tenants", "practitioners", "password_reset_tokens", "identity_providers",
-    "identity_links", "link_challenges", "scim_tokens", "mail_outbox",
+    "tenants",
+    "practitioners",
+    "password_reset_tokens",
+    "identity_providers",
+    "identity_links",
+    "link_challenges",
+    "scim_tokens",
+    "mail_outbox",
 )
 # Bookkeeping inside state rows: a wrong code is counted against its challenge, a presented
 # SCIM token is marked used even when its request is refused.
@@ -110,7 +150,9 @@ def snapshot(engine: Engine) -> dict[str, list[str]]:
 VISIBLE_ASCII = re.compile(r"^[!-~]*$")
 
 
-def answered(response: webtest.TestResponse, before: dict[str, list[str]], engine: Engine, provider_involved: bool = False) -> webtest.TestResponse:
+def answered(
+    response: webtest.TestResponse, before: dict[str, list[str]], engine: Engine, provider_involved: bool = False
+) -> webtest.TestResponse:
     """The properties every answer has, whatever was sent.
 
     Where the identity provider is asked (a code redeemed, a claim issued), it may refuse what it
@@ -153,7 +195,9 @@ def csrf_token(browser: webtest.TestApp, path: str) -> str:
     return page.html.find("input", attrs={"name": "csrf_token"})["value"]  # type: ignore[no-any-return]
 
 
-def post_form(engine: Engine, browser: webtest.TestApp, path: str, fields: dict[str, Any], form_page: str | None = None) -> webtest.TestResponse:
+def post_form(
+    engine: Engine, browser: webtest.TestApp, path: str, fields: dict[str, Any], form_page: str | None = None
+) -> webtest.TestResponse:
     """Posts the fields (text or raw bytes; a list for a repeated field) as a browser would, with the page's CSRF token."""
     pairs = [("csrf_token", csrf_token(browser, form_page or path))]
     for name, value in fields.items():
@@ -162,9 +206,17 @@ def post_form(engine: Engine, browser: webtest.TestApp, path: str, fields: dict[
     return answered(send(browser, "POST", path, urlencode(pairs).encode("ascii")), before, engine)
 
 
-def get(engine: Engine, browser: webtest.TestApp, path: str, query: dict[str, Any] | None = None, provider_involved: bool = False) -> webtest.TestResponse:
+def get(
+    engine: Engine,
+    browser: webtest.TestApp,
+    path: str,
+    query: dict[str, Any] | None = None,
+    provider_involved: bool = False,
+) -> webtest.TestResponse:
     before = snapshot(engine)
-    return answered(send(browser, "GET", path + ("?" + urlencode(query) if query else "")), before, engine, provider_involved)
+    return answered(
+        send(browser, "GET", path + ("?" + urlencode(query) if query else "")), before, engine, provider_involved
+    )
 
 
 def raw_path(value: str | bytes) -> str:
@@ -206,15 +258,29 @@ def practitioner_id(engine: Engine, email: str) -> str:
 # === the inputs that answered 500, or were kept as they came ==================================
 
 
-@pytest.mark.parametrize("target", ["/login?x=%FF", "/login?next=%FF", "/%FF", "/password/reset/%FF", "/login?%FF=1",
-                                    "/login?x=%ED%A0%80", "/login?x=%00", "/sso/%00/start", "/admin/authentication?provider=%00"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/login?x=%FF",
+        "/login?next=%FF",
+        "/%FF",
+        "/password/reset/%FF",
+        "/login?%FF=1",
+        "/login?x=%ED%A0%80",
+        "/login?x=%00",
+        "/sso/%00/start",
+        "/admin/authentication?provider=%00",
+    ],
+)
 def test_an_address_that_is_not_utf8_text_is_refused_with_400_and_a_page_that_says_so(acme: Portal, target: str):
     page = acme.browser().get(target, status=400)
     assert "This request cannot be read" in page.text
     assert "address" in page.text
 
 
-@pytest.mark.parametrize("target", ["/scim/v2/Users/%FF", "/scim/v2/Users?filter=%FF", "/scim/v2/Users?filter=userName%20eq%20%22a%00%22"])
+@pytest.mark.parametrize(
+    "target", ["/scim/v2/Users/%FF", "/scim/v2/Users?filter=%FF", "/scim/v2/Users?filter=userName%20eq%20%22a%00%22"]
+)
 def test_a_scim_address_that_is_not_utf8_text_is_refused_as_a_scim_error(acme: Portal, target: str):
     answer = Scim(acme, "acme", create_token(acme, "acme")).get(target.removeprefix("/scim/v2"), status=400)
     assert answer.json["scimType"] == "invalidSyntax"
@@ -227,7 +293,9 @@ def test_a_form_that_is_not_utf8_is_refused_and_not_stored_with_replacement_char
     page = owner.post("/admin/practitioners", body, content_type=FORM, status=400)
     assert "The form is not valid UTF-8" in page.text
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT count(*) FROM practitioners WHERE email = 'new@acme.test'")).scalar() == 0
+        assert (
+            connection.execute(text("SELECT count(*) FROM practitioners WHERE email = 'new@acme.test'")).scalar() == 0
+        )
 
 
 def test_a_form_in_another_charset_is_refused_with_400(acme: Portal):
@@ -237,8 +305,12 @@ def test_a_form_in_another_charset_is_refused_with_400(acme: Portal):
 
 def test_a_form_field_with_a_nul_character_is_refused_beside_its_field(acme: Portal, engine: Engine):
     before = snapshot(engine)
-    answer = post_form(engine, logged_in(acme, OWNER), "/admin/practitioners",
-                       {"action": "add", "email": "new@acme.test", "first_name": "A\x00n", "last_name": "Smith"})
+    answer = post_form(
+        engine,
+        logged_in(acme, OWNER),
+        "/admin/practitioners",
+        {"action": "add", "email": "new@acme.test", "first_name": "A\x00n", "last_name": "Smith"},
+    )
     assert answer.status_int == 400
     assert "this field contains a character that is not allowed" in answer.text
     assert snapshot(engine) == before
@@ -246,7 +318,9 @@ def test_a_form_field_with_a_nul_character_is_refused_beside_its_field(acme: Por
 
 def test_a_cookie_that_is_not_utf8_is_refused_with_400_not_500(acme: Portal):
     # A quoted cookie value with octal escapes: WebOb unquotes it to bytes that are not UTF-8.
-    browser = webtest.TestApp(acme.app, extra_environ={"HTTP_HOST": f"acme.{BASE_DOMAIN}", "HTTP_COOKIE": 'portal_session="\\377\\376"'})
+    browser = webtest.TestApp(
+        acme.app, extra_environ={"HTTP_HOST": f"acme.{BASE_DOMAIN}", "HTTP_COOKIE": 'portal_session="\\377\\376"'}
+    )
     answer = browser.get("/login", status=400)
     assert "cookie" in answer.text
 
@@ -262,12 +336,16 @@ def test_a_next_that_cannot_be_a_location_header_falls_back_to_the_start_page(ac
 
 def test_a_percent_encoded_next_is_kept(acme: Portal):
     owner = logged_in(acme, OWNER)
-    assert owner.get("/login", {"next": "/admin/practitioners?q=M%C3%BCller"}, status=303).location.endswith("/admin/practitioners?q=M%C3%BCller")
+    assert owner.get("/login", {"next": "/admin/practitioners?q=M%C3%BCller"}, status=303).location.endswith(
+        "/admin/practitioners?q=M%C3%BCller"
+    )
 
 
 @pytest.mark.parametrize("attribute", ["count", "startIndex"])
 @pytest.mark.parametrize("number", ["Infinity", "-Infinity", "NaN", "1e400", "1.5", "true", '"ten"', "[]"])
-def test_a_scim_search_with_a_number_that_is_not_an_integer_is_refused_with_400(acme: Portal, attribute: str, number: str):
+def test_a_scim_search_with_a_number_that_is_not_an_integer_is_refused_with_400(
+    acme: Portal, attribute: str, number: str
+):
     scim = Scim(acme, "acme", create_token(acme, "acme"))
     body = f'{{"schemas": ["{SEARCH}"], "{attribute}": {number}}}'
     answer = scim.post("/Users/.search", body, status=400)
@@ -283,15 +361,20 @@ def test_a_huge_scim_integer_is_clamped_not_a_500(acme: Portal, number: str):
 
 
 @pytest.mark.parametrize("escape", ["\\ud800", "\\udfff", "\\u0000"])
-@pytest.mark.parametrize("template", [
-    '{{"schemas": ["' + USER + '"], "userName": "ann{e}@acme.test"}}',
-    '{{"schemas": ["' + USER + '"], "userName": "x@acme.test", "name": {{"givenName": "A{e}"}}}}',
-    '{{"schemas": ["' + USER + '"], "userName": "x@acme.test", "title": "{e}"}}',
-    '{{"schemas": ["' + USER + '"], "userName": "x@acme.test", "externalId": "{e}"}}',
-    '{{"schemas": ["' + USER + '"], "userName": "x@acme.test", "{e}": "x"}}',
-    '{{"schemas": ["' + USER + '"], "userName": "x@acme.test", "emails": [{{"value": "x{e}@acme.test"}}]}}',
-])
-def test_a_scim_string_with_a_nul_or_lone_surrogate_is_refused_and_never_stored(acme: Portal, engine: Engine, escape: str, template: str):
+@pytest.mark.parametrize(
+    "template",
+    [
+        '{{"schemas": ["' + USER + '"], "userName": "ann{e}@acme.test"}}',
+        '{{"schemas": ["' + USER + '"], "userName": "x@acme.test", "name": {{"givenName": "A{e}"}}}}',
+        '{{"schemas": ["' + USER + '"], "userName": "x@acme.test", "title": "{e}"}}',
+        '{{"schemas": ["' + USER + '"], "userName": "x@acme.test", "externalId": "{e}"}}',
+        '{{"schemas": ["' + USER + '"], "userName": "x@acme.test", "{e}": "x"}}',
+        '{{"schemas": ["' + USER + '"], "userName": "x@acme.test", "emails": [{{"value": "x{e}@acme.test"}}]}}',
+    ],
+)
+def test_a_scim_string_with_a_nul_or_lone_surrogate_is_refused_and_never_stored(
+    acme: Portal, engine: Engine, escape: str, template: str
+):
     scim = Scim(acme, "acme", create_token(acme, "acme"))
     before = snapshot(engine)
     answer = scim.post("/Users", template.format(e=escape), status=400)
@@ -310,11 +393,20 @@ def test_a_scim_filter_comparing_with_a_nul_or_lone_surrogate_is_refused(acme: P
 
 def test_a_scim_user_name_or_external_id_must_be_one_line(acme: Portal):
     scim = Scim(acme, "acme", create_token(acme, "acme"))
-    assert "one line" in scim.post("/Users", {"schemas": [USER], "userName": "ann\n@acme.test"}, status=400).json["detail"]
-    assert "one line" in scim.post("/Users", {"schemas": [USER], "userName": "x@acme.test", "externalId": "a\x1bb"}, status=400).json["detail"]
+    assert (
+        "one line" in scim.post("/Users", {"schemas": [USER], "userName": "ann\n@acme.test"}, status=400).json["detail"]
+    )
+    assert (
+        "one line"
+        in scim.post("/Users", {"schemas": [USER], "userName": "x@acme.test", "externalId": "a\x1bb"}, status=400).json[
+            "detail"
+        ]
+    )
 
 
-@pytest.mark.parametrize("name", ["Contoso\r\nBcc: x@evil.test", "Contoso\nID", "Contoso\x1b", "Contoso\u2028ID", "Con\ttoso"])
+@pytest.mark.parametrize(
+    "name", ["Contoso\r\nBcc: x@evil.test", "Contoso\nID", "Contoso\x1b", "Contoso\u2028ID", "Con\ttoso"]
+)
 def test_a_provider_button_text_with_a_line_break_or_control_character_is_refused(sso: Sso, engine: Engine, name: str):
     form = sso.admin().get("/admin/authentication").forms["provider-form"]
     for field, value in provider_values(sso.op, display_name=name).items():
@@ -325,7 +417,9 @@ def test_a_provider_button_text_with_a_line_break_or_control_character_is_refuse
         assert connection.execute(text("SELECT count(*) FROM identity_providers")).scalar() == 0
 
 
-@pytest.mark.parametrize("url", ["http://[::1", "https://[/token", "https://exämple.test/token", "https://login.test/\x01"])
+@pytest.mark.parametrize(
+    "url", ["http://[::1", "https://[/token", "https://exämple.test/token", "https://login.test/\x01"]
+)
 def test_an_edited_provider_url_that_is_not_a_url_is_refused_beside_its_field(sso: Sso, engine: Engine, url: str):
     provider_id = sso.connect()
     form = sso.admin().get(f"/admin/authentication?provider={provider_id}").forms["provider-form"]
@@ -333,7 +427,9 @@ def test_an_edited_provider_url_that_is_not_a_url_is_refused_beside_its_field(ss
     page = form.submit("action", value="save", status=400)
     assert "URL" in page.text
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT token_endpoint FROM identity_providers")).scalar() == sso.op.url("/token")
+        assert connection.execute(text("SELECT token_endpoint FROM identity_providers")).scalar() == sso.op.url(
+            "/token"
+        )
 
 
 @pytest.fixture
@@ -347,13 +443,30 @@ def registering(sso: Sso) -> Sso:
     return sso
 
 
-@pytest.mark.parametrize("claims", [
-    {"sub": "a\x00b"}, {"sub": "line\nbreak"},
-    {"given_name": "\ud800"}, {"given_name": "A\x00n"}, {"family_name": "S\x1bmith"},
-    {"email": "new\x00@acme.test"}, {"nickname": "\udfff"}, {"website": "\x00"},
-])
-def test_a_claim_that_is_not_storable_text_ends_sign_in_with_a_clear_400(registering: Sso, portal: Portal, engine: Engine, claims: dict[str, Any]):
-    sent = {"sub": "newcomer", "email": "new@acme.test", "email_verified": True, "given_name": "New", "family_name": "Comer", **claims}
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"sub": "a\x00b"},
+        {"sub": "line\nbreak"},
+        {"given_name": "\ud800"},
+        {"given_name": "A\x00n"},
+        {"family_name": "S\x1bmith"},
+        {"email": "new\x00@acme.test"},
+        {"nickname": "\udfff"},
+        {"website": "\x00"},
+    ],
+)
+def test_a_claim_that_is_not_storable_text_ends_sign_in_with_a_clear_400(
+    registering: Sso, portal: Portal, engine: Engine, claims: dict[str, Any]
+):
+    sent = {
+        "sub": "newcomer",
+        "email": "new@acme.test",
+        "email_verified": True,
+        "given_name": "New",
+        "family_name": "Comer",
+        **claims,
+    }
     registering.op.login_as(**sent)
     before = snapshot(engine)
     page = registering.log_in(portal.browser(), status=400)
@@ -363,8 +476,12 @@ def test_a_claim_that_is_not_storable_text_ends_sign_in_with_a_clear_400(registe
 
 
 def test_a_claim_preview_with_unstorable_or_non_finite_values_is_refused_on_the_form(owner: webtest.TestApp):
-    for sample, words in (('{"given_name": "\\ud800"}', "cannot be stored"), ('{"given_name": NaN}', "not a finite number"),
-                          ('{"given_name": "A\\u0001n"}', "control characters"), ("[" * 19000, "JSON object")):
+    for sample, words in (
+        ('{"given_name": "\\ud800"}', "cannot be stored"),
+        ('{"given_name": NaN}', "not a finite number"),
+        ('{"given_name": "A\\u0001n"}', "control characters"),
+        ("[" * 19000, "JSON object"),
+    ):
         form = owner.get("/admin/authentication/policy").forms["policy-form"]
         form["sample_claims"] = sample
         assert words in form.submit("action", value="preview", status=400).text
@@ -377,8 +494,13 @@ def test_a_value_map_with_a_control_character_is_refused(owner: webtest.TestApp)
     assert "control character" in form.submit("action", value="save", status=400).text
 
 
-@pytest.mark.parametrize("field,value", [("first_name", "Ann\nMarie"), ("last_name", "Smith\x1b"), ("job_title", "Boss\u2028"), ("phone", "123\t456")])
-def test_a_name_or_other_one_line_field_with_a_control_character_is_refused_in_the_users_words(acme: Portal, engine: Engine, field: str, value: str):
+@pytest.mark.parametrize(
+    "field,value",
+    [("first_name", "Ann\nMarie"), ("last_name", "Smith\x1b"), ("job_title", "Boss\u2028"), ("phone", "123\t456")],
+)
+def test_a_name_or_other_one_line_field_with_a_control_character_is_refused_in_the_users_words(
+    acme: Portal, engine: Engine, field: str, value: str
+):
     ann = logged_in(acme, ANN)
     form = ann.get("/account").forms["account-form"]
     form[field] = value
@@ -411,7 +533,9 @@ def test_any_login_form_answers_below_500(acme: Portal, engine: Engine, email: A
 
 @FUZZ
 @given(next_=FIELD)
-def test_any_next_gives_a_valid_location_to_a_logged_in_practitioner(owner: webtest.TestApp, engine: Engine, next_: Any):
+def test_any_next_gives_a_valid_location_to_a_logged_in_practitioner(
+    owner: webtest.TestApp, engine: Engine, next_: Any
+):
     get(engine, owner, "/login", {"next": next_})
 
 
@@ -425,8 +549,15 @@ def registration_open(owner: webtest.TestApp, acme: Portal) -> Portal:
 
 @FUZZ
 @given(email=FIELD, first_name=FIELD, last_name=FIELD)
-def test_any_registration_answers_below_500(registration_open: Portal, engine: Engine, email: Any, first_name: Any, last_name: Any):
-    post_form(engine, registration_open.browser(), "/register", {"email": email, "first_name": first_name, "last_name": last_name})
+def test_any_registration_answers_below_500(
+    registration_open: Portal, engine: Engine, email: Any, first_name: Any, last_name: Any
+):
+    post_form(
+        engine,
+        registration_open.browser(),
+        "/register",
+        {"email": email, "first_name": first_name, "last_name": last_name},
+    )
 
 
 @FUZZ
@@ -445,10 +576,24 @@ def reset_link(acme: Portal) -> str:
 
 @FUZZ
 @given(password=FIELD, confirmation=FIELD, token=FIELD)
-def test_any_password_reset_form_answers_below_500(acme: Portal, engine: Engine, reset_link: str, password: Any, confirmation: Any, token: Any):
+def test_any_password_reset_form_answers_below_500(
+    acme: Portal, engine: Engine, reset_link: str, password: Any, confirmation: Any, token: Any
+):
     browser = acme.browser()
-    post_form(engine, browser, reset_link, {"password": password, "password_confirm": confirmation}, form_page="/password/forgot")
-    post_form(engine, browser, "/password/reset/" + raw_path(token), {"password": password, "password_confirm": password}, form_page="/password/forgot")
+    post_form(
+        engine,
+        browser,
+        reset_link,
+        {"password": password, "password_confirm": confirmation},
+        form_page="/password/forgot",
+    )
+    post_form(
+        engine,
+        browser,
+        "/password/reset/" + raw_path(token),
+        {"password": password, "password_confirm": password},
+        form_page="/password/forgot",
+    )
     get(engine, browser, "/password/reset/" + raw_path(token))
 
 
@@ -464,13 +609,19 @@ def waiting_for_code(sso: Sso, portal: Portal) -> webtest.TestApp:
 
 @FUZZ
 @given(email=FIELD, code=FIELD)
-def test_any_link_email_and_code_answer_below_500(waiting_for_code: webtest.TestApp, engine: Engine, email: Any, code: Any):
+def test_any_link_email_and_code_answer_below_500(
+    waiting_for_code: webtest.TestApp, engine: Engine, email: Any, code: Any
+):
     post_form(engine, waiting_for_code, "/sso/link", {"email": email}, form_page="/login")
     post_form(engine, waiting_for_code, "/sso/link", {"code": code}, form_page="/login")
 
 
 @FUZZ
-@given(values=st.fixed_dictionaries({name: FIELD for name in ("salutation", "first_name", "last_name", "phone", "job_title")}))
+@given(
+    values=st.fixed_dictionaries(
+        {name: FIELD for name in ("salutation", "first_name", "last_name", "phone", "job_title")}
+    )
+)
 def test_any_account_form_answers_below_500(ann: webtest.TestApp, engine: Engine, values: dict[str, Any]):
     post_form(engine, ann, "/account", values)
 
@@ -484,14 +635,29 @@ def test_any_linked_accounts_form_answers_below_500(ann: webtest.TestApp, engine
 @FUZZ
 @given(
     action=ACTIONS_PRACTITIONERS,
-    values=st.fixed_dictionaries({name: FIELD for name in ("email", "first_name", "last_name", "password", "q", "page")}),
+    values=st.fixed_dictionaries(
+        {name: FIELD for name in ("email", "first_name", "last_name", "password", "q", "page")}
+    ),
     target=st.one_of(st.just("ann"), FIELD),
     rights=st.lists(st.one_of(st.sampled_from([r.value for r in ModuleRight]), FIELD), max_size=3),
     send_link=st.one_of(st.just("on"), FIELD),
 )
-def test_any_practitioners_admin_form_answers_below_500(owner: webtest.TestApp, engine: Engine, action: Any, values: dict[str, Any], target: Any, rights: list[Any], send_link: Any):
-    fields = {"action": action, **values, "rights": rights, "send_password_link": send_link,
-              "practitioner_id": practitioner_id(engine, ANN) if target == "ann" else target}
+def test_any_practitioners_admin_form_answers_below_500(
+    owner: webtest.TestApp,
+    engine: Engine,
+    action: Any,
+    values: dict[str, Any],
+    target: Any,
+    rights: list[Any],
+    send_link: Any,
+):
+    fields = {
+        "action": action,
+        **values,
+        "rights": rights,
+        "send_password_link": send_link,
+        "practitioner_id": practitioner_id(engine, ANN) if target == "ann" else target,
+    }
     post_form(engine, owner, "/admin/practitioners", fields)
     get(engine, owner, "/admin/practitioners", {"q": values["q"], "page": values["page"]})
 
@@ -502,9 +668,22 @@ def connected(sso: Sso) -> tuple[webtest.TestApp, str]:
     return sso.admin(), sso.connect()
 
 
-PROVIDER_TEXT_FIELDS = ("display_name", "client_id", "client_secret", "issuer", "authorization_endpoint", "token_endpoint",
-                        "jwks_uri", "userinfo_endpoint", "token_endpoint_auth_method", "protocol", "subject_field",
-                        "email_field", "given_name_field", "family_name_field")
+PROVIDER_TEXT_FIELDS = (
+    "display_name",
+    "client_id",
+    "client_secret",
+    "issuer",
+    "authorization_endpoint",
+    "token_endpoint",
+    "jwks_uri",
+    "userinfo_endpoint",
+    "token_endpoint_auth_method",
+    "protocol",
+    "subject_field",
+    "email_field",
+    "given_name_field",
+    "family_name_field",
+)
 
 
 @FUZZ
@@ -513,7 +692,9 @@ PROVIDER_TEXT_FIELDS = ("display_name", "client_id", "client_secret", "issuer", 
     fuzzed=st.dictionaries(st.sampled_from(PROVIDER_TEXT_FIELDS), FIELD, min_size=1, max_size=4),
     provider=st.one_of(st.just("first"), FIELD),
 )
-def test_any_provider_form_answers_below_500(sso: Sso, connected: tuple[webtest.TestApp, str], engine: Engine, action: Any, fuzzed: dict[str, Any], provider: Any):
+def test_any_provider_form_answers_below_500(
+    sso: Sso, connected: tuple[webtest.TestApp, str], engine: Engine, action: Any, fuzzed: dict[str, Any], provider: Any
+):
     admin, first = connected
     provider_id = first if provider == "first" else provider
     fields = {**provider_values(sso.op), **fuzzed, "action": action, "provider_id": provider_id}
@@ -521,8 +702,15 @@ def test_any_provider_form_answers_below_500(sso: Sso, connected: tuple[webtest.
     get(engine, admin, "/admin/authentication", {"provider": provider_id})
 
 
-POLICY_FIELDS = ("workflow", "unknown_identity", *(f"{kind}-{field}" for kind in ("claim", "value_map")
-                 for field in ("first_name", "last_name", "email", "salutation", "phone", "job_title")))
+POLICY_FIELDS = (
+    "workflow",
+    "unknown_identity",
+    *(
+        f"{kind}-{field}"
+        for kind in ("claim", "value_map")
+        for field in ("first_name", "last_name", "email", "salutation", "phone", "job_title")
+    ),
+)
 
 
 @FUZZ
@@ -531,10 +719,20 @@ POLICY_FIELDS = ("workflow", "unknown_identity", *(f"{kind}-{field}" for kind in
     fuzzed=st.dictionaries(st.sampled_from(POLICY_FIELDS), FIELD, max_size=4),
     sample=st.one_of(JSON_VALUE.map(lambda document: dumps(document).decode()), FIELD),
 )
-def test_any_policy_form_and_claim_preview_answer_below_500(owner: webtest.TestApp, engine: Engine, action: Any, fuzzed: dict[str, Any], sample: Any):
+def test_any_policy_form_and_claim_preview_answer_below_500(
+    owner: webtest.TestApp, engine: Engine, action: Any, fuzzed: dict[str, Any], sample: Any
+):
     # The saved policy stays standard: a random pseudo-SSO would end the owner's password session.
-    fields = {"workflow": "standard", "unknown_identity": "confirm_by_otp", "claim-first_name": "given_name",
-              "claim-last_name": "family_name", "claim-email": "email", **fuzzed, "sample_claims": sample, "action": action}
+    fields = {
+        "workflow": "standard",
+        "unknown_identity": "confirm_by_otp",
+        "claim-first_name": "given_name",
+        "claim-last_name": "family_name",
+        "claim-email": "email",
+        **fuzzed,
+        "sample_claims": sample,
+        "action": action,
+    }
     if fields["workflow"] == "pseudo_sso":
         fields["workflow"] = "standard"
     post_form(engine, owner, "/admin/authentication/policy", fields)
@@ -543,25 +741,45 @@ def test_any_policy_form_and_claim_preview_answer_below_500(owner: webtest.TestA
 @FUZZ
 @given(
     action=st.one_of(st.sampled_from(["create", "subject", "revoke"]), FIELD),
-    name=FIELD, subject_provider_id=FIELD, token_id=FIELD,
+    name=FIELD,
+    subject_provider_id=FIELD,
+    token_id=FIELD,
 )
-def test_any_provisioning_form_answers_below_500(owner: webtest.TestApp, engine: Engine, action: Any, name: Any, subject_provider_id: Any, token_id: Any):
-    post_form(engine, owner, "/admin/provisioning",
-              {"action": action, "name": name, "subject_provider_id": subject_provider_id, "token_id": token_id})
+def test_any_provisioning_form_answers_below_500(
+    owner: webtest.TestApp, engine: Engine, action: Any, name: Any, subject_provider_id: Any, token_id: Any
+):
+    post_form(
+        engine,
+        owner,
+        "/admin/provisioning",
+        {"action": action, "name": name, "subject_provider_id": subject_provider_id, "token_id": token_id},
+    )
 
 
 @FUZZ
 @given(
-    callback=st.fixed_dictionaries({}, optional={name: FIELD for name in ("state", "code", "error", "error_description", "iss")}),
+    callback=st.fixed_dictionaries(
+        {}, optional={name: FIELD for name in ("state", "code", "error", "error_description", "iss")}
+    ),
     real_state=st.booleans(),
     provider=st.one_of(st.just("first"), FIELD),
     next_=FIELD,
 )
-def test_any_sso_start_and_callback_answer_below_500(sso: Sso, connected: tuple[webtest.TestApp, str], portal: Portal, engine: Engine,
-                                                    callback: dict[str, Any], real_state: bool, provider: Any, next_: Any):
+def test_any_sso_start_and_callback_answer_below_500(
+    sso: Sso,
+    connected: tuple[webtest.TestApp, str],
+    portal: Portal,
+    engine: Engine,
+    callback: dict[str, Any],
+    real_state: bool,
+    provider: Any,
+    next_: Any,
+):
     browser = portal.browser()
     provider_id = connected[1] if provider == "first" else provider
-    started = post_form(engine, browser, "/sso/" + raw_path(provider_id) + "/start", {"next": next_}, form_page="/login")
+    started = post_form(
+        engine, browser, "/sso/" + raw_path(provider_id) + "/start", {"next": next_}, form_page="/login"
+    )
     if real_state and started.status_int == 303:
         callback["state"] = parse_qs(urlsplit(started.headers["Location"]).query)["state"][0]
     get(engine, browser, "/process_sso", callback, provider_involved=True)
@@ -578,13 +796,21 @@ def test_any_address_answers_below_500(owner: webtest.TestApp, engine: Engine, p
 @given(
     # Header values as WSGI hands them over: any byte, as a latin-1 character. A quoted cookie
     # value is unquoted by WebOb, octal escapes included, to bytes that need not be UTF-8.
-    cookie=st.one_of(LATIN_1, LATIN_1.map(lambda value: '"' + value + '"'), st.sampled_from(['"\\377\\376"', '"\\000"', '"\\"'])),
+    cookie=st.one_of(
+        LATIN_1, LATIN_1.map(lambda value: '"' + value + '"'), st.sampled_from(['"\\377\\376"', '"\\000"', '"\\"'])
+    ),
     if_match=LATIN_1,
     authorization=st.one_of(LATIN_1, LATIN_1.map(lambda value: "Bearer " + value)),
 )
-def test_any_header_value_answers_below_500(acme: Portal, engine: Engine, cookie: str, if_match: str, authorization: str):
-    environ = {"HTTP_HOST": f"acme.{BASE_DOMAIN}", "HTTP_COOKIE": "portal_session=" + cookie,
-               "HTTP_IF_MATCH": if_match, "HTTP_AUTHORIZATION": authorization}
+def test_any_header_value_answers_below_500(
+    acme: Portal, engine: Engine, cookie: str, if_match: str, authorization: str
+):
+    environ = {
+        "HTTP_HOST": f"acme.{BASE_DOMAIN}",
+        "HTTP_COOKIE": "portal_session=" + cookie,
+        "HTTP_IF_MATCH": if_match,
+        "HTTP_AUTHORIZATION": authorization,
+    }
     browser = webtest.TestApp(acme.app, extra_environ=environ)
     for path in ("/login", "/account", "/scim/v2/Users"):
         get(engine, browser, path)
@@ -592,16 +818,42 @@ def test_any_header_value_answers_below_500(acme: Portal, engine: Engine, cookie
 
 # === properties: every SCIM operation =========================================================
 
-USER_ATTRIBUTES = ("userName", "name", "emails", "active", "externalId", "title", "phoneNumbers", "displayName", "id", "schemas")
-PATCH_PATHS = ("userName", "active", "externalId", "title", "name", "name.givenName", "name.familyName", "emails",
-               'emails[type eq "work"].value', "emails.value", "phoneNumbers", 'phoneNumbers[type eq "work"].value', "displayName")
+USER_ATTRIBUTES = (
+    "userName",
+    "name",
+    "emails",
+    "active",
+    "externalId",
+    "title",
+    "phoneNumbers",
+    "displayName",
+    "id",
+    "schemas",
+)
+PATCH_PATHS = (
+    "userName",
+    "active",
+    "externalId",
+    "title",
+    "name",
+    "name.givenName",
+    "name.familyName",
+    "emails",
+    'emails[type eq "work"].value',
+    "emails.value",
+    "phoneNumbers",
+    'phoneNumbers[type eq "work"].value',
+    "displayName",
+)
 
 
 def user_body() -> st.SearchStrategy[Any]:
     """A User as a client sends it, with any JSON in any attribute, or any JSON at all."""
     valid = {"schemas": [USER], "userName": "ada@acme.test", "name": {"givenName": "Ada", "familyName": "Lovelace"}}
     return st.one_of(
-        st.dictionaries(st.sampled_from(USER_ATTRIBUTES), JSON_VALUE, max_size=4).map(lambda fuzzed: {**valid, **fuzzed}),
+        st.dictionaries(st.sampled_from(USER_ATTRIBUTES), JSON_VALUE, max_size=4).map(
+            lambda fuzzed: {**valid, **fuzzed}
+        ),
         JSON_VALUE,
     )
 
@@ -612,7 +864,9 @@ def patch_body() -> st.SearchStrategy[Any]:
         optional={"path": st.one_of(st.sampled_from(PATCH_PATHS), JSON_TEXT), "value": JSON_VALUE},
     )
     return st.one_of(
-        st.lists(operation, min_size=1, max_size=3).map(lambda operations: {"schemas": [PATCH_OP], "Operations": operations}),
+        st.lists(operation, min_size=1, max_size=3).map(
+            lambda operations: {"schemas": [PATCH_OP], "Operations": operations}
+        ),
         JSON_VALUE,
     )
 
@@ -626,8 +880,11 @@ def search_body() -> st.SearchStrategy[Any]:
 
 FILTERS = st.one_of(
     JSON_TEXT,
-    st.tuples(st.sampled_from(["userName", "externalId", "emails.value", "active", "name.givenName"]),
-              st.sampled_from(["eq", "co", "ne", "pr", "EQ"]), JSON_SCALAR).map(lambda t: f"{t[0]} {t[1]} {json.dumps(t[2])}"),
+    st.tuples(
+        st.sampled_from(["userName", "externalId", "emails.value", "active", "name.givenName"]),
+        st.sampled_from(["eq", "co", "ne", "pr", "EQ"]),
+        JSON_SCALAR,
+    ).map(lambda t: f"{t[0]} {t[1]} {json.dumps(t[2])}"),
 )
 
 
@@ -654,7 +911,9 @@ def scim_target(acme: Portal) -> ScimTarget:
     return ScimTarget(Scim(acme, "acme", create_token(acme, "acme")))
 
 
-def scim_call(engine: Engine, scim: Scim, method: str, path: str, body: Any = None, **headers: str) -> webtest.TestResponse:
+def scim_call(
+    engine: Engine, scim: Scim, method: str, path: str, body: Any = None, **headers: str
+) -> webtest.TestResponse:
     before = snapshot(engine)
     payload = dumps(body) if body is not None else None
     response = scim.request(method, path, payload, **headers)
@@ -671,7 +930,10 @@ def test_any_scim_create_answers_below_500(scim_target: ScimTarget, engine: Engi
 
 
 @FUZZ
-@given(body=user_body(), if_match=st.one_of(st.none(), st.just("*"), st.text(st.characters(max_codepoint=255), max_size=10)))
+@given(
+    body=user_body(),
+    if_match=st.one_of(st.none(), st.just("*"), st.text(st.characters(max_codepoint=255), max_size=10)),
+)
 def test_any_scim_replace_answers_below_500(scim_target: ScimTarget, engine: Engine, body: Any, if_match: str | None):
     headers = {"If-Match": if_match} if if_match is not None else {}
     scim_call(engine, scim_target.scim, "PUT", f"/Users/{scim_target.ensure()}", body, **headers)
@@ -684,8 +946,13 @@ def test_any_scim_patch_answers_below_500(scim_target: ScimTarget, engine: Engin
 
 
 @FUZZ
-@given(user_id=st.one_of(st.just("target"), FIELD), if_match=st.one_of(st.none(), st.just("*"), st.text(st.characters(max_codepoint=255), max_size=10)))
-def test_any_scim_delete_and_get_answer_below_500(scim_target: ScimTarget, engine: Engine, user_id: Any, if_match: str | None):
+@given(
+    user_id=st.one_of(st.just("target"), FIELD),
+    if_match=st.one_of(st.none(), st.just("*"), st.text(st.characters(max_codepoint=255), max_size=10)),
+)
+def test_any_scim_delete_and_get_answer_below_500(
+    scim_target: ScimTarget, engine: Engine, user_id: Any, if_match: str | None
+):
     path = "/Users/" + (scim_target.ensure() if user_id == "target" else raw_path(user_id))
     scim_call(engine, scim_target.scim, "GET", path)
     scim_call(engine, scim_target.scim, "DELETE", path, **({"If-Match": if_match} if if_match is not None else {}))
@@ -699,22 +966,41 @@ def test_any_scim_search_request_answers_below_500(scim_target: ScimTarget, engi
 
 
 @FUZZ
-@given(query=st.fixed_dictionaries({}, optional={
-    "filter": st.one_of(FILTERS, FIELD), "startIndex": st.one_of(JSON_NUMBER.map(str), FIELD),
-    "count": st.one_of(JSON_NUMBER.map(str), FIELD), "attributes": FIELD, "excludedAttributes": FIELD,
-}))
+@given(
+    query=st.fixed_dictionaries(
+        {},
+        optional={
+            "filter": st.one_of(FILTERS, FIELD),
+            "startIndex": st.one_of(JSON_NUMBER.map(str), FIELD),
+            "count": st.one_of(JSON_NUMBER.map(str), FIELD),
+            "attributes": FIELD,
+            "excludedAttributes": FIELD,
+        },
+    )
+)
 def test_any_scim_list_query_answers_below_500(scim_target: ScimTarget, engine: Engine, query: dict[str, Any]):
     scim_target.ensure()
     before = snapshot(engine)
-    answer = scim_target.scim.app.get("/scim/v2/Users?" + urlencode(query), headers=scim_target.scim.headers(), expect_errors=True)
+    answer = scim_target.scim.app.get(
+        "/scim/v2/Users?" + urlencode(query), headers=scim_target.scim.headers(), expect_errors=True
+    )
     answered(answer, before, engine)
 
 
 @FUZZ
-@given(claims=st.fixed_dictionaries({}, optional={
-    name: JSON_VALUE for name in ("given_name", "family_name", "email", "email_verified", "phone_number", "nickname")
-}), sub=st.one_of(TYPED, NASTY))
-def test_any_claims_from_the_provider_end_below_500(registering: Sso, portal: Portal, engine: Engine, claims: dict[str, Any], sub: str):
+@given(
+    claims=st.fixed_dictionaries(
+        {},
+        optional={
+            name: JSON_VALUE
+            for name in ("given_name", "family_name", "email", "email_verified", "phone_number", "nickname")
+        },
+    ),
+    sub=st.one_of(TYPED, NASTY),
+)
+def test_any_claims_from_the_provider_end_below_500(
+    registering: Sso, portal: Portal, engine: Engine, claims: dict[str, Any], sub: str
+):
     registering.op.login_as(sub or "empty", **claims)
     before = snapshot(engine)
     # The loopback provider itself cannot issue some of these claims: it may refuse (502).

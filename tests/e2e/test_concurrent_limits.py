@@ -56,7 +56,9 @@ def all_at_once(requests_to_send: list[Callable[[], requests.Response]]) -> list
         return list(pool.map(send, requests_to_send))
 
 
-def form_post(base: str, path: str, browser: webtest.TestApp, csrf_token: str, **fields: str) -> Callable[[], requests.Response]:
+def form_post(
+    base: str, path: str, browser: webtest.TestApp, csrf_token: str, **fields: str
+) -> Callable[[], requests.Response]:
     """A form POST as this browser would send it: its cookies, its CSRF token."""
     cookies = "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
     return lambda: requests.post(
@@ -77,16 +79,20 @@ def scalar(engine: Engine, sql: str, **params: Any) -> Any:
         return connection.execute(text(sql), params).scalar_one()
 
 
-def test_thirty_concurrent_wrong_passwords_get_exactly_ten_answers_before_the_throttle(portal: Portal, wsgi_app: Router):
+def test_thirty_concurrent_wrong_passwords_get_exactly_ten_answers_before_the_throttle(
+    portal: Portal, wsgi_app: Router
+):
     portal.open_tenant("acme")
     portal.add_practitioner("acme", ADA)
     browsers = [portal.browser("acme") for _ in range(30)]
     tokens = [csrf_token(browser.get("/login"), "login-form") for browser in browsers]
     with served(wsgi_app) as base:
-        answers = all_at_once([
-            form_post(base, "/login", browser, token, email=ADA, password="not the password")
-            for browser, token in zip(browsers, tokens)
-        ])
+        answers = all_at_once(
+            [
+                form_post(base, "/login", browser, token, email=ADA, password="not the password")
+                for browser, token in zip(browsers, tokens)
+            ]
+        )
     assert Counter(a.status for a in answers) == {401: 10, 429: 20}
     assert all("too many failed attempts" in a.text for a in answers if a.status == 429)
 
@@ -109,7 +115,9 @@ def test_thirty_concurrent_wrong_codes_count_exactly_five_tries(sso: Sso, wsgi_a
     assert "Too many wrong codes" in sso.enter_code(browser, right, status=400).text
 
 
-def test_twenty_concurrent_creates_of_one_user_name_make_exactly_one_user(portal: Portal, wsgi_app: Router, engine: Engine):
+def test_twenty_concurrent_creates_of_one_user_name_make_exactly_one_user(
+    portal: Portal, wsgi_app: Router, engine: Engine
+):
     portal.open_tenant("acme")
     token = create_token(portal, "acme")
     headers = {"Host": HOST, "Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"}
@@ -127,7 +135,9 @@ def test_twenty_concurrent_creates_of_one_user_name_make_exactly_one_user(portal
         # One request first: the token's last use is then fresh, so the creates do not queue on it.
         assert requests.get(f"{base}/scim/v2/Users", headers=headers, timeout=30).status_code == 200
         answers = all_at_once([create(n) for n in range(20)])
-        found = requests.get(f"{base}/scim/v2/Users", params={"filter": 'userName eq "KATE.smith"'}, headers=headers, timeout=30)
+        found = requests.get(
+            f"{base}/scim/v2/Users", params={"filter": 'userName eq "KATE.smith"'}, headers=headers, timeout=30
+        )
     assert Counter(a.status for a in answers) == {201: 1, 409: 19}
     assert all('"scimType": "uniqueness"' in a.text for a in answers if a.status == 409)
     assert found.json()["totalResults"] == 1

@@ -44,7 +44,9 @@ def test_a_verified_kelvin_sign_email_asks_for_the_code_and_never_logs_in_as_kat
     sso.connect()
     with engine.begin() as connection:
         connection.execute(text("UPDATE tenants SET unknown_identity = 'link_verified_email' WHERE slug = 'acme'"))
-    sso.op.login_as("mallory-sub", email=f"{KELVIN}ate@acme.test", email_verified=True, given_name="Kate", family_name="Fake")
+    sso.op.login_as(
+        "mallory-sub", email=f"{KELVIN}ate@acme.test", email_verified=True, given_name="Kate", family_name="Fake"
+    )
     browser = sso.portal.browser("acme")
     assert sso.log_in(browser, status=303).location.endswith("/sso/link")
     assert "email-form" in browser.get("/sso/link").forms  # the one-time-password step
@@ -119,7 +121,9 @@ def scim(portal: Portal) -> Scim:
 
 @pytest.mark.parametrize("email", LISTS + [f"{KELVIN}ate@acme.test"])
 @pytest.mark.parametrize("where", ["emails", "userName"])
-def test_scim_post_refuses_anything_but_one_address_and_writes_nothing(scim: Scim, portal: Portal, engine: Engine, email: str, where: str):
+def test_scim_post_refuses_anything_but_one_address_and_writes_nothing(
+    scim: Scim, portal: Portal, engine: Engine, email: str, where: str
+):
     body: dict[str, Any] = {"schemas": [USER], "userName": email, "name": {"givenName": "X", "familyName": "Y"}}
     if where == "emails":
         body.update(userName="x", emails=[{"value": email, "type": "work", "primary": True}])
@@ -132,7 +136,9 @@ def test_scim_post_refuses_anything_but_one_address_and_writes_nothing(scim: Sci
 
 
 def test_scim_post_says_a_list_is_not_one_address(scim: Scim):
-    refused = scim.post("/Users", {"schemas": [USER], "userName": "x", "emails": [{"value": "x,attacker@evil.test"}]}, status=400)
+    refused = scim.post(
+        "/Users", {"schemas": [USER], "userName": "x", "emails": [{"value": "x,attacker@evil.test"}]}, status=400
+    )
     assert "one address, not a list" in refused.json["detail"]
 
 
@@ -141,7 +147,7 @@ def test_scim_put_and_patch_refuse_a_list_and_change_nothing(scim: Scim, engine:
     path = f"/Users/{ada['id']}"
     put = {"schemas": [USER], "userName": "ada@acme.test", "emails": [{"value": "x,attacker@evil.test"}]}
     assert_scim_error(scim.put(path, put, status=400), 400, "invalidValue")
-    patch = patch_body({"op": "replace", "path": "emails[type eq \"work\"].value", "value": "x,attacker@evil.test"})
+    patch = patch_body({"op": "replace", "path": 'emails[type eq "work"].value', "value": "x,attacker@evil.test"})
     assert_scim_error(scim.patch(path, patch, status=400), 400, "invalidValue")
     assert scim.user(ada["id"])["emails"][0]["value"] == "ada@acme.test"
     assert practitioner(engine, "ada@acme.test") is not None
@@ -162,9 +168,18 @@ def test_scim_finds_an_email_by_the_mailbox_it_names(scim: Scim):
 def test_a_scim_patch_selects_the_email_entry_by_the_mailbox_it_names(scim: Scim):
     kate = scim.create(KATE)
     path = f"/Users/{kate['id']}"
-    changed = scim.patch(path, patch_body({"op": "replace", "path": 'emails[value eq "KATE@ACME.test"].value', "value": "kathrin@acme.test"}))
+    changed = scim.patch(
+        path,
+        patch_body({"op": "replace", "path": 'emails[value eq "KATE@ACME.test"].value', "value": "kathrin@acme.test"}),
+    )
     assert changed.json["emails"][0]["value"] == "kathrin@acme.test"
-    missed = scim.patch(path, patch_body({"op": "replace", "path": f'emails[value eq "{KELVIN}athrin@acme.test"].value', "value": "k@acme.test"}), status=400)
+    missed = scim.patch(
+        path,
+        patch_body(
+            {"op": "replace", "path": f'emails[value eq "{KELVIN}athrin@acme.test"].value', "value": "k@acme.test"}
+        ),
+        status=400,
+    )
     assert_scim_error(missed, 400, "noTarget")
 
 
@@ -173,7 +188,17 @@ def test_a_scim_patch_selects_the_email_entry_by_the_mailbox_it_names(scim: Scim
 
 @pytest.mark.parametrize("email", LISTS)
 def test_the_cli_refuses_anything_but_one_address(run: Cli, engine: Engine, email: str):  # noqa: F811
-    run("tenant", "create", "acme", "--name", "Acme Practice", "--owner-email", "boss@acme.test", "--owner-password", PASSWORD)
+    run(
+        "tenant",
+        "create",
+        "acme",
+        "--name",
+        "Acme Practice",
+        "--owner-email",
+        "boss@acme.test",
+        "--owner-password",
+        PASSWORD,
+    )
     refused = add_ann(run, email=email)
     assert refused.code == 1 and "enter a valid email address" in refused.err
     assert emails(engine) == {"boss@acme.test"}

@@ -35,7 +35,9 @@ def acme(portal: Portal) -> Portal:
     return portal
 
 
-def submit_login(browser: webtest.TestApp, email: str, password: str = PASSWORD, status: int = 303) -> webtest.TestResponse:
+def submit_login(
+    browser: webtest.TestApp, email: str, password: str = PASSWORD, status: int = 303
+) -> webtest.TestResponse:
     form = browser.get("/login").forms["login-form"]
     form["email"], form["password"] = email, password
     return form.submit(status=status)
@@ -400,9 +402,12 @@ def test_deactivating_a_practitioner_ends_their_open_session(acme, engine):
     listing = deactivate_through_admin(owner, engine, ADA)
     assert "Pat Ada was deactivated and logged out." in listing.text
     assert_not_logged_in(ada)
-    assert count_rows(
-        engine, "SELECT count(*) FROM web_sessions WHERE practitioner_id = :p", p=practitioner_id(engine, ADA)
-    ) == 0
+    assert (
+        count_rows(
+            engine, "SELECT count(*) FROM web_sessions WHERE practitioner_id = :p", p=practitioner_id(engine, ADA)
+        )
+        == 0
+    )
 
 
 # --- restrict to SSO -----------------------------------------------------------------------

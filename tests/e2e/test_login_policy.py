@@ -169,8 +169,14 @@ def test_a_practitioner_without_the_right_cannot_save_the_policy(acme: Portal, e
     before = policy_row(engine)
     browser = logged_in(acme, email)
     token = csrf_token(browser.get("/"))
-    fields = {"csrf_token": token, "action": "save", "workflow": "standard", "unknown_identity": "register",
-              "self_registration": "on", **{f"claim-{f}": c for f, c in DEFAULT_CLAIMS.items()}}
+    fields = {
+        "csrf_token": token,
+        "action": "save",
+        "workflow": "standard",
+        "unknown_identity": "register",
+        "self_registration": "on",
+        **{f"claim-{f}": c for f, c in DEFAULT_CLAIMS.items()},
+    }
     browser.post(PATH, fields, status=403)
     assert policy_row(engine) == before
 
@@ -198,13 +204,20 @@ def test_the_page_explains_each_option_and_warns_that_email_linking_trusts_the_p
     page = owner.get(PATH)
     warning = page.html.find(id="trust-warning").get_text(" ", strip=True)
     assert "email_verified" in warning and "Link by verified email" in warning and "Register newcomers" in warning
-    for text in ("code sent to it", "says the email is verified", "gets a new account here", "overwrites the mapped fields"):
+    for text in (
+        "code sent to it",
+        "says the email is verified",
+        "gets a new account here",
+        "overwrites the mapped fields",
+    ):
         assert text in page.text
     assert page.html.find("a", href="/admin/authentication") is not None
 
 
 @pytest.mark.parametrize("unknown_identity", ["link_verified_email", "register", "confirm_by_otp"])
-def test_each_way_of_handling_an_unknown_identity_is_saved_and_shown(owner: webtest.TestApp, engine: Engine, unknown_identity: str):
+def test_each_way_of_handling_an_unknown_identity_is_saved_and_shown(
+    owner: webtest.TestApp, engine: Engine, unknown_identity: str
+):
     if unknown_identity == "confirm_by_otp":
         save(owner, unknown_identity="register")
     done = save(owner, unknown_identity=unknown_identity).follow()
@@ -282,17 +295,45 @@ def test_pseudo_sso_is_refused_without_an_enabled_provider(sso: Sso, engine: Eng
         ({"claim_last_name": "x" * 101}, "mapping-last_name", "a claim name has 1 to 100 letters"),
         ({"claim_phone": "<script>"}, "mapping-phone", "a claim name has 1 to 100 letters"),
         ({"claim_job_title": "x" * 201}, "claim-job_title", "at most 200 characters"),
-        ({"claim_salutation": "salutation", "value_map_salutation": "Herr"}, "value_map-salutation", "claim value = field value"),
-        ({"claim_salutation": "salutation", "value_map_salutation": "= male"}, "value_map-salutation", "claim value = field value"),
-        ({"claim_salutation": "salutation", "value_map_salutation": "Herr = mister"}, "mapping-salutation", "not 'mister'"),
-        ({"claim_salutation": "salutation", "value_map_salutation": "Herr = male\nHerr = female"}, "mapping-salutation", "appears twice"),
+        (
+            {"claim_salutation": "salutation", "value_map_salutation": "Herr"},
+            "value_map-salutation",
+            "claim value = field value",
+        ),
+        (
+            {"claim_salutation": "salutation", "value_map_salutation": "= male"},
+            "value_map-salutation",
+            "claim value = field value",
+        ),
+        (
+            {"claim_salutation": "salutation", "value_map_salutation": "Herr = mister"},
+            "mapping-salutation",
+            "not 'mister'",
+        ),
+        (
+            {"claim_salutation": "salutation", "value_map_salutation": "Herr = male\nHerr = female"},
+            "mapping-salutation",
+            "appears twice",
+        ),
         ({"claim_salutation": "", "value_map_salutation": "Herr = male"}, "value_map-salutation", "needs a claim"),
         ({"claim_email": ""}, "mapping-email", "the email must come from a claim"),
         ({"claim_first_name": ""}, "mapping-first_name", "the first name must come from a claim"),
         ({"claim_last_name": "   "}, "mapping-last_name", "the last name must come from a claim"),
     ],
-    ids=["space", "long", "markup", "over-limit", "no-equals", "no-source", "bad-salutation", "duplicate",
-         "map-without-claim", "no-email", "no-first-name", "blank-last-name"],
+    ids=[
+        "space",
+        "long",
+        "markup",
+        "over-limit",
+        "no-equals",
+        "no-source",
+        "bad-salutation",
+        "duplicate",
+        "map-without-claim",
+        "no-email",
+        "no-first-name",
+        "blank-last-name",
+    ],
 )
 def test_a_bad_mapping_is_refused_beside_its_field_and_saves_nothing(
     owner: webtest.TestApp, engine: Engine, values: dict[str, str], key: str, message: str
@@ -305,10 +346,19 @@ def test_a_bad_mapping_is_refused_beside_its_field_and_saves_nothing(
     assert count(engine, audit_events) == 0
 
 
-def test_several_mistakes_are_all_shown_at_once_and_the_form_keeps_what_was_typed(owner: webtest.TestApp, engine: Engine):
+def test_several_mistakes_are_all_shown_at_once_and_the_form_keeps_what_was_typed(
+    owner: webtest.TestApp, engine: Engine
+):
     before = policy_row(engine)
-    page = save(owner, status=400, unknown_identity="register", claim_email="",
-                claim_salutation="<b>gender</b>", value_map_salutation="Herr", claim_phone="tel")
+    page = save(
+        owner,
+        status=400,
+        unknown_identity="register",
+        claim_email="",
+        claim_salutation="<b>gender</b>",
+        value_map_salutation="Herr",
+        claim_phone="tel",
+    )
     assert set(field_errors(page)) == {"mapping-email", "value_map-salutation"}
     form = page.forms["policy-form"]
     assert form["unknown_identity"].value == "register"
@@ -324,8 +374,14 @@ def test_several_mistakes_are_all_shown_at_once_and_the_form_keeps_what_was_type
 def test_a_forged_choice_is_refused_beside_its_field(owner: webtest.TestApp, engine: Engine, field: str, value: str):
     before = policy_row(engine)
     token = csrf_token(owner.get(PATH))
-    fields = {"csrf_token": token, "action": "save", "workflow": "standard", "unknown_identity": "confirm_by_otp",
-              **{f"claim-{f}": c for f, c in DEFAULT_CLAIMS.items()}, field: value}
+    fields = {
+        "csrf_token": token,
+        "action": "save",
+        "workflow": "standard",
+        "unknown_identity": "confirm_by_otp",
+        **{f"claim-{f}": c for f, c in DEFAULT_CLAIMS.items()},
+        field: value,
+    }
     page = owner.post(PATH, fields, status=400)
     assert field_error(page, field)
     assert policy_row(engine) == before
@@ -334,10 +390,19 @@ def test_a_forged_choice_is_refused_beside_its_field(owner: webtest.TestApp, eng
 def test_a_file_uploaded_where_a_claim_belongs_is_refused(owner: webtest.TestApp, engine: Engine):
     before = policy_row(engine)
     token = csrf_token(owner.get(PATH))
-    page = owner.post(PATH, {"csrf_token": token, "action": "save", "workflow": "standard",
-                             "unknown_identity": "confirm_by_otp", "claim-last_name": "family_name",
-                             "claim-email": "email"},
-                      upload_files=[("claim-first_name", "claim.txt", b"given_name")], status=400)
+    page = owner.post(
+        PATH,
+        {
+            "csrf_token": token,
+            "action": "save",
+            "workflow": "standard",
+            "unknown_identity": "confirm_by_otp",
+            "claim-last_name": "family_name",
+            "claim-email": "email",
+        },
+        upload_files=[("claim-first_name", "claim.txt", b"given_name")],
+        status=400,
+    )
     assert "this field takes text" in field_error(page, "claim-first_name")
     assert policy_row(engine) == before
 
@@ -351,11 +416,18 @@ def test_an_unknown_action_is_refused_with_a_message(owner: webtest.TestApp, eng
 
 
 @pytest.mark.parametrize("token", [None, "", "forged-token"], ids=["missing", "empty", "wrong"])
-def test_a_post_without_a_valid_csrf_token_is_refused_and_saves_nothing(owner: webtest.TestApp, engine: Engine, token: str | None):
+def test_a_post_without_a_valid_csrf_token_is_refused_and_saves_nothing(
+    owner: webtest.TestApp, engine: Engine, token: str | None
+):
     before = policy_row(engine)
     owner.get(PATH)
-    fields = {"action": "save", "workflow": "standard", "unknown_identity": "register", "self_registration": "on",
-              **{f"claim-{f}": c for f, c in DEFAULT_CLAIMS.items()}}
+    fields = {
+        "action": "save",
+        "workflow": "standard",
+        "unknown_identity": "register",
+        "self_registration": "on",
+        **{f"claim-{f}": c for f, c in DEFAULT_CLAIMS.items()},
+    }
     if token is not None:
         fields["csrf_token"] = token
     page = owner.post(PATH, fields, status=400)
@@ -367,12 +439,26 @@ def test_a_post_without_a_valid_csrf_token_is_refused_and_saves_nothing(owner: w
 # --- the preview -------------------------------------------------------------------------------
 
 
-def test_the_preview_shows_what_the_typed_mappings_make_of_the_sample_and_saves_nothing(owner: webtest.TestApp, engine: Engine):
+def test_the_preview_shows_what_the_typed_mappings_make_of_the_sample_and_saves_nothing(
+    owner: webtest.TestApp, engine: Engine
+):
     before = policy_row(engine)
-    sample = {"given_name": " Anna ", "family_name": "Meier", "email": "Anna@Example.COM", "salutation": "Frau",
-              "address": {"locality": "Bern"}, "phone_number": "+41 31 000 00 00"}
-    page = preview(owner, sample, claim_salutation="salutation", value_map_salutation="Herr = male\nFrau = female",
-                   claim_phone="phone_number", claim_job_title="address.locality")
+    sample = {
+        "given_name": " Anna ",
+        "family_name": "Meier",
+        "email": "Anna@Example.COM",
+        "salutation": "Frau",
+        "address": {"locality": "Bern"},
+        "phone_number": "+41 31 000 00 00",
+    }
+    page = preview(
+        owner,
+        sample,
+        claim_salutation="salutation",
+        value_map_salutation="Herr = male\nFrau = female",
+        claim_phone="phone_number",
+        claim_job_title="address.locality",
+    )
     assert preview_values(page) == {
         "First name": ("given_name", "Anna"),
         "Last name": ("family_name", "Meier"),
@@ -388,8 +474,13 @@ def test_the_preview_shows_what_the_typed_mappings_make_of_the_sample_and_saves_
 
 
 def test_the_preview_leaves_unknown_claims_and_unmapped_values_unset(owner: webtest.TestApp):
-    page = preview(owner, {"given_name": "Bo", "email": "not an email", "salutation": "Dr.", "phone": ["a", "b"]},
-                   claim_salutation="salutation", value_map_salutation="Herr = male", claim_phone="phone")
+    page = preview(
+        owner,
+        {"given_name": "Bo", "email": "not an email", "salutation": "Dr.", "phone": ["a", "b"]},
+        claim_salutation="salutation",
+        value_map_salutation="Herr = male",
+        claim_phone="phone",
+    )
     shown = preview_values(page)
     assert shown["First name"] == ("given_name", "Bo")
     assert shown["Last name"] == ("family_name", "— (unset)")
@@ -407,11 +498,17 @@ def test_the_preview_shows_values_from_the_sample_as_text(owner: webtest.TestApp
 
 @pytest.mark.parametrize(
     ("sample", "message"),
-    [("{not json", "paste the claims as a JSON object"), ("", "paste the claims as a JSON object"),
-     ('["given_name"]', "the claims must be a JSON object"), ("42", "the claims must be a JSON object")],
+    [
+        ("{not json", "paste the claims as a JSON object"),
+        ("", "paste the claims as a JSON object"),
+        ('["given_name"]', "the claims must be a JSON object"),
+        ("42", "the claims must be a JSON object"),
+    ],
     ids=["broken", "empty", "list", "number"],
 )
-def test_a_sample_that_is_not_a_json_object_is_refused_with_a_message(owner: webtest.TestApp, engine: Engine, sample: str, message: str):
+def test_a_sample_that_is_not_a_json_object_is_refused_with_a_message(
+    owner: webtest.TestApp, engine: Engine, sample: str, message: str
+):
     before = policy_row(engine)
     page = preview(owner, sample, status=400, unknown_identity="register")
     assert message in field_error(page, "sample_claims")
@@ -421,7 +518,9 @@ def test_a_sample_that_is_not_a_json_object_is_refused_with_a_message(owner: web
 
 
 def test_a_preview_with_an_unreadable_value_map_is_refused_beside_it(owner: webtest.TestApp):
-    page = preview(owner, {"salutation": "Herr"}, status=400, claim_salutation="salutation", value_map_salutation="Herr male")
+    page = preview(
+        owner, {"salutation": "Herr"}, status=400, claim_salutation="salutation", value_map_salutation="Herr male"
+    )
     assert "claim value = field value" in field_error(page, "value_map-salutation")
 
 
@@ -453,7 +552,13 @@ def test_a_refused_save_and_a_preview_are_not_audited(owner: webtest.TestApp, en
 
 def test_each_practice_sees_and_saves_only_its_own_policy(acme: Portal, engine: Engine):
     owner = logged_in(acme, OWNER)
-    save(owner, unknown_identity="register", self_registration=True, claim_salutation="gender", value_map_salutation="Herr = male")
+    save(
+        owner,
+        unknown_identity="register",
+        self_registration=True,
+        claim_salutation="gender",
+        value_map_salutation="Herr = male",
+    )
     acme_before = policy_row(engine, "acme")
     acme.open_tenant("beta")
     beta = logged_in(acme, "owner@beta.test", "beta")
@@ -489,8 +594,13 @@ def set_policy(sso: Sso, slug: str = "acme", **values: str | bool) -> webtest.Te
 
 def test_registration_on_first_login_creates_an_account_from_the_token_without_a_password(sso: Sso, engine: Engine):
     sso.connect()
-    admin = set_policy(sso, unknown_identity="register", claim_salutation="salutation",
-                       value_map_salutation="Herr = male\nFrau = female", claim_job_title="jobTitle")
+    admin = set_policy(
+        sso,
+        unknown_identity="register",
+        claim_salutation="salutation",
+        value_map_salutation="Herr = male\nFrau = female",
+        claim_job_title="jobTitle",
+    )
     sso.op.login_as("nina-sub", email="Nina@Home.example", email_verified=True, given_name="Nina", family_name="Neu")
     # Custom claims travel in the ID token (as with Entra ID's optional claims), signed by the provider.
     sso.op.patch_id_token(salutation="Herr", jobTitle="Physio")
@@ -504,8 +614,10 @@ def test_registration_on_first_login_creates_an_account_from_the_token_without_a
     assert row.password_hash is None and row.email_proven is True and not row.is_owner and row.rights == frozenset()
     assert [link.subject for link in links_of(engine, "nina@home.example")] == ["nina-sub"]
     assert not password_works(sso.portal, "nina@home.example")
-    assert any(r["Event"] == "registered" and "nina@home.example registered at first sign-in" in r["What happened"]
-               for r in audit_rows(admin))
+    assert any(
+        r["Event"] == "registered" and "nina@home.example registered at first sign-in" in r["What happened"]
+        for r in audit_rows(admin)
+    )
 
     again = sso.portal.browser("acme")
     assert sso.log_in(again, status=303).location == "http://acme.portal.test/"
@@ -516,8 +628,9 @@ def test_registration_on_first_login_creates_an_account_from_the_token_without_a
 def test_a_salutation_the_value_map_does_not_know_is_left_unset_and_the_login_still_works(sso: Sso, engine: Engine):
     sso.connect()
     set_policy(sso, unknown_identity="register", claim_salutation="gender", value_map_salutation="Herr = male")
-    sso.op.login_as("kim-sub", email="kim@home.example", email_verified=True, given_name="Kim", family_name="Ko",
-                    gender="Dr.")  # a standard profile claim, also in userinfo
+    sso.op.login_as(
+        "kim-sub", email="kim@home.example", email_verified=True, given_name="Kim", family_name="Ko", gender="Dr."
+    )  # a standard profile claim, also in userinfo
     assert sso.log_in(sso.portal.browser("acme"), status=303).location == "http://acme.portal.test/"
     assert practitioner(engine, "kim@home.example").salutation is None
 
@@ -526,7 +639,9 @@ def test_a_salutation_the_value_map_does_not_know_is_left_unset_and_the_login_st
     ("missing", "what"),
     [("email", "email"), ("given_name", "first name"), ("family_name", "last name")],
 )
-def test_registration_is_refused_when_the_token_lacks_an_email_or_a_name(sso: Sso, engine: Engine, missing: str, what: str):
+def test_registration_is_refused_when_the_token_lacks_an_email_or_a_name(
+    sso: Sso, engine: Engine, missing: str, what: str
+):
     sso.connect()
     admin = set_policy(sso, unknown_identity="register")
     claims = {"email": "nina@home.example", "email_verified": True, "given_name": "Nina", "family_name": "Neu"}
@@ -563,7 +678,9 @@ def test_registration_never_creates_a_second_account_for_a_registered_email(sso:
 
 
 @pytest.mark.parametrize("unknown_identity", ["link_verified_email", "register"])
-def test_a_verified_email_logs_the_practitioner_straight_in_and_links_the_account(sso: Sso, engine: Engine, unknown_identity: str):
+def test_a_verified_email_logs_the_practitioner_straight_in_and_links_the_account(
+    sso: Sso, engine: Engine, unknown_identity: str
+):
     sso.connect()
     admin = set_policy(sso, unknown_identity=unknown_identity)
     sso.op.login_as("ann-sub", email="ANN@acme.test", email_verified=True, given_name="Annabel", family_name="Other")
@@ -573,11 +690,15 @@ def test_a_verified_email_logs_the_practitioner_straight_in_and_links_the_accoun
     assert [link.subject for link in links_of(engine, ANN)] == ["ann-sub"]
     assert practitioner(engine, ANN).first_name == "Pat"  # standard workflow: nothing overwritten
     assert sso.portal.mails() == []  # no one-time password needed
-    assert any(r["Event"] == "link confirmed" and f"{ANN} linked by the verified email" in r["What happened"]
-               for r in audit_rows(admin))
+    assert any(
+        r["Event"] == "link confirmed" and f"{ANN} linked by the verified email" in r["What happened"]
+        for r in audit_rows(admin)
+    )
 
     # Linked by the foreign id now: the email at the provider no longer matters.
-    sso.op.login_as("ann-sub", email="ann@elsewhere.example", email_verified=False, given_name="Ann", family_name="Smith")
+    sso.op.login_as(
+        "ann-sub", email="ann@elsewhere.example", email_verified=False, given_name="Ann", family_name="Smith"
+    )
     again = sso.portal.browser("acme")
     assert sso.log_in(again, status=303).location == "http://acme.portal.test/"
     assert home_name(again) == "Pat"
@@ -673,7 +794,9 @@ def test_the_standard_workflow_never_overwrites_on_later_logins(sso: Sso, engine
     assert not any(r["Event"] == "profile mirrored" for r in audit_rows(admin))
 
 
-def test_two_practices_with_different_policies_treat_the_same_provider_user_each_their_own_way(sso: Sso, engine: Engine):
+def test_two_practices_with_different_policies_treat_the_same_provider_user_each_their_own_way(
+    sso: Sso, engine: Engine
+):
     sso.connect("acme")
     acme_admin = set_policy(sso, "acme", unknown_identity="register")
     sso.portal.open_tenant("beta")

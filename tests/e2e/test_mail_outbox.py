@@ -28,9 +28,7 @@ def acme(portal: Portal) -> Portal:
     return portal
 
 
-def test_forgot_password_queues_mail_only_for_a_registered_email_and_sends_nothing_itself(
-    acme, engine, outbox_dir
-):
+def test_forgot_password_queues_mail_only_for_a_registered_email_and_sends_nothing_itself(acme, engine, outbox_dir):
     ask_for_link(acme, "nobody@acme.test")
     assert queued(engine) == []
     ask_for_link(acme, ANN)
@@ -51,7 +49,9 @@ def hanging_mail_server() -> Iterator[int]:
 
 
 @pytest.fixture
-def smtp_portal(database_url: str, clean_database: Engine, outbox_dir: Path, hanging_mail_server: int) -> Iterator[Portal]:
+def smtp_portal(
+    database_url: str, clean_database: Engine, outbox_dir: Path, hanging_mail_server: int
+) -> Iterator[Portal]:
     """The app as in production, mailing over SMTP: a request that talked to the relay would hang."""
     settings = app_settings(database_url, outbox_dir) | {
         "mail.backend": "smtp",

@@ -53,16 +53,26 @@ def authorize(op: LoopbackProvider, **extra: str) -> tuple[requests.Response, di
     """GET /authorization like a browser would; returns the 303, its query and the PKCE verifier."""
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    params = {"response_type": "code", "client_id": CLIENT, "redirect_uri": REDIRECT, "scope": "openid email profile",
-              "state": "state-1", "nonce": NONCE, "code_challenge": challenge, "code_challenge_method": "S256", **extra}
+    params = {
+        "response_type": "code",
+        "client_id": CLIENT,
+        "redirect_uri": REDIRECT,
+        "scope": "openid email profile",
+        "state": "state-1",
+        "nonce": NONCE,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        **extra,
+    }
     response = requests.get(op.url("/authorization"), params=params, allow_redirects=False, timeout=TIMEOUT)
     assert response.status_code == 303, response.text
     query = {k: v[0] for k, v in parse_qs(urlsplit(response.headers["Location"]).query).items()}
     return response, query, verifier
 
 
-def token_request(op: LoopbackProvider, code: str, verifier: str | None, basic_auth: bool = True,
-                  **kwargs: Any) -> requests.Response:
+def token_request(
+    op: LoopbackProvider, code: str, verifier: str | None, basic_auth: bool = True, **kwargs: Any
+) -> requests.Response:
     """POST /token with client_secret_basic, or client_secret_post when basic_auth is False."""
     data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT}
     if verifier is not None:
@@ -96,8 +106,12 @@ def verified_claims(op: LoopbackProvider, id_token: str) -> dict[str, Any]:
 def test_discovery_lists_the_endpoints(op: LoopbackProvider) -> None:
     document = requests.get(op.url("/.well-known/openid-configuration"), timeout=TIMEOUT).json()
     assert document["issuer"] == op.issuer
-    for name, path in [("authorization_endpoint", "/authorization"), ("token_endpoint", "/token"),
-                       ("userinfo_endpoint", "/userinfo"), ("jwks_uri", "/jwks")]:
+    for name, path in [
+        ("authorization_endpoint", "/authorization"),
+        ("token_endpoint", "/token"),
+        ("userinfo_endpoint", "/userinfo"),
+        ("jwks_uri", "/jwks"),
+    ]:
         assert document[name] == op.url(path)
     assert document["id_token_signing_alg_values_supported"] == ["RS256"]
     assert document["code_challenge_methods_supported"] == ["S256"]
@@ -114,10 +128,16 @@ def test_code_flow_with_pkce_gives_a_verifiable_id_token_and_userinfo(op: Loopba
     assert CLIENT in claims["aud"] and claims["exp"] > claims["iat"] >= time.time() - 60
     assert claims["email"] == "ada@acme.test" and claims["email_verified"] is True
 
-    userinfo = requests.get(op.url("/userinfo"), headers={"Authorization": f"Bearer {tokens['access_token']}"},
-                            timeout=TIMEOUT).json()
-    assert userinfo == {"sub": "u-42", "email": "ada@acme.test", "email_verified": True, "given_name": "Ada",
-                        "family_name": "Lovelace"}
+    userinfo = requests.get(
+        op.url("/userinfo"), headers={"Authorization": f"Bearer {tokens['access_token']}"}, timeout=TIMEOUT
+    ).json()
+    assert userinfo == {
+        "sub": "u-42",
+        "email": "ada@acme.test",
+        "email_verified": True,
+        "given_name": "Ada",
+        "family_name": "Lovelace",
+    }
     assert op.hits["/token"] == 1 and op.hits["/userinfo"] == 1
 
 
@@ -150,13 +170,22 @@ def test_recorders_and_cookie_on_token(op: LoopbackProvider) -> None:
 
 # switch -> (how to turn it on, the claims it changes, what the new values must look like)
 CLAIM_SWITCHES: dict[str, tuple[Callable[[LoopbackProvider], None], set[str], Callable[[dict[str, Any]], bool]]] = {
-    "wrong iss": (lambda op: op.wrong_id_token_issuer("http://127.0.0.1:9/x"), {"iss"},
-                  lambda c: c["iss"] == "http://127.0.0.1:9/x"),
+    "wrong iss": (
+        lambda op: op.wrong_id_token_issuer("http://127.0.0.1:9/x"),
+        {"iss"},
+        lambda c: c["iss"] == "http://127.0.0.1:9/x",
+    ),
     "wrong aud": (lambda op: op.wrong_id_token_audience(), {"aud"}, lambda c: c["aud"] == "another-client"),
-    "two aud, no azp": (lambda op: op.multiple_audiences(), {"aud"},
-                        lambda c: c["aud"] == [CLIENT, "another-client"] and "azp" not in c),
-    "two aud, wrong azp": (lambda op: op.multiple_audiences(azp="another-client"), {"aud", "azp"},
-                           lambda c: c["azp"] == "another-client"),
+    "two aud, no azp": (
+        lambda op: op.multiple_audiences(),
+        {"aud"},
+        lambda c: c["aud"] == [CLIENT, "another-client"] and "azp" not in c,
+    ),
+    "two aud, wrong azp": (
+        lambda op: op.multiple_audiences(azp="another-client"),
+        {"aud", "azp"},
+        lambda c: c["azp"] == "another-client",
+    ),
     "no iat": (lambda op: op.drop_id_token_iat(), {"iat"}, lambda c: "iat" not in c),
     "expired": (lambda op: op.expire_id_token(), {"exp"}, lambda c: c["exp"] < time.time() - 60),
     "wrong nonce": (lambda op: op.wrong_id_token_nonce(), {"nonce"}, lambda c: c["nonce"] != NONCE),
@@ -209,8 +238,9 @@ def test_hs256_tokens_verify_with_the_confused_key(op: LoopbackProvider, variant
 def test_userinfo_sub_mismatch(op: LoopbackProvider) -> None:
     op.userinfo_sub_mismatch()
     tokens = login(op)
-    userinfo = requests.get(op.url("/userinfo"), headers={"Authorization": f"Bearer {tokens['access_token']}"},
-                            timeout=TIMEOUT).json()
+    userinfo = requests.get(
+        op.url("/userinfo"), headers={"Authorization": f"Bearer {tokens['access_token']}"}, timeout=TIMEOUT
+    ).json()
     assert userinfo["sub"] == "someone-else" != verified_claims(op, tokens["id_token"])["sub"]
 
 

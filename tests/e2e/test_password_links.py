@@ -107,7 +107,9 @@ def test_at_most_three_reset_mails_per_account_per_15_minutes(acme, engine):
     ask_for_link(acme, "bob@acme.test")  # another account has its own allowance
     assert [mail.to for mail in acme.mails()].count("bob@acme.test") == 1
     with engine.begin() as connection:
-        connection.execute(update(throttle_counters).values(window_started_at=datetime.now(timezone.utc) - timedelta(minutes=16)))
+        connection.execute(
+            update(throttle_counters).values(window_started_at=datetime.now(timezone.utc) - timedelta(minutes=16))
+        )
     ask_for_link(acme, ANN)
     assert [mail.to for mail in acme.mails()].count(ANN) == 4
 

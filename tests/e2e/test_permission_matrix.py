@@ -35,7 +35,14 @@ import pytest
 import webtest
 from sqlalchemy import Engine, select
 
-from adapters.db.schema import audit_events, identity_links, password_reset_tokens, practitioners, scim_tokens, web_sessions
+from adapters.db.schema import (
+    audit_events,
+    identity_links,
+    password_reset_tokens,
+    practitioners,
+    scim_tokens,
+    web_sessions,
+)
 from domain.practitioners.directory import PractitionerDirectory
 from domain.provisioning.tokens import ProvisioningTokens
 from domain.tenancy.onboarding import TenantOnboarding
@@ -131,7 +138,9 @@ owner-token  clerk-token  legacy-token  other-token  owner-session
 def cells(table: str) -> list[tuple[str, str, str, str]]:
     """(route, actor, target, answer) for every cell of a table with targets as columns."""
     header, *rows = [line.split() for line in table.strip().splitlines()]
-    return [(row[0], row[1], target, answer) for row in rows for target, answer in zip(header[2:], row[2:]) if answer != "-"]
+    return [
+        (row[0], row[1], target, answer) for row in rows for target, answer in zip(header[2:], row[2:]) if answer != "-"
+    ]
 
 
 def cells_by_actor(table: str) -> list[tuple[str, str, str]]:
@@ -223,7 +232,13 @@ def practice(portal: Portal, engine: Engine) -> Practice:
         people = {"owner": owner}
         for name, (rights, logs_in) in PEOPLE.items():
             people[name] = directory.add(
-                owner, acme.tenant, f"{name}@acme.test", name.title(), "Acme", password=PASSWORD if logs_in else "", rights=rights
+                owner,
+                acme.tenant,
+                f"{name}@acme.test",
+                name.title(),
+                "Acme",
+                password=PASSWORD if logs_in else "",
+                rights=rights,
             )
             ids[name] = people[name].id
         made = {
@@ -291,8 +306,13 @@ PAGE_ROUTES = {
     ),
     "add-with-a-right": PageRoute(
         PRACTITIONERS_PAGE,
-        lambda p, _: {"action": "add", "email": "new@acme.test", "first_name": "New", "last_name": "Person",
-                      "rights": ModuleRight.AUTHENTICATION.value},
+        lambda p, _: {
+            "action": "add",
+            "email": "new@acme.test",
+            "first_name": "New",
+            "last_name": "Person",
+            "rights": ModuleRight.AUTHENTICATION.value,
+        },
         lambda p, _: p.practitioner_by_email("new@acme.test").rights == frozenset({ModuleRight.AUTHENTICATION}),
     ),
     "create-token": PageRoute(
@@ -355,25 +375,36 @@ class ScimOperation:
 SCIM_OPERATIONS = {
     "PUT": ScimOperation(
         "PUT",
-        lambda row: {"schemas": [USER], "userName": row.email, "name": {"givenName": "Renamed", "familyName": row.last_name},
-                     "emails": [{"value": row.email, "primary": True}], "active": row.active},
+        lambda row: {
+            "schemas": [USER],
+            "userName": row.email,
+            "name": {"givenName": "Renamed", "familyName": row.last_name},
+            "emails": [{"value": row.email, "primary": True}],
+            "active": row.active,
+        },
         lambda row: row.first_name == "Renamed",
     ),
     "PATCH-name": ScimOperation(
-        "PATCH", lambda row: _patch({"op": "replace", "path": "name.givenName", "value": "Renamed"}),
+        "PATCH",
+        lambda row: _patch({"op": "replace", "path": "name.givenName", "value": "Renamed"}),
         lambda row: row.first_name == "Renamed",
     ),
     "PATCH-inactive": ScimOperation(
-        "PATCH", lambda row: _patch({"op": "replace", "path": "active", "value": False}),
+        "PATCH",
+        lambda row: _patch({"op": "replace", "path": "active", "value": False}),
         lambda row: row.active is False,
     ),
     # The take-over of the issue: an email of the attacker's, then a password reset.
     "PATCH-email": ScimOperation(
-        "PATCH", lambda row: _patch({"op": "replace", "path": "emails", "value": [{"value": "mine@evil.test", "primary": True}]}),
+        "PATCH",
+        lambda row: _patch(
+            {"op": "replace", "path": "emails", "value": [{"value": "mine@evil.test", "primary": True}]}
+        ),
         lambda row: row.email == "mine@evil.test",
     ),
     "PATCH-externalId": ScimOperation(
-        "PATCH", lambda row: _patch({"op": "replace", "path": "externalId", "value": "an-identity-i-control"}),
+        "PATCH",
+        lambda row: _patch({"op": "replace", "path": "externalId", "value": "an-identity-i-control"}),
         lambda row: row.external_id == "an-identity-i-control",
     ),
     "DELETE": ScimOperation("DELETE", lambda row: None, lambda row: row is None),
@@ -387,7 +418,9 @@ def scim_client(practice: Practice, actor: str) -> tuple[webtest.TestApp, dict[s
     return practice.portal.browser("acme"), {"Authorization": f"Bearer {practice.tokens[actor]}"}
 
 
-def scim_request(browser: webtest.TestApp, headers: dict[str, str], method: str, path: str, body: Any) -> webtest.TestResponse:
+def scim_request(
+    browser: webtest.TestApp, headers: dict[str, str], method: str, path: str, body: Any
+) -> webtest.TestResponse:
     kwargs: dict[str, Any] = {"headers": headers, "status": "*", "expect_errors": True}
     if body is not None:
         kwargs.update(params=json.dumps(body), content_type="application/scim+json")
@@ -409,7 +442,9 @@ def test_scim_writes_answer_as_the_matrix_says(practice, operation, actor, targe
     target_id = practice.target_id(actor, target)
     browser, headers = scim_client(practice, actor)
     before = practice.state()
-    response = scim_request(browser, headers, op.method, f"/Users/{target_id}", op.body(practice.practitioner(target_id)))
+    response = scim_request(
+        browser, headers, op.method, f"/Users/{target_id}", op.body(practice.practitioner(target_id))
+    )
     assert_answer(response, answer)
     if response.status_int < 300:
         assert op.done(practice.practitioner(target_id))
@@ -441,14 +476,21 @@ def owner_acts_on_clerk(practice: Practice, change: str) -> None:
         return
     fields = {"deactivated": {"action": "deactivate"}, "demoted": {"action": "rights"}}[change]
     browser = practice.browser("owner")
-    browser.post(PRACTITIONERS_PAGE, {"csrf_token": csrf(browser), "practitioner_id": practice.ids["clerk"], **fields}, status=303)
+    browser.post(
+        PRACTITIONERS_PAGE,
+        {"csrf_token": csrf(browser), "practitioner_id": practice.ids["clerk"], **fields},
+        status=303,
+    )
 
 
-@pytest.mark.parametrize("change, reason", [
-    ("deactivated", "is deactivated"),
-    ("demoted", "no longer holds the Practitioners right"),
-    ("deleted", "no longer exists"),
-])
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        ("deactivated", "is deactivated"),
+        ("demoted", "no longer holds the Practitioners right"),
+        ("deleted", "no longer exists"),
+    ],
+)
 def test_a_token_stops_working_when_its_creator_is_deactivated_demoted_or_deleted(practice, change, reason):
     owner_acts_on_clerk(practice, change)
     browser, headers = scim_client(practice, "clerk-token")
@@ -463,7 +505,9 @@ def test_a_token_stops_working_when_its_creator_is_deactivated_demoted_or_delete
         assert reason in response.json["detail"]
     assert practice.state() == before
     listed = practice.browser("owner").get(PROVISIONING_PAGE)
-    (row,) = [tr for tr in listed.html.find("table", id="tokens").tbody.find_all("tr") if "Clerk's token" in tr.get_text()]
+    (row,) = [
+        tr for tr in listed.html.find("table", id="tokens").tbody.find_all("tr") if "Clerk's token" in tr.get_text()
+    ]
     assert f"refused: the practitioner who created this token {reason}" in " ".join(row.get_text(" ").split())
     if change == "deleted":
         assert "a deleted practitioner" in row.get_text()
@@ -472,6 +516,10 @@ def test_a_token_stops_working_when_its_creator_is_deactivated_demoted_or_delete
 def test_a_token_works_again_once_its_creator_is_reactivated(practice):
     owner_acts_on_clerk(practice, "deactivated")
     browser = practice.browser("owner")
-    browser.post(PRACTITIONERS_PAGE, {"csrf_token": csrf(browser), "action": "reactivate", "practitioner_id": practice.ids["clerk"]}, status=303)
+    browser.post(
+        PRACTITIONERS_PAGE,
+        {"csrf_token": csrf(browser), "action": "reactivate", "practitioner_id": practice.ids["clerk"]},
+        status=303,
+    )
     client, headers = scim_client(practice, "clerk-token")
     assert scim_request(client, headers, "GET", "/Users", None).status_int == 200

@@ -46,7 +46,15 @@ class Scim:
         headers.update(extra)
         return headers
 
-    def request(self, method: str, path: str, body: Any = None, status: int | str = "*", content_type: str = SCIM_JSON, **headers: str) -> webtest.TestResponse:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        status: int | str = "*",
+        content_type: str = SCIM_JSON,
+        **headers: str,
+    ) -> webtest.TestResponse:
         kwargs: dict[str, Any] = {"headers": self.headers(**headers), "status": status, "expect_errors": True}
         if body is not None:
             kwargs["params"] = body if isinstance(body, (bytes, str)) else json.dumps(body)
@@ -132,7 +140,9 @@ def test_a_wrong_token_or_another_scheme_is_401(portal: Portal, scim: Scim):
 def test_a_token_of_another_tenant_is_401_on_this_tenants_host(portal: Portal, scim: Scim, beta: Scim):
     acme_token_on_beta = Scim(portal, "beta", scim.token)
     assert_scim_error(acme_token_on_beta.get("/Users", status=401), 401)
-    assert_scim_error(acme_token_on_beta.post("/Users", {"schemas": [USER], "userName": "x@beta.test"}, status=401), 401)
+    assert_scim_error(
+        acme_token_on_beta.post("/Users", {"schemas": [USER], "userName": "x@beta.test"}, status=401), 401
+    )
 
 
 def test_a_revoked_token_is_401(portal: Portal, scim: Scim):
@@ -149,7 +159,9 @@ def test_another_tenants_user_id_is_404_for_every_operation(scim: Scim, beta: Sc
     path = f"/Users/{ada['id']}"
     assert_scim_error(beta.get(path, status=404), 404)
     assert_scim_error(beta.put(path, {"schemas": [USER], "userName": "ada@acme.test"}, status=404), 404)
-    assert_scim_error(beta.patch(path, patch_body({"op": "replace", "path": "active", "value": False}), status=404), 404)
+    assert_scim_error(
+        beta.patch(path, patch_body({"op": "replace", "path": "active", "value": False}), status=404), 404
+    )
     assert_scim_error(beta.delete(path, status=404), 404)
     assert [u["userName"] for u in beta.get("/Users").json["Resources"]] == ["owner@beta.test"]
     assert scim.user(ada["id"])["active"] is True
@@ -158,7 +170,9 @@ def test_another_tenants_user_id_is_404_for_every_operation(scim: Scim, beta: Sc
 def test_scim_on_the_bare_domain_or_an_unknown_instance_is_a_scim_404(portal: Portal, scim: Scim):
     bare = portal.browser(None).get("/scim/v2/Users", headers={"Authorization": f"Bearer {scim.token}"}, status=404)
     assert_scim_error(bare, 404)
-    unknown = portal.browser("nosuch").get("/scim/v2/Users", headers={"Authorization": f"Bearer {scim.token}"}, status=404)
+    unknown = portal.browser("nosuch").get(
+        "/scim/v2/Users", headers={"Authorization": f"Bearer {scim.token}"}, status=404
+    )
     assert_scim_error(unknown, 404)
 
 
@@ -180,16 +194,22 @@ def test_locations_name_the_tenants_configured_host_whatever_port_the_request_ca
 
 
 def test_post_creates_a_user_with_201_location_etag_and_the_full_representation(scim: Scim):
-    response = scim.post("/Users", {
-        "schemas": [USER],
-        "userName": "Ada.Lovelace@Acme.test",
-        "externalId": "entra-object-1",
-        "name": {"givenName": "Ada", "familyName": "Lovelace"},
-        "emails": [{"value": "ada@home.example", "type": "home"}, {"value": "Ada@Acme.test", "type": "work", "primary": True}],
-        "phoneNumbers": [{"value": "+31 20 123 4567", "type": "work"}],
-        "title": "Physiotherapist",
-        "active": True,
-    })
+    response = scim.post(
+        "/Users",
+        {
+            "schemas": [USER],
+            "userName": "Ada.Lovelace@Acme.test",
+            "externalId": "entra-object-1",
+            "name": {"givenName": "Ada", "familyName": "Lovelace"},
+            "emails": [
+                {"value": "ada@home.example", "type": "home"},
+                {"value": "Ada@Acme.test", "type": "work", "primary": True},
+            ],
+            "phoneNumbers": [{"value": "+31 20 123 4567", "type": "work"}],
+            "title": "Physiotherapist",
+            "active": True,
+        },
+    )
     user = response.json
     assert response.content_type == SCIM_JSON
     location = f"http://acme.{BASE_DOMAIN}/scim/v2/Users/{user['id']}"
@@ -229,7 +249,9 @@ def test_no_emails_and_a_username_that_is_not_an_email_is_400_invalid_value(scim
 
 
 def test_post_without_username_is_400_invalid_value(scim: Scim):
-    assert_scim_error(scim.post("/Users", {"schemas": [USER], "emails": [{"value": "a@acme.test"}]}, status=400), 400, "invalidValue")
+    assert_scim_error(
+        scim.post("/Users", {"schemas": [USER], "emails": [{"value": "a@acme.test"}]}, status=400), 400, "invalidValue"
+    )
 
 
 def test_names_fall_back_to_the_username_when_not_sent(scim: Scim):
@@ -240,7 +262,10 @@ def test_names_fall_back_to_the_username_when_not_sent(scim: Scim):
 def test_unknown_attributes_and_extensions_are_ignored_and_read_only_ones_too_on_post(scim: Scim):
     user = scim.create(
         "ada@acme.test",
-        id="chosen-by-client", meta={"version": 'W/"99"'}, nickName="Countess", preferredLanguage="en",
+        id="chosen-by-client",
+        meta={"version": 'W/"99"'},
+        nickName="Countess",
+        preferredLanguage="en",
         **{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Physio"}},
     )
     assert user["id"] != "chosen-by-client"
@@ -249,7 +274,15 @@ def test_unknown_attributes_and_extensions_are_ignored_and_read_only_ones_too_on
 
 
 def test_attribute_names_in_a_body_are_case_insensitive(scim: Scim):
-    response = scim.post("/Users", {"schemas": [USER], "USERNAME": "ada@acme.test", "Name": {"GivenName": "Ada", "familyname": "L"}, "ACTIVE": False})
+    response = scim.post(
+        "/Users",
+        {
+            "schemas": [USER],
+            "USERNAME": "ada@acme.test",
+            "Name": {"GivenName": "Ada", "familyname": "L"},
+            "ACTIVE": False,
+        },
+    )
     assert response.json["userName"] == "ada@acme.test"
     assert response.json["name"]["givenName"] == "Ada" and response.json["active"] is False
 
@@ -266,19 +299,25 @@ def test_a_form_encoded_body_is_refused_with_415(scim: Scim):
 
 def test_duplicate_username_in_another_case_is_409_uniqueness(scim: Scim, engine: Engine):
     scim.create("Ada@Acme.test", emails=[{"value": "ada@acme.test"}])
-    response = scim.post("/Users", {"schemas": [USER], "userName": "ADA@ACME.TEST", "emails": [{"value": "other@acme.test"}]}, status=409)
+    response = scim.post(
+        "/Users", {"schemas": [USER], "userName": "ADA@ACME.TEST", "emails": [{"value": "other@acme.test"}]}, status=409
+    )
     assert_scim_error(response, 409, "uniqueness")
     assert count(engine, "SELECT count(*) FROM practitioners") == 2
 
 
 def test_duplicate_registered_email_is_409_uniqueness(scim: Scim):
     scim.create("ada", emails=[{"value": "ada@acme.test"}])
-    response = scim.post("/Users", {"schemas": [USER], "userName": "ada2", "emails": [{"value": "ADA@acme.test"}]}, status=409)
+    response = scim.post(
+        "/Users", {"schemas": [USER], "userName": "ada2", "emails": [{"value": "ADA@acme.test"}]}, status=409
+    )
     assert_scim_error(response, 409, "uniqueness")
 
 
 def test_a_username_equal_to_an_existing_practitioners_email_is_409(scim: Scim):
-    response = scim.post("/Users", {"schemas": [USER], "userName": "owner@acme.test", "emails": [{"value": "x@acme.test"}]}, status=409)
+    response = scim.post(
+        "/Users", {"schemas": [USER], "userName": "owner@acme.test", "emails": [{"value": "x@acme.test"}]}, status=409
+    )
     assert_scim_error(response, 409, "uniqueness")
 
 
@@ -287,28 +326,34 @@ def test_the_same_username_in_another_tenant_is_fine(scim: Scim, beta: Scim):
     beta.create("ada@shared.test")
 
 
-@pytest.mark.parametrize("body", [
-    b"{not json",
-    b"",
-    b"[1, 2]",
-    b'"a string"',
-    json.dumps({"schemas": ["urn:example:Other"], "userName": "ada@acme.test"}).encode(),
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b"",
+        b"[1, 2]",
+        b'"a string"',
+        json.dumps({"schemas": ["urn:example:Other"], "userName": "ada@acme.test"}).encode(),
+    ],
+)
 def test_malformed_bodies_are_400_invalid_syntax(scim: Scim, body: bytes):
     assert_scim_error(scim.post("/Users", body, status=400), 400, "invalidSyntax")
 
 
-@pytest.mark.parametrize("attributes", [
-    {"userName": 42},
-    {"userName": "ada@acme.test", "emails": "ada@acme.test"},
-    {"userName": "ada@acme.test", "emails": [{"value": 7}]},
-    {"userName": "ada@acme.test", "name": "Ada Lovelace"},
-    {"userName": "ada@acme.test", "active": "maybe"},
-    {"userName": "ada@acme.test", "externalId": {"x": 1}},
-    {"userName": "ada@acme.test", "emails": [{"value": "not an email"}]},
-    {"userName": "x" * 300 + "@acme.test"},
-    {"userName": "ada@acme.test", "name": {"givenName": "A" * 500}},
-])
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        {"userName": 42},
+        {"userName": "ada@acme.test", "emails": "ada@acme.test"},
+        {"userName": "ada@acme.test", "emails": [{"value": 7}]},
+        {"userName": "ada@acme.test", "name": "Ada Lovelace"},
+        {"userName": "ada@acme.test", "active": "maybe"},
+        {"userName": "ada@acme.test", "externalId": {"x": 1}},
+        {"userName": "ada@acme.test", "emails": [{"value": "not an email"}]},
+        {"userName": "x" * 300 + "@acme.test"},
+        {"userName": "ada@acme.test", "name": {"givenName": "A" * 500}},
+    ],
+)
 def test_invalid_values_are_400_invalid_value_never_500(scim: Scim, attributes: dict[str, Any]):
     assert_scim_error(scim.post("/Users", {"schemas": [USER], **attributes}, status=400), 400, "invalidValue")
 
@@ -335,7 +380,9 @@ def test_unknown_id_is_404(scim: Scim):
 
 def test_attributes_parameter_returns_only_those_plus_id_and_schemas(scim: Scim):
     ada = scim.create()
-    user = scim.app.get(f"/scim/v2/Users/{ada['id']}", {"attributes": "userName,name.givenName"}, headers=scim.headers()).json
+    user = scim.app.get(
+        f"/scim/v2/Users/{ada['id']}", {"attributes": "userName,name.givenName"}, headers=scim.headers()
+    ).json
     assert user == {"schemas": [USER], "id": ada["id"], "userName": "ada@acme.test", "name": {"givenName": "Ada"}}
     listed = scim.app.get("/scim/v2/Users", {"attributes": f"{USER}:emails.value"}, headers=scim.headers()).json
     assert {"schemas": [USER], "id": ada["id"], "emails": [{"value": "ada@acme.test"}]} in listed["Resources"]
@@ -343,7 +390,11 @@ def test_attributes_parameter_returns_only_those_plus_id_and_schemas(scim: Scim)
 
 def test_excluded_attributes_are_left_out_but_never_id_or_schemas(scim: Scim):
     ada = scim.create()
-    user = scim.app.get(f"/scim/v2/Users/{ada['id']}", {"excludedAttributes": "emails,name.familyName,meta,id,schemas"}, headers=scim.headers()).json
+    user = scim.app.get(
+        f"/scim/v2/Users/{ada['id']}",
+        {"excludedAttributes": "emails,name.familyName,meta,id,schemas"},
+        headers=scim.headers(),
+    ).json
     assert "emails" not in user and "meta" not in user
     assert user["name"] == {"givenName": "Ada"}
     assert user["id"] == ada["id"] and user["schemas"] == [USER]
@@ -401,25 +452,28 @@ def test_filter_with_an_escaped_quote_in_the_value_is_read_as_json(scim: Scim, t
     assert scim.search(r'userName eq "a\"b"').json["totalResults"] == 0
 
 
-@pytest.mark.parametrize("scim_filter", [
-    'userName eq "a" or userName eq "b"',
-    'not (userName eq "a")',
-    'userName co "ada"',
-    'userName sw "ada"',
-    "userName pr",
-    'meta.lastModified gt "2020-01-01T00:00:00Z"',
-    '(userName eq "ada@acme.test")',
-    'emails[type eq "work"].value eq "x"',
-    'nickName eq "x"',
-    'userName eq 42',
-    'active eq "true"',
-    'userName eq "unterminated',
-    'userName eq "a" and',
-    'userName "a"',
-    "userName eq",
-    "and",
-    'userName eq "a" userName eq "b"',
-])
+@pytest.mark.parametrize(
+    "scim_filter",
+    [
+        'userName eq "a" or userName eq "b"',
+        'not (userName eq "a")',
+        'userName co "ada"',
+        'userName sw "ada"',
+        "userName pr",
+        'meta.lastModified gt "2020-01-01T00:00:00Z"',
+        '(userName eq "ada@acme.test")',
+        'emails[type eq "work"].value eq "x"',
+        'nickName eq "x"',
+        "userName eq 42",
+        'active eq "true"',
+        'userName eq "unterminated',
+        'userName eq "a" and',
+        'userName "a"',
+        "userName eq",
+        "and",
+        'userName eq "a" userName eq "b"',
+    ],
+)
 def test_unsupported_or_malformed_filters_are_400_invalid_filter(scim: Scim, three: dict[str, Any], scim_filter: str):
     assert_scim_error(scim.search(scim_filter, status=400), 400, "invalidFilter")
 
@@ -439,7 +493,9 @@ def test_list_without_filter_pages_with_start_index_and_count(scim: Scim, three:
 
 def test_start_index_below_one_is_one_and_a_negative_count_is_zero(scim: Scim, three: dict[str, Any]):
     page = scim.app.get("/scim/v2/Users", {"startIndex": "-5", "count": "-1"}, headers=scim.headers()).json
-    assert page["startIndex"] == 1 and page["totalResults"] == 4 and page["itemsPerPage"] == 0 and page["Resources"] == []
+    assert (
+        page["startIndex"] == 1 and page["totalResults"] == 4 and page["itemsPerPage"] == 0 and page["Resources"] == []
+    )
 
 
 def test_count_is_capped_and_non_numbers_are_400(scim: Scim, three: dict[str, Any]):
@@ -450,8 +506,13 @@ def test_count_is_capped_and_non_numbers_are_400(scim: Scim, three: dict[str, An
 
 
 def test_search_with_post_takes_a_search_request_body(scim: Scim, three: dict[str, Any]):
-    body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": 'externalId eq "ext-bob"',
-            "attributes": ["userName"], "startIndex": 1, "count": 10}
+    body = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        "filter": 'externalId eq "ext-bob"',
+        "attributes": ["userName"],
+        "startIndex": 1,
+        "count": 10,
+    }
     found = scim.post("/Users/.search", body, status=200).json
     assert found["Resources"] == [{"schemas": [USER], "id": three["bob"]["id"], "userName": "bob"}]
     assert_scim_error(scim.post("/Users/.search", {"filter": 'userName eq "bob"'}, status=400), 400, "invalidSyntax")
@@ -469,7 +530,10 @@ def test_search_at_the_root_across_resource_types_is_501(scim: Scim):
 
 def test_put_replaces_the_user_and_clears_what_is_left_out(scim: Scim):
     ada = scim.create(externalId="ext", title="Physio", phoneNumbers=[{"value": "123", "type": "work"}])
-    response = scim.put(f"/Users/{ada['id']}", {"schemas": [USER], "userName": "ada@acme.test", "name": {"givenName": "Augusta", "familyName": "King"}})
+    response = scim.put(
+        f"/Users/{ada['id']}",
+        {"schemas": [USER], "userName": "ada@acme.test", "name": {"givenName": "Augusta", "familyName": "King"}},
+    )
     user = response.json
     assert user["name"]["givenName"] == "Augusta" and user["name"]["familyName"] == "King"
     assert "externalId" not in user and "title" not in user and "phoneNumbers" not in user
@@ -480,17 +544,26 @@ def test_put_replaces_the_user_and_clears_what_is_left_out(scim: Scim):
 def test_put_ignores_a_matching_id_and_refuses_a_conflicting_one_with_mutability(scim: Scim):
     ada = scim.create()
     scim.put(f"/Users/{ada['id']}", {"schemas": [USER], "id": ada["id"], "userName": "ada@acme.test"})
-    response = scim.put(f"/Users/{ada['id']}", {"schemas": [USER], "id": "another", "userName": "ada@acme.test"}, status=400)
+    response = scim.put(
+        f"/Users/{ada['id']}", {"schemas": [USER], "id": "another", "userName": "ada@acme.test"}, status=400
+    )
     assert_scim_error(response, 400, "mutability")
 
 
 def test_put_with_a_taken_email_changes_nothing(scim: Scim):
     scim.create("bob", emails=[{"value": "bob@acme.test"}])
     ada = scim.create(title="Physio")
-    response = scim.put(f"/Users/{ada['id']}", {
-        "schemas": [USER], "userName": "ada.new", "name": {"givenName": "Changed", "familyName": "Name"},
-        "emails": [{"value": "bob@acme.test"}], "active": False,
-    }, status=409)
+    response = scim.put(
+        f"/Users/{ada['id']}",
+        {
+            "schemas": [USER],
+            "userName": "ada.new",
+            "name": {"givenName": "Changed", "familyName": "Name"},
+            "emails": [{"value": "bob@acme.test"}],
+            "active": False,
+        },
+        status=409,
+    )
     assert_scim_error(response, 409, "uniqueness")
     assert scim.user(ada["id"]) == ada
 
@@ -505,11 +578,23 @@ def test_put_unknown_id_is_404(scim: Scim):
 def test_if_match_with_the_current_etag_succeeds_and_a_stale_one_is_412(scim: Scim):
     ada = scim.create()
     etag = ada["meta"]["version"]
-    changed = scim.patch(f"/Users/{ada['id']}", patch_body({"op": "replace", "path": "title", "value": "Physio"}), **{"If-Match": etag})
+    changed = scim.patch(
+        f"/Users/{ada['id']}", patch_body({"op": "replace", "path": "title", "value": "Physio"}), **{"If-Match": etag}
+    )
     assert changed.headers["ETag"] != etag
-    stale = scim.patch(f"/Users/{ada['id']}", patch_body({"op": "replace", "path": "title", "value": "Other"}), status=412, **{"If-Match": etag})
+    stale = scim.patch(
+        f"/Users/{ada['id']}",
+        patch_body({"op": "replace", "path": "title", "value": "Other"}),
+        status=412,
+        **{"If-Match": etag},
+    )
     assert_scim_error(stale, 412)
-    assert_scim_error(scim.put(f"/Users/{ada['id']}", {"schemas": [USER], "userName": "x@acme.test"}, status=412, **{"If-Match": etag}), 412)
+    assert_scim_error(
+        scim.put(
+            f"/Users/{ada['id']}", {"schemas": [USER], "userName": "x@acme.test"}, status=412, **{"If-Match": etag}
+        ),
+        412,
+    )
     assert_scim_error(scim.delete(f"/Users/{ada['id']}", status=412, **{"If-Match": etag}), 412)
     assert scim.user(ada["id"])["title"] == "Physio"
     scim.delete(f"/Users/{ada['id']}", **{"If-Match": changed.headers["ETag"]})
@@ -518,7 +603,9 @@ def test_if_match_with_the_current_etag_succeeds_and_a_stale_one_is_412(scim: Sc
 def test_if_match_accepts_the_star_and_the_strong_form_of_the_tag(scim: Scim):
     ada = scim.create()
     strong = ada["meta"]["version"].removeprefix("W/")
-    after = scim.put(f"/Users/{ada['id']}", {"schemas": [USER], "userName": "ada@acme.test", "title": "A"}, **{"If-Match": strong})
+    after = scim.put(
+        f"/Users/{ada['id']}", {"schemas": [USER], "userName": "ada@acme.test", "title": "A"}, **{"If-Match": strong}
+    )
     scim.put(f"/Users/{ada['id']}", {"schemas": [USER], "userName": "ada@acme.test", "title": "B"}, **{"If-Match": "*"})
     assert after.status_int == 200
 
@@ -532,13 +619,16 @@ def patched(scim: Scim, user_id: str, *operations: dict[str, Any]) -> dict[str, 
 
 def test_patch_replace_with_paths(scim: Scim):
     ada = scim.create()
-    user = patched(scim, ada["id"],
-                   {"op": "replace", "path": "userName", "value": "augusta@acme.test"},
-                   {"op": "replace", "path": "name.givenName", "value": "Augusta"},
-                   {"op": "replace", "path": "name.familyName", "value": "King"},
-                   {"op": "replace", "path": "externalId", "value": "ext-1"},
-                   {"op": "replace", "path": "title", "value": "Physio"},
-                   {"op": "replace", "path": "displayName", "value": "ignored"})
+    user = patched(
+        scim,
+        ada["id"],
+        {"op": "replace", "path": "userName", "value": "augusta@acme.test"},
+        {"op": "replace", "path": "name.givenName", "value": "Augusta"},
+        {"op": "replace", "path": "name.familyName", "value": "King"},
+        {"op": "replace", "path": "externalId", "value": "ext-1"},
+        {"op": "replace", "path": "title", "value": "Physio"},
+        {"op": "replace", "path": "displayName", "value": "ignored"},
+    )
     assert user["userName"] == "augusta@acme.test"
     assert user["name"] == {"givenName": "Augusta", "familyName": "King"}
     assert user["displayName"] == "Augusta King"
@@ -555,22 +645,33 @@ def test_patch_with_entras_capitalised_ops_and_active_as_the_string_false(scim: 
 
 def test_patch_without_path_takes_a_value_object(scim: Scim):
     ada = scim.create()
-    user = patched(scim, ada["id"], {"op": "replace", "value": {"active": False, "title": "Physio", "name": {"givenName": "Augusta"}}})
+    user = patched(
+        scim,
+        ada["id"],
+        {"op": "replace", "value": {"active": False, "title": "Physio", "name": {"givenName": "Augusta"}}},
+    )
     assert user["active"] is False and user["title"] == "Physio"
     assert user["name"]["givenName"] == "Augusta" and user["name"]["familyName"] == "Lovelace"
 
 
 def test_patch_without_path_accepts_entras_dotted_and_value_path_keys(scim: Scim):
     ada = scim.create()
-    user = patched(scim, ada["id"], {"op": "Add", "value": {
-        "name.givenName": "Augusta",
-        "name.familyName": "King",
-        'emails[type eq "work"].value': "augusta@acme.test",
-        'phoneNumbers[type eq "work"].value': "+44 20 1234",
-        'phoneNumbers[type eq "mobile"].value': "+44 7700 900000",
-        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "Physio",
-        "preferredLanguage": "en-GB",
-    }})
+    user = patched(
+        scim,
+        ada["id"],
+        {
+            "op": "Add",
+            "value": {
+                "name.givenName": "Augusta",
+                "name.familyName": "King",
+                'emails[type eq "work"].value': "augusta@acme.test",
+                'phoneNumbers[type eq "work"].value': "+44 20 1234",
+                'phoneNumbers[type eq "mobile"].value': "+44 7700 900000",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "Physio",
+                "preferredLanguage": "en-GB",
+            },
+        },
+    )
     assert user["name"]["givenName"] == "Augusta" and user["name"]["familyName"] == "King"
     assert user["emails"] == [{"value": "augusta@acme.test", "type": "work", "primary": True}]
     assert user["phoneNumbers"] == [{"value": "+44 20 1234", "type": "work"}]
@@ -580,9 +681,21 @@ def test_patch_emails_with_value_path_filters(scim: Scim):
     ada = scim.create()
     user = patched(scim, ada["id"], {"op": "replace", "path": 'emails[type eq "work"].value', "value": "new@acme.test"})
     assert user["emails"][0]["value"] == "new@acme.test"
-    user = patched(scim, ada["id"], {"op": "replace", "path": 'emails[value eq "NEW@acme.test"]', "value": {"value": "newer@acme.test"}})
+    user = patched(
+        scim,
+        ada["id"],
+        {"op": "replace", "path": 'emails[value eq "NEW@acme.test"]', "value": {"value": "newer@acme.test"}},
+    )
     assert user["emails"][0]["value"] == "newer@acme.test"
-    user = patched(scim, ada["id"], {"op": "replace", "path": "emails", "value": [{"value": "x@acme.test"}, {"value": "y@acme.test", "primary": True}]})
+    user = patched(
+        scim,
+        ada["id"],
+        {
+            "op": "replace",
+            "path": "emails",
+            "value": [{"value": "x@acme.test"}, {"value": "y@acme.test", "primary": True}],
+        },
+    )
     assert user["emails"][0]["value"] == "y@acme.test"
     # A home address is not stored, like any attribute this service does not keep.
     user = patched(scim, ada["id"], {"op": "add", "path": 'emails[type eq "home"].value', "value": "home@example.org"})
@@ -591,7 +704,11 @@ def test_patch_emails_with_value_path_filters(scim: Scim):
 
 def test_patch_a_value_filter_that_matches_no_email_is_400_no_target(scim: Scim):
     ada = scim.create()
-    response = scim.patch(f"/Users/{ada['id']}", patch_body({"op": "replace", "path": 'emails[value eq "other@acme.test"].value', "value": "x@acme.test"}), status=400)
+    response = scim.patch(
+        f"/Users/{ada['id']}",
+        patch_body({"op": "replace", "path": 'emails[value eq "other@acme.test"].value', "value": "x@acme.test"}),
+        status=400,
+    )
     assert_scim_error(response, 400, "noTarget")
 
 
@@ -599,21 +716,31 @@ def test_patch_remove_of_emails_falls_back_to_an_email_username_or_is_400(scim: 
     ada = scim.create("ada@acme.test", emails=[{"value": "work@acme.test"}])
     assert patched(scim, ada["id"], {"op": "remove", "path": "emails"})["emails"][0]["value"] == "ada@acme.test"
     bob = scim.create("bob", emails=[{"value": "bob@acme.test"}])
-    response = scim.patch(f"/Users/{bob['id']}", patch_body({"op": "remove", "path": 'emails[type eq "work"]'}), status=400)
+    response = scim.patch(
+        f"/Users/{bob['id']}", patch_body({"op": "remove", "path": 'emails[type eq "work"]'}), status=400
+    )
     assert_scim_error(response, 400, "invalidValue")
 
 
 def test_patch_remove_clears_optional_attributes(scim: Scim):
     ada = scim.create(externalId="ext", title="Physio", phoneNumbers=[{"value": "123"}])
-    user = patched(scim, ada["id"], {"op": "remove", "path": "externalId"}, {"op": "Remove", "path": "title"},
-                   {"op": "remove", "path": 'phoneNumbers[type eq "work"].value'})
+    user = patched(
+        scim,
+        ada["id"],
+        {"op": "remove", "path": "externalId"},
+        {"op": "Remove", "path": "title"},
+        {"op": "remove", "path": 'phoneNumbers[type eq "work"].value'},
+    )
     assert "externalId" not in user and "title" not in user and "phoneNumbers" not in user
 
 
 def test_patch_remove_of_the_required_username_is_400_and_changes_nothing(scim: Scim):
     ada = scim.create()
-    response = scim.patch(f"/Users/{ada['id']}", patch_body(
-        {"op": "replace", "path": "title", "value": "Physio"}, {"op": "remove", "path": "userName"}), status=400)
+    response = scim.patch(
+        f"/Users/{ada['id']}",
+        patch_body({"op": "replace", "path": "title", "value": "Physio"}, {"op": "remove", "path": "userName"}),
+        status=400,
+    )
     assert_scim_error(response, 400, "mutability")
     assert scim.user(ada["id"]) == ada
 
@@ -621,7 +748,9 @@ def test_patch_remove_of_the_required_username_is_400_and_changes_nothing(scim: 
 def test_patch_of_read_only_or_removal_of_required_attributes_is_400_mutability(scim: Scim):
     ada = scim.create()
     for path in ("id", "meta.created"):
-        response = scim.patch(f"/Users/{ada['id']}", patch_body({"op": "replace", "path": path, "value": "x"}), status=400)
+        response = scim.patch(
+            f"/Users/{ada['id']}", patch_body({"op": "replace", "path": path, "value": "x"}), status=400
+        )
         assert_scim_error(response, 400, "mutability")
     response = scim.patch(f"/Users/{ada['id']}", patch_body({"op": "replace", "value": {"id": "x"}}), status=400)
     assert_scim_error(response, 400, "mutability")
@@ -631,20 +760,38 @@ def test_patch_of_read_only_or_removal_of_required_attributes_is_400_mutability(
     assert scim.user(ada["id"]) == ada
 
 
-@pytest.mark.parametrize("body, scim_type", [
-    ({"Operations": [{"op": "replace", "path": "title", "value": "x"}]}, "invalidSyntax"),
-    ({"schemas": [PATCH_OP], "Operations": []}, "invalidSyntax"),
-    ({"schemas": [PATCH_OP], "Operations": [{"op": "move", "path": "title", "value": "x"}]}, "invalidSyntax"),
-    ({"schemas": [PATCH_OP], "Operations": ["replace"]}, "invalidSyntax"),
-    ({"schemas": [PATCH_OP], "Operations": [{"op": "remove"}]}, "noTarget"),
-    ({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "title"}]}, "invalidValue"),
-    ({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": "x"}]}, "invalidValue"),
-    ({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": "nope"}]}, "invalidValue"),
-    ({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "userName", "value": None}]}, "invalidValue"),
-    ({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "emails[type eq", "value": "x"}]}, "invalidPath"),
-    ({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": 'emails[display co "x"].value', "value": "x"}]}, "invalidFilter"),
-    ({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": 'emails[type eq "work"].value', "value": "not-an-email"}]}, "invalidValue"),
-])
+@pytest.mark.parametrize(
+    "body, scim_type",
+    [
+        ({"Operations": [{"op": "replace", "path": "title", "value": "x"}]}, "invalidSyntax"),
+        ({"schemas": [PATCH_OP], "Operations": []}, "invalidSyntax"),
+        ({"schemas": [PATCH_OP], "Operations": [{"op": "move", "path": "title", "value": "x"}]}, "invalidSyntax"),
+        ({"schemas": [PATCH_OP], "Operations": ["replace"]}, "invalidSyntax"),
+        ({"schemas": [PATCH_OP], "Operations": [{"op": "remove"}]}, "noTarget"),
+        ({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "title"}]}, "invalidValue"),
+        ({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": "x"}]}, "invalidValue"),
+        ({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": "nope"}]}, "invalidValue"),
+        ({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "userName", "value": None}]}, "invalidValue"),
+        (
+            {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "emails[type eq", "value": "x"}]},
+            "invalidPath",
+        ),
+        (
+            {
+                "schemas": [PATCH_OP],
+                "Operations": [{"op": "replace", "path": 'emails[display co "x"].value', "value": "x"}],
+            },
+            "invalidFilter",
+        ),
+        (
+            {
+                "schemas": [PATCH_OP],
+                "Operations": [{"op": "replace", "path": 'emails[type eq "work"].value', "value": "not-an-email"}],
+            },
+            "invalidValue",
+        ),
+    ],
+)
 def test_malformed_patches_are_400_with_the_right_scim_type(scim: Scim, body: dict[str, Any], scim_type: str):
     ada = scim.create()
     assert_scim_error(scim.patch(f"/Users/{ada['id']}", body, status=400), 400, scim_type)
@@ -654,8 +801,14 @@ def test_malformed_patches_are_400_with_the_right_scim_type(scim: Scim, body: di
 def test_patch_to_a_taken_username_is_409_and_changes_nothing(scim: Scim):
     scim.create("bob@acme.test")
     ada = scim.create()
-    response = scim.patch(f"/Users/{ada['id']}", patch_body(
-        {"op": "replace", "path": "title", "value": "x"}, {"op": "replace", "path": "userName", "value": "BOB@acme.test"}), status=409)
+    response = scim.patch(
+        f"/Users/{ada['id']}",
+        patch_body(
+            {"op": "replace", "path": "title", "value": "x"},
+            {"op": "replace", "path": "userName", "value": "BOB@acme.test"},
+        ),
+        status=409,
+    )
     assert_scim_error(response, 409, "uniqueness")
     assert scim.user(ada["id"]) == ada
 
@@ -666,11 +819,21 @@ def test_patch_to_a_taken_username_is_409_and_changes_nothing(scim: Scim):
 def test_oktas_flow_search_then_create_then_put_active_false_deactivates(scim: Scim, portal: Portal):
     found = scim.search('userName eq "ann@acme.test"').json
     assert found["totalResults"] == 0 and found["Resources"] == []
-    created = scim.post("/Users", {
-        "schemas": [USER], "userName": "ann@acme.test", "name": {"givenName": "Ann", "familyName": "Smith"},
-        "emails": [{"primary": True, "value": "ann@acme.test", "type": "work"}], "displayName": "Ann Smith",
-        "locale": "en-US", "externalId": "00u1okta", "groups": [], "password": "ignored-Secret-1", "active": True,
-    }).json
+    created = scim.post(
+        "/Users",
+        {
+            "schemas": [USER],
+            "userName": "ann@acme.test",
+            "name": {"givenName": "Ann", "familyName": "Smith"},
+            "emails": [{"primary": True, "value": "ann@acme.test", "type": "work"}],
+            "displayName": "Ann Smith",
+            "locale": "en-US",
+            "externalId": "00u1okta",
+            "groups": [],
+            "password": "ignored-Secret-1",
+            "active": True,
+        },
+    ).json
     assert scim.search('userName eq "ann@acme.test"').json["totalResults"] == 1
     put = dict(created, active=False)
     deactivated = scim.put(f"/Users/{created['id']}", put).json
@@ -681,7 +844,9 @@ def test_oktas_flow_search_then_create_then_put_active_false_deactivates(scim: S
 # --- deprovisioning ------------------------------------------------------------------------
 
 
-def test_deprovisioning_with_active_false_ends_an_open_session_and_blocks_password_login(portal: Portal, scim: Scim, engine: Engine):
+def test_deprovisioning_with_active_false_ends_an_open_session_and_blocks_password_login(
+    portal: Portal, scim: Scim, engine: Engine
+):
     portal.add_practitioner("acme", "pat@acme.test")
     browser = portal.browser("acme")
     portal.log_in(browser, "pat@acme.test")
@@ -725,7 +890,9 @@ def test_every_write_is_audited_with_the_tokens_name(scim: Scim, engine: Engine)
     patched(scim, ada["id"], {"op": "replace", "path": "active", "value": False})
     scim.delete(f"/Users/{ada['id']}")
     with engine.connect() as connection:
-        summaries = [row[0] for row in connection.execute(text("SELECT summary FROM audit_events WHERE kind LIKE 'scim_user_%'"))]
+        summaries = [
+            row[0] for row in connection.execute(text("SELECT summary FROM audit_events WHERE kind LIKE 'scim_user_%'"))
+        ]
     assert len(summaries) == 3 and all("'Entra'" in s for s in summaries)
 
 
@@ -778,9 +945,14 @@ def test_resource_types_list_only_user(scim: Scim):
 def test_the_primary_flag_of_the_one_email_kept_round_trips(scim: Scim):
     user = scim.create("ada", emails=[{"value": "ada@acme.test", "type": "work", "primary": False}])
     assert user["emails"] == [{"value": "ada@acme.test", "type": "work", "primary": False}]
-    scim.patch(f"/Users/{user['id']}", patch_body({"op": "replace", "path": 'emails[type eq "work"].primary', "value": True}))
+    scim.patch(
+        f"/Users/{user['id']}", patch_body({"op": "replace", "path": 'emails[type eq "work"].primary', "value": True})
+    )
     assert scim.user(user["id"])["emails"][0]["primary"] is True
-    scim.patch(f"/Users/{user['id']}", patch_body({"op": "replace", "path": "emails", "value": [{"value": "ada@acme.test", "primary": False}]}))
+    scim.patch(
+        f"/Users/{user['id']}",
+        patch_body({"op": "replace", "path": "emails", "value": [{"value": "ada@acme.test", "primary": False}]}),
+    )
     assert scim.user(user["id"])["emails"][0]["primary"] is False
 
 

@@ -19,8 +19,15 @@ def test_a_provisioned_practitioner_whose_external_id_is_the_subject_signs_in_st
     provider_id = sso.connect()
     choose_subject_provider(sso.admin(), provider_id)
     scim = Scim(sso.portal, "acme", create_token(sso.portal, "acme"))
-    scim.post("/Users", {"schemas": [USER], "userName": "nia@acme.test", "externalId": "nia-oid",
-                         "name": {"givenName": "Nia", "familyName": "Neu"}})
+    scim.post(
+        "/Users",
+        {
+            "schemas": [USER],
+            "userName": "nia@acme.test",
+            "externalId": "nia-oid",
+            "name": {"givenName": "Nia", "familyName": "Neu"},
+        },
+    )
     sso.op.login_as("nia-oid", email="nia@elsewhere.example")
     browser = sso.portal.browser("acme")
     assert sso.log_in(browser, status=303).location.endswith("/")
@@ -53,7 +60,11 @@ def test_only_the_authentication_right_may_choose_the_subject_provider(sso: Sso)
     page = clerk.get("/admin/provisioning")
     assert "subject-form" not in page.forms
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    clerk.post("/admin/provisioning", {"csrf_token": token, "action": "subject", "subject_provider_id": provider_id}, status=403)
+    clerk.post(
+        "/admin/provisioning",
+        {"csrf_token": token, "action": "subject", "subject_provider_id": provider_id},
+        status=403,
+    )
 
 
 def test_another_tenants_provider_cannot_be_chosen(sso: Sso):
@@ -62,4 +73,8 @@ def test_another_tenants_provider_cannot_be_chosen(sso: Sso):
     beta = sso.admin("beta")
     page = beta.get("/admin/provisioning")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    beta.post("/admin/provisioning", {"csrf_token": token, "action": "subject", "subject_provider_id": acme_provider}, status=400)
+    beta.post(
+        "/admin/provisioning",
+        {"csrf_token": token, "action": "subject", "subject_provider_id": acme_provider},
+        status=400,
+    )

@@ -36,7 +36,11 @@ def tokens_of(portal: Portal, slug: str) -> Iterator[tuple[ProvisioningTokens, o
 def authenticate(portal: Portal, slug: str, token: str) -> ScimToken | None:
     with tokens_of(portal, slug) as (service, tenant):
         found = service.authenticate(tenant, token)
-        return None if found is None else ScimToken(found.tenant_id, found.name, found.token_digest, found.created_at, found.id)
+        return (
+            None
+            if found is None
+            else ScimToken(found.tenant_id, found.name, found.token_digest, found.created_at, found.id)
+        )
 
 
 def logged_in(portal: Portal, email: str = OWNER, slug: str = "acme") -> webtest.TestApp:
@@ -71,7 +75,8 @@ def shown_token(page: webtest.TestResponse) -> str:
 
 def revoke_form(page: webtest.TestResponse, token_id: str) -> webtest.Form:
     (form,) = [
-        f for key, f in page.forms.items()
+        f
+        for key, f in page.forms.items()
         if isinstance(key, int) and "token_id" in f.fields and f["token_id"].value == token_id
     ]
     return form
@@ -188,7 +193,12 @@ def test_list_shows_tokens_newest_first_with_last_use(acme):
 
 @pytest.mark.parametrize(
     "name, message",
-    [("", "enter a token name"), ("   ", "enter a token name"), ("x" * 101, "longer than 100"), ("a\x00b", "not allowed")],
+    [
+        ("", "enter a token name"),
+        ("   ", "enter a token name"),
+        ("x" * 101, "longer than 100"),
+        ("a\x00b", "not allowed"),
+    ],
 )
 def test_invalid_name_is_a_400_field_error_and_nothing_is_stored(acme, engine, name, message):
     browser = logged_in(acme)
@@ -202,7 +212,9 @@ def test_invalid_name_is_a_400_field_error_and_nothing_is_stored(acme, engine, n
 def test_a_file_where_the_name_belongs_is_a_400(acme, engine):
     browser = logged_in(acme)
     page = browser.get(PATH)
-    browser.post(PATH, {"csrf_token": csrf_token(page), "action": "create"}, upload_files=[("name", "x.txt", b"x")], status=400)
+    browser.post(
+        PATH, {"csrf_token": csrf_token(page), "action": "create"}, upload_files=[("name", "x.txt", b"x")], status=400
+    )
     assert stored(engine) == []
 
 
@@ -245,7 +257,9 @@ def test_revoking_one_token_leaves_the_others_working(acme, engine):
 def test_unknown_token_id_is_a_4xx_message(acme, token_id, status):
     browser = logged_in(acme)
     page = browser.get(PATH)
-    refused = browser.post(PATH, {"csrf_token": csrf_token(page), "action": "revoke", "token_id": token_id}, status=status)
+    refused = browser.post(
+        PATH, {"csrf_token": csrf_token(page), "action": "revoke", "token_id": token_id}, status=status
+    )
     assert refused.html.find(class_="error").get_text(strip=True)
 
 
@@ -335,7 +349,9 @@ def test_the_page_says_in_plain_words_whom_tokens_act_for_and_whom_they_reach(ac
     assert "never deactivate or delete the owner" in rule
     assert "created by anyone else reaches only practitioners without module rights" in rule
     reach = "every practitioner" if email == OWNER else "only practitioners without module rights"
-    assert f"The new token acts for you and reaches {reach}." in " ".join(page.html.find(id="token-form").get_text(" ").split())
+    assert f"The new token acts for you and reaches {reach}." in " ".join(
+        page.html.find(id="token-form").get_text(" ").split()
+    )
 
 
 def test_each_token_lists_the_person_it_acts_for_and_how_far_it_reaches(acme, engine):
@@ -343,9 +359,16 @@ def test_each_token_lists_the_person_it_acts_for_and_how_far_it_reaches(acme, en
     create(logged_in(acme, CLERK), "Clerk's")
     first = stored(engine)[0]
     with engine.begin() as connection:  # a token made before tokens recorded their creator
-        connection.execute(scim_tokens.insert().values(
-            id="l" * 32, tenant_id=first.tenant_id, name="Legacy", token_digest="0" * 64,
-            created_at=first.created_at, created_by=None))
+        connection.execute(
+            scim_tokens.insert().values(
+                id="l" * 32,
+                tenant_id=first.tenant_id,
+                name="Legacy",
+                token_digest="0" * 64,
+                created_at=first.created_at,
+                created_by=None,
+            )
+        )
     acts_for = {r[0]: r[4] for r in rows(logged_in(acme, CLERK).get(PATH))}
     assert acts_for == {
         "Owner's": f"{OWNER} (account owner) reaches every practitioner",

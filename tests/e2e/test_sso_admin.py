@@ -163,7 +163,9 @@ def test_a_practitioner_without_the_right_cannot_save_a_provider(acme: Portal, o
     assert count(engine, identity_providers) == 0
 
 
-def test_a_holder_of_the_authentication_right_can_connect_a_provider(acme: Portal, op: LoopbackProvider, engine: Engine):
+def test_a_holder_of_the_authentication_right_can_connect_a_provider(
+    acme: Portal, op: LoopbackProvider, engine: Engine
+):
     save(logged_in(acme, "security@acme.test"), **provider_values(op))
     assert stored_provider(engine).issuer == op.issuer
 
@@ -214,7 +216,10 @@ def test_a_provider_loaded_from_discovery_and_saved_logs_practitioners_in(sso: S
     [
         (lambda op: op.issuer + "/nope", "the issuer answered HTTP 404"),
         (lambda op: op.issuer + "/", "the document's issuer is {op.issuer}, not {op.issuer}/"),
-        (lambda op: op.issuer.replace("127.0.0.1", "localhost"), "the document's issuer is {op.issuer}, not http://localhost:"),
+        (
+            lambda op: op.issuer.replace("127.0.0.1", "localhost"),
+            "the document's issuer is {op.issuer}, not http://localhost:",
+        ),
         (lambda op: "https://10.0.0.5/tenant", "10.0.0.5 is a private address"),
         (lambda op: "https://169.254.169.254/latest", "169.254.169.254 is a cloud metadata address"),
         (lambda op: "http://login.example.com", "the URL must start with https://"),
@@ -222,7 +227,9 @@ def test_a_provider_loaded_from_discovery_and_saved_logs_practitioners_in(sso: S
     ],
     ids=["not-found", "trailing-slash", "other-host-name", "private", "metadata", "plain-http", "empty"],
 )
-def test_a_failed_discovery_is_explained_beside_the_issuer_and_saves_nothing(sso: Sso, engine: Engine, issuer, explanation):
+def test_a_failed_discovery_is_explained_beside_the_issuer_and_saves_nothing(
+    sso: Sso, engine: Engine, issuer, explanation
+):
     page = discover(sso.admin(), issuer(sso.op), status=400)
     assert explanation.format(op=sso.op) in field_error(page, "issuer")
     assert count(engine, identity_providers) == 0
@@ -269,7 +276,9 @@ def test_an_empty_form_marks_every_required_field_and_saves_nothing(sso: Sso, en
     ],
     ids=["plain-http", "no-scheme", "space", "ftp", "credentials", "fragment", "too-long", "nul"],
 )
-def test_a_malformed_url_is_refused_beside_its_field_and_saves_nothing(sso: Sso, engine: Engine, field: str, value: str, message: str):
+def test_a_malformed_url_is_refused_beside_its_field_and_saves_nothing(
+    sso: Sso, engine: Engine, field: str, value: str, message: str
+):
     page = save(sso.admin(), status=400, **provider_values(sso.op, **{field: value}))
     assert message in field_error(page, field)
     assert count(engine, identity_providers) == 0 and count(engine, audit_events) == 0
@@ -286,7 +295,9 @@ def test_a_malformed_url_is_refused_beside_its_field_and_saves_nothing(sso: Sso,
     ],
     ids=["blank-name", "long-name", "long-client-id", "issuer-query", "auth-method"],
 )
-def test_a_bad_value_is_refused_beside_its_field_and_saves_nothing(sso: Sso, engine: Engine, field: str, value: str, message: str):
+def test_a_bad_value_is_refused_beside_its_field_and_saves_nothing(
+    sso: Sso, engine: Engine, field: str, value: str, message: str
+):
     form = filled(sso.admin().get(PATH), **provider_values(sso.op))
     form[field].force_value(value)
     page = form.submit("action", value="save", status=400)
@@ -300,8 +311,12 @@ def test_a_file_uploaded_where_a_url_belongs_is_refused(sso: Sso, engine: Engine
     admin = sso.admin()
     token = csrf_token(admin.get(PATH))
     fields = {k: v for k, v in provider_values(sso.op).items() if k != "issuer"}
-    page = admin.post(PATH, {"csrf_token": token, "action": action, **fields},
-                      upload_files=[("issuer", "issuer.txt", b"https://login.example.com")], status=400)
+    page = admin.post(
+        PATH,
+        {"csrf_token": token, "action": action, **fields},
+        upload_files=[("issuer", "issuer.txt", b"https://login.example.com")],
+        status=400,
+    )
     assert field_error(page, "issuer") == "this field takes text"
     assert count(engine, identity_providers) == 0
 
@@ -309,8 +324,13 @@ def test_a_file_uploaded_where_a_url_belongs_is_refused(sso: Sso, engine: Engine
 def test_a_bad_edit_leaves_the_saved_provider_as_it_was(sso: Sso, engine: Engine):
     provider_id = sso.connect()
     before = stored_provider(engine)
-    page = save(sso.admin(), status=400, query=f"?provider={provider_id}", display_name="Renamed",
-                token_endpoint="http://login.example.com/token")
+    page = save(
+        sso.admin(),
+        status=400,
+        query=f"?provider={provider_id}",
+        display_name="Renamed",
+        token_endpoint="http://login.example.com/token",
+    )
     assert "https://" in field_error(page, "token_endpoint")
     assert stored_provider(engine) == before
     assert count(engine, audit_events) == 1  # only the first save
@@ -324,7 +344,11 @@ def test_a_bad_edit_leaves_the_saved_provider_as_it_was(sso: Sso, engine: Engine
     [
         ("token_endpoint", "https://10.0.0.5/token", "10.0.0.5 is a private address"),
         ("authorization_endpoint", "https://192.168.1.20/authorize", "a private address"),
-        ("userinfo_endpoint", "https://[::ffff:172.16.0.9]/userinfo", "a private address (IPv4 172.16.0.9 inside IPv6)"),
+        (
+            "userinfo_endpoint",
+            "https://[::ffff:172.16.0.9]/userinfo",
+            "a private address (IPv4 172.16.0.9 inside IPv6)",
+        ),
         ("jwks_uri", "https://169.254.169.254/latest/meta-data", "a cloud metadata address"),
         ("jwks_uri", "https://169.254.10.10/keys", "a link-local address"),
         ("issuer", "https://100.100.100.200", "a cloud metadata address"),
@@ -332,7 +356,9 @@ def test_a_bad_edit_leaves_the_saved_provider_as_it_was(sso: Sso, engine: Engine
     ],
     ids=["rfc1918-10", "rfc1918-192", "mapped-ipv6", "aws-metadata", "link-local", "alibaba-metadata", "unspecified"],
 )
-def test_an_endpoint_inside_the_network_is_refused_at_save_time(sso: Sso, engine: Engine, field: str, url: str, reason: str):
+def test_an_endpoint_inside_the_network_is_refused_at_save_time(
+    sso: Sso, engine: Engine, field: str, url: str, reason: str
+):
     page = save(sso.admin(), status=400, **provider_values(sso.op, **{field: url}), restrict_to_sso=True)
     assert reason in field_error(page, field)
     assert set(field_errors(page)) == {field}
@@ -413,7 +439,9 @@ def test_restrict_to_sso_is_saved_shown_and_can_be_lifted(sso: Sso, engine: Engi
     page = admin.get("/admin/authentication?provider=" + str(providers_of(engine)[0]))
     assert page.forms["provider-form"]["restrict_to_sso"].checked
 
-    page = save(admin, query="?provider=" + str(providers_of(engine)[0]), client_secret="", restrict_to_sso=False).follow()
+    page = save(
+        admin, query="?provider=" + str(providers_of(engine)[0]), client_secret="", restrict_to_sso=False
+    ).follow()
     assert not page.forms["provider-form"]["restrict_to_sso"].checked and not restricted(engine)
     assert "login-form" in sso.portal.browser("acme").get("/login").forms
 
@@ -440,7 +468,11 @@ def test_restricting_login_to_sso_ends_every_password_session_and_keeps_the_sso_
     assert "/login" in admin.get("/account", status=303).location
     assert by_sso.get("/account").status_int == 200
     with engine.connect() as connection:
-        methods = connection.execute(text("SELECT login_method FROM web_sessions WHERE practitioner_id IS NOT NULL")).scalars().all()
+        methods = (
+            connection.execute(text("SELECT login_method FROM web_sessions WHERE practitioner_id IS NOT NULL"))
+            .scalars()
+            .all()
+        )
     assert methods == ["sso"]
 
 
@@ -512,8 +544,11 @@ def test_another_tenant_neither_sees_nor_opens_nor_overwrites_a_provider(sso: Ss
     assert sso.op.issuer not in page.text and "Contoso ID" not in page.text and provider_id not in page.text
     beta.get(f"{PATH}?provider={provider_id}", status=404)
     token = csrf_token(page)
-    beta.post(f"{PATH}?provider={provider_id}", {"csrf_token": token, "action": "save",
-              **provider_values(sso.op, display_name="Hijacked")}, status=404)
+    beta.post(
+        f"{PATH}?provider={provider_id}",
+        {"csrf_token": token, "action": "save", **provider_values(sso.op, display_name="Hijacked")},
+        status=404,
+    )
     assert stored_provider(engine) == before
     audit = beta.get(AUDIT)
     assert "No events yet." in audit.text and "Contoso ID" not in audit.text and ANN not in audit.text
@@ -545,7 +580,9 @@ def test_an_unknown_provider_id_is_a_404_page_never_a_500(sso: Sso, provider: st
     page = admin.get(f"{PATH}?provider={provider}", status=404)
     assert "Page not found" in page.text
     token = csrf_token(admin.get(PATH))
-    admin.post(f"{PATH}?provider={provider}", {"csrf_token": token, "action": "save", **provider_values(sso.op)}, status=404)
+    admin.post(
+        f"{PATH}?provider={provider}", {"csrf_token": token, "action": "save", **provider_values(sso.op)}, status=404
+    )
 
 
 def test_an_unknown_action_is_refused_with_a_message(sso: Sso, engine: Engine):

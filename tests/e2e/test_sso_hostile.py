@@ -45,9 +45,18 @@ def refused(sso: Sso, status: int) -> tuple[webtest.TestApp, webtest.TestRespons
         (lambda op: op.userinfo_sub_mismatch(), "userinfo answer is about another subject"),
     ],
     ids=[
-        "bad signature", "alg none", "HS256 with the public key", "HS256 with the client secret",
-        "wrong iss", "wrong aud", "several aud without azp", "wrong azp", "missing iat", "expired",
-        "wrong nonce", "userinfo sub mismatch",
+        "bad signature",
+        "alg none",
+        "HS256 with the public key",
+        "HS256 with the client secret",
+        "wrong iss",
+        "wrong aud",
+        "several aud without azp",
+        "wrong azp",
+        "missing iat",
+        "expired",
+        "wrong nonce",
+        "userinfo sub mismatch",
     ],
 )
 def test_an_id_token_failing_any_check_logs_nobody_in(linked: Sso, misbehave, message):

@@ -31,7 +31,9 @@ BOB = "bob@acme.test"
 def op2() -> Iterator[LoopbackProvider]:
     """A second, independent OpenID Provider (its own issuer, keys, clients and users)."""
     with LoopbackProvider() as provider:
-        provider.login_as("bob-sub", email="bob@home.example", email_verified=True, given_name="Bob", family_name="Jones")
+        provider.login_as(
+            "bob-sub", email="bob@home.example", email_verified=True, given_name="Bob", family_name="Jones"
+        )
         yield provider
 
 
@@ -59,8 +61,9 @@ def oauth2_fields(server: LoopbackProvider, **overrides: str | bool) -> dict[str
     return provider_fields(server, **{"protocol": "oauth2", "issuer": "", "jwks_uri": "", **overrides})
 
 
-def add_provider(sso: Sso, op: LoopbackProvider, name: str, slug: str = "acme", status: int = 303,
-                 **fields: str | bool) -> webtest.TestResponse:
+def add_provider(
+    sso: Sso, op: LoopbackProvider, name: str, slug: str = "acme", status: int = 303, **fields: str | bool
+) -> webtest.TestResponse:
     """Clicks "Add a provider" on the Authentication page, fills the empty form and saves it."""
     op.register_client(fields.get("client_id", CLIENT_ID), CLIENT_SECRET, [redirect_uri(slug)])  # type: ignore[arg-type]
     page = sso.admin(slug).get(PATH).click(linkid="add-provider")
@@ -92,8 +95,9 @@ def edit(admin: webtest.TestApp, provider_id: str, status: int = 303, **values: 
 def sso_buttons(browser: webtest.TestApp) -> dict[str, str]:
     """The login page's Single Sign On buttons: form action -> button text."""
     page = browser.get("/login")
-    return {form["action"]: form.find("button").get_text(strip=True)
-            for form in page.html.find_all("form", class_="sso")}
+    return {
+        form["action"]: form.find("button").get_text(strip=True) for form in page.html.find_all("form", class_="sso")
+    }
 
 
 def start_status(browser: webtest.TestApp, provider_id: str) -> int:
@@ -109,7 +113,9 @@ def providers_table(engine: Engine) -> list[Any]:
 
 def provider_row(engine: Engine, provider_id: str) -> Any:
     with engine.connect() as connection:
-        return connection.execute(select(identity_providers).where(identity_providers.c.id == provider_id)).one_or_none()
+        return connection.execute(
+            select(identity_providers).where(identity_providers.c.id == provider_id)
+        ).one_or_none()
 
 
 def links_of(engine: Engine, provider_id: str) -> list[Any]:
@@ -119,11 +125,13 @@ def links_of(engine: Engine, provider_id: str) -> list[Any]:
 
 def linked_emails(engine: Engine, provider_id: str) -> set[str]:
     with engine.connect() as connection:
-        return set(connection.scalars(
-            select(practitioners.c.email)
-            .join(identity_links, identity_links.c.practitioner_id == practitioners.c.id)
-            .where(identity_links.c.provider_id == provider_id)
-        ))
+        return set(
+            connection.scalars(
+                select(practitioners.c.email)
+                .join(identity_links, identity_links.c.practitioner_id == practitioners.c.id)
+                .where(identity_links.c.provider_id == provider_id)
+            )
+        )
 
 
 def last_sign_in(sso: Sso) -> str:
@@ -159,8 +167,10 @@ def test_the_page_lists_every_provider_with_its_protocol_status_and_buttons(two,
     sso, contoso, fabrikam = two
     list_action(sso.admin(), "disable", fabrikam)
     page = sso.admin().get(PATH)
-    rows = {tr["data-provider"]: [td.get_text(" ", strip=True) for td in tr.find_all("td")]
-            for tr in page.html.find(id="providers").tbody.find_all("tr")}
+    rows = {
+        tr["data-provider"]: [td.get_text(" ", strip=True) for td in tr.find_all("td")]
+        for tr in page.html.find(id="providers").tbody.find_all("tr")
+    }
     assert set(rows) == {contoso, fabrikam}
     assert rows[contoso][:3] == ["Contoso ID", "OpenID Connect", "enabled"]
     assert rows[fabrikam][:3] == ["Fabrikam ID", "OpenID Connect", "disabled"]
@@ -309,7 +319,9 @@ def test_a_removed_provider_takes_its_links_with_it(both_linked, op2, engine: En
     assert sso_buttons(browser) == {f"/sso/{contoso}/start": "Single Sign On: Contoso ID"}
     assert start_status(browser, fabrikam) == 404
     assert sso.log_in(browser, 303, contoso).location.endswith("/")
-    assert any("Fabrikam ID: removed, with its linked accounts" in row["What happened"] for row in audit_rows(sso.admin()))
+    assert any(
+        "Fabrikam ID: removed, with its linked accounts" in row["What happened"] for row in audit_rows(sso.admin())
+    )
 
 
 def test_removing_and_adding_the_provider_again_needs_every_link_confirmed_again(both_linked, op2, engine: Engine):
@@ -329,7 +341,11 @@ def test_the_only_provider_of_a_restricted_tenant_cannot_be_disabled_or_removed(
     provider_id = sso.connect(restrict_to_sso=True)
     admin = sso.admin_through_provider()
     sso.first_login(sso.portal.browser("acme"), ANN)
-    before, links, events = provider_row(engine, provider_id), links_of(engine, provider_id), count(engine, audit_events)
+    before, links, events = (
+        provider_row(engine, provider_id),
+        links_of(engine, provider_id),
+        count(engine, audit_events),
+    )
     page = list_action(admin, action, provider_id, status=400)
     assert "Contoso ID is the only way to log in here and cannot be" in page.html.find(class_="error").get_text()
     assert provider_row(engine, provider_id) == before and links_of(engine, provider_id) == links
@@ -366,7 +382,9 @@ def test_the_edit_form_warns_before_saving_that_links_are_confirmed_again(sso: S
 
 
 @pytest.mark.parametrize("field", ["client_id", "issuer"])
-def test_changing_the_client_id_or_issuer_without_acknowledging_is_refused_and_saves_nothing(sso: Sso, engine: Engine, field: str):
+def test_changing_the_client_id_or_issuer_without_acknowledging_is_refused_and_saves_nothing(
+    sso: Sso, engine: Engine, field: str
+):
     provider_id = sso.connect()
     sso.first_login(sso.portal.browser("acme"), ANN)
     before, events = provider_row(engine, provider_id), count(engine, audit_events)
@@ -445,9 +463,17 @@ def test_another_practitioner_cannot_take_over_a_link_waiting_for_confirmation(s
 def test_an_edit_that_keeps_issuer_and_client_id_needs_no_acknowledgement(sso: Sso, engine: Engine):
     provider_id = sso.connect()
     sso.first_login(sso.portal.browser("acme"), ANN)
-    edit(sso.admin(), provider_id, display_name="Contoso SSO", token_endpoint_auth_method="client_secret_post", client_secret="")
+    edit(
+        sso.admin(),
+        provider_id,
+        display_name="Contoso SSO",
+        token_endpoint_auth_method="client_secret_post",
+        client_secret="",
+    )
     assert not any(link.needs_reconfirmation for link in links_of(engine, provider_id))
-    sso.op.register_client(CLIENT_ID, CLIENT_SECRET, [redirect_uri("acme")], token_endpoint_auth_method="client_secret_post")
+    sso.op.register_client(
+        CLIENT_ID, CLIENT_SECRET, [redirect_uri("acme")], token_endpoint_auth_method="client_secret_post"
+    )
     assert sso.log_in(sso.portal.browser("acme"), 303).location.endswith("/")
 
 
@@ -463,7 +489,11 @@ def test_an_oauth2_provider_configured_in_the_form_logs_a_practitioner_in_after_
     row = provider_row(engine, provider_id)
     assert (row.protocol, row.issuer, row.jwks_uri) == ("oauth2", "", "")
     assert (row.subject_field, row.email_field, row.given_name_field, row.family_name_field) == (
-        "sub", "email", "given_name", "family_name")
+        "sub",
+        "email",
+        "given_name",
+        "family_name",
+    )
     assert sso_buttons(sso.portal.browser("acme")) == {f"/sso/{provider_id}/start": "Single Sign On: Contoso OAuth"}
 
     browser = sso.portal.browser("acme")
@@ -488,12 +518,33 @@ def test_an_oauth2_provider_reads_the_configured_userinfo_fields(sso: Sso, oauth
     """A numeric id and names in a nested object: with just-in-time registration the new account
     is filled from the fields the admin named."""
     with engine.begin() as connection:
-        connection.execute(update(tenants).where(tenants.c.slug == "acme").values(unknown_identity=UnknownIdentityHandling.REGISTER))
-    oauth2.answer_userinfo_with({"id": 4711, "login": "nora", "mail": "nora@home.example",
-                                 "name": {"first": "Nora", "last": "Newman"},
-                                 "email": "not-this@home.example", "given_name": "Not-this"})
-    provider_id = added(add_provider(sso, oauth2, "Git Host", **oauth2_fields(
-        oauth2, subject_field="id", email_field="mail", given_name_field="name.first", family_name_field="name.last")))
+        connection.execute(
+            update(tenants).where(tenants.c.slug == "acme").values(unknown_identity=UnknownIdentityHandling.REGISTER)
+        )
+    oauth2.answer_userinfo_with(
+        {
+            "id": 4711,
+            "login": "nora",
+            "mail": "nora@home.example",
+            "name": {"first": "Nora", "last": "Newman"},
+            "email": "not-this@home.example",
+            "given_name": "Not-this",
+        }
+    )
+    provider_id = added(
+        add_provider(
+            sso,
+            oauth2,
+            "Git Host",
+            **oauth2_fields(
+                oauth2,
+                subject_field="id",
+                email_field="mail",
+                given_name_field="name.first",
+                family_name_field="name.last",
+            ),
+        )
+    )
     browser = sso.portal.browser("acme")
     assert sso.log_in(browser, 303, provider_id).location.endswith("/")
     (link,) = links_of(engine, provider_id)
@@ -504,15 +555,23 @@ def test_an_oauth2_provider_reads_the_configured_userinfo_fields(sso: Sso, oauth
     assert nora.password_hash is None
 
 
-@pytest.mark.parametrize("userinfo", [
-    {"email": "ann@home.example"},
-    {"employee_id": "", "email": "ann@home.example"},
-    {"employee_id": None},
-    {"employee_id": True},
-    {"employee_id": {"nested": "object"}},
-], ids=["missing", "empty", "null", "boolean", "object"])
-def test_an_oauth2_userinfo_without_the_foreign_id_logs_nobody_in(sso: Sso, oauth2: LoopbackProvider, engine: Engine, userinfo):
-    provider_id = added(add_provider(sso, oauth2, "Contoso OAuth", **oauth2_fields(oauth2, subject_field="employee_id")))
+@pytest.mark.parametrize(
+    "userinfo",
+    [
+        {"email": "ann@home.example"},
+        {"employee_id": "", "email": "ann@home.example"},
+        {"employee_id": None},
+        {"employee_id": True},
+        {"employee_id": {"nested": "object"}},
+    ],
+    ids=["missing", "empty", "null", "boolean", "object"],
+)
+def test_an_oauth2_userinfo_without_the_foreign_id_logs_nobody_in(
+    sso: Sso, oauth2: LoopbackProvider, engine: Engine, userinfo
+):
+    provider_id = added(
+        add_provider(sso, oauth2, "Contoso OAuth", **oauth2_fields(oauth2, subject_field="employee_id"))
+    )
     oauth2.answer_userinfo_with(userinfo)
     browser = sso.portal.browser("acme")
     page = sso.log_in(browser, 400, provider_id)
@@ -521,9 +580,16 @@ def test_an_oauth2_userinfo_without_the_foreign_id_logs_nobody_in(sso: Sso, oaut
     assert "the userinfo answer has no employee_id" in audit_rows(sso.admin())[0]["What happened"]
 
 
-def test_an_oauth2_provider_needs_no_issuer_and_no_jwks_but_its_endpoints_and_fields(sso: Sso, oauth2: LoopbackProvider, engine: Engine):
-    page = add_provider(sso, oauth2, "Contoso OAuth", status=400, **oauth2_fields(
-        oauth2, userinfo_endpoint="", subject_field=" ", token_endpoint="http://login.example.com/t"))
+def test_an_oauth2_provider_needs_no_issuer_and_no_jwks_but_its_endpoints_and_fields(
+    sso: Sso, oauth2: LoopbackProvider, engine: Engine
+):
+    page = add_provider(
+        sso,
+        oauth2,
+        "Contoso OAuth",
+        status=400,
+        **oauth2_fields(oauth2, userinfo_endpoint="", subject_field=" ", token_endpoint="http://login.example.com/t"),
+    )
     assert field_error(page, "issuer") is None and field_error(page, "jwks_uri") is None
     assert field_error(page, "userinfo_endpoint") == "this field is required"
     assert field_error(page, "subject_field") == "name the userinfo field"
@@ -545,28 +611,46 @@ def test_a_forged_protocol_is_refused_beside_its_field(sso: Sso, engine: Engine)
 def test_an_oauth2_provider_stores_no_issuer_or_jwks_even_when_typed_and_never_fetches_them(
     sso: Sso, oauth2: LoopbackProvider, engine: Engine
 ):
-    provider_id = added(add_provider(sso, oauth2, "Contoso OAuth", **oauth2_fields(
-        oauth2, issuer="https://10.0.0.5/never-fetched", jwks_uri="https://169.254.169.254/keys")))
+    provider_id = added(
+        add_provider(
+            sso,
+            oauth2,
+            "Contoso OAuth",
+            **oauth2_fields(oauth2, issuer="https://10.0.0.5/never-fetched", jwks_uri="https://169.254.169.254/keys"),
+        )
+    )
     row = provider_row(engine, provider_id)
     assert (row.issuer, row.jwks_uri) == ("", "")
     browser = sso.portal.browser("acme")
     assert sso.log_in(browser, 303, provider_id).location.endswith("/sso/link")
 
 
-def test_an_endpoint_of_an_oauth2_provider_is_guarded_like_any_other(sso: Sso, oauth2: LoopbackProvider, engine: Engine):
-    page = add_provider(sso, oauth2, "Contoso OAuth", status=400, **oauth2_fields(
-        oauth2, userinfo_endpoint="https://169.254.169.254/userinfo"))
+def test_an_endpoint_of_an_oauth2_provider_is_guarded_like_any_other(
+    sso: Sso, oauth2: LoopbackProvider, engine: Engine
+):
+    page = add_provider(
+        sso,
+        oauth2,
+        "Contoso OAuth",
+        status=400,
+        **oauth2_fields(oauth2, userinfo_endpoint="https://169.254.169.254/userinfo"),
+    )
     assert "a cloud metadata address" in field_error(page, "userinfo_endpoint")
     assert providers_table(engine) == []
 
 
-def test_changing_the_foreign_id_field_of_an_oauth2_provider_needs_acknowledging(sso: Sso, oauth2: LoopbackProvider, engine: Engine):
+def test_changing_the_foreign_id_field_of_an_oauth2_provider_needs_acknowledging(
+    sso: Sso, oauth2: LoopbackProvider, engine: Engine
+):
     provider_id = added(add_provider(sso, oauth2, "Contoso OAuth", **oauth2_fields(oauth2)))
     browser = sso.portal.browser("acme")
     sso.log_in(browser, 303, provider_id)
     sso.confirm_link(browser, ANN)
     admin = sso.admin()
-    assert "confirm their link again" in admin.get(f"{PATH}?provider={provider_id}").html.find(id="subject_field-note").get_text()
+    assert (
+        "confirm their link again"
+        in admin.get(f"{PATH}?provider={provider_id}").html.find(id="subject_field-note").get_text()
+    )
     page = edit(admin, provider_id, status=400, subject_field="preferred_username", client_secret="")
     assert "foreign id field" in field_error(page, "acknowledge_relink")
     assert provider_row(engine, provider_id).subject_field == "sub"
@@ -587,7 +671,9 @@ def test_oidc_and_oauth2_providers_side_by_side(sso: Sso, oauth2: LoopbackProvid
     assert logged_out(other)
     rows = sso.admin().get(PATH).html.find(id="providers").tbody.find_all("tr")
     assert {tr["data-provider"]: tr.find_all("td")[1].get_text(strip=True) for tr in rows} == {
-        contoso: "OpenID Connect", plain: "OAuth 2.0"}
+        contoso: "OpenID Connect",
+        plain: "OAuth 2.0",
+    }
 
 
 # --- tenant isolation -----------------------------------------------------------------------------------
@@ -605,7 +691,11 @@ def test_another_tenant_cannot_switch_or_remove_a_provider_by_its_id(both_linked
     token = csrf_token(beta.get(PATH))
     for provider_id in (contoso, fabrikam):
         beta.post(PATH, {"csrf_token": token, "action": action, "provider_id": provider_id}, status=404)
-        beta.post(f"{PATH}?provider={provider_id}", {"csrf_token": token, "action": action, "provider_id": provider_id}, status=404)
+        beta.post(
+            f"{PATH}?provider={provider_id}",
+            {"csrf_token": token, "action": action, "provider_id": provider_id},
+            status=404,
+        )
     assert providers_table(engine) == before
     assert {pid: links_of(engine, pid) for pid in (contoso, fabrikam)} == links
     assert audit_rows(beta) == []
@@ -620,9 +710,17 @@ def test_another_tenant_cannot_edit_a_provider_by_its_id_even_acknowledging(both
     assert contoso not in page.text and fabrikam not in page.text and "Contoso ID" not in page.text
     token = csrf_token(page)
     beta.get(f"{PATH}?provider={fabrikam}", status=404)
-    beta.post(f"{PATH}?provider={fabrikam}", {
-        "csrf_token": token, "action": "save", "acknowledge_relink": "on", "display_name": "Hijacked",
-        **{k: v for k, v in provider_fields(op2, client_id="evil", enabled="on").items()}}, status=404)
+    beta.post(
+        f"{PATH}?provider={fabrikam}",
+        {
+            "csrf_token": token,
+            "action": "save",
+            "acknowledge_relink": "on",
+            "display_name": "Hijacked",
+            **{k: v for k, v in provider_fields(op2, client_id="evil", enabled="on").items()},
+        },
+        status=404,
+    )
     assert providers_table(engine) == before
     assert not any(link.needs_reconfirmation for link in links_of(engine, fabrikam))
 
@@ -643,7 +741,9 @@ def test_the_provider_list_of_a_tenant_shows_only_its_own_providers(both_linked,
 
 @pytest.mark.parametrize("action", ["enable", "disable", "remove"])
 @pytest.mark.parametrize("token", [None, "", "forged-token"], ids=["missing", "empty", "wrong"])
-def test_a_list_button_without_a_valid_csrf_token_is_refused_and_changes_nothing(two, engine: Engine, action: str, token):
+def test_a_list_button_without_a_valid_csrf_token_is_refused_and_changes_nothing(
+    two, engine: Engine, action: str, token
+):
     sso, contoso, fabrikam = two
     if action == "enable":
         list_action(sso.admin(), "disable", fabrikam)
@@ -659,8 +759,11 @@ def test_a_list_button_without_a_valid_csrf_token_is_refused_and_changes_nothing
 
 
 @pytest.mark.parametrize("action", ["enable", "disable", "remove"])
-@pytest.mark.parametrize("provider_id", [None, "", "nope", "0" * 32, "x" * 300, "' OR '1'='1", "\u00e9\u20ac"],
-                         ids=["absent", "empty", "word", "id-shaped", "long", "quote", "unicode"])
+@pytest.mark.parametrize(
+    "provider_id",
+    [None, "", "nope", "0" * 32, "x" * 300, "' OR '1'='1", "\u00e9\u20ac"],
+    ids=["absent", "empty", "word", "id-shaped", "long", "quote", "unicode"],
+)
 def test_a_list_button_for_an_unknown_provider_is_a_404_never_a_500(two, engine: Engine, action: str, provider_id):
     sso, _, _ = two
     before = providers_table(engine)
@@ -674,7 +777,9 @@ def test_a_list_button_for_an_unknown_provider_is_a_404_never_a_500(two, engine:
 
 
 @pytest.mark.parametrize("action", ["disable", "remove"])
-def test_a_practitioner_without_the_authentication_right_cannot_press_the_list_buttons(two, engine: Engine, action: str):
+def test_a_practitioner_without_the_authentication_right_cannot_press_the_list_buttons(
+    two, engine: Engine, action: str
+):
     sso, _, fabrikam = two
     before = providers_table(engine)
     plain = sso.portal.browser("acme")

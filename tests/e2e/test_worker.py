@@ -59,9 +59,7 @@ def sent_at(engine: Engine) -> list[Any]:
         return list(connection.scalars(select(mail_outbox.c.sent_at)))
 
 
-def test_worker_once_delivers_queued_mail_to_the_configured_outbox_and_exits_0(
-    acme, config, tmp_path, engine, capsys
-):
+def test_worker_once_delivers_queued_mail_to_the_configured_outbox_and_exits_0(acme, config, tmp_path, engine, capsys):
     run: Cli = runner(config, capsys)
     ask_for_link(acme, ANN)
     assert run("worker", "--once").code == 0
@@ -90,9 +88,7 @@ def wait_for(condition, seconds: float = 30.0) -> bool:  # type: ignore[no-untyp
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
-def test_a_running_worker_delivers_mail_as_it_is_queued_and_a_signal_ends_it_cleanly(
-    acme, config, tmp_path, stop
-):
+def test_a_running_worker_delivers_mail_as_it_is_queued_and_a_signal_ends_it_cleanly(acme, config, tmp_path, stop):
     with open(config, "a") as ini:  # its own process: logging set up as an operator's .ini does
         ini.write(LOGGING)
     worker = subprocess.Popen(

@@ -90,7 +90,14 @@ def ask_for_reset(portal: Portal, email: str, slug: str = "acme") -> webtest.Tes
     return form.submit()
 
 
-def register(portal: Portal, email: str, first_name: str = "Nina", last_name: str = "Novak", slug: str = "acme", status: int | str = 200) -> webtest.TestResponse:
+def register(
+    portal: Portal,
+    email: str,
+    first_name: str = "Nina",
+    last_name: str = "Novak",
+    slug: str = "acme",
+    status: int | str = 200,
+) -> webtest.TestResponse:
     form = portal.browser(slug).get("/register").forms["register-form"]
     form["email"], form["first_name"], form["last_name"] = email, first_name, last_name
     return form.submit(status=status)
@@ -143,7 +150,11 @@ def test_in_the_standard_workflow_a_practitioner_edits_their_personal_data(sso: 
     assert "Your personal data is saved." in saved.text
     row = practitioner(engine, ANN)
     assert (row.salutation, row.first_name, row.last_name, row.phone, row.job_title) == (
-        "female", "Ann", "Smith", "+41 44 123 45 67", "Physiotherapist",
+        "female",
+        "Ann",
+        "Smith",
+        "+41 44 123 45 67",
+        "Physiotherapist",
     )
     form = saved.forms["account-form"]
     assert form["first_name"].value == "Ann" and form["salutation"].value == "female"
@@ -174,7 +185,9 @@ def test_saving_unchanged_data_says_so_and_audits_nothing(sso: Sso, engine: Engi
         ("job_title", "j" * 101, "At most 100 characters."),
     ],
 )
-def test_an_invalid_field_is_explained_beside_it_and_nothing_is_saved(sso: Sso, engine: Engine, field: str, value: str, message: str):
+def test_an_invalid_field_is_explained_beside_it_and_nothing_is_saved(
+    sso: Sso, engine: Engine, field: str, value: str, message: str
+):
     browser = logged_in(sso, ANN)
     before = practitioner(engine, ANN)
     form = browser.get("/account").forms["account-form"]
@@ -398,7 +411,14 @@ def test_under_pseudo_sso_a_post_to_the_account_page_is_refused_and_changes_noth
     browser = pseudo_sso_login(sso, engine)
     before = practitioner(engine, ANN)
     token = csrf_token(browser.get("/account"))
-    fields = {"csrf_token": token, "salutation": "male", "first_name": "Mallory", "last_name": "Evil", "phone": "666", "job_title": "Owner"}
+    fields = {
+        "csrf_token": token,
+        "salutation": "male",
+        "first_name": "Mallory",
+        "last_name": "Evil",
+        "phone": "666",
+        "job_title": "Owner",
+    }
     page = browser.post("/account", fields, status=403)
     assert "identity provider" in page.text
     assert practitioner(engine, ANN) == before
@@ -456,7 +476,9 @@ def test_under_restrict_to_sso_registration_is_refused_even_when_switched_on(por
     assert rows(engine, "SELECT * FROM practitioners WHERE email = 'nina@acme.test'") == []
 
 
-def test_self_registration_creates_an_account_that_works_once_the_mailed_link_sets_a_password(portal: Portal, engine: Engine):
+def test_self_registration_creates_an_account_that_works_once_the_mailed_link_sets_a_password(
+    portal: Portal, engine: Engine
+):
     portal.open_tenant("acme")
     set_policy(engine, self_registration=True)
     browser = portal.browser("acme")
@@ -588,7 +610,10 @@ def test_the_same_email_on_two_tenants_stays_two_accounts_with_their_own_policy(
     form = beta.get("/account").forms["account-form"]
     form["first_name"], form["job_title"] = "Annabel", "Beta physio"
     form.submit(status=303)
-    assert (practitioner(engine, ANN, "beta").first_name, practitioner(engine, ANN, "beta").job_title) == ("Annabel", "Beta physio")
+    assert (practitioner(engine, ANN, "beta").first_name, practitioner(engine, ANN, "beta").job_title) == (
+        "Annabel",
+        "Beta physio",
+    )
     assert (practitioner(engine, ANN, "acme").first_name, practitioner(engine, ANN, "acme").job_title) == ("Ann", None)
     assert "account-form" not in acme.get("/account").forms
     acme.get("/account/linked", status=403)

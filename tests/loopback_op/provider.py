@@ -87,8 +87,9 @@ class _AutoLogin(UserAuthnMethod):
 
     def __call__(self, **kwargs: Any) -> Response:
         # pyoidc calls this to show a login form; we only get here when nobody was chosen.
-        return Response("LoopbackProvider: call op.login_as(sub, ...) before authorizing", content="text/plain",
-                        status_code=403)
+        return Response(
+            "LoopbackProvider: call op.login_as(sub, ...) before authorizing", content="text/plain", status_code=403
+        )
 
 
 class _Provider(Provider):
@@ -175,8 +176,15 @@ class LoopbackProvider(SwitchBoard):
     request as sent is what ``requests_to`` shows).
     """
 
-    def __init__(self, *, send_iss_param: bool = False, set_cookie_on_token: bool = False, require_pkce: bool = True,
-                 claims_in_id_token: bool = True, plain_oauth2: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        send_iss_param: bool = False,
+        set_cookie_on_token: bool = False,
+        require_pkce: bool = True,
+        claims_in_id_token: bool = True,
+        plain_oauth2: bool = False,
+    ) -> None:
         self._send_iss_param, self._set_cookie_on_token = send_iss_param, set_cookie_on_token
         self.require_pkce = require_pkce
         self.claims_in_id_token = claims_in_id_token
@@ -253,15 +261,21 @@ class LoopbackProvider(SwitchBoard):
 
     # -- test set-up -------------------------------------------------------------------------
 
-    def register_client(self, client_id: str, client_secret: str, redirect_uri: str | Iterable[str],
-                        token_endpoint_auth_method: str = "client_secret_basic") -> None:
+    def register_client(
+        self,
+        client_id: str,
+        client_secret: str,
+        redirect_uri: str | Iterable[str],
+        token_endpoint_auth_method: str = "client_secret_basic",
+    ) -> None:
         """Register a confidential client (code flow) with one or more exact redirect URIs."""
         if token_endpoint_auth_method not in ("client_secret_basic", "client_secret_post"):
             raise ValueError(f"unsupported token_endpoint_auth_method: {token_endpoint_auth_method}")
         uris = [redirect_uri] if isinstance(redirect_uri, str) else list(redirect_uri)
         # pyoidc's format: (uri without query, registered query parameters or None)
-        registered = [(urlunsplit(urlsplit(uri)._replace(query="")), parse_qs(urlsplit(uri).query) or None)
-                      for uri in uris]
+        registered = [
+            (urlunsplit(urlsplit(uri)._replace(query="")), parse_qs(urlsplit(uri).query) or None) for uri in uris
+        ]
         with self._lock:
             self.clients[client_id] = {
                 "client_id": client_id,
@@ -295,8 +309,11 @@ class LoopbackProvider(SwitchBoard):
             self._server.log.clear()
 
     def _well_behaved(self) -> Switches:
-        return Switches(send_iss_param=self._send_iss_param, set_cookie_on_token=self._set_cookie_on_token,
-                        send_id_token=not self.plain_oauth2)
+        return Switches(
+            send_iss_param=self._send_iss_param,
+            set_cookie_on_token=self._set_cookie_on_token,
+            send_id_token=not self.plain_oauth2,
+        )
 
     # -- what it received --------------------------------------------------------------------
 
@@ -408,8 +425,11 @@ class LoopbackProvider(SwitchBoard):
 
     def _userinfo(self, request: RecordedRequest) -> Reply:
         query = request.body.decode("utf-8", "replace") if request.method == "POST" else request.query_string
-        reply = self._call(self._op.userinfo_endpoint, request=query if "access_token" in query else "",
-                           authn=request.headers.get("Authorization", ""))
+        reply = self._call(
+            self._op.userinfo_endpoint,
+            request=query if "access_token" in query else "",
+            authn=request.headers.get("Authorization", ""),
+        )
         return self._switches.userinfo(reply) if reply.status == 200 else reply
 
 

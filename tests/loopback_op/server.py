@@ -49,12 +49,15 @@ class Reply:
     def chunks(self) -> Iterable[bytes]:
         if not self.streamed:
             return [self.body]  # one chunk: wsgiref adds the Content-Length
-        return (self.body[start:start + CHUNK] for start in range(0, len(self.body), CHUNK))
+        return (self.body[start : start + CHUNK] for start in range(0, len(self.body), CHUNK))
 
 
 def json_reply(status: int, document: Any, headers: Iterable[tuple[str, str]] = ()) -> Reply:
-    return Reply(status, [("Content-Type", "application/json"), ("Cache-Control", "no-store"), *headers],
-                 json.dumps(document).encode())
+    return Reply(
+        status,
+        [("Content-Type", "application/json"), ("Cache-Control", "no-store"), *headers],
+        json.dumps(document).encode(),
+    )
 
 
 def error_reply(status: int, error: str, description: str) -> Reply:
@@ -75,8 +78,14 @@ class RecordedRequest:
     @classmethod
     def of(cls, method: str, target: str, headers: dict[str, str], body: bytes = b"") -> RecordedRequest:
         parts = urlsplit(target)
-        return cls(method, parts.path, parse_qs(parts.query, keep_blank_values=True),
-                   {k.title(): v for k, v in headers.items()}, body, parts.query)
+        return cls(
+            method,
+            parts.path,
+            parse_qs(parts.query, keep_blank_values=True),
+            {k.title(): v for k, v in headers.items()},
+            body,
+            parts.query,
+        )
 
     @property
     def form(self) -> dict[str, list[str]]:
@@ -119,8 +128,9 @@ def _received(environ: dict[str, Any]) -> RecordedRequest:
         if environ.get(name):
             headers[name.replace("_", "-")] = environ[name]
     query = environ.get("QUERY_STRING", "")
-    return RecordedRequest.of(environ["REQUEST_METHOD"], environ.get("PATH_INFO", "") + ("?" + query if query else ""),
-                              headers, body)
+    return RecordedRequest.of(
+        environ["REQUEST_METHOD"], environ.get("PATH_INFO", "") + ("?" + query if query else ""), headers, body
+    )
 
 
 class _Server(socketserver.ThreadingMixIn, WSGIServer):
@@ -183,8 +193,12 @@ class LoopbackServer:
         server.set_app(self._app)
         self._wake = threading.Event()
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"loopback-op-{server.server_port}", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"loopback-op-{server.server_port}",
+            daemon=True,
+        )
         self._thread.start()
         return f"http://{HOST}:{server.server_port}"
 

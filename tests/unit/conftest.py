@@ -39,12 +39,8 @@ class World:
     """The domain wired to fakes, with the builder the web app wires it to adapters with."""
 
     tenants: fakes.FakeTenantRepository = field(default_factory=fakes.FakeTenantRepository)
-    practitioners: fakes.FakePractitionerRepository = field(
-        default_factory=fakes.FakePractitionerRepository
-    )
-    reset_tokens: fakes.FakePasswordResetTokenRepository = field(
-        default_factory=fakes.FakePasswordResetTokenRepository
-    )
+    practitioners: fakes.FakePractitionerRepository = field(default_factory=fakes.FakePractitionerRepository)
+    reset_tokens: fakes.FakePasswordResetTokenRepository = field(default_factory=fakes.FakePasswordResetTokenRepository)
     throttle: fakes.FakeThrottle = field(default_factory=fakes.FakeThrottle)
     sessions: fakes.FakeSessionRevocation = field(default_factory=fakes.FakeSessionRevocation)
     hasher: fakes.FakePasswordHasher = field(default_factory=fakes.FakePasswordHasher)
@@ -155,7 +151,9 @@ class World:
     def provisioning(self) -> Provisioning:
         return self.build(Provisioning)
 
-    def connect_provider(self, tenant: Tenant, name: str = "Contoso", issuer: str = "https://login.contoso.test") -> IdentityProvider:
+    def connect_provider(
+        self, tenant: Tenant, name: str = "Contoso", issuer: str = "https://login.contoso.test"
+    ) -> IdentityProvider:
         owner = self.onboarding.owner_of(tenant)
         return self.provider_admin.save(owner, tenant, None, provider_settings(name, issuer), "s3cret", False)
 
@@ -164,9 +162,7 @@ class World:
         self.idp.identity = VerifiedIdentity(issuer, subject, {"sub": subject, **claims})
 
     def open_tenant(self, slug: str = "acme") -> tuple[Tenant, Practitioner]:
-        opened = self.onboarding.open_tenant(
-            slug, f"{slug.title()} Practice", f"owner@{slug}.test", "owner-password-1"
-        )
+        opened = self.onboarding.open_tenant(slug, f"{slug.title()} Practice", f"owner@{slug}.test", "owner-password-1")
         return opened.tenant, opened.owner
 
     def practitioner(
@@ -181,7 +177,9 @@ def world() -> World:
     return World()
 
 
-def provider_settings(name: str = "Contoso", issuer: str = "https://login.contoso.test", **changes: object) -> ProviderSettings:
+def provider_settings(
+    name: str = "Contoso", issuer: str = "https://login.contoso.test", **changes: object
+) -> ProviderSettings:
     settings = ProviderSettings(
         display_name=name,
         client_id="portal-client",

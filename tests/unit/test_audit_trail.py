@@ -13,7 +13,10 @@ def test_an_event_is_stamped_with_its_tenant_and_the_current_time(world):
 
     event = world.audit.events[-1]
     assert (event.tenant_id, event.kind, event.summary, event.actor_id) == (
-        tenant.id, AuditKind.SETTINGS_CHANGED, "login policy: saved", owner.id
+        tenant.id,
+        AuditKind.SETTINGS_CHANGED,
+        "login policy: saved",
+        owner.id,
     )
     assert event.at == world.clock.now()
 

@@ -125,7 +125,9 @@ def test_the_web_app_does_not_start_when_a_service_needs_what_nobody_provides():
     config.register_service(fakes.FakeClock(), Clock)
     add_service(config, Issuer)
 
-    with pytest.raises(ConfigurationExecutionError, match=r"Issuer\(tokens: TokenSource\): nothing provides TokenSource"):
+    with pytest.raises(
+        ConfigurationExecutionError, match=r"Issuer\(tokens: TokenSource\): nothing provides TokenSource"
+    ):
         config.commit()
 
 

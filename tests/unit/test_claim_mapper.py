@@ -24,15 +24,17 @@ def test_a_value_map_translates_known_values_and_leaves_the_rest_unset(value, ex
     assert mapper(SALUTATION).profile_from({"salutation": value})[F.SALUTATION] == expected
 
 
-@pytest.mark.parametrize("claims", [{}, {"salutation": None}, {"salutation": ["Herr"]}, {"salutation": {"a": 1}}, {"salutation": True}])
+@pytest.mark.parametrize(
+    "claims", [{}, {"salutation": None}, {"salutation": ["Herr"]}, {"salutation": {"a": 1}}, {"salutation": True}]
+)
 def test_a_missing_or_odd_claim_leaves_the_field_unset(claims):
     assert mapper(SALUTATION).profile_from(claims)[F.SALUTATION] is None
 
 
 def test_custom_claims_fill_phone_and_job_title_also_from_nested_claims():
-    profile = mapper(
-        ClaimMapping(F.PHONE, "phone_number"), ClaimMapping(F.JOB_TITLE, "extension.title")
-    ).profile_from({"phone_number": "+31 20 123", "extension": {"title": "Physiotherapist"}})
+    profile = mapper(ClaimMapping(F.PHONE, "phone_number"), ClaimMapping(F.JOB_TITLE, "extension.title")).profile_from(
+        {"phone_number": "+31 20 123", "extension": {"title": "Physiotherapist"}}
+    )
     assert (profile[F.PHONE], profile[F.JOB_TITLE]) == ("+31 20 123", "Physiotherapist")
 
 
@@ -47,7 +49,11 @@ def test_registration_needs_first_name_last_name_and_email():
 
 
 def test_value_maps_are_written_one_per_line():
-    assert parse_value_map("Herr = male\n\nFrau=female; Divers = diverse") == (("Herr", "male"), ("Frau", "female"), ("Divers", "diverse"))
+    assert parse_value_map("Herr = male\n\nFrau=female; Divers = diverse") == (
+        ("Herr", "male"),
+        ("Frau", "female"),
+        ("Divers", "diverse"),
+    )
     with pytest.raises(InvalidValue):
         parse_value_map("Herr male")
 
@@ -56,8 +62,16 @@ def test_value_maps_are_written_one_per_line():
     "mappings, field, message",
     [
         (DEFAULT_CLAIM_MAPPINGS + (ClaimMapping(F.PHONE, "bad claim!"),), "mapping-phone", "claim name"),
-        (DEFAULT_CLAIM_MAPPINGS + (ClaimMapping(F.SALUTATION, "s", (("Herr", "mister"),)),), "mapping-salutation", "male, female"),
-        (DEFAULT_CLAIM_MAPPINGS + (ClaimMapping(F.PHONE, "a"), ClaimMapping(F.PHONE, "b")), "mapping-phone", "one claim only"),
+        (
+            DEFAULT_CLAIM_MAPPINGS + (ClaimMapping(F.SALUTATION, "s", (("Herr", "mister"),)),),
+            "mapping-salutation",
+            "male, female",
+        ),
+        (
+            DEFAULT_CLAIM_MAPPINGS + (ClaimMapping(F.PHONE, "a"), ClaimMapping(F.PHONE, "b")),
+            "mapping-phone",
+            "one claim only",
+        ),
         (DEFAULT_CLAIM_MAPPINGS[:2], "mapping-email", "must come from a claim"),
     ],
 )

@@ -143,14 +143,18 @@ def test_codes_per_browser_are_limited(world, pending):
 def test_codes_asked_through_other_identities_never_use_up_the_practitioners_own(world, pending):
     tenant, own = pending
     for n in range(5):
-        world.link_confirmation.request_code(tenant, sign_in(world, tenant, f"sub-stranger-{n}"), "ann@acme.test", ADDRESS)
+        world.link_confirmation.request_code(
+            tenant, sign_in(world, tenant, f"sub-stranger-{n}"), "ann@acme.test", ADDRESS
+        )
     world.link_confirmation.request_code(tenant, own, "ann@acme.test", ADDRESS)
     assert len(world.mailer.sent) == 6
     assert world.link_confirmation.confirm(tenant, own, sent_code(world)).email == "ann@acme.test"
 
 
 @pytest.mark.parametrize("email", ["ann@acme.test", "nobody@acme.test"], ids=["registered", "unregistered"])
-def test_one_identity_asking_too_often_for_one_email_is_told_to_wait_whether_or_not_it_is_registered(world, pending, email):
+def test_one_identity_asking_too_often_for_one_email_is_told_to_wait_whether_or_not_it_is_registered(
+    world, pending, email
+):
     tenant, _ = pending
     for _ in range(CODES_PER_IDENTITY_AND_EMAIL.max_uses):
         world.link_confirmation.request_code(tenant, sign_in(world, tenant, "sub-eager"), email, ADDRESS)

@@ -59,7 +59,9 @@ def test_mappings_can_be_previewed_against_sample_claims(world):
 def test_a_practitioner_edits_personal_data_in_the_standard_workflow(world, acme):
     tenant, _ = acme
     ann = world.practitioner(tenant)
-    changed = world.account.update_profile(tenant, ann, {F.FIRST_NAME: " Annie ", F.PHONE: "+31 6 1", F.EMAIL: "evil@x.test"})
+    changed = world.account.update_profile(
+        tenant, ann, {F.FIRST_NAME: " Annie ", F.PHONE: "+31 6 1", F.EMAIL: "evil@x.test"}
+    )
     assert changed == [F.FIRST_NAME, F.PHONE]
     assert (ann.first_name, ann.phone, ann.email) == ("Annie", "+31 6 1", "ann@acme.test")
     with pytest.raises(InvalidValue):
@@ -79,7 +81,9 @@ def test_pseudo_sso_locks_personal_data_and_linked_accounts(world, acme):
 
 
 def link(world, tenant, practitioner, provider, subject):
-    world.links.add(IdentityLink(tenant.id, practitioner.id, provider.id, provider.settings.issuer, subject, world.clock.now()))
+    world.links.add(
+        IdentityLink(tenant.id, practitioner.id, provider.id, provider.settings.issuer, subject, world.clock.now())
+    )
     return world.links.links[-1]
 
 
@@ -131,7 +135,9 @@ def test_changing_issuer_or_client_id_needs_acknowledging_and_makes_links_confir
     with pytest.raises(InvalidForm) as err:
         world.provider_admin.save(owner, tenant, provider.id, provider_settings(client_id="other"), "", False)
     assert "acknowledge_relink" in err.value.errors and provider.settings.client_id == "portal-client"
-    world.provider_admin.save(owner, tenant, provider.id, provider_settings(client_id="other"), "", False, acknowledge_relink=True)
+    world.provider_admin.save(
+        owner, tenant, provider.id, provider_settings(client_id="other"), "", False, acknowledge_relink=True
+    )
     assert world.links.links[0].needs_reconfirmation
     assert "1 linked accounts must confirm again" in world.audit.events[-1].summary
 
@@ -177,7 +183,14 @@ def test_self_registration_with_a_taken_email_creates_nothing_and_mails_its_owne
     assert ann.first_name == "Ann" and [m.to for m in world.mailer.sent] == ["ann@acme.test"]
 
 
-@pytest.mark.parametrize("settings", [dict(self_registration=False), dict(self_registration=True, workflow=W.PSEUDO_SSO), dict(self_registration=True, restrict_to_sso=True)])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        dict(self_registration=False),
+        dict(self_registration=True, workflow=W.PSEUDO_SSO),
+        dict(self_registration=True, restrict_to_sso=True),
+    ],
+)
 def test_self_registration_is_refused_unless_the_policy_shows_it(world, acme, settings):
     tenant, _ = acme
     tenant.auth = tenant.auth.but(**settings)

@@ -37,9 +37,18 @@ def test_the_endpoints_of_an_oauth2_provider_are_checked_as_always(world, acme):
     tenant, owner = acme
     world.url_safety.unsafe_hosts.add("10.0.0.5")
     with pytest.raises(InvalidForm) as err:
-        world.provider_admin.save(owner, tenant, None, oauth2_settings(userinfo_endpoint="https://10.0.0.5/me",
-                                                                       token_endpoint=""), "s3cret", False)
-    assert err.value.errors == {"userinfo_endpoint": "10.0.0.5 is a private address", "token_endpoint": "this field is required"}
+        world.provider_admin.save(
+            owner,
+            tenant,
+            None,
+            oauth2_settings(userinfo_endpoint="https://10.0.0.5/me", token_endpoint=""),
+            "s3cret",
+            False,
+        )
+    assert err.value.errors == {
+        "userinfo_endpoint": "10.0.0.5 is a private address",
+        "token_endpoint": "this field is required",
+    }
     assert world.providers.list(tenant.id) == []
 
 
@@ -66,12 +75,16 @@ def test_changing_the_foreign_id_field_of_an_oauth2_provider_makes_links_confirm
     provider = world.provider_admin.save(owner, tenant, None, oauth2_settings(), "s3cret", False)
     ann = world.practitioner(tenant)
     world.links.add(IdentityLink(tenant.id, ann.id, provider.id, f"oauth2:{provider.id}", "42", world.clock.now()))
-    world.provider_admin.save(owner, tenant, provider.id, oauth2_settings(display_name="Renamed", email_field="mail"), "", False)
+    world.provider_admin.save(
+        owner, tenant, provider.id, oauth2_settings(display_name="Renamed", email_field="mail"), "", False
+    )
     assert not world.links.links[0].needs_reconfirmation
     with pytest.raises(InvalidForm) as err:
         world.provider_admin.save(owner, tenant, provider.id, oauth2_settings(subject_field="id"), "", False)
     assert "foreign id field" in err.value.errors["acknowledge_relink"] and provider.settings.subject_field == "sub"
-    world.provider_admin.save(owner, tenant, provider.id, oauth2_settings(subject_field="id"), "", False, acknowledge_relink=True)
+    world.provider_admin.save(
+        owner, tenant, provider.id, oauth2_settings(subject_field="id"), "", False, acknowledge_relink=True
+    )
     assert world.links.links[0].needs_reconfirmation and provider.settings.subject_field == "id"
 
 

@@ -68,9 +68,7 @@ def test_owner_holds_every_right_others_only_what_was_granted():
 
     now = datetime.now(timezone.utc)
     owner = Practitioner.register(tenant, "o@acme.test", "O", "W", now, is_owner=True)
-    clerk = Practitioner.register(
-        tenant, "c@acme.test", "C", "L", now, rights=frozenset({ModuleRight.PRACTITIONERS})
-    )
+    clerk = Practitioner.register(tenant, "c@acme.test", "C", "L", now, rights=frozenset({ModuleRight.PRACTITIONERS}))
     plain = Practitioner.register(tenant, "p@acme.test", "P", "L", now)
     assert all(owner.holds(r) for r in ModuleRight)
     assert clerk.holds(ModuleRight.PRACTITIONERS) and not clerk.holds(ModuleRight.AUTHENTICATION)
@@ -83,9 +81,7 @@ def test_only_the_owner_grants_rights(world):
         owner, tenant, "clerk@acme.test", "C", "L", rights=frozenset({ModuleRight.PRACTITIONERS})
     )
     with pytest.raises(NotAllowed):
-        world.directory.add(
-            clerk, tenant, "x@acme.test", "X", "Y", rights=frozenset({ModuleRight.AUTHENTICATION})
-        )
+        world.directory.add(clerk, tenant, "x@acme.test", "X", "Y", rights=frozenset({ModuleRight.AUTHENTICATION}))
     with pytest.raises(NotAllowed):
         world.directory.set_rights(clerk, tenant, clerk.id, frozenset(ModuleRight))
     world.directory.set_rights(owner, tenant, clerk.id, frozenset(ModuleRight))
@@ -179,7 +175,9 @@ def test_a_practitioner_without_a_user_name_is_keyed_by_the_email():
 
 
 def _ann(**changes: object) -> Practitioner:
-    ann = Practitioner.register(Tenant("acme", "Acme Practice"), "ann@acme.test", "Ann", "Smith", datetime(2030, 1, 1, tzinfo=timezone.utc))
+    ann = Practitioner.register(
+        Tenant("acme", "Acme Practice"), "ann@acme.test", "Ann", "Smith", datetime(2030, 1, 1, tzinfo=timezone.utc)
+    )
     for name, value in changes.items():
         setattr(ann, name, value)
     return ann
@@ -219,5 +217,7 @@ def test_taking_over_a_proven_account_keeps_its_password():
 
 def test_an_account_registered_from_a_vouched_email_is_proven_from_the_start():
     now = datetime(2030, 1, 1, tzinfo=timezone.utc)
-    assert Practitioner.register(Tenant("acme", "Acme"), "ann@acme.test", "Ann", "Smith", now, email_proven=True).email_proven
+    assert Practitioner.register(
+        Tenant("acme", "Acme"), "ann@acme.test", "Ann", "Smith", now, email_proven=True
+    ).email_proven
     assert not Practitioner.register(Tenant("acme", "Acme"), "ann@acme.test", "Ann", "Smith", now).email_proven

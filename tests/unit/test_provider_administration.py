@@ -25,7 +25,9 @@ def test_a_valid_form_creates_the_provider_with_its_secret_sealed(world, acme):
 def test_saving_is_audited_with_what_changed_and_never_the_secret(world, acme):
     tenant, owner = acme
     provider = world.provider_admin.save(owner, tenant, None, provider_settings(), "s3cret", False)
-    world.provider_admin.save(owner, tenant, provider.id, provider_settings(client_id="new-id"), "n3w-secret", True, acknowledge_relink=True)
+    world.provider_admin.save(
+        owner, tenant, provider.id, provider_settings(client_id="new-id"), "n3w-secret", True, acknowledge_relink=True
+    )
     event = world.audit.events[-1]
     assert event.kind == AuditKind.SETTINGS_CHANGED and event.actor_id == owner.id
     assert "client id changed" in event.summary and "client secret replaced" in event.summary
@@ -96,15 +98,22 @@ def test_restricting_login_to_sso_needs_an_enabled_provider(world, acme):
 
 def test_discovery_reads_the_endpoints_when_the_issuer_matches_exactly(world):
     issuer = "https://login.contoso.test"
-    world.idp.documents[issuer] = DiscoveredConfiguration(issuer, f"{issuer}/a", f"{issuer}/t", f"{issuer}/k", f"{issuer}/u", ("client_secret_post",))
+    world.idp.documents[issuer] = DiscoveredConfiguration(
+        issuer, f"{issuer}/a", f"{issuer}/t", f"{issuer}/k", f"{issuer}/u", ("client_secret_post",)
+    )
     found = world.provider_admin.discover(f" {issuer} ")
     assert found.token_endpoint == f"{issuer}/t"
     assert found.preferred_auth_method == "client_secret_post"
 
 
 def test_discovery_refuses_a_document_naming_another_issuer(world):
-    world.idp.documents["https://login.contoso.test"] = DiscoveredConfiguration("https://login.contoso.test/", "a", "t", "k", "u")
-    with pytest.raises(ProviderUnavailable, match="the document's issuer is https://login.contoso.test/, not https://login.contoso.test"):
+    world.idp.documents["https://login.contoso.test"] = DiscoveredConfiguration(
+        "https://login.contoso.test/", "a", "t", "k", "u"
+    )
+    with pytest.raises(
+        ProviderUnavailable,
+        match="the document's issuer is https://login.contoso.test/, not https://login.contoso.test",
+    ):
         world.provider_admin.discover("https://login.contoso.test")
 
 
@@ -137,7 +146,9 @@ def test_restricting_login_to_sso_ends_the_password_sessions_and_only_those(worl
         ("authorization_endpoint", "https://elsewhere.test/authorize", False),
     ],
 )
-def test_moving_the_token_endpoint_or_keys_to_another_host_needs_the_relink_acknowledgement(world, acme, field, moved, trust_changed):
+def test_moving_the_token_endpoint_or_keys_to_another_host_needs_the_relink_acknowledgement(
+    world, acme, field, moved, trust_changed
+):
     tenant, owner = acme
     provider = world.provider_admin.save(owner, tenant, None, provider_settings(), "s3cret", False)
     if trust_changed:
@@ -145,7 +156,9 @@ def test_moving_the_token_endpoint_or_keys_to_another_host_needs_the_relink_ackn
             world.provider_admin.save(owner, tenant, provider.id, provider_settings(**{field: moved}), "", False)
         assert "confirms their link again" in err.value.errors["acknowledge_relink"]
         assert getattr(provider.settings, field) != moved
-        world.provider_admin.save(owner, tenant, provider.id, provider_settings(**{field: moved}), "", False, acknowledge_relink=True)
+        world.provider_admin.save(
+            owner, tenant, provider.id, provider_settings(**{field: moved}), "", False, acknowledge_relink=True
+        )
     else:
         world.provider_admin.save(owner, tenant, provider.id, provider_settings(**{field: moved}), "", False)
     assert getattr(provider.settings, field) == moved

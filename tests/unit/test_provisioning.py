@@ -50,7 +50,9 @@ def test_a_user_without_any_email_is_refused(world, acme):
         world.provisioning.create(tenant, token, user(user_name="no-email", email=None))
 
 
-@pytest.mark.parametrize("clash", [dict(user_name="ANN@acme.test", email="other@acme.test"), dict(user_name="other", email="ann@acme.test")])
+@pytest.mark.parametrize(
+    "clash", [dict(user_name="ANN@acme.test", email="other@acme.test"), dict(user_name="other", email="ann@acme.test")]
+)
 def test_user_name_and_email_are_unique_ignoring_case(world, acme, clash):
     tenant, token, _ = acme
     world.provisioning.create(tenant, token, user())
@@ -130,7 +132,9 @@ def test_another_tenants_user_is_unknown(world, acme):
     beta_token, _ = world.provisioning_tokens.create(beta, "Okta", beta_owner)
     ann = world.provisioning.create(tenant, token, user())
     with pytest.raises(UnknownPractitioner):
-        world.provisioning.patch(beta, world.provisioning_tokens.authority_of(beta, beta_token), ann, ScimUser(active=False), None)
+        world.provisioning.patch(
+            beta, world.provisioning_tokens.authority_of(beta, beta_token), ann, ScimUser(active=False), None
+        )
     assert ann.active
 
 
@@ -159,7 +163,9 @@ def test_with_external_id_as_subject_a_provisioned_practitioner_signs_in_without
     ann = world.provisioning.create(tenant, token, user(external_id="entra-oid-1"))
     world.signed_in_as("entra-oid-1")
     pending, _ = world.sso.begin(tenant, provider.id, "/", "https://acme.portal.test/process_sso")
-    outcome = world.sso.complete(tenant, pending, {"state": pending.state, "code": "c"}, "https://acme.portal.test/process_sso")
+    outcome = world.sso.complete(
+        tenant, pending, {"state": pending.state, "code": "c"}, "https://acme.portal.test/process_sso"
+    )
     assert outcome == LoggedIn(ann, "/")
 
 
@@ -170,7 +176,7 @@ def test_a_changed_external_id_moves_the_link_and_a_taken_one_is_refused(world, 
     ann = world.provisioning.create(tenant, token, user(external_id="oid-1"))
     bob = world.provisioning.create(tenant, token, user(user_name="bob@acme.test", external_id="oid-2"))
     world.provisioning.patch(tenant, token, ann, ScimUser(external_id="oid-3"), None)
-    assert [l.subject for l in world.links.of_practitioner(tenant.id, ann.id)] == ["oid-3"]
+    assert [link.subject for link in world.links.of_practitioner(tenant.id, ann.id)] == ["oid-3"]
     with pytest.raises(NotUnique):
         world.provisioning.patch(tenant, token, bob, ScimUser(external_id="oid-3"), None)
     assert bob.external_id == "oid-2"
@@ -199,8 +205,14 @@ def test_only_the_authentication_right_decides_what_an_external_id_is(world, acm
 
     tenant, _, _ = acme
     provider = world.connect_provider(tenant)
-    clerk = world.directory.add(world.onboarding.owner_of(tenant), tenant, "clerk@acme.test", "C", "L",
-                                rights=frozenset({ModuleRight.PRACTITIONERS}))
+    clerk = world.directory.add(
+        world.onboarding.owner_of(tenant),
+        tenant,
+        "clerk@acme.test",
+        "C",
+        "L",
+        rights=frozenset({ModuleRight.PRACTITIONERS}),
+    )
     with pytest.raises(NotAllowed):
         world.provisioning.use_external_id_as_subject_of(clerk, tenant, provider.id)
     assert tenant.scim_subject_provider_id is None

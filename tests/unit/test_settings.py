@@ -72,6 +72,13 @@ def test_a_setting_that_cannot_run_in_production_stops_the_start_with_one_line(o
 
 
 def test_development_accepts_its_own_shortcuts():
-    settings = load(**{"app.development": "true", "app.scheme": "http", "session.secret": "development-only",
-                       "secrets.key": "dev", "passwords.hash_profile": "cheapest"})
+    settings = load(
+        **{
+            "app.development": "true",
+            "app.scheme": "http",
+            "session.secret": "development-only",
+            "secrets.key": "dev",
+            "passwords.hash_profile": "cheapest",
+        }
+    )
     assert settings.development and settings.tenant_url("acme") == "http://acme.portal.example"

@@ -49,9 +49,11 @@ def counting(monkeypatch, repository, *methods: str) -> Counter:
     """How often each of the repository's methods is called from now on."""
     calls: Counter = Counter()
     for name in methods:
+
         def counted(*args, _name=name, _method=getattr(repository, name), **kwargs):
             calls[_name] += 1
             return _method(*args, **kwargs)
+
         monkeypatch.setattr(repository, name, counted)
     return calls
 
@@ -148,7 +150,9 @@ def test_the_code_is_redeemed_with_our_verifier_nonce_and_the_unsealed_secret(wo
     pending, _ = start(world, tenant, provider)
     world.sso.complete(tenant, pending, callback(pending), REDIRECT)
     (redeemed,) = world.idp.redeemed
-    assert redeemed == dict(code="the-code", code_verifier=pending.code_verifier, client_secret="s3cret", nonce=pending.nonce)
+    assert redeemed == dict(
+        code="the-code", code_verifier=pending.code_verifier, client_secret="s3cret", nonce=pending.nonce
+    )
 
 
 @pytest.mark.parametrize(
@@ -218,7 +222,9 @@ def test_the_same_subject_from_another_issuer_is_another_identity(world, acme):
     assert isinstance(world.sso.complete(tenant, pending, callback(pending), REDIRECT), ConfirmLink)
 
 
-@pytest.mark.parametrize("failure", [IdentityRejected("bad signature"), ProviderUnavailable("the token endpoint answered HTTP 500")])
+@pytest.mark.parametrize(
+    "failure", [IdentityRejected("bad signature"), ProviderUnavailable("the token endpoint answered HTTP 500")]
+)
 def test_a_failing_provider_is_refused_and_audited_with_the_reason(world, acme, failure):
     tenant, _, provider = acme
     world.idp.failure = failure

@@ -23,14 +23,24 @@ from domain.practitioners.practitioner import Practitioner
 from domain.tenancy.tenant import ClaimMapping, DEFAULT_CLAIM_MAPPINGS, Tenant
 from domain.sso.identity import VerifiedIdentity
 from domain.sso.provider import ProviderSettings, url_problem
-from domain.text import MAX_URL_LENGTH, document_problem, is_one_line, is_storable, one_line_text, storable_text, url_shape_problem
+from domain.text import (
+    MAX_URL_LENGTH,
+    document_problem,
+    is_one_line,
+    is_storable,
+    one_line_text,
+    storable_text,
+    url_shape_problem,
+)
 from domain.passwords.new_password import validate_new_password
 from domain.practitioners.profile import ProfileField, clean_name, clean_optional
 
 PROPERTY = settings(max_examples=200, deadline=None, database=None)
 
 # Every code point, lone surrogates (which only a JSON escape can make) and controls included.
-ANY_CHARACTER = st.one_of(st.characters(), st.characters(categories=["Cs"]), st.sampled_from("\x00\t\n\r\x0b\x1b\x7f\x85\u2028\u2029"))
+ANY_CHARACTER = st.one_of(
+    st.characters(), st.characters(categories=["Cs"]), st.sampled_from("\x00\t\n\r\x0b\x1b\x7f\x85\u2028\u2029")
+)
 ANY_TEXT = st.text(ANY_CHARACTER, max_size=30)
 JSON_VALUE = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True), ANY_TEXT),
@@ -80,14 +90,17 @@ def test_a_refusal_names_the_field_in_words_and_is_storable_itself(text: str):
             assert is_one_line(refused.message)
 
 
-@pytest.mark.parametrize("text, words", [
-    ("Ann\x00", "the first name contains a character that cannot be stored"),
-    ("Ann\ud800", "the first name contains a character that cannot be stored"),
-    ("Ann\nMarie", "the first name must be one line"),
-    ("Ann\tMarie", "the first name must be one line"),
-    ("Ann\u2028", "the first name must be one line"),
-    ("Ann\x85", "the first name must be one line"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("Ann\x00", "the first name contains a character that cannot be stored"),
+        ("Ann\ud800", "the first name contains a character that cannot be stored"),
+        ("Ann\nMarie", "the first name must be one line"),
+        ("Ann\tMarie", "the first name must be one line"),
+        ("Ann\u2028", "the first name must be one line"),
+        ("Ann\x85", "the first name must be one line"),
+    ],
+)
 def test_a_name_that_is_not_one_line_of_storable_text_is_refused(text: str, words: str):
     with pytest.raises(InvalidValue, match=words):
         clean_name(text, "first_name", "first name")
@@ -126,8 +139,14 @@ def test_a_document_is_kept_only_when_all_its_text_is_storable_and_its_numbers_f
 
 
 def test_a_document_names_where_its_problem_is():
-    assert document_problem({"name": {"givenName": "A\x00"}}) == "name.givenName contains a character that cannot be stored"
-    assert document_problem({"emails": [{"value": "ok"}, {"value": "\ud800"}]}) == "emails[1].value contains a character that cannot be stored"
+    assert (
+        document_problem({"name": {"givenName": "A\x00"}})
+        == "name.givenName contains a character that cannot be stored"
+    )
+    assert (
+        document_problem({"emails": [{"value": "ok"}, {"value": "\ud800"}]})
+        == "emails[1].value contains a character that cannot be stored"
+    )
     assert document_problem({"count": float("inf")}) == "count is not a finite number"
     assert document_problem({"a": {"\ud800": 1}}) == "an attribute name in a contains a character that cannot be stored"
     assert document_problem([float("nan")]) == "[0] is not a finite number"
@@ -153,10 +172,15 @@ def test_an_identity_from_the_provider_holds_only_text_that_can_be_kept(claims: 
 
 
 @PROPERTY
-@given(claims=st.dictionaries(st.sampled_from(["given_name", "family_name", "email", "phone", "title", "salutation"]), JSON_VALUE, max_size=6))
+@given(
+    claims=st.dictionaries(
+        st.sampled_from(["given_name", "family_name", "email", "phone", "title", "salutation"]), JSON_VALUE, max_size=6
+    )
+)
 def test_mapped_claims_are_one_line_of_storable_text_or_the_identity_is_refused(claims: dict[str, Any]):
     mappings = DEFAULT_CLAIM_MAPPINGS + (
-        ClaimMapping(ProfileField.PHONE, "phone"), ClaimMapping(ProfileField.JOB_TITLE, "title"),
+        ClaimMapping(ProfileField.PHONE, "phone"),
+        ClaimMapping(ProfileField.JOB_TITLE, "title"),
         ClaimMapping(ProfileField.SALUTATION, "salutation", (("Herr", "male"),)),
     )
     try:
@@ -186,8 +210,15 @@ def test_a_value_map_holds_one_line_values_or_is_refused(text: str):
 @PROPERTY
 @given(st.dictionaries(st.sampled_from(list(ProviderSettings.__dataclass_fields__)), ANY_TEXT, min_size=1))
 def test_provider_settings_of_any_text_get_problems_never_an_exception(values: dict[str, Any]):
-    defaults = {"display_name": "Contoso", "client_id": "c", "issuer": "https://idp.test", "authorization_endpoint": "https://idp.test/a",
-                "token_endpoint": "https://idp.test/t", "jwks_uri": "https://idp.test/k", "userinfo_endpoint": "https://idp.test/u"}
+    defaults = {
+        "display_name": "Contoso",
+        "client_id": "c",
+        "issuer": "https://idp.test",
+        "authorization_endpoint": "https://idp.test/a",
+        "token_endpoint": "https://idp.test/t",
+        "jwks_uri": "https://idp.test/k",
+        "userinfo_endpoint": "https://idp.test/u",
+    }
     values.pop("enabled", None)
     settings_ = ProviderSettings(**{**defaults, **values})
     problems = settings_.problems(development=True)
@@ -224,6 +255,8 @@ def test_one_url_length_limit_holds_for_what_admins_enter_and_what_the_server_fe
     assert url_problem(longest + "x", development=False) is not None
 
 
-@pytest.mark.parametrize("url", ["https://idp.test/a b", "https://idp.test/\x85", "https://idp.test/\tx", "https://idp.test/\u2028"])
+@pytest.mark.parametrize(
+    "url", ["https://idp.test/a b", "https://idp.test/\x85", "https://idp.test/\tx", "https://idp.test/\u2028"]
+)
 def test_a_url_with_spaces_or_control_characters_is_refused(url: str):
     assert url_shape_problem(url) == "has spaces or control characters"

@@ -61,7 +61,9 @@ def test_default_unknown_identity_handling_is_confirmation_by_one_time_password(
 @pytest.mark.parametrize("unknown", list(UnknownIdentityHandling))
 @pytest.mark.parametrize("workflow", list(Workflow))
 def test_every_policy_combination_answers_every_question_consistently(workflow, unknown, self_registration, restrict):
-    p = policy(workflow=workflow, unknown_identity=unknown, self_registration=self_registration, restrict_to_sso=restrict)
+    p = policy(
+        workflow=workflow, unknown_identity=unknown, self_registration=self_registration, restrict_to_sso=restrict
+    )
     pseudo = workflow is Workflow.PSEUDO_SSO
     passwords = not restrict and not pseudo
     assert p.password_login_allowed is passwords

@@ -57,7 +57,9 @@ BOTH = pytest.mark.parametrize("workflow", list(W))
 def test_1_a_linked_identity_logs_in_whatever_the_policy(world, acme, workflow, unknown):
     tenant, provider = acme
     ann = world.practitioner(tenant)
-    world.links.add(IdentityLink(tenant.id, ann.id, provider.id, "https://login.contoso.test", "sub-ann", world.clock.now()))
+    world.links.add(
+        IdentityLink(tenant.id, ann.id, provider.id, "https://login.contoso.test", "sub-ann", world.clock.now())
+    )
     policy(world, tenant, workflow, unknown)
     world.signed_in_as("sub-ann", **ANN)
     assert isinstance(match(world, tenant, provider), Linked)
@@ -101,7 +103,9 @@ def test_confirm_by_otp_never_links_by_email_even_when_verified(world, acme, wor
 def test_3_registration_creates_a_practitioner_without_a_password_from_the_token(world, acme, workflow):
     tenant, provider = acme
     policy(world, tenant, workflow, U.REGISTER, DEFAULT_CLAIM_MAPPINGS + (ClaimMapping(F.JOB_TITLE, "title"),))
-    world.signed_in_as("sub-new", email="New@acme.test", email_verified=True, given_name="Nia", family_name="Neu", title="Therapist")
+    world.signed_in_as(
+        "sub-new", email="New@acme.test", email_verified=True, given_name="Nia", family_name="Neu", title="Therapist"
+    )
     found = match(world, tenant, provider)
     assert isinstance(found, RegisterNew)
     outcome = world.build(JitRegistration).handle(verified(world, tenant, provider), found)
@@ -179,7 +183,17 @@ def test_linking_by_email_into_a_proven_account_keeps_its_password(world, acme):
 def test_a_link_waiting_for_reconfirmation_goes_through_the_code_again(world, acme):
     tenant, provider = acme
     ann = world.practitioner(tenant)
-    world.links.add(IdentityLink(tenant.id, ann.id, provider.id, "https://login.contoso.test", "sub-ann", world.clock.now(), needs_reconfirmation=True))
+    world.links.add(
+        IdentityLink(
+            tenant.id,
+            ann.id,
+            provider.id,
+            "https://login.contoso.test",
+            "sub-ann",
+            world.clock.now(),
+            needs_reconfirmation=True,
+        )
+    )
     world.signed_in_as("sub-ann", **ANN)
     outcome = sign_in(world, tenant, provider)
     assert isinstance(outcome, ConfirmLink)
@@ -193,9 +207,18 @@ def test_a_link_waiting_for_reconfirmation_goes_through_the_code_again(world, ac
 def test_pseudo_sso_overwrites_mapped_fields_at_every_login_and_audits_it(world, acme):
     tenant, provider = acme
     ann = world.practitioner(tenant)
-    world.links.add(IdentityLink(tenant.id, ann.id, provider.id, "https://login.contoso.test", "sub-ann", world.clock.now()))
-    policy(world, tenant, W.PSEUDO_SSO, mappings=DEFAULT_CLAIM_MAPPINGS + (ClaimMapping(F.SALUTATION, "salutation", (("Frau", "female"),)),))
-    world.signed_in_as("sub-ann", email="ann@acme.test", given_name="Annette", family_name="Smith-Jones", salutation="Frau")
+    world.links.add(
+        IdentityLink(tenant.id, ann.id, provider.id, "https://login.contoso.test", "sub-ann", world.clock.now())
+    )
+    policy(
+        world,
+        tenant,
+        W.PSEUDO_SSO,
+        mappings=DEFAULT_CLAIM_MAPPINGS + (ClaimMapping(F.SALUTATION, "salutation", (("Frau", "female"),)),),
+    )
+    world.signed_in_as(
+        "sub-ann", email="ann@acme.test", given_name="Annette", family_name="Smith-Jones", salutation="Frau"
+    )
     sign_in(world, tenant, provider)
     assert (ann.first_name, ann.last_name, ann.salutation) == ("Annette", "Smith-Jones", "female")
     assert world.audit.kinds().count(AuditKind.PROFILE_MIRRORED) == 1
@@ -204,7 +227,9 @@ def test_pseudo_sso_overwrites_mapped_fields_at_every_login_and_audits_it(world,
 def test_the_standard_workflow_fills_data_at_registration_only(world, acme):
     tenant, provider = acme
     ann = world.practitioner(tenant)
-    world.links.add(IdentityLink(tenant.id, ann.id, provider.id, "https://login.contoso.test", "sub-ann", world.clock.now()))
+    world.links.add(
+        IdentityLink(tenant.id, ann.id, provider.id, "https://login.contoso.test", "sub-ann", world.clock.now())
+    )
     world.signed_in_as("sub-ann", email="ann@acme.test", given_name="Annette", family_name="Other")
     sign_in(world, tenant, provider)
     assert (ann.first_name, ann.last_name) == ("Ann", "Smith")
@@ -236,7 +261,9 @@ def test_pseudo_sso_takes_a_free_email_from_the_provider_proven_as_the_token_say
     tenant, _ = acme
     ann = world.practitioner(tenant)
     policy(world, tenant, W.PSEUDO_SSO)
-    world.signed_in_as("sub-ann", email="ann.smith@acme.test", email_verified=verified, given_name="Ann", family_name="Smith")
+    world.signed_in_as(
+        "sub-ann", email="ann.smith@acme.test", email_verified=verified, given_name="Ann", family_name="Smith"
+    )
     mirror(world, tenant, ann)
     assert (ann.email, ann.email_proven) == ("ann.smith@acme.test", verified)
     assert world.audit.events[-1].summary == "ann.smith@acme.test: email overwritten from the provider"
@@ -258,13 +285,31 @@ def test_taking_over_an_unproven_account_by_verified_email_ends_the_links_its_re
     lax = world.connect_provider(tenant, "Lax", "https://lax.test")
     strict = world.connect_provider(tenant, "Strict", "https://strict.test")
     policy(world, tenant, unknown=U.REGISTER)
-    world.signed_in_as("mallory", issuer="https://lax.test", email="vic@acme.test", email_verified=False,
-                       given_name="Vic", family_name="Tim")
+    world.signed_in_as(
+        "mallory",
+        issuer="https://lax.test",
+        email="vic@acme.test",
+        email_verified=False,
+        given_name="Vic",
+        family_name="Tim",
+    )
     squatted = sign_in(world, tenant, lax).practitioner
     assert not squatted.email_proven
-    world.signed_in_as("vic", issuer="https://strict.test", email="vic@acme.test", email_verified=True,
-                       given_name="Vic", family_name="Tim")
+    world.signed_in_as(
+        "vic",
+        issuer="https://strict.test",
+        email="vic@acme.test",
+        email_verified=True,
+        given_name="Vic",
+        family_name="Tim",
+    )
     assert sign_in(world, tenant, strict) == LoggedIn(squatted, "/")  # linked by verified email
-    world.signed_in_as("mallory", issuer="https://lax.test", email="vic@acme.test", email_verified=False,
-                       given_name="Vic", family_name="Tim")
+    world.signed_in_as(
+        "mallory",
+        issuer="https://lax.test",
+        email="vic@acme.test",
+        email_verified=False,
+        given_name="Vic",
+        family_name="Tim",
+    )
     assert not isinstance(sign_in(world, tenant, lax), LoggedIn)

@@ -40,12 +40,15 @@ def token_authority(world, tenant, creator):
 # --- the rule on its own ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("actor, reaches", [
-    ("owner", {"owner", "clerk", "auditor", "plain"}),
-    ("clerk", {"plain"}),
-    ("auditor", set()),  # no Practitioners right: manages nobody
-    ("plain", set()),
-])
+@pytest.mark.parametrize(
+    "actor, reaches",
+    [
+        ("owner", {"owner", "clerk", "auditor", "plain"}),
+        ("clerk", {"plain"}),
+        ("auditor", set()),  # no Practitioners right: manages nobody
+        ("plain", set()),
+    ],
+)
 def test_only_the_owner_changes_the_owner_or_anyone_holding_a_module_right(acme, actor, reaches):
     _, people = acme
     authority = Authority.of(people[actor])
@@ -65,7 +68,10 @@ def test_a_practitioners_right_holder_is_told_why_a_rights_holder_is_out_of_reac
     _, people = acme
     with pytest.raises(NotAllowed, match="only the account owner changes the account owner"):
         Authority.of(people["clerk"]).require_may_manage(people["owner"])
-    with pytest.raises(NotAllowed, match=r"only the account owner changes practitioners who hold a module right \(auditor@acme.test holds authentication\)"):
+    with pytest.raises(
+        NotAllowed,
+        match=r"only the account owner changes practitioners who hold a module right \(auditor@acme.test holds authentication\)",
+    ):
         Authority.of(people["clerk"]).require_may_manage(people["auditor"])
 
 
@@ -156,11 +162,14 @@ def test_a_token_records_its_creator_and_acts_with_their_authority(world, acme):
     assert all(by_owner.may_manage(p) for p in people.values())
 
 
-@pytest.mark.parametrize("change, reason", [
-    ("deactivate", "is deactivated"),
-    ("remove right", "no longer holds the Practitioners right"),
-    ("delete", "no longer exists"),
-])
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        ("deactivate", "is deactivated"),
+        ("remove right", "no longer holds the Practitioners right"),
+        ("delete", "no longer exists"),
+    ],
+)
 def test_a_token_stops_working_when_its_creator_may_no_longer_act(world, acme, change, reason):
     tenant, people = acme
     token, _ = token_authority(world, tenant, people["clerk"])
@@ -197,16 +206,22 @@ def test_a_token_made_before_creators_were_recorded_reaches_plain_practitioners_
 
 
 def snapshot(world, people):
-    return ({n: (p.email, p.external_id, p.active, p.first_name) for n, p in people.items()},
-            len(world.audit.events), dict(world.sessions.open))
+    return (
+        {n: (p.email, p.external_id, p.active, p.first_name) for n, p in people.items()},
+        len(world.audit.events),
+        dict(world.sessions.open),
+    )
 
 
-@pytest.mark.parametrize("changes", [
-    ScimUser(email="mine@evil.test"),
-    ScimUser(external_id="an-identity-the-clerk-controls"),
-    ScimUser(given_name="Renamed"),
-    ScimUser(active=False),
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        ScimUser(email="mine@evil.test"),
+        ScimUser(external_id="an-identity-the-clerk-controls"),
+        ScimUser(given_name="Renamed"),
+        ScimUser(active=False),
+    ],
+)
 @pytest.mark.parametrize("target", ["owner", "auditor", "clerk"])
 def test_a_clerks_token_changes_no_rights_holder_and_a_refusal_changes_nothing(world, acme, changes, target):
     tenant, people = acme

@@ -44,9 +44,7 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
-def transactional_session(
-    factory: sessionmaker[Session], manager: transaction.TransactionManager
-) -> Session:
+def transactional_session(factory: sessionmaker[Session], manager: transaction.TransactionManager) -> Session:
     """A session joined to ``manager``: committed or aborted with the unit of work.
 
     Registered as changed from the start: zope.sqlalchemy otherwise rolls back a session that

@@ -166,7 +166,12 @@ class MailDelivery:
         report.retrying += 1
         log.warning(
             "mail %d to %s failed (attempt %d of %d), next try at %s: %s",
-            number, to, attempt, self._max_attempts, retry_at.isoformat(timespec="seconds"), error,
+            number,
+            to,
+            attempt,
+            self._max_attempts,
+            retry_at.isoformat(timespec="seconds"),
+            error,
         )
 
     def _write(self, claimed: _Claimed, **values: object) -> None:

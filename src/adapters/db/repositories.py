@@ -69,9 +69,7 @@ class SqlPractitionerRepository:
 
     def get_by_email(self, tenant_id: str, email: str) -> Practitioner | None:
         c = schema.practitioners.c
-        return self._session.scalars(
-            select(Practitioner).where(c.tenant_id == tenant_id, c.email == email)
-        ).first()
+        return self._session.scalars(select(Practitioner).where(c.tenant_id == tenant_id, c.email == email)).first()
 
     def get_many(self, tenant_id: str, practitioner_ids: set[str]) -> list[Practitioner]:
         if not practitioner_ids:
@@ -107,9 +105,7 @@ class SqlPractitionerRepository:
 
     def get_owner(self, tenant_id: str) -> Practitioner | None:
         c = schema.practitioners.c
-        return self._session.scalars(
-            select(Practitioner).where(c.tenant_id == tenant_id, c.is_owner.is_(True))
-        ).first()
+        return self._session.scalars(select(Practitioner).where(c.tenant_id == tenant_id, c.is_owner.is_(True))).first()
 
     def search(self, tenant_id: str, query: str, offset: int, limit: int) -> Page:
         c = schema.practitioners.c
@@ -209,4 +205,6 @@ class SqlScimTokenRepository:
 
     def list(self, tenant_id: str) -> list[ScimToken]:
         c = schema.scim_tokens.c
-        return list(self._session.scalars(select(ScimToken).where(c.tenant_id == tenant_id).order_by(c.created_at.desc(), c.id)))
+        return list(
+            self._session.scalars(select(ScimToken).where(c.tenant_id == tenant_id).order_by(c.created_at.desc(), c.id))
+        )

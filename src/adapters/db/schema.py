@@ -20,6 +20,7 @@ from sqlalchemy import (
 from adapters.db.types import ClaimMappingsJson, RightsSet, UTCDateTime
 from domain.tenancy.tenant import UnknownIdentityHandling, Workflow
 
+
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 

@@ -52,7 +52,10 @@ class ClaimMappingsJson(TypeDecorator[tuple[ClaimMapping, ...]]):
 
     def process_bind_param(self, value: tuple[ClaimMapping, ...] | None, dialect: Dialect) -> str:
         return json.dumps(
-            [{"field": m.field.value, "claim": m.claim, "value_map": [list(p) for p in m.value_map]} for m in value or ()]
+            [
+                {"field": m.field.value, "claim": m.claim, "value_map": [list(p) for p in m.value_map]}
+                for m in value or ()
+            ]
         )
 
     def process_result_value(self, value: Any, dialect: Dialect) -> tuple[ClaimMapping, ...]:

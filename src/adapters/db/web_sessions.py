@@ -66,9 +66,7 @@ class SqlWebSessionStore:
             )
         else:
             self._session.execute(
-                update(schema.web_sessions)
-                .where(c.id_digest == id_digest, c.tenant_id == tenant_id)
-                .values(**values)
+                update(schema.web_sessions).where(c.id_digest == id_digest, c.tenant_id == tenant_id).values(**values)
             )
 
     def delete(self, id_digest: str) -> None:

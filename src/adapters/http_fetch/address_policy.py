@@ -44,8 +44,7 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052 well-known prefix
 _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215, embedding varies
 # RFC 1918, ULA and the deprecated IPv6 site-local range: "private" in an admin's words.
 _SITE_PRIVATE = tuple(
-    ipaddress.ip_network(n)
-    for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7", "fec0::/10")
+    ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7", "fec0::/10")
 )
 # Only this part of the IPv6 space is allocated for global unicast; the rest is special.
 _IPV6_GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")

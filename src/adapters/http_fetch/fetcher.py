@@ -18,6 +18,7 @@ import http.client
 import json
 import socket
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -107,9 +108,7 @@ class GuardedFetcher:
         """``resolve`` maps a host name to IP address strings; it defaults to the system
         resolver and exists so tests can stage DNS."""
         self.policy = policy
-        self._addresses = AddressPolicy(
-            policy.allowed_private_hosts, development=policy.development, resolve=resolve
-        )
+        self._addresses = AddressPolicy(policy.allowed_private_hosts, development=policy.development, resolve=resolve)
 
     def check(self, url: str) -> None:
         """The domain port ``UrlSafety``, so that an admin's form is refused with the same
@@ -125,9 +124,7 @@ class GuardedFetcher:
         """
         return self._fetch("GET", url, None, headers)
 
-    def post(
-        self, url: str, data: Mapping[str, str], headers: Mapping[str, str] | None = None
-    ) -> FetchResponse:
+    def post(self, url: str, data: Mapping[str, str], headers: Mapping[str, str] | None = None) -> FetchResponse:
         """POST ``data`` form-encoded to ``url``. A redirect answer is returned, not followed:
         re-sending a body (with client credentials in it) somewhere else is never wanted."""
         return self._fetch("POST", url, dict(data), headers)
@@ -191,8 +188,11 @@ class GuardedFetcher:
         """One request and its complete answer, on a session of its own (no cookie jar is ever
         shared, not even between redirect hops, and no Session crosses threads)."""
         remaining = max(call.remaining(), 0.001)
-        try:
-            with call.connecting(), pinned_session() as session, session.request(
+        with (
+            self._errors_translated(call, url),
+            call.connecting(),
+            pinned_session() as session,
+            session.request(
                 method,
                 url,
                 headers=dict(headers),
@@ -200,10 +200,21 @@ class GuardedFetcher:
                 allow_redirects=False,
                 stream=True,
                 timeout=(remaining, remaining),
-            ) as response:
-                body = read_body(call, response, self.policy.max_bytes)
-                answer_headers = {k.lower(): v for k, v in response.headers.items()}
-                status = response.status_code
+            ) as response,
+        ):
+            body = read_body(call, response, self.policy.max_bytes)
+            answer_headers = {k.lower(): v for k, v in response.headers.items()}
+            status = response.status_code
+        if call.expired:
+            # The watchdog cut the connection; what arrived may be truncated.
+            raise FetchFailed(self._timeout_message())
+        return FetchResponse(status=status, headers=answer_headers, body=body, url=url)
+
+    @contextmanager
+    def _errors_translated(self, call: Call, url: str) -> Iterator[None]:
+        """Every way an exchange fails, as the one FetchFailed (or UnsafeUrl) the caller handles."""
+        try:
+            yield
         except Refusal as refusal:
             # The name resolved differently when connecting than when checked.
             raise refusal.unsafe(url, " (noticed when connecting)") from None
@@ -213,10 +224,6 @@ class GuardedFetcher:
             raise FetchFailed(self._timeout_message()) from None
         except _LIBRARY_ERRORS as exc:
             raise self._failure(call, exc) from exc
-        if call.expired:
-            # The watchdog cut the connection; what arrived may be truncated.
-            raise FetchFailed(self._timeout_message())
-        return FetchResponse(status=status, headers=answer_headers, body=body, url=url)
 
     def _failure(self, call: Call, exc: BaseException) -> FetchFailed:
         # Never str(exc): requests quotes header values (InvalidHeader) and URLs in its messages.
@@ -230,8 +237,9 @@ class GuardedFetcher:
             return FetchFailed("the answer could not be decoded")
         if isinstance(exc, requests.exceptions.InvalidHeader):
             return FetchFailed("the request could not be sent: a header is not valid")
-        if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
-                            requests.exceptions.MissingSchema)):
+        if isinstance(
+            exc, (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema, requests.exceptions.MissingSchema)
+        ):
             return FetchFailed("could not connect: the address is not valid")
         return FetchFailed(f"could not connect: {_connection_reason(exc)}")
 
@@ -266,8 +274,7 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
             continue
         seen.add(id(current))
         yield current
-        for inner in (getattr(current, "reason", None), current.__cause__, current.__context__,
-                      *current.args):
+        for inner in (getattr(current, "reason", None), current.__cause__, current.__context__, *current.args):
             if isinstance(inner, BaseException):
                 stack.append(inner)
 

@@ -29,9 +29,7 @@ class PyoidcClient:
     # One client serves every login of the process; with slots no login can leave an attribute behind.
     __slots__ = ("_fetcher", "_keys", "_wall_clock")
 
-    def __init__(
-        self, fetcher: GuardedFetcher, keys: KeyCache, wall_clock: Callable[[], float] = time.time
-    ) -> None:
+    def __init__(self, fetcher: GuardedFetcher, keys: KeyCache, wall_clock: Callable[[], float] = time.time) -> None:
         self._fetcher = fetcher
         self._keys = keys
         self._wall_clock = wall_clock
@@ -103,7 +101,9 @@ class PyoidcClient:
             raise IdentityRejected(f"the userinfo answer has no {provider.settings.subject_field}")
         subject = str(foreign_id)
         if len(subject) > 255:
-            raise IdentityRejected(f"the userinfo answer's {provider.settings.subject_field} is longer than 255 characters")
+            raise IdentityRejected(
+                f"the userinfo answer's {provider.settings.subject_field} is longer than 255 characters"
+            )
         claims = {name: value for name, value in userinfo.items() if name != "email_verified"}
         claims["sub"] = subject
         for claim, field in (
@@ -133,7 +133,8 @@ class PyoidcClient:
             pair = f"{quote_plus(provider.settings.client_id)}:{quote_plus(client_secret)}"
             headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
         response = self._call(
-            "the token endpoint", lambda: self._fetcher.post(provider.settings.token_endpoint, data=request, headers=headers)
+            "the token endpoint",
+            lambda: self._fetcher.post(provider.settings.token_endpoint, data=request, headers=headers),
         )
         document = self._json(response, "the token endpoint")
         tokens = AccessTokenResponse().from_dict(document)
@@ -157,7 +158,9 @@ class PyoidcClient:
 
     def _userinfo(self, provider: IdentityProvider, access_token: str) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
-        response = self._call("the userinfo endpoint", lambda: self._fetcher.get(provider.settings.userinfo_endpoint, headers=headers))
+        response = self._call(
+            "the userinfo endpoint", lambda: self._fetcher.get(provider.settings.userinfo_endpoint, headers=headers)
+        )
         return self._json(response, "the userinfo endpoint")
 
     @staticmethod

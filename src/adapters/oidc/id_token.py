@@ -34,18 +34,14 @@ def header_of(raw: str) -> Mapping[str, Any]:
         raise IdentityRejected("the ID token is not a signed JWT") from exc
 
 
-def verified_claims(
-    raw: str, keys: list[Key], provider: IdentityProvider, nonce: str, now: float
-) -> dict[str, Any]:
+def verified_claims(raw: str, keys: list[Key], provider: IdentityProvider, nonce: str, now: float) -> dict[str, Any]:
     """The token's claims when every check passes; IdentityRejected naming the first that fails."""
     header = header_of(raw)
     algorithm = header.get("alg")
     if algorithm not in ALLOWED_ALGORITHMS:
         raise IdentityRejected(f"the ID token is signed with {algorithm!r}, which is not accepted")
     kid = header.get("kid")
-    candidates = [
-        k for k in keys if k.kty == KEY_TYPE[algorithm[:2]] and (kid is None or k.kid == kid)
-    ]
+    candidates = [k for k in keys if k.kty == KEY_TYPE[algorithm[:2]] and (kid is None or k.kid == kid)]
     if not candidates:
         raise UnknownSigningKey(kid)
     try:

@@ -102,7 +102,9 @@ class KeyCache:
             response.require_ok("the JWKS endpoint")
             document = response.json()
         except FetchFailed as failed:
-            message = failed.message if failed.message.startswith("the JWKS") else f"the JWKS endpoint: {failed.message}"
+            message = (
+                failed.message if failed.message.startswith("the JWKS") else f"the JWKS endpoint: {failed.message}"
+            )
             raise ProviderUnavailable(message) from failed
         except UnsafeUrl as unsafe:
             raise ProviderUnavailable(f"the JWKS endpoint: {unsafe.reason}") from unsafe

@@ -20,23 +20,16 @@ def _validity(span: timedelta) -> str:
     return f"{hours} hour{'s' if hours != 1 else ''}"
 
 
-def password_link_message(
-    tenant: Tenant, practitioner: Practitioner, link: str, purpose: str
-) -> MailMessage:
+def password_link_message(tenant: Tenant, practitioner: Practitioner, link: str, purpose: str) -> MailMessage:
     validity = _validity(ResetPurpose.LIFETIME[purpose])
     if purpose == ResetPurpose.SET:
         subject = f"Your account at {tenant.name}"
-        opening = (
-            f"An account has been created for you at {tenant.name}. "
-            "Choose your password with this link:"
-        )
+        opening = f"An account has been created for you at {tenant.name}. Choose your password with this link:"
         unasked = "If you did not expect this account, you can ignore this message."
     else:
         subject = f"Reset your password for {tenant.name}"
         opening = f"Someone asked to reset the password of your account at {tenant.name}."
-        unasked = (
-            "If you did not ask for this, ignore this message: your password stays as it is."
-        )
+        unasked = "If you did not ask for this, ignore this message: your password stays as it is."
     text = (
         f"Hello {practitioner.first_name},\n\n{opening}\n\n{link}\n\n"
         f"The link works once and expires in {validity}.\n{unasked}\n\n{tenant.name}\n"

@@ -32,9 +32,7 @@ class PasswordResetToken:
     used_at: datetime | None = None
 
     @classmethod
-    def issue(
-        cls, practitioner: Practitioner, token: str, purpose: str, now: datetime
-    ) -> PasswordResetToken:
+    def issue(cls, practitioner: Practitioner, token: str, purpose: str, now: datetime) -> PasswordResetToken:
         return cls(
             tenant_id=practitioner.tenant_id,
             practitioner_id=practitioner.id,

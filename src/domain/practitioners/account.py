@@ -13,7 +13,13 @@ from domain.tenancy.policy import TenantAuthPolicy
 from domain.tenancy.tenant import Tenant
 
 
-EDITABLE = (ProfileField.SALUTATION, ProfileField.FIRST_NAME, ProfileField.LAST_NAME, ProfileField.PHONE, ProfileField.JOB_TITLE)
+EDITABLE = (
+    ProfileField.SALUTATION,
+    ProfileField.FIRST_NAME,
+    ProfileField.LAST_NAME,
+    ProfileField.PHONE,
+    ProfileField.JOB_TITLE,
+)
 
 LOCKED = "in this practice your personal data comes from its identity provider and cannot be changed here"
 
@@ -42,21 +48,22 @@ class AccountSettings:
     ) -> list[tuple[IdentityLink, IdentityProvider | None]]:
         TenantAuthPolicy.of(tenant).require_linked_accounts_shown()
         providers = {p.id: p for p in self._providers.list(tenant.id)}
-        return [(link, providers.get(link.provider_id)) for link in self._links.of_practitioner(tenant.id, practitioner.id)]
+        return [
+            (link, providers.get(link.provider_id)) for link in self._links.of_practitioner(tenant.id, practitioner.id)
+        ]
 
     def unlink(self, tenant: Tenant, practitioner: Practitioner, link_id: str) -> IdentityLink:
         """Removes a link, unless it is the practitioner's last way to log in."""
         TenantAuthPolicy.of(tenant).require_linked_accounts_shown()
         links = self._links.of_practitioner(tenant.id, practitioner.id)
-        link = next((l for l in links if l.id == link_id), None)
+        link = next((link for link in links if link.id == link_id), None)
         if link is None:
             raise UnknownLink()
         enabled = {p.id for p in self._providers.list(tenant.id) if p.settings.enabled}
-        other_links = sum(1 for l in links if l is not link and l.provider_id in enabled)
+        other_links = sum(1 for other in links if other is not link and other.provider_id in enabled)
         if not TenantAuthPolicy.of(tenant).leaves_a_way_in(other_links, practitioner.has_usable_password):
             raise NotAllowed(
-                "this is your last way to log in; set a password (Forgot your password?) "
-                "or link another provider first"
+                "this is your last way to log in; set a password (Forgot your password?) or link another provider first"
             )
         self._links.remove(link)
         summary = f"{practitioner.email} removed a linked account (sub {link.subject})"

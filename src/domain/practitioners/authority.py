@@ -67,7 +67,9 @@ class Authority:
         )
 
     @classmethod
-    def for_token(cls, tenant_id: str, token_name: str, created_by: str | None, creator: Practitioner | None) -> Authority:
+    def for_token(
+        cls, tenant_id: str, token_name: str, created_by: str | None, creator: Practitioner | None
+    ) -> Authority:
         """What a SCIM token may do: what its creator may, for as long as the creator may.
 
         ``created_by`` is the id the token recorded, ``creator`` who that id names in the
@@ -80,9 +82,13 @@ class Authority:
         if creator is None or creator.tenant_id != tenant_id:
             raise NotAllowed("the practitioner who created this token no longer exists; create a new token")
         if not creator.active:
-            raise NotAllowed("the practitioner who created this token is deactivated; create a new token, or reactivate them")
+            raise NotAllowed(
+                "the practitioner who created this token is deactivated; create a new token, or reactivate them"
+            )
         if not creator.holds(ModuleRight.PRACTITIONERS):
-            raise NotAllowed("the practitioner who created this token no longer holds the Practitioners right; create a new token")
+            raise NotAllowed(
+                "the practitioner who created this token no longer holds the Practitioners right; create a new token"
+            )
         return cls(tenant_id, name, creator.id, is_owner=creator.is_owner, manages_practitioners=True)
 
     @property
@@ -130,7 +136,9 @@ class Authority:
             return NotAllowed("only the account owner changes the account owner")
         if target.rights:
             held = ", ".join(sorted(r.value for r in target.rights))
-            return NotAllowed(f"only the account owner changes practitioners who hold a module right ({target.email} holds {held})")
+            return NotAllowed(
+                f"only the account owner changes practitioners who hold a module right ({target.email} holds {held})"
+            )
         return None
 
     def _end_refusal(self, target: Practitioner, ending: Ending) -> NotAllowed | None:
@@ -140,5 +148,7 @@ class Authority:
             suffix = ": a practice always keeps its account owner" if target.is_owner else ""
             return ProtectedState(f"you cannot {verb} your own account{suffix}", ending.attribute)
         if target.is_owner:
-            return ProtectedState(f"the account owner cannot be {verb}d: a practice always keeps its account owner", ending.attribute)
+            return ProtectedState(
+                f"the account owner cannot be {verb}d: a practice always keeps its account owner", ending.attribute
+            )
         return self._reach_refusal(target)

@@ -33,9 +33,7 @@ class PractitionerDirectory:
 
     def search(self, tenant: Tenant, query: str, page: int) -> Page:
         page = max(page, 1)
-        return self._practitioners.search(
-            tenant.id, (query or "").strip(), (page - 1) * PAGE_SIZE, PAGE_SIZE
-        )
+        return self._practitioners.search(tenant.id, (query or "").strip(), (page - 1) * PAGE_SIZE, PAGE_SIZE)
 
     def add(
         self,
@@ -54,9 +52,7 @@ class PractitionerDirectory:
         authority.require_may_provision()
         if rights:
             authority.require_may_grant_rights()
-        practitioner = Practitioner.register(
-            tenant, email, first_name, last_name, self._clock.now(), rights=rights
-        )
+        practitioner = Practitioner.register(tenant, email, first_name, last_name, self._clock.now(), rights=rights)
         wants_password = bool(password) or send_password_link
         if wants_password and not TenantAuthPolicy.of(tenant).password_login_allowed:
             raise InvalidValue("password", f"{SSO_ONLY}: no local password can be set")

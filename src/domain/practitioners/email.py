@@ -41,7 +41,9 @@ def normalize_email(raw: str) -> str:
     if "," in text or ";" in text:
         raise InvalidValue("email", f"{_INVALID}: one address, not a list")
     if any(c in '"()<>' for c in text):
-        raise InvalidValue("email", f"{_INVALID}: the address alone, without a name, quotes, angle brackets or comments")
+        raise InvalidValue(
+            "email", f"{_INVALID}: the address alone, without a name, quotes, angle brackets or comments"
+        )
     if any(c.isspace() or not c.isprintable() for c in text):  # what one line of text may still hold
         raise InvalidValue("email", f"{_INVALID}: no spaces or invisible characters")
     if "@" not in text:
@@ -93,8 +95,12 @@ def _domain(domain: str) -> str:
             if not c.isascii():
                 mapped = idna.uts46_remap(c, std3_rules=True)
                 if not mapped or any(m.isascii() for m in mapped):
-                    raise InvalidValue("email", f"{_INVALID}: the domain holds U+{ord(c):04X}, a look-alike of a plain character")
-        stored = idna.encode(idna.uts46_remap(domain.translate(_FOLD_ASCII), std3_rules=True), strict=True).decode("ascii")
+                    raise InvalidValue(
+                        "email", f"{_INVALID}: the domain holds U+{ord(c):04X}, a look-alike of a plain character"
+                    )
+        stored = idna.encode(idna.uts46_remap(domain.translate(_FOLD_ASCII), std3_rules=True), strict=True).decode(
+            "ascii"
+        )
     except idna.IDNAError:
         raise invalid from None
     if stored.rpartition(".")[2].isdigit():  # a numeric top-level label: an IP address, not a domain

@@ -42,8 +42,14 @@ class UserValues:
     def of(cls, practitioner: Practitioner) -> UserValues:
         """The practitioner as SCIM sees it now: what a PATCH changes."""
         return cls(
-            practitioner.scim_user_name, practitioner.email, practitioner.first_name, practitioner.last_name,
-            practitioner.active, practitioner.external_id, practitioner.phone, practitioner.job_title,
+            practitioner.scim_user_name,
+            practitioner.email,
+            practitioner.first_name,
+            practitioner.last_name,
+            practitioner.active,
+            practitioner.external_id,
+            practitioner.phone,
+            practitioner.job_title,
             practitioner.email_primary,
         )
 
@@ -67,7 +73,9 @@ class ScimUser:
 
     def over(self, base: UserValues) -> UserValues:
         """This user's values where set, ``base``'s elsewhere."""
-        return replace(base, **{f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not UNCHANGED})
+        return replace(
+            base, **{f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not UNCHANGED}
+        )
 
 
 # What a user is when the client says nothing: a POST starts from it, a PUT falls back to it.

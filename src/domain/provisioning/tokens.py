@@ -49,7 +49,11 @@ class ProvisioningTokens:
         for token in self._tokens.list(tenant.id):
             creator = self._creator(tenant, token)
             try:
-                listed.append(ListedToken(token, creator, Authority.for_token(tenant.id, token.name, token.created_by, creator), None))
+                listed.append(
+                    ListedToken(
+                        token, creator, Authority.for_token(tenant.id, token.name, token.created_by, creator), None
+                    )
+                )
             except NotAllowed as refused:
                 listed.append(ListedToken(token, creator, None, str(refused)))
         return listed

@@ -86,11 +86,15 @@ class Provisioning:
     # patch, replace and delete take the practitioner the caller loaded with ``get`` (the view
     # needs it to read a PATCH and to answer), so a write reads it once.
 
-    def replace(self, tenant: Tenant, authority: Authority, practitioner: Practitioner, user: ScimUser, if_match: str | None) -> Practitioner:
+    def replace(
+        self, tenant: Tenant, authority: Authority, practitioner: Practitioner, user: ScimUser, if_match: str | None
+    ) -> Practitioner:
         """PUT: the whole user; attributes left out are cleared where they may be empty."""
         return self._update(tenant, authority, practitioner, user.over(BLANK_USER), if_match)
 
-    def patch(self, tenant: Tenant, authority: Authority, practitioner: Practitioner, changes: ScimUser, if_match: str | None) -> Practitioner:
+    def patch(
+        self, tenant: Tenant, authority: Authority, practitioner: Practitioner, changes: ScimUser, if_match: str | None
+    ) -> Practitioner:
         """PATCH: the attributes ``changes`` names; the others keep their values."""
         return self._update(tenant, authority, practitioner, changes.over(UserValues.of(practitioner)), if_match)
 
@@ -103,7 +107,9 @@ class Provisioning:
         self._practitioners.remove(practitioner)
         self._record_write(tenant, authority, ProvisioningKind.USER_DELETED, f"{practitioner.email} deleted")
 
-    def _update(self, tenant: Tenant, authority: Authority, practitioner: Practitioner, values: UserValues, if_match: str | None) -> Practitioner:
+    def _update(
+        self, tenant: Tenant, authority: Authority, practitioner: Practitioner, values: UserValues, if_match: str | None
+    ) -> Practitioner:
         self._require_own(tenant, practitioner)
         if practitioner.active and not values.active:
             authority.require_may_end(practitioner, Ending.DEACTIVATE)
@@ -123,7 +129,9 @@ class Provisioning:
         self._link_external_id(tenant, practitioner)
         if was_active and not practitioner.active:
             self._sessions.end_sessions_of(tenant.id, practitioner.id)
-            self._record_write(tenant, authority, ProvisioningKind.USER_DEACTIVATED, f"{practitioner.email} deactivated")
+            self._record_write(
+                tenant, authority, ProvisioningKind.USER_DEACTIVATED, f"{practitioner.email} deactivated"
+            )
         else:
             self._record_write(tenant, authority, ProvisioningKind.USER_UPDATED, f"{practitioner.email} updated")
         return practitioner
@@ -146,7 +154,9 @@ class Provisioning:
         if tenant.scim_subject_provider_id != provider_id:
             tenant.scim_subject_provider_id = provider_id
             what = f"provider {provider_id}" if provider_id else "no provider"
-            self._audit.record(tenant, AuditKind.SETTINGS_CHANGED, f"SCIM externalId is the SSO subject at {what}", actor.id)
+            self._audit.record(
+                tenant, AuditKind.SETTINGS_CHANGED, f"SCIM externalId is the SSO subject at {what}", actor.id
+            )
 
     def _subject_provider(self, tenant: Tenant) -> IdentityProvider | None:
         if tenant.scim_subject_provider_id is None:
@@ -167,7 +177,14 @@ class Provisioning:
         if provider is None or not practitioner.external_id:
             return
         try:
-            link_identity(self._links, practitioner, provider.id, provider.identity_issuer, practitioner.external_id, self._clock.now())
+            link_identity(
+                self._links,
+                practitioner,
+                provider.id,
+                provider.identity_issuer,
+                practitioner.external_id,
+                self._clock.now(),
+            )
         except SsoRefused:
             raise NotUnique("externalId", practitioner.external_id) from None
 

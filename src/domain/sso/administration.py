@@ -126,7 +126,9 @@ class ProviderAdministration:
             errors["client_secret"] = "this field is required"
         elif len(client_secret) > 1000:
             errors["client_secret"] = "the client secret has at most 1000 characters"
-        enabled = settings.enabled + sum(1 for p in self._providers.list(tenant.id) if p.settings.enabled and p is not existing)
+        enabled = settings.enabled + sum(
+            1 for p in self._providers.list(tenant.id) if p.settings.enabled and p is not existing
+        )
         if not TenantAuthPolicy(tenant.auth.but(restrict_to_sso=restrict_to_sso)).leaves_a_way_in(enabled):
             if restrict_to_sso:
                 errors["restrict_to_sso"] = "restricting login to Single Sign On needs an enabled provider"
@@ -143,7 +145,12 @@ class ProviderAdministration:
                 provider.enable()
             else:
                 provider.disable()
-            self._audit.record(tenant, AuditKind.SETTINGS_CHANGED, f"{provider.display_name}: {'enabled' if enabled else 'disabled'}", actor.id)
+            self._audit.record(
+                tenant,
+                AuditKind.SETTINGS_CHANGED,
+                f"{provider.display_name}: {'enabled' if enabled else 'disabled'}",
+                actor.id,
+            )
         return provider
 
     def remove(self, actor: Practitioner, tenant: Tenant, provider_id: str) -> IdentityProvider:
@@ -151,15 +158,19 @@ class ProviderAdministration:
         provider = self.provider(tenant, provider_id)
         self._refuse_losing_the_last_way_in(tenant, provider, "removed")
         self._providers.remove(provider)
-        self._audit.record(tenant, AuditKind.SETTINGS_CHANGED, f"{provider.display_name}: removed, with its linked accounts", actor.id)
+        self._audit.record(
+            tenant, AuditKind.SETTINGS_CHANGED, f"{provider.display_name}: removed, with its linked accounts", actor.id
+        )
         return provider
 
     def _refuse_losing_the_last_way_in(self, tenant: Tenant, provider: IdentityProvider, what: str) -> None:
         remaining = sum(1 for p in self._providers.list(tenant.id) if p.settings.enabled and p is not provider)
         if provider.settings.enabled and not TenantAuthPolicy.of(tenant).leaves_a_way_in(remaining):
             raise InvalidForm(
-                {"form": f"{provider.display_name} is the only way to log in here and cannot be {what}; "
-                         "allow password login or enable another provider first"}
+                {
+                    "form": f"{provider.display_name} is the only way to log in here and cannot be {what}; "
+                    "allow password login or enable another provider first"
+                }
             )
 
 

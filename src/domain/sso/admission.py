@@ -88,7 +88,12 @@ class JitRegistration:
     """3. Nobody matches and the policy registers newcomers: an account from the token's data."""
 
     def __init__(
-        self, practitioners: PractitionerRepository, links: IdentityLinkRepository, login: SsoLogin, audit: AuditTrail, clock: Clock
+        self,
+        practitioners: PractitionerRepository,
+        links: IdentityLinkRepository,
+        login: SsoLogin,
+        audit: AuditTrail,
+        clock: Clock,
     ) -> None:
         self._practitioners = practitioners
         self._links = links

@@ -75,7 +75,9 @@ class ClaimMapper:
         if mapping.field is ProfileField.SALUTATION:
             return text.lower() if text.lower() in {s.value for s in Salutation} else None
         if not is_one_line(text):
-            raise IdentityRejected(f"the {mapping.claim} claim cannot be the {mapping.field.label}: it holds control characters")
+            raise IdentityRejected(
+                f"the {mapping.claim} claim cannot be the {mapping.field.label}: it holds control characters"
+            )
         return text if len(text) <= _LIMITS[mapping.field] else None
 
     @staticmethod
@@ -94,7 +96,9 @@ def parse_value_map(text: str) -> tuple[tuple[str, str], ...]:
             raise InvalidValue("value_map", f"write each value as 'claim value = field value', not {line.strip()!r}")
         pair = (" ".join(source.split()), target.strip())
         if not all(is_one_line(value) for value in pair):
-            raise InvalidValue("value_map", "a value in the value map holds a control character or a character that cannot be stored")
+            raise InvalidValue(
+                "value_map", "a value in the value map holds a control character or a character that cannot be stored"
+            )
         pairs.append(pair)
     return tuple(pairs)
 

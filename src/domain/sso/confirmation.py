@@ -66,21 +66,29 @@ class LinkConfirmation:
         so is the counting: a limit reached says so, whether or not the email is registered."""
         self._require_current(tenant, pending)
         email = normalize_email(email)
-        self._take(tenant, email, {
-            f"code-sign-in:{tenant.id}:{digest(pending.binding)}": CODES_PER_SIGN_IN,
-            _identity_bucket(tenant, pending, email): CODES_PER_IDENTITY_AND_EMAIL,
-            f"code-address:{client_address}": CODES_PER_ADDRESS,
-        })
+        self._take(
+            tenant,
+            email,
+            {
+                f"code-sign-in:{tenant.id}:{digest(pending.binding)}": CODES_PER_SIGN_IN,
+                _identity_bucket(tenant, pending, email): CODES_PER_IDENTITY_AND_EMAIL,
+                f"code-address:{client_address}": CODES_PER_ADDRESS,
+            },
+        )
         practitioner = self._practitioners.get_by_email(tenant.id, email)
         if practitioner is None or not practitioner.active:
-            self._audit.record(tenant, AuditKind.LINK_REQUESTED, f"code requested for unregistered or inactive {email}: none sent")
+            self._audit.record(
+                tenant, AuditKind.LINK_REQUESTED, f"code requested for unregistered or inactive {email}: none sent"
+            )
             return
         provider = self._providers.get(tenant.id, pending.provider_id)
         if provider is None:
             raise SsoRefused(EXPIRED)
         self._issue(tenant, pending, practitioner, provider)
 
-    def send_code(self, tenant: Tenant, pending: PendingLink, practitioner: Practitioner, provider: IdentityProvider) -> None:
+    def send_code(
+        self, tenant: Tenant, pending: PendingLink, practitioner: Practitioner, provider: IdentityProvider
+    ) -> None:
         """Mails a code to the practitioner's registered email, bound to this browser (linking
         from account settings: the practitioner is known, the email is not asked for; the
         provider is the one the sign-in just came back from)."""
@@ -91,23 +99,39 @@ class LinkConfirmation:
     def _take(self, tenant: Tenant, email: str, rules: dict[str, ThrottleRule]) -> None:
         refused = take_all(self._throttle, rules, self._clock.now())
         if refused is not None:
-            self._audit.record(tenant, AuditKind.LINK_REQUESTED, f"code requested for {email}: refused, too many requests")
+            self._audit.record(
+                tenant, AuditKind.LINK_REQUESTED, f"code requested for {email}: refused, too many requests"
+            )
             raise CodeRequestsThrottled(refused.minutes)
 
-    def _issue(self, tenant: Tenant, pending: PendingLink, practitioner: Practitioner, provider: IdentityProvider) -> None:
+    def _issue(
+        self, tenant: Tenant, pending: PendingLink, practitioner: Practitioner, provider: IdentityProvider
+    ) -> None:
         now = self._clock.now()
         binding = digest(pending.binding)
         code = self._token_source.new_digits(CODE_DIGITS)
         self._challenges.discard_open(tenant.id, binding)
         self._challenges.add(
             LinkChallenge.issue(
-                tenant.id, practitioner.id, provider.id, pending.issuer, pending.subject,
-                binding, code, self._token_source.new_token(16), now,
+                tenant.id,
+                practitioner.id,
+                provider.id,
+                pending.issuer,
+                pending.subject,
+                binding,
+                code,
+                self._token_source.new_token(16),
+                now,
             )
         )
         minutes = int(CODE_LIFETIME.total_seconds() // 60)
         self._mailer.send(link_code_message(tenant, practitioner, code, provider.display_name, minutes))
-        self._audit.record(tenant, AuditKind.LINK_REQUESTED, f"code sent to {practitioner.email} to link {provider.display_name}", practitioner.id)
+        self._audit.record(
+            tenant,
+            AuditKind.LINK_REQUESTED,
+            f"code sent to {practitioner.email} to link {provider.display_name}",
+            practitioner.id,
+        )
 
     def confirm(self, tenant: Tenant, pending: PendingLink, code: str) -> Practitioner:
         """Links the identity to the practitioner the code was sent to, and returns them."""
@@ -118,18 +142,26 @@ class LinkConfirmation:
         try:
             challenge.verify(code, self._clock.now())
         except LinkCodeRefused as refused:
-            self._audit.record(tenant, AuditKind.LINK_FAILED, f"wrong or unusable code: {refused}", challenge.practitioner_id)
+            self._audit.record(
+                tenant, AuditKind.LINK_FAILED, f"wrong or unusable code: {refused}", challenge.practitioner_id
+            )
             raise
         practitioner = self._practitioners.get(tenant.id, challenge.practitioner_id)
         if practitioner is None or not practitioner.active:
             raise AccountDeactivated()
         try:
-            link_identity(self._links, practitioner, challenge.provider_id, challenge.issuer, challenge.subject, self._clock.now())
+            link_identity(
+                self._links, practitioner, challenge.provider_id, challenge.issuer, challenge.subject, self._clock.now()
+            )
         except SsoRefused:
-            self._audit.record(tenant, AuditKind.LINK_FAILED, "identity already linked to another practitioner", practitioner.id)
+            self._audit.record(
+                tenant, AuditKind.LINK_FAILED, "identity already linked to another practitioner", practitioner.id
+            )
             raise
         practitioner.prove_email()  # the code went to the registered email
-        self._audit.record(tenant, AuditKind.LINK_CONFIRMED, f"{practitioner.email} linked (sub {challenge.subject})", practitioner.id)
+        self._audit.record(
+            tenant, AuditKind.LINK_CONFIRMED, f"{practitioner.email} linked (sub {challenge.subject})", practitioner.id
+        )
         return practitioner
 
     def _require_current(self, tenant: Tenant, pending: PendingLink) -> None:

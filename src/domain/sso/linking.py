@@ -53,6 +53,8 @@ def add_link(
     for old in held:
         if old.provider_id == provider_id:
             links.remove(old)
-    link = IdentityLink(practitioner.tenant_id, practitioner.id, provider_id, issuer, subject, linked_at=now, last_used_at=now)
+    link = IdentityLink(
+        practitioner.tenant_id, practitioner.id, provider_id, issuer, subject, linked_at=now, last_used_at=now
+    )
     links.add(link)
     return link

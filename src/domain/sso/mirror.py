@@ -30,10 +30,20 @@ class ProfileMirror:
                 practitioner.change_email(email, proven=identity.email_verified)
                 changed.append(ProfileField.EMAIL)
             else:
-                self._audit.record(tenant, AuditKind.PROFILE_MIRRORED, f"{practitioner.email}: email {email} from the provider is taken; kept", practitioner.id)
+                self._audit.record(
+                    tenant,
+                    AuditKind.PROFILE_MIRRORED,
+                    f"{practitioner.email}: email {email} from the provider is taken; kept",
+                    practitioner.id,
+                )
         if changed:
             names = ", ".join(f.label for f in changed)
-            self._audit.record(tenant, AuditKind.PROFILE_MIRRORED, f"{practitioner.email}: {names} overwritten from the provider", practitioner.id)
+            self._audit.record(
+                tenant,
+                AuditKind.PROFILE_MIRRORED,
+                f"{practitioner.email}: {names} overwritten from the provider",
+                practitioner.id,
+            )
 
     def _email_taken(self, tenant: Tenant, practitioner: Practitioner, email: str) -> bool:
         """Another practitioner has the email, or holds it as their SCIM userName (which the

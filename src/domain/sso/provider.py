@@ -137,7 +137,9 @@ class ProviderSettings:
         # would end the mail header.
         for name in ("display_name", "client_id", *USERINFO_FIELD_NAMES):
             if not is_one_line(getattr(self, name)):
-                errors[name] = f"the {SETTING_LABELS[name]} must be one line, without line breaks, tabs or other control characters"
+                errors[name] = (
+                    f"the {SETTING_LABELS[name]} must be one line, without line breaks, tabs or other control characters"
+                )
         return errors
 
     @property

@@ -70,7 +70,9 @@ class LoginPolicyAdministration:
         try:
             claims: Any = json.loads(sample_claims)
         except (ValueError, RecursionError):
-            raise InvalidForm({"sample_claims": "paste the claims as a JSON object, such as {\"given_name\": \"Ann\"}"}) from None
+            raise InvalidForm(
+                {"sample_claims": 'paste the claims as a JSON object, such as {"given_name": "Ann"}'}
+            ) from None
         if not isinstance(claims, dict):
             raise InvalidForm({"sample_claims": "the claims must be a JSON object"})
         # The same checks as a provider's answer at sign-in (VerifiedIdentity, ClaimMapper).

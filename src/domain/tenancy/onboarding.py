@@ -39,9 +39,7 @@ class TenantOnboarding:
         self._token_source = token_source
         self._clock = clock
 
-    def open_tenant(
-        self, slug: str, name: str, owner_email: str, owner_password: str | None = None
-    ) -> OpenedTenant:
+    def open_tenant(self, slug: str, name: str, owner_email: str, owner_password: str | None = None) -> OpenedTenant:
         tenant = Tenant.open(slug, name)
         owner = Practitioner.register(
             tenant,

@@ -31,7 +31,9 @@ class ScimContext:
     def __init__(self, request: Request) -> None:
         tenant = request.tenant
         if tenant is None:
-            raise ScimError(404, "SCIM is served on a practice's own address, such as https://<practice>.<domain>/scim/v2")
+            raise ScimError(
+                404, "SCIM is served on a practice's own address, such as https://<practice>.<domain>/scim/v2"
+            )
         self.tenant: Tenant = tenant
         tokens: ProvisioningTokens = request.find_service(ProvisioningTokens)
         self.authority: Authority = tokens.authority_of(tenant, self._authenticate(request, tenant, tokens))

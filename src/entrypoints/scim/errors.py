@@ -36,7 +36,9 @@ SCIM_PATHS = r"^/scim(/|$)"
 
 
 class ScimError(Exception):
-    def __init__(self, status: int, detail: str, scim_type: str | None = None, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, detail: str, scim_type: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
@@ -60,7 +62,9 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return response
 
 
-def error_response(status: int, detail: str, scim_type: str | None = None, headers: dict[str, str] | None = None) -> Response:
+def error_response(
+    status: int, detail: str, scim_type: str | None = None, headers: dict[str, str] | None = None
+) -> Response:
     body: dict[str, Any] = {"schemas": [ERROR_SCHEMA], "status": str(status)}
     if scim_type:
         body["scimType"] = scim_type
@@ -79,8 +83,13 @@ def scim_error(exc: ScimError, request: Request) -> Response:
 # Domain errors are turned into SCIM errors only on SCIM paths; the pages keep their own handling.
 @exception_view_config(InvalidValue, path_info=SCIM_PATHS)
 def invalid_value(exc: InvalidValue, request: Request) -> Response:
-    field = {"email": "emails", "first_name": "name.givenName", "last_name": "name.familyName",
-             "job_title": "title", "phone": "phoneNumbers"}.get(exc.field, exc.field)
+    field = {
+        "email": "emails",
+        "first_name": "name.givenName",
+        "last_name": "name.familyName",
+        "job_title": "title",
+        "phone": "phoneNumbers",
+    }.get(exc.field, exc.field)
     return error_response(400, f"{field}: {exc.message}", "invalidValue")
 
 

@@ -76,20 +76,21 @@ def comparisons(text: str) -> list[Comparison]:
     while True:
         if i + 3 > len(tokens):
             raise invalid_filter("a comparison is incomplete: expected <attribute> eq <value>")
-        (akind, attribute), (okind, operator), (vkind, value) = tokens[i:i + 3]
+        (akind, attribute), (okind, operator), (vkind, value) = tokens[i : i + 3]
         if akind != "word":
             raise invalid_filter("grouping with parentheses or brackets is not supported")
         if attribute.lower() in ("not", "and", "or"):
             raise invalid_filter(f"{attribute!r} is not supported here; only comparisons joined with and")
         if okind != "word" or operator.lower() not in _OPERATORS:
-            raise invalid_filter("value paths and grouping are not supported" if okind == "punct"
-                                 else f"unknown operator {operator!r}")
+            raise invalid_filter(
+                "value paths and grouping are not supported" if okind == "punct" else f"unknown operator {operator!r}"
+            )
         if operator.lower() != "eq":
             raise invalid_filter(f"operator {operator!r} is not supported; only eq")
         name = attribute.lower()
         prefix = USER_SCHEMA.lower() + ":"
         if name.startswith(prefix):
-            name = name[len(prefix):]
+            name = name[len(prefix) :]
         result.append(Comparison(name, _value(vkind, value)))
         i += 3
         if i == len(tokens):
@@ -123,7 +124,9 @@ def parse_user_filter(text: str) -> tuple[ScimQuery, bool]:
             raise invalid_filter(f"filtering on {comparison.attribute!r} is not supported")
         field, kind = _FIELDS[comparison.attribute]
         if not isinstance(comparison.value, kind):
-            raise invalid_filter(f"{comparison.attribute} must be compared with a {'boolean' if kind is bool else 'string'}")
+            raise invalid_filter(
+                f"{comparison.attribute} must be compared with a {'boolean' if kind is bool else 'string'}"
+            )
         value = comparison.value
         if field in criteria:
             previous = criteria[field]

@@ -85,8 +85,10 @@ class Selection:
 
 
 def selection(attributes: object, excluded: object) -> Selection:
-    return Selection(_attribute_paths(_attribute_list("attributes", attributes)),
-                     _attribute_paths(_attribute_list("excludedAttributes", excluded)))
+    return Selection(
+        _attribute_paths(_attribute_list("attributes", attributes)),
+        _attribute_paths(_attribute_list("excludedAttributes", excluded)),
+    )
 
 
 def _attribute_list(name: str, raw: object) -> str | None:
@@ -109,7 +111,7 @@ def _attribute_paths(raw: str | None) -> list[AttributePath] | None:
             continue
         prefix = USER_SCHEMA.lower() + ":"
         if name.startswith(prefix):
-            name = name[len(prefix):]
+            name = name[len(prefix) :]
         elif name.startswith("urn:"):
             continue  # an extension we do not have: nothing to return for it
         top, _, sub = name.partition(".")
@@ -190,7 +192,7 @@ def core_attributes(body: dict[str, Any]) -> dict[str, Any]:
     for key, value in body.items():
         low = str(key).lower()
         if low.startswith(prefix):
-            low = low[len(prefix):]
+            low = low[len(prefix) :]
         attributes[low] = value
     return attributes
 
@@ -201,7 +203,9 @@ def _user_attributes(body: object, resource_id: str | None) -> dict[str, Any]:
         raise _invalid("the request body must be a JSON object", "invalidSyntax")
     attributes = core_attributes(body)
     schemas = attributes.get("schemas")
-    if schemas is not None and (not isinstance(schemas, list) or USER_SCHEMA.lower() not in [str(s).lower() for s in schemas]):
+    if schemas is not None and (
+        not isinstance(schemas, list) or USER_SCHEMA.lower() not in [str(s).lower() for s in schemas]
+    ):
         raise _invalid(f"schemas must contain {USER_SCHEMA}", "invalidSyntax")
     if resource_id is not None and attributes.get("id") not in (None, resource_id):
         raise _invalid("id is read-only and does not match the resource", "mutability")
@@ -223,8 +227,10 @@ def _name_parts(value: object) -> tuple[str | None, str | None]:
     if value is not None and not isinstance(value, dict):
         raise _invalid("name must be an object")
     parts = {str(k).lower(): v for k, v in (value or {}).items()}
-    return (as_optional_string("name.givenName", parts.get("givenname")),
-            as_optional_string("name.familyName", parts.get("familyname")))
+    return (
+        as_optional_string("name.givenName", parts.get("givenname")),
+        as_optional_string("name.familyName", parts.get("familyname")),
+    )
 
 
 def parse_user(body: object, resource_id: str | None = None) -> ScimUser:
@@ -244,7 +250,11 @@ def parse_user(body: object, resource_id: str | None = None) -> ScimUser:
     given_name, family_name = (UNCHANGED, UNCHANGED) if names is UNCHANGED else names
     active = UNCHANGED if attributes.get("active") is None else as_bool("active", attributes["active"])
     return ScimUser(
-        user_name, email, given_name, family_name, active,
+        user_name,
+        email,
+        given_name,
+        family_name,
+        active,
         external_id=_sent(attributes, "externalid", lambda value: as_optional_string("externalId", value)),
         title=_sent(attributes, "title", lambda value: as_optional_string("title", value)),
         phone=_sent(attributes, "phonenumbers", lambda value: pick_entry("phoneNumbers", value, preferred_type="work")),

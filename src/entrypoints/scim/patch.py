@@ -96,7 +96,7 @@ class PatchTranslator:
         raw = path.strip()
         prefix = USER_SCHEMA.lower() + ":"
         if raw.lower().startswith(prefix):
-            raw = raw[len(prefix):]
+            raw = raw[len(prefix) :]
         elif raw.lower().startswith("urn:"):
             return  # an extension (such as the enterprise User): not stored, ignored
         match = _PATH.match(raw)
@@ -148,7 +148,9 @@ class PatchTranslator:
         current = self.changes.get(field, getattr(self._practitioner, field))
         if value_filter is None:
             if sub is None:
-                self.changes[field] = None if op == "remove" else pick_entry(name, value, "work" if field == "phone" else None)
+                self.changes[field] = (
+                    None if op == "remove" else pick_entry(name, value, "work" if field == "phone" else None)
+                )
                 if field == "email" and op != "remove":
                     self.changes["email_primary"] = picked_primary(name, value)
             elif sub == "value":
@@ -167,7 +169,11 @@ class PatchTranslator:
                 self.changes[field] = None
             return
         if sub is None:
-            self.changes[field] = pick_entry(name, value) if isinstance(value, (dict, list)) else as_optional_string(f"{name}.value", value)
+            self.changes[field] = (
+                pick_entry(name, value)
+                if isinstance(value, (dict, list))
+                else as_optional_string(f"{name}.value", value)
+            )
             if field == "email" and isinstance(value, (dict, list)):
                 self.changes["email_primary"] = picked_primary(name, value)
         elif sub == "value":
@@ -187,7 +193,11 @@ class PatchTranslator:
                 if comparison.value is not True:
                     return None
             elif comparison.attribute == "value":
-                if not isinstance(comparison.value, str) or current is None or not _same_value(name, comparison.value, current):
+                if (
+                    not isinstance(comparison.value, str)
+                    or current is None
+                    or not _same_value(name, comparison.value, current)
+                ):
                     return False
             else:
                 raise _error(f"{name} entries can be selected by type, primary or value only", "invalidFilter")

@@ -68,7 +68,9 @@ def user_resource(request: Request, practitioner: Practitioner) -> dict[str, Any
     return resource
 
 
-def user_response(request: Request, practitioner: Practitioner, selection: Selection, status: int = 200, **headers: str) -> Response:
+def user_response(
+    request: Request, practitioner: Practitioner, selection: Selection, status: int = 200, **headers: str
+) -> Response:
     """One user as the client asked to see it, with its version as the ETag."""
     # Flush first: the data layer bumps the version (the ETag) and lastModified on write.
     request.dbsession.flush()
@@ -83,8 +85,11 @@ def _project_value(value: Any, keep: set[str] | None, drop: set[str] | None) -> 
     def project(item: Any) -> Any:
         if not isinstance(item, dict):
             return item
-        return {k: v for k, v in item.items()
-                if (keep is None or k.lower() in keep) and (drop is None or k.lower() not in drop)}
+        return {
+            k: v
+            for k, v in item.items()
+            if (keep is None or k.lower() in keep) and (drop is None or k.lower() not in drop)
+        }
 
     if isinstance(value, list):
         return [project(v) for v in value]

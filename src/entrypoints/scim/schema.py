@@ -19,11 +19,20 @@ SPC_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 MAX_RESULTS = 200
 
 
-def _attribute(name: str, type_: str = "string", *, description: str, required: bool = False,
-               mutability: str = "readWrite", returned: str = "default", uniqueness: str = "none",
-               case_exact: bool = False, multi_valued: bool = False,
-               sub_attributes: list[dict[str, Any]] | None = None,
-               canonical_values: list[str] | None = None) -> dict[str, Any]:
+def _attribute(
+    name: str,
+    type_: str = "string",
+    *,
+    description: str,
+    required: bool = False,
+    mutability: str = "readWrite",
+    returned: str = "default",
+    uniqueness: str = "none",
+    case_exact: bool = False,
+    multi_valued: bool = False,
+    sub_attributes: list[dict[str, Any]] | None = None,
+    canonical_values: list[str] | None = None,
+) -> dict[str, Any]:
     attribute: dict[str, Any] = {
         "name": name,
         "type": type_,
@@ -45,32 +54,60 @@ def _attribute(name: str, type_: str = "string", *, description: str, required: 
 
 # Only what this service stores; common attributes (id, externalId, meta) are not part of a schema.
 USER_ATTRIBUTES = [
-    _attribute("userName", description="The provisioning client's unique login identifier; unique per practice, case-insensitively.",
-               required=True, uniqueness="server"),
+    _attribute(
+        "userName",
+        description="The provisioning client's unique login identifier; unique per practice, case-insensitively.",
+        required=True,
+        uniqueness="server",
+    ),
     # Required: a practitioner always has a name; without one sent, both parts are the userName.
-    _attribute("name", "complex", description="The practitioner's name.", required=True, sub_attributes=[
-        _attribute("givenName", description="Given name (first name)."),
-        _attribute("familyName", description="Family name (last name)."),
-    ]),
+    _attribute(
+        "name",
+        "complex",
+        description="The practitioner's name.",
+        required=True,
+        sub_attributes=[
+            _attribute("givenName", description="Given name (first name)."),
+            _attribute("familyName", description="Family name (last name)."),
+        ],
+    ),
     _attribute("displayName", description="The full name, derived from name.", mutability="readOnly"),
     _attribute("title", description="Job title."),
-    _attribute("active", "boolean", required=True,
-               description="false deactivates the practitioner: no login by any path. true when not sent; cannot be removed."),
+    _attribute(
+        "active",
+        "boolean",
+        required=True,
+        description="false deactivates the practitioner: no login by any path. true when not sent; cannot be removed.",
+    ),
     # Required: the practitioner's registered email. When none is sent, a userName that is an email is used.
-    _attribute("emails", "complex", multi_valued=True, required=True,
-               description="One address: the practitioner's registered email (the primary, else the first, entry sent; "
-                           "else the userName when it is an email address).",
-               sub_attributes=[
-                   _attribute("value", description="Email address.", required=True),
-                   _attribute("type", description="Always work.", canonical_values=["work"]),
-                   # Written by clients to pick the registered email; the one email kept is always primary.
-                   _attribute("primary", "boolean", description="Picks the registered email among several; kept as sent for the one email stored."),
-               ]),
-    _attribute("phoneNumbers", "complex", multi_valued=True, description="One work phone number.",
-               sub_attributes=[
-                   _attribute("value", description="Phone number."),
-                   _attribute("type", description="Always work.", canonical_values=["work"]),
-               ]),
+    _attribute(
+        "emails",
+        "complex",
+        multi_valued=True,
+        required=True,
+        description="One address: the practitioner's registered email (the primary, else the first, entry sent; "
+        "else the userName when it is an email address).",
+        sub_attributes=[
+            _attribute("value", description="Email address.", required=True),
+            _attribute("type", description="Always work.", canonical_values=["work"]),
+            # Written by clients to pick the registered email; the one email kept is always primary.
+            _attribute(
+                "primary",
+                "boolean",
+                description="Picks the registered email among several; kept as sent for the one email stored.",
+            ),
+        ],
+    ),
+    _attribute(
+        "phoneNumbers",
+        "complex",
+        multi_valued=True,
+        description="One work phone number.",
+        sub_attributes=[
+            _attribute("value", description="Phone number."),
+            _attribute("type", description="Always work.", canonical_values=["work"]),
+        ],
+    ),
 ]
 
 
@@ -81,13 +118,26 @@ def _described(kind: str, id_: str, location: str, **attributes: Any) -> dict[st
 
 
 def user_schema(base_url: str) -> dict[str, Any]:
-    return _described(SCHEMA_SCHEMA, USER_SCHEMA, f"{base_url}/Schemas/{USER_SCHEMA}",
-                      name="User", description="A practitioner of the practice", attributes=USER_ATTRIBUTES)
+    return _described(
+        SCHEMA_SCHEMA,
+        USER_SCHEMA,
+        f"{base_url}/Schemas/{USER_SCHEMA}",
+        name="User",
+        description="A practitioner of the practice",
+        attributes=USER_ATTRIBUTES,
+    )
 
 
 def user_resource_type(base_url: str) -> dict[str, Any]:
-    return _described(RESOURCE_TYPE_SCHEMA, "User", f"{base_url}/ResourceTypes/User",
-                      name="User", endpoint="/Users", description="A practitioner of the practice", schema=USER_SCHEMA)
+    return _described(
+        RESOURCE_TYPE_SCHEMA,
+        "User",
+        f"{base_url}/ResourceTypes/User",
+        name="User",
+        endpoint="/Users",
+        description="A practitioner of the practice",
+        schema=USER_SCHEMA,
+    )
 
 
 def service_provider_config(base_url: str) -> dict[str, Any]:
@@ -99,12 +149,14 @@ def service_provider_config(base_url: str) -> dict[str, Any]:
         "changePassword": {"supported": False},
         "sort": {"supported": False},
         "etag": {"supported": True},
-        "authenticationSchemes": [{
-            "type": "oauthbearertoken",
-            "name": "Bearer token",
-            "description": "A provisioning token of this practice, created by its administrator: Authorization: Bearer <token>",
-            "primary": True,
-        }],
+        "authenticationSchemes": [
+            {
+                "type": "oauthbearertoken",
+                "name": "Bearer token",
+                "description": "A provisioning token of this practice, created by its administrator: Authorization: Bearer <token>",
+                "primary": True,
+            }
+        ],
         "meta": {"resourceType": "ServiceProviderConfig", "location": f"{base_url}/ServiceProviderConfig"},
     }
 

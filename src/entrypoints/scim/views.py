@@ -24,7 +24,14 @@ from entrypoints.scim.filters import parse_user_filter
 from entrypoints.scim.parsing import integer, parse_user, read_json, selection
 from entrypoints.scim.patch import translate_patch
 from entrypoints.scim.rendering import base_url, list_response, project, user_location, user_resource, user_response
-from entrypoints.scim.schema import MAX_RESULTS, RESOURCE_TYPES, SCHEMAS, SEARCH_SCHEMA, Catalogue, service_provider_config
+from entrypoints.scim.schema import (
+    MAX_RESULTS,
+    RESOURCE_TYPES,
+    SCHEMAS,
+    SEARCH_SCHEMA,
+    Catalogue,
+    service_provider_config,
+)
 
 MAX_START_INDEX = 1_000_000_000
 
@@ -57,7 +64,9 @@ def _search(request: Request, parameters: dict[str, object]) -> Response:
     if filter_text is not None and not isinstance(filter_text, str):
         raise ScimError(400, "filter must be a string", "invalidFilter")
     query, satisfiable = parse_user_filter(filter_text) if filter_text and filter_text.strip() else (ScimQuery(), True)
-    practitioners, total = _provisioning(request).search(context.tenant, query, start_index - 1, count) if satisfiable else ([], 0)
+    practitioners, total = (
+        _provisioning(request).search(context.tenant, query, start_index - 1, count) if satisfiable else ([], 0)
+    )
     wanted = selection(parameters.get("attributes"), parameters.get("excludedattributes"))
     resources = [project(user_resource(request, p), wanted) for p in practitioners]
     return json_response(list_response(resources, total, start_index))
@@ -105,7 +114,14 @@ def _update(request: Request, read: BodyReader, write: UserWrite) -> Response:
     context = _context(request)
     practitioner = _named(request)
     changes = read(read_json(request), practitioner)
-    write(_provisioning(request), context.tenant, context.authority, practitioner, changes, request.headers.get("If-Match"))
+    write(
+        _provisioning(request),
+        context.tenant,
+        context.authority,
+        practitioner,
+        changes,
+        request.headers.get("If-Match"),
+    )
     return _answer(request, practitioner)
 
 
@@ -116,7 +132,9 @@ def get_user(request: Request) -> Response:
 
 @scim_view(route_name="scim_user", request_method="PUT")
 def replace_user(request: Request) -> Response:
-    return _update(request, lambda body, practitioner: parse_user(body, resource_id=practitioner.id), Provisioning.replace)
+    return _update(
+        request, lambda body, practitioner: parse_user(body, resource_id=practitioner.id), Provisioning.replace
+    )
 
 
 @scim_view(route_name="scim_user", request_method="PATCH")
@@ -188,4 +206,6 @@ def method_not_allowed(request: Request) -> Response:
 
 @scim_view(route_name="scim_other")
 def not_found(request: Request) -> Response:
-    raise ScimError(404, "no such SCIM endpoint; this service has Users, ServiceProviderConfig, Schemas and ResourceTypes")
+    raise ScimError(
+        404, "no such SCIM endpoint; this service has Users, ServiceProviderConfig, Schemas and ResourceTypes"
+    )

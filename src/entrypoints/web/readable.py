@@ -88,7 +88,9 @@ def check_readable(request: Request) -> None:
     try:
         request.cookies.items()
     except UnicodeDecodeError:
-        raise Unreadable("a cookie your browser sent for this site is not valid UTF-8; delete this site's cookies") from None
+        raise Unreadable(
+            "a cookie your browser sent for this site is not valid UTF-8; delete this site's cookies"
+        ) from None
     if not _is_scim(request):  # a SCIM body is JSON, checked by the SCIM API's reader
         _check_form(request)
 

@@ -103,7 +103,9 @@ class SessionSecurityPolicy:
                 principals.append(OWNER)
         return ACLHelper().permits(context, principals, permission)
 
-    def remember(self, request: Request, userid: str, method: LoginMethod = LoginMethod.PASSWORD, **kw: Any) -> list[tuple[str, str]]:
+    def remember(
+        self, request: Request, userid: str, method: LoginMethod = LoginMethod.PASSWORD, **kw: Any
+    ) -> list[tuple[str, str]]:
         """Rotates the session: a fixed pre-login session id is worth nothing afterwards."""
         request.session.invalidate()
         request.session[PRACTITIONER_KEY] = userid

@@ -142,9 +142,7 @@ def loopback_server() -> Iterator[tuple[int, Recorder]]:
     recorder = Recorder()
     handler = type("RecordingHandler", (Handler,), {"recorder": recorder})
     httpd = QuietServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(
-        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield httpd.server_address[1], recorder

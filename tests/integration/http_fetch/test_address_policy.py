@@ -43,9 +43,7 @@ from tests.integration.http_fetch.harness import PUBLIC_V4, dev, prod, stub_dns
         ("https://2130706433/", "resolves to 127.0.0.1, a loopback address"),  # decimal form
     ],
 )
-def test_internal_addresses_are_refused_and_never_contacted(
-    url: str, reason: str, connections: list[str]
-) -> None:
+def test_internal_addresses_are_refused_and_never_contacted(url: str, reason: str, connections: list[str]) -> None:
     fetcher = prod()
     with pytest.raises(UnsafeUrl) as refused:
         fetcher.check(url)

@@ -45,9 +45,7 @@ def test_a_post_is_never_redirected(port: int, seen: Recorder) -> None:
 
 
 def test_credentials_go_only_to_the_origin_they_were_given_for(port: int, seen: Recorder) -> None:
-    dev().get(
-        f"http://127.0.0.1:{port}/redirect?to=/json", headers={"Authorization": SECRET}
-    )
+    dev().get(f"http://127.0.0.1:{port}/redirect?to=/json", headers={"Authorization": SECRET})
     dev().get(
         f"http://127.0.0.1:{port}/redirect?to=http://localhost:{port}/json",
         headers={"Authorization": SECRET},

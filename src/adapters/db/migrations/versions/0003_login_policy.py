@@ -36,7 +36,12 @@ def upgrade() -> None:
         batch.add_column(sa.Column("needs_reconfirmation", sa.Boolean(), nullable=False, server_default=sa.false()))
     with op.batch_alter_table("identity_providers") as batch:
         batch.add_column(sa.Column("protocol", sa.String(8), nullable=False, server_default="oidc"))
-        for name, default in (("subject_field", "sub"), ("email_field", "email"), ("given_name_field", "given_name"), ("family_name_field", "family_name")):
+        for name, default in (
+            ("subject_field", "sub"),
+            ("email_field", "email"),
+            ("given_name_field", "given_name"),
+            ("family_name_field", "family_name"),
+        ):
             batch.add_column(sa.Column(name, sa.String(100), nullable=False, server_default=default))
     # The defaults were for the rows already there; new rows always carry their own values.
     for table, columns in (

@@ -54,8 +54,13 @@ def upgrade() -> None:
 def _store_user_name_keys() -> None:
     """Computes every key in Python: the fold is the domain's, which SQL's lower() is not."""
     practitioners = sa.table(
-        "practitioners", sa.column("id"), sa.column("tenant_id"), sa.column("user_name"),
-        sa.column("email"), sa.column("created_at"), sa.column("user_name_key"),
+        "practitioners",
+        sa.column("id"),
+        sa.column("tenant_id"),
+        sa.column("user_name"),
+        sa.column("email"),
+        sa.column("created_at"),
+        sa.column("user_name_key"),
     )
     c = practitioners.c
     connection = op.get_bind()
@@ -70,7 +75,8 @@ def _store_user_name_keys() -> None:
     if shared:
         # Which of two accounts is the real one is not a migration's to guess: both may hold data.
         listing = "; ".join(
-            f"tenant {tenant_id}: " + ", ".join(f"{name!r} (id {pid})" for pid, name in names) for tenant_id, names in shared
+            f"tenant {tenant_id}: " + ", ".join(f"{name!r} (id {pid})" for pid, name in names)
+            for tenant_id, names in shared
         )
         raise DuplicateUserNames(
             "userName becomes unique per practice without regard to case, but these practitioners share one: "

@@ -37,7 +37,12 @@ def _stored_form(email: str) -> str:
     local, at, domain = email.partition("@")
     if not at or "@" in domain or not local or len(local) > 64:
         raise ValueError(email)
-    if any(c not in _ATEXT and c != "." for c in local) or local.startswith(".") or local.endswith(".") or ".." in local:
+    if (
+        any(c not in _ATEXT and c != "." for c in local)
+        or local.startswith(".")
+        or local.endswith(".")
+        or ".." in local
+    ):
         raise ValueError(email)
     labels = domain.split(".")
     if len(labels) < 2 or not all(labels):
@@ -46,7 +51,9 @@ def _stored_form(email: str) -> str:
         for c in domain:
             if not c.isascii() and any(m.isascii() for m in idna.uts46_remap(c, std3_rules=True) or "x"):
                 raise ValueError(email)
-        stored = idna.encode(idna.uts46_remap(domain.translate(_FOLD_ASCII), std3_rules=True), strict=True).decode("ascii")
+        stored = idna.encode(idna.uts46_remap(domain.translate(_FOLD_ASCII), std3_rules=True), strict=True).decode(
+            "ascii"
+        )
     except idna.IDNAError:
         raise ValueError(email) from None
     if stored.rpartition(".")[2].isdigit():
@@ -64,8 +71,12 @@ def _user_name_key(user_name: str) -> str:
 
 def upgrade() -> None:
     practitioners = sa.table(
-        "practitioners", sa.column("id"), sa.column("tenant_id"), sa.column("email"),
-        sa.column("user_name"), sa.column("user_name_key"),
+        "practitioners",
+        sa.column("id"),
+        sa.column("tenant_id"),
+        sa.column("email"),
+        sa.column("user_name"),
+        sa.column("user_name_key"),
     )
     c = practitioners.c
     connection = op.get_bind()
@@ -89,7 +100,8 @@ def upgrade() -> None:
     ]
     if refused:
         raise UnconvertibleEmails(
-            "these stored emails are not valid under the email rule: " + "; ".join(refused)
+            "these stored emails are not valid under the email rule: "
+            + "; ".join(refused)
             + ". Correct them with the previous version (admin page or SCIM), then upgrade again."
         )
     for row, stored in changes:

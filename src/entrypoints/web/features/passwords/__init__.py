@@ -12,7 +12,9 @@ from entrypoints.web.security import PractitionerPage, TenantPage
 
 
 def includeme(config: Configurator) -> None:
-    add_routes(config, TenantPage, login="/login", password_forgot="/password/forgot", password_reset="/password/reset/{token}")
+    add_routes(
+        config, TenantPage, login="/login", password_forgot="/password/forgot", password_reset="/password/reset/{token}"
+    )
     add_routes(config, PractitionerPage, logout="/logout")
     config.scan(".login")
     config.scan(".reset")

@@ -36,7 +36,9 @@ def _refused(request: Request, err: NotAllowed, title: str) -> dict[str, Any]:
 
 
 @view_config(route_name="account", request_method="GET", renderer="account.jinja2")
-def profile(request: Request, form: dict[str, str] | None = None, errors: dict[str, str] | None = None) -> dict[str, Any]:
+def profile(
+    request: Request, form: dict[str, str] | None = None, errors: dict[str, str] | None = None
+) -> dict[str, Any]:
     """The page, and the form again with its errors after a refused POST."""
     me = request.identity
     return {

@@ -21,7 +21,9 @@ def _rights(request: Request) -> frozenset[ModuleRight]:
     return frozenset(r for r in ModuleRight if r.value in chosen)
 
 
-@view_defaults(route_name="admin_practitioners", permission="manage_practitioners", renderer="admin_practitioners.jinja2")
+@view_defaults(
+    route_name="admin_practitioners", permission="manage_practitioners", renderer="admin_practitioners.jinja2"
+)
 class PractitionersAdminViews:
     def __init__(self, context: Any, request: Request) -> None:
         self.request = request
@@ -112,4 +114,6 @@ class PractitionersAdminViews:
         return HTTPSeeOther(request.route_path("admin_practitioners", _query=self._return_query()))
 
     def _return_query(self) -> dict[str, str]:
-        return {k: v for k, v in (("q", self.request.POST.get("q", "")), ("page", self.request.POST.get("page", ""))) if v}
+        return {
+            k: v for k, v in (("q", self.request.POST.get("q", "")), ("page", self.request.POST.get("page", ""))) if v
+        }

@@ -16,6 +16,7 @@ from domain.practitioners.practitioner import ModuleRight
 from entrypoints.scim.rendering import base_url as scim_base_url
 from entrypoints.web.forms import text
 
+
 @view_defaults(route_name="admin_provisioning", permission="manage_practitioners", renderer="admin_provisioning.jinja2")
 class ProvisioningAdminViews:
     def __init__(self, context: Any, request: Request) -> None:

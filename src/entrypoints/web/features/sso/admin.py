@@ -27,7 +27,9 @@ DEFAULTED_FIELDS = {name: getattr(EMPTY, name) for name in ("protocol", *USERINF
 NEW = "new"  # ?provider=new: the empty form that adds a provider
 
 
-@view_defaults(route_name="admin_authentication", permission="manage_authentication", renderer="admin_authentication.jinja2")
+@view_defaults(
+    route_name="admin_authentication", permission="manage_authentication", renderer="admin_authentication.jinja2"
+)
 class AuthenticationViews:
     def __init__(self, context: Any, request: Request) -> None:
         self.request = request
@@ -37,9 +39,12 @@ class AuthenticationViews:
         try:
             providers = self.admin.providers(request.tenant)
             self.provider: IdentityProvider | None = (
-                None if self.creating
-                else self.admin.provider(request.tenant, wanted) if wanted
-                else providers[0] if providers
+                None
+                if self.creating
+                else self.admin.provider(request.tenant, wanted)
+                if wanted
+                else providers[0]
+                if providers
                 else None
             )
         except UnknownProvider:
@@ -174,10 +179,14 @@ class AuthenticationViews:
         return self._refuse(EMPTY, {"form": "That action is not known. Reload the page and try again."})
 
 
-@view_config(route_name="admin_audit", request_method="GET", permission="manage_authentication", renderer="admin_audit.jinja2")
+@view_config(
+    route_name="admin_audit", request_method="GET", permission="manage_authentication", renderer="admin_audit.jinja2"
+)
 def audit(request: Request) -> dict[str, Any]:
     page = page_number(request)
-    events, total = request.find_service(AuditLog).newest(request.tenant.id, (page - 1) * AUDIT_PAGE_SIZE, AUDIT_PAGE_SIZE)
+    events, total = request.find_service(AuditLog).newest(
+        request.tenant.id, (page - 1) * AUDIT_PAGE_SIZE, AUDIT_PAGE_SIZE
+    )
     actor_ids = {e.actor_id for e in events if e.actor_id}
     who = {p.id: p.email for p in request.find_service(PractitionerRepository).get_many(request.tenant.id, actor_ids)}
     return {"events": events, "who": who, "page": page, "pages": max(1, -(-total // AUDIT_PAGE_SIZE)), "total": total}

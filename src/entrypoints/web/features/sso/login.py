@@ -40,7 +40,10 @@ def _refusal(request: Request, err: DomainError) -> dict[str, Any]:
     """How a failed sign-in is shown: 502 when the provider failed us, 4xx when it said no."""
     if isinstance(err, ProviderUnavailable):
         request.response.status = 502
-        return {"title": "The identity provider did not answer properly", "message": f"{err}. Try again in a moment; if it keeps happening, tell your practice's administrator."}
+        return {
+            "title": "The identity provider did not answer properly",
+            "message": f"{err}. Try again in a moment; if it keeps happening, tell your practice's administrator.",
+        }
     request.response.status = STATUS.get(type(err), 400)
     return {"title": "Single Sign On did not work", "message": sentence(str(err))}
 
@@ -132,9 +135,15 @@ def link(request: Request) -> Any:
             practitioner = confirmation.confirm(request.tenant, pending, text(request, "code", 32))
         else:
             # REMOTE_ADDR, as for the login throttle: never a forgeable X-Forwarded-For.
-            confirmation.request_code(request.tenant, pending, text(request, "email", 320), request.remote_addr or "unknown")
+            confirmation.request_code(
+                request.tenant, pending, text(request, "email", 320), request.remote_addr or "unknown"
+            )
             request.session[CODE_ASKED_KEY] = True
-            return _link_page(request, pending, notice="If this email is registered here, a code is on its way to it. It is valid for 10 minutes.")
+            return _link_page(
+                request,
+                pending,
+                notice="If this email is registered here, a code is on its way to it. It is valid for 10 minutes.",
+            )
     except InvalidValue as err:
         request.response.status = 400
         return _link_page(request, pending, error=err.message, email=request.POST.get("email", ""))

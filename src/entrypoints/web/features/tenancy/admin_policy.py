@@ -21,22 +21,40 @@ VALUE_MAP_LIMIT = 5000
 SAMPLE_CLAIMS_LIMIT = 20000
 
 WORKFLOWS = (
-    (Workflow.STANDARD, "Standard",
-     "Token data fills a new account once; afterwards practitioners edit their personal data themselves."),
-    (Workflow.PSEUDO_SSO, "Pseudo-SSO",
-     "The identity provider is the source of truth: every Single Sign On login overwrites the mapped fields, "
-     "personal data is read-only, and nobody can log in with a password, you included: saving it ends every "
-     "session opened with a password, yours too, so link your own account to the provider first."),
+    (
+        Workflow.STANDARD,
+        "Standard",
+        "Token data fills a new account once; afterwards practitioners edit their personal data themselves.",
+    ),
+    (
+        Workflow.PSEUDO_SSO,
+        "Pseudo-SSO",
+        "The identity provider is the source of truth: every Single Sign On login overwrites the mapped fields, "
+        "personal data is read-only, and nobody can log in with a password, you included: saving it ends every "
+        "session opened with a password, yours too, so link your own account to the provider first.",
+    ),
 )
 UNKNOWN_IDENTITY = (
-    (UnknownIdentityHandling.CONFIRM_BY_OTP, "Confirm by one-time password",
-     "A practitioner signing in for the first time proves their registered email with a code sent to it.", False),
-    (UnknownIdentityHandling.LINK_VERIFIED_EMAIL, "Link by verified email",
-     "A provider account whose email equals a registered email is linked straight away when the provider says "
-     "the email is verified; otherwise the one-time password is asked.", True),
-    (UnknownIdentityHandling.REGISTER, "Register newcomers",
-     "As linking by verified email, and anyone else the provider signs in gets a new account here, "
-     "made from the token's names and email.", True),
+    (
+        UnknownIdentityHandling.CONFIRM_BY_OTP,
+        "Confirm by one-time password",
+        "A practitioner signing in for the first time proves their registered email with a code sent to it.",
+        False,
+    ),
+    (
+        UnknownIdentityHandling.LINK_VERIFIED_EMAIL,
+        "Link by verified email",
+        "A provider account whose email equals a registered email is linked straight away when the provider says "
+        "the email is verified; otherwise the one-time password is asked.",
+        True,
+    ),
+    (
+        UnknownIdentityHandling.REGISTER,
+        "Register newcomers",
+        "As linking by verified email, and anyone else the provider signs in gets a new account here, "
+        "made from the token's names and email.",
+        True,
+    ),
 )
 FIELD_HINTS = {
     ProfileField.FIRST_NAME: "such as given_name",
