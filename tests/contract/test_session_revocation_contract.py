@@ -67,7 +67,8 @@ class InDatabase:
 
     def __init__(self, engine: Engine) -> None:
         self._factory = make_session_factory(engine)
-        self._tenant_of: dict[str, str] = {}
+        self._slug_of: dict[str, str] = {}
+        self._slugs: dict[str, str] = {}  # tenant id -> slug
         self._begin()
 
     def _begin(self) -> None:
@@ -79,12 +80,13 @@ class InDatabase:
 
     def know(self, tenant: Tenant, *people: Practitioner) -> None:
         SqlTenantRepository(self._session).add(tenant)
+        self._slugs[tenant.id] = tenant.slug
         for person in people:
             SqlPractitionerRepository(self._session).add(person)
 
     def open_session(self, tenant_id: str, practitioner_id: str | None, method: LoginMethod | None) -> str:
         session_id = secrets.token_hex(32)
-        self._tenant_of[session_id] = tenant_id
+        self._slug_of[session_id] = self._slugs[tenant_id]
         self._store.save(
             session_id,
             tenant_id,
@@ -98,7 +100,7 @@ class InDatabase:
         return session_id
 
     def is_open(self, session_id: str) -> bool:
-        return self._store.load(session_id, self._tenant_of[session_id], NOW) is not None
+        return self._store.visit(self._slug_of[session_id], session_id, NOW).session is not None
 
     def commit(self) -> None:
         self._manager.commit()

@@ -80,6 +80,9 @@ def test_forgot_password_answers_as_fast_for_a_registered_email_while_the_mail_s
             started = time.perf_counter()
             form.submit(status=200)
             seconds[kind].append(time.perf_counter() - started)
-    # The quickest of each kind, compared with each other: no absolute threshold.
-    assert min(seconds["registered"]) < 2 * min(seconds["unregistered"]), seconds
+    # The quickest of each kind, compared with each other: no absolute threshold. A registered
+    # email also writes a token and a queued message (a commit of its own weight), and a busy CI
+    # machine stretches that; a request that waited for the hanging relay would take its whole
+    # timeout, hundreds of times an unregistered answer. So the bound is loose, but not blind.
+    assert min(seconds["registered"]) < 10 * min(seconds["unregistered"]), seconds
     assert len(queued(clean_database)) == rounds

@@ -62,10 +62,9 @@ class SqlPractitionerRepository:
             raise EmailAlreadyRegistered(practitioner.email) from exc
 
     def get(self, tenant_id: str, practitioner_id: str) -> Practitioner | None:
-        c = schema.practitioners.c
-        return self._session.scalars(
-            select(Practitioner).where(c.tenant_id == tenant_id, c.id == practitioner_id)
-        ).first()
+        # By primary key: one already read in this request (by the visit, say) costs no statement.
+        found = self._session.get(Practitioner, practitioner_id)
+        return found if found is not None and found.tenant_id == tenant_id else None
 
     def get_by_email(self, tenant_id: str, email: str) -> Practitioner | None:
         c = schema.practitioners.c

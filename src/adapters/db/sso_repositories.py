@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from adapters.db import schema
 from domain.sso.challenge import LinkChallenge
 from domain.audit import AuditEvent
+from domain.practitioners.practitioner import Practitioner
 from domain.sso.identity import IdentityLink
 from domain.sso.provider import IdentityProvider
 
@@ -23,10 +24,8 @@ class SqlIdentityProviderRepository:
         self._session.flush()
 
     def get(self, tenant_id: str, provider_id: str) -> IdentityProvider | None:
-        c = schema.identity_providers.c
-        return self._session.scalars(
-            select(IdentityProvider).where(c.tenant_id == tenant_id, c.id == provider_id)
-        ).first()
+        found = self._session.get(IdentityProvider, provider_id)  # by primary key: read once per request
+        return found if found is not None and found.tenant_id == tenant_id else None
 
     def list(self, tenant_id: str) -> list[IdentityProvider]:
         c = schema.identity_providers.c
@@ -46,6 +45,7 @@ class SqlIdentityProviderRepository:
 class SqlIdentityLinkRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
+        self._read_along: list[Practitioner | None] = []  # lives as long as this request's repository
 
     def require_reconfirmation(self, tenant_id: str, provider_id: str) -> int:
         c = schema.identity_links.c
@@ -61,12 +61,19 @@ class SqlIdentityLinkRepository:
         self._session.add(link)
 
     def find(self, tenant_id: str, provider_id: str, issuer: str, subject: str) -> IdentityLink | None:
-        c = schema.identity_links.c
-        return self._session.scalars(
-            select(IdentityLink).where(
-                c.tenant_id == tenant_id, c.provider_id == provider_id, c.issuer == issuer, c.subject == subject
-            )
+        """The link, read together with its practitioner: the sign-in that follows gets the
+        practitioner from the session's identity map, without a statement of its own."""
+        c, p = schema.identity_links.c, schema.practitioners.c
+        row = self._session.execute(
+            select(IdentityLink, Practitioner)
+            .outerjoin(schema.practitioners, and_(p.id == c.practitioner_id, p.tenant_id == c.tenant_id))
+            .where(c.tenant_id == tenant_id, c.provider_id == provider_id, c.issuer == issuer, c.subject == subject)
         ).first()
+        if row is None:
+            return None
+        # The identity map holds objects weakly: keep the practitioner alive until it is asked for.
+        self._read_along.append(row.Practitioner)
+        return row.IdentityLink  # type: ignore[no-any-return]
 
     def of_practitioner(self, tenant_id: str, practitioner_id: str) -> list[IdentityLink]:
         c = schema.identity_links.c

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, and_, delete, false, select, update
 from sqlalchemy.orm import Session
 
 from adapters.db import schema
 from adapters.db.purge import delete_unlocked
-from domain.practitioners.practitioner import LoginMethod
+from domain.practitioners.practitioner import LoginMethod, Practitioner
+from domain.tenancy.tenant import Tenant
 
 
 @dataclass(frozen=True)
@@ -22,21 +23,40 @@ class StoredSession:
     expires_at: datetime
 
 
+@dataclass(frozen=True)
+class Visit:
+    """What a request to an instance needs before anything else, read in one statement: the
+    tenant its host names, the browser's session there, and the practitioner that session
+    authenticates (as stored; whether it still grants anything is the security policy's call)."""
+
+    tenant: Tenant | None
+    session: StoredSession | None = None
+    practitioner: Practitioner | None = None
+
+
 class SqlWebSessionStore:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def load(self, id_digest: str, tenant_id: str, now: datetime) -> StoredSession | None:
-        """The session, if it exists, belongs to this tenant and has not expired."""
-        c = schema.web_sessions.c
+    def visit(self, slug: str, id_digest: str | None, now: datetime) -> Visit:
+        """The tenant by slug, joined with the live session of that digest in that tenant and its
+        practitioner in that tenant. The objects join the ORM session's identity map, so a later
+        ``get`` of the same practitioner or tenant in this request costs no statement."""
+        s, p, t = schema.web_sessions.c, schema.practitioners.c, schema.tenants.c
+        live_session = and_(s.id_digest == id_digest, s.tenant_id == t.id, s.expires_at > now)
         row = self._session.execute(
-            select(c.data, c.created_at, c.expires_at).where(
-                c.id_digest == id_digest, c.tenant_id == tenant_id, c.expires_at > now
-            )
+            select(Tenant, s.data, s.created_at, s.expires_at, Practitioner)
+            .select_from(schema.tenants)
+            .outerjoin(schema.web_sessions, live_session if id_digest is not None else false())
+            .outerjoin(schema.practitioners, and_(p.id == s.practitioner_id, p.tenant_id == t.id))
+            .where(t.slug == slug)
         ).first()
         if row is None:
-            return None
-        return StoredSession(json.loads(row.data), row.created_at, row.expires_at)
+            return Visit(None)
+        if row.data is None:
+            return Visit(row.Tenant)
+        stored = StoredSession(json.loads(row.data), row.created_at, row.expires_at)
+        return Visit(row.Tenant, stored, row.Practitioner)
 
     def save(
         self,
@@ -52,12 +72,7 @@ class SqlWebSessionStore:
     ) -> None:
         """Writes a new session, or updates one; a session ended meanwhile stays ended."""
         c = schema.web_sessions.c
-        values = {
-            "practitioner_id": practitioner_id,
-            "login_method": login_method,
-            "data": json.dumps(data, separators=(",", ":")),
-            "expires_at": expires_at,
-        }
+        values = _columns(practitioner_id, login_method, data, expires_at)
         if new:
             self._session.execute(
                 schema.web_sessions.insert().values(
@@ -69,12 +84,49 @@ class SqlWebSessionStore:
                 update(schema.web_sessions).where(c.id_digest == id_digest, c.tenant_id == tenant_id).values(**values)
             )
 
+    def rotate(
+        self,
+        old_digest: str,
+        new_digest: str,
+        tenant_id: str,
+        practitioner_id: str | None,
+        login_method: str | None,
+        data: dict[str, Any],
+        created_at: datetime,
+        expires_at: datetime,
+    ) -> None:
+        """The session under a new id: the old row takes the new digest and data in one statement
+        (a login's rotation). A session gone meanwhile (ended by an admin) is started anew."""
+        c = schema.web_sessions.c
+        values = {
+            "id_digest": new_digest,
+            "created_at": created_at,
+            **_columns(practitioner_id, login_method, data, expires_at),
+        }
+        result = self._session.execute(
+            update(schema.web_sessions).where(c.id_digest == old_digest, c.tenant_id == tenant_id).values(**values)
+        )
+        if isinstance(result, CursorResult) and result.rowcount == 0:
+            self._session.execute(schema.web_sessions.insert().values(tenant_id=tenant_id, **values))
+
     def delete(self, id_digest: str) -> None:
         self._session.execute(delete(schema.web_sessions).where(schema.web_sessions.c.id_digest == id_digest))
 
     def delete_expired(self, now: datetime) -> int:
         c = schema.web_sessions.c
         return delete_unlocked(self._session, schema.web_sessions, c.id_digest, c.expires_at <= now)
+
+
+def _columns(
+    practitioner_id: str | None, login_method: str | None, data: dict[str, Any], expires_at: datetime
+) -> dict[str, Any]:
+    """What a save writes, whether it inserts, updates or rotates."""
+    return {
+        "practitioner_id": practitioner_id,
+        "login_method": login_method,
+        "data": json.dumps(data, separators=(",", ":")),
+        "expires_at": expires_at,
+    }
 
 
 class SqlSessionRevocation:

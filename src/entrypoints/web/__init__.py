@@ -57,7 +57,7 @@ def _request_pipeline(config: Configurator) -> None:
     config.include(".readable")
     config.include(".wiring")
     config.include(".headers")
-    config.include(".tenancy")
+    config.include(".visit")
     config.include(".sessions")
     config.include(".security")
     config.include(".rendering")

@@ -8,8 +8,6 @@ another tenant's host finds nothing there.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
@@ -21,8 +19,9 @@ from zope.interface import implementer
 
 from adapters.db.web_sessions import SqlWebSessionStore
 from domain.ports import Clock, TokenSource
+from entrypoints.web.tenancy import tenant_or_none
+from entrypoints.web.visit import COOKIE_NAME, session_digest
 
-COOKIE_NAME = "portal_session"
 LIFETIME = timedelta(hours=12)
 PRACTITIONER_KEY = "practitioner_id"
 LOGIN_METHOD_KEY = "login_method"
@@ -48,29 +47,25 @@ class DatabaseSession(dict[str, Any]):
         self._request = request
         self._store = SqlWebSessionStore(request.dbsession)
         self._clock: Clock = request.find_service(Clock)
-        self._secret = request.registry.portal_settings.session_secret.encode()
         self._secure = request.registry.portal_settings.secure_cookies
         self._id: str | None = None
+        self._replaced_id: str | None = None  # the id an invalidate() ended, for the rotation
         self._dirty = False
         self._cookie_callback_added = False
         self._invalidated = False
         self.new = True
-        now = self._clock.now()
-        self._created: datetime = now
-        raw_id = request.cookies.get(COOKIE_NAME)
-        tenant = request.tenant
-        if raw_id and tenant is not None:
-            stored = self._store.load(self._digest(raw_id), tenant.id, now)
-            if stored is not None:
-                dict.update(self, stored.data)
-                self._id, self._created, self.new = raw_id, stored.created_at, False
+        self._created: datetime = self._clock.now()
+        stored = request.visit.session if tenant_or_none(request) is not None else None
+        if stored is not None:  # the visit read it, for the cookie's id, in this tenant
+            dict.update(self, stored.data)
+            self._id, self._created, self.new = request.cookies[COOKIE_NAME], stored.created_at, False
 
     @property
     def created(self) -> float:
         return self._created.timestamp()
 
     def _digest(self, raw_id: str) -> str:
-        return hmac.new(self._secret, raw_id.encode(), hashlib.sha256).hexdigest()
+        return session_digest(self._request, raw_id)
 
     def changed(self) -> None:
         if not self._dirty:
@@ -79,9 +74,10 @@ class DatabaseSession(dict[str, Any]):
         self._ensure_cookie_callback()
 
     def invalidate(self) -> None:
-        """Ends this session; data set afterwards goes to a new session with a new id."""
+        """Ends this session; data set afterwards goes to a new session with a new id. The row
+        itself is deleted, or rotated to the new id, when the transaction commits."""
         if self._id is not None:
-            self._store.delete(self._digest(self._id))
+            self._replaced_id = self._replaced_id or self._id
         dict.clear(self)
         self._id = None
         self._invalidated = True
@@ -110,24 +106,33 @@ class DatabaseSession(dict[str, Any]):
 
     def _persist(self) -> None:
         tenant = self._request.tenant
-        if tenant is None or (self._id is None and not self):
+        if tenant is None:
             return
-        new = self._id is None
+        if self._id is None and not self:
+            if self._replaced_id is not None:  # logged out: nothing follows the old session
+                self._store.delete(self._digest(self._replaced_id))
+            return
         if self._id is None:
             # Expired sessions are purged by the worker's clean-up, never on the login path.
             tokens: TokenSource = self._request.find_service(TokenSource)
             self._id = tokens.new_token(32)
-        self._store.save(
-            self._digest(self._id),
-            tenant.id,
+            row = self._row()
+            if self._replaced_id is not None:
+                self._store.rotate(self._digest(self._replaced_id), self._digest(self._id), tenant.id, *row)
+            else:
+                self._store.save(self._digest(self._id), tenant.id, *row, new=True)
+            return
+        # A session that was ended during this request (by a policy change, say) is not
+        # brought back by writing its data.
+        self._store.save(self._digest(self._id), tenant.id, *self._row(), new=False)
+
+    def _row(self) -> tuple[str | None, str | None, dict[str, Any], datetime, datetime]:
+        return (
             self.get(PRACTITIONER_KEY),
             self.get(LOGIN_METHOD_KEY),
             dict(self),
             self._created,
             self._created + LIFETIME,
-            # A session that was ended during this request (by a policy change, say) is
-            # not brought back by writing its data.
-            new=new,
         )
 
     def _ensure_cookie_callback(self) -> None:

@@ -1,15 +1,12 @@
-"""Which tenant a request is for, decided once from the Host header."""
+"""Which instance a request is for, read from the whole Host header (the visit looks it up)."""
 
 from __future__ import annotations
 
 import re
 
-from pyramid.config import Configurator
-from pyramid.events import NewRequest
 from pyramid.request import Request
 
 from domain.tenancy.tenant import Tenant
-from domain.ports import TenantRepository
 
 
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -54,30 +51,9 @@ def instance_slug(host: str, base_domain: str) -> str | None:
     return label
 
 
-def resolve_tenant(request: Request) -> Tenant | None:
-    slug = instance_slug(request.host, request.registry.portal_settings.base_domain)
-    if slug is None:
-        return None
-    tenants: TenantRepository = request.find_service(TenantRepository)
-    tenant = tenants.get_by_slug(slug)
-    if tenant is None or not tenant.active:
-        raise NoSuchInstance(slug)
-    return tenant
-
-
 def tenant_or_none(request: Request) -> Tenant | None:
     """The tenant, or None where there is none, including while rendering a bad host's error."""
     try:
         return request.tenant  # type: ignore[no-any-return]
     except (HostNotServed, NoSuchInstance):
         return None
-
-
-def _resolve_early(event: NewRequest) -> None:
-    # Resolve before routing, so a bad host gets its error page whatever the path.
-    event.request.tenant  # noqa: B018
-
-
-def includeme(config: Configurator) -> None:
-    config.add_request_method(resolve_tenant, "tenant", reify=True)
-    config.add_subscriber(_resolve_early, NewRequest)
