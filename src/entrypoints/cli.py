@@ -51,12 +51,21 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--first-name", required=True)
     add.add_argument("--last-name", required=True)
 
+    _background_commands(commands)
+    return parser
+
+
+def _background_commands(commands: Any) -> None:
     work = commands.add_parser(
         "worker", help="deliver queued mail with retries and run the clean-ups, until stopped (SIGTERM)"
     )
     work.add_argument("--interval", type=_seconds, default=1.0, help="seconds between passes (default: 1)")
     work.add_argument("--once", action="store_true", help="one pass, then exit (for tests and cron)")
-    return parser
+    commands.add_parser(
+        "purge",
+        help="delete expired sessions, one-time passwords and password links, stale throttle counters and "
+        "old sent mail, once (for cron; the worker does it every 5 minutes)",
+    )
 
 
 def _seconds(text: str) -> float:
@@ -75,12 +84,21 @@ def _db_upgrade(args: argparse.Namespace) -> None:
     print("database is up to date")
 
 
+def _housekeeping(env: dict[str, Any]) -> Housekeeping:
+    return Housekeeping(env["registry"].db_engine, env["request"].find_service(Clock))
+
+
 def _worker(args: argparse.Namespace) -> int:
     setup_logging(args.config_uri)
     with bootstrap(args.config_uri) as env:
-        registry = env["registry"]
-        housekeeping = Housekeeping(registry.db_engine, env["request"].find_service(Clock))
-        return worker.serve(worker.Worker(registry.mail_delivery, housekeeping, args.interval), args.once)
+        work = worker.Worker(env["registry"].mail_delivery, _housekeeping(env), args.interval)
+        return worker.serve(work, args.once)
+
+
+def _purge(args: argparse.Namespace) -> list[str]:
+    with bootstrap(args.config_uri) as env:
+        removed = worker.clean_up(_housekeeping(env), env["registry"].mail_delivery)
+    return [f"{count} {what}" for what, count in removed.items()]
 
 
 def _tenant_create(request: Any, args: argparse.Namespace) -> list[str]:
@@ -137,6 +155,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.area == "worker":
             return _worker(args)
+        if args.area == "purge":
+            print("\n".join(_purge(args)))
+            return 0
         if (args.area, args.command) == ("db", "upgrade"):
             _db_upgrade(args)
             return 0

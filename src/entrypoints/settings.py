@@ -33,6 +33,7 @@ KNOWN = (
     "passwords.hash_profile",
     "sso.allowed_private_hosts",
     "sso.http_timeout",
+    "sso.key_cache_size",
 )
 DEV_SECRET_MARKER = "development-only"
 _N = TypeVar("_N", int, float)
@@ -125,6 +126,13 @@ def _http_timeout(raw: _Raw) -> float:
     return timeout
 
 
+def _key_cache_size(raw: _Raw) -> int:
+    size = raw.number("sso.key_cache_size", 1000, int, "sso.key_cache_size must be a whole number")
+    if size < 1:
+        raise SettingsError("sso.key_cache_size must be at least 1")
+    return size
+
+
 @dataclass(frozen=True)
 class PortalSettings:
     database_url: str
@@ -145,6 +153,7 @@ class PortalSettings:
     secrets_key: str
     sso_allowed_private_hosts: frozenset[str]
     sso_http_timeout: float
+    sso_key_cache_size: int  # identity providers whose signing keys a process keeps
 
     @classmethod
     def load(cls, settings: Mapping[str, str], environ: Mapping[str, str] = os.environ) -> PortalSettings:
@@ -179,6 +188,7 @@ class PortalSettings:
                 h.lower() for h in raw["sso.allowed_private_hosts"].replace(",", " ").split()
             ),
             sso_http_timeout=_http_timeout(raw),
+            sso_key_cache_size=_key_cache_size(raw),
         )
 
     @property

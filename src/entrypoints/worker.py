@@ -16,6 +16,12 @@ log = logging.getLogger(__name__)
 CLEANUP_EVERY = 300.0  # seconds; expiries are counted in minutes and days
 
 
+def clean_up(housekeeping: Housekeeping, delivery: MailDelivery) -> dict[str, int]:
+    """Every clean-up, once: how many rows of each kind went. The worker runs it every
+    CLEANUP_EVERY seconds; the `purge` command runs it once (for cron)."""
+    return {**housekeeping.run(), "sent mails past retention": delivery.prune_sent()}
+
+
 class Worker:
     def __init__(
         self, delivery: MailDelivery, housekeeping: Housekeeping, interval: float, cleanup_every: float = CLEANUP_EVERY
@@ -46,7 +52,7 @@ class Worker:
         try:
             self._delivery.deliver_due(self._stop)
             if cleanup:
-                removed = {**self._housekeeping.run(), "sent mails past retention": self._delivery.prune_sent()}
+                removed = clean_up(self._housekeeping, self._delivery)
                 done = ", ".join(f"{count} {what}" for what, count in removed.items() if count)
                 if done:
                     log.info("cleaned up: %s", done)

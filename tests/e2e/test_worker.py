@@ -6,13 +6,14 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
 
-from adapters.db.schema import mail_outbox
+from adapters.db.schema import mail_outbox, web_sessions
 from tests.e2e.conftest import Portal
 from tests.e2e.test_cli import Cli, Run, runner, write_config
 from tests.e2e.test_password_links import ANN, ask_for_link
@@ -109,3 +110,25 @@ def test_a_running_worker_delivers_mail_as_it_is_queued_and_a_signal_ends_it_cle
     assert worker.returncode == 0, log
     assert f"{stop.name} received" in log and "worker stopped" in log
     assert "Traceback" not in log
+
+
+def test_purge_deletes_expired_sessions_and_counts_every_kind_for_cron(acme, config, engine, capsys):
+    browser = acme.browser("acme")
+    acme.log_in(browser, ANN)
+    past = datetime.now(timezone.utc) - timedelta(days=2)
+    with engine.begin() as connection:
+        connection.execute(web_sessions.update().values(expires_at=past))
+    run: Cli = runner(config, capsys)
+    done = run("purge")
+    assert done.code == 0
+    assert "1 expired sessions" in done.out.splitlines()
+    assert {line.split(" ", 1)[1] for line in done.out.splitlines()} == {
+        "expired sessions",
+        "expired one-time passwords",
+        "expired password links",
+        "stale throttle counters",
+        "sent mails past retention",
+    }
+    with engine.connect() as connection:
+        assert connection.scalar(select(web_sessions.c.id_digest)) is None
+    assert run("purge").out.splitlines()[0] == "0 expired sessions"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import transaction
-import zope.sqlalchemy
-from zope.sqlalchemy.datamanager import STATUS_CHANGED
+from transaction._transaction import Status as ZopeStatus  # as zope.sqlalchemy itself imports it
+from zope.sqlalchemy.datamanager import STATUS_CHANGED, join_transaction
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,15 +41,37 @@ def _make_sqlite_transactional(engine: Engine) -> None:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     start_mappers()
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    _join_each_session_to_its_manager(factory)
+    return factory
 
 
 def transactional_session(factory: sessionmaker[Session], manager: transaction.TransactionManager) -> Session:
-    """A session joined to ``manager``: committed or aborted with the unit of work.
+    """A session joined to ``manager``: committed or aborted with the unit of work."""
+    return factory(info={_MANAGER: manager})
 
-    Registered as changed from the start: zope.sqlalchemy otherwise rolls back a session that
-    ran only Core statements (throttle counters, web sessions), silently losing them.
+
+_MANAGER = "transaction_manager"
+
+
+def _join_each_session_to_its_manager(factory: sessionmaker[Session]) -> None:
+    """zope.sqlalchemy's events, listened for once per factory instead of once per session (seven
+    ``event.listen`` calls a request); each session names its own manager in ``session.info``.
+
+    Joined as changed from the start: zope.sqlalchemy otherwise rolls back a session that ran
+    only Core statements (throttle counters, web sessions), silently losing them. So marking a
+    session changed after a flush or a DML statement, zope.sqlalchemy's other events, has nothing
+    left to do.
     """
-    session = factory()
-    zope.sqlalchemy.register(session, initial_state=STATUS_CHANGED, transaction_manager=manager)
-    return session
+
+    def join(session: Session, *_: Any) -> None:
+        join_transaction(session, STATUS_CHANGED, session.info[_MANAGER])
+
+    def only_through_the_manager(session: Session) -> None:
+        committing = session.info[_MANAGER].get().status == ZopeStatus.COMMITTING
+        if not (session.in_nested_transaction() or committing):
+            raise RuntimeError("a session of a unit of work is committed by its transaction manager")
+
+    event.listen(factory, "after_begin", join)
+    event.listen(factory, "after_attach", join)
+    event.listen(factory, "before_commit", only_through_the_manager)

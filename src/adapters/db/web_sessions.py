@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, and_, delete, false, select, update
+from sqlalchemy import CursorResult, Select, and_, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from adapters.db import schema
@@ -34,6 +35,21 @@ class Visit:
     practitioner: Practitioner | None = None
 
 
+@functools.cache
+def _visit_statement() -> Select[Any]:
+    """Built once (after the mappers are configured): every request runs it, so neither building
+    nor the cache key of the statement is paid again. A digest of None (no cookie) matches no row."""
+    s, p, t = schema.web_sessions.c, schema.practitioners.c, schema.tenants.c
+    live_session = and_(s.id_digest == bindparam("id_digest"), s.tenant_id == t.id, s.expires_at > bindparam("now"))
+    return (
+        select(Tenant, s.data, s.created_at, s.expires_at, Practitioner)
+        .select_from(schema.tenants)
+        .outerjoin(schema.web_sessions, live_session)
+        .outerjoin(schema.practitioners, and_(p.id == s.practitioner_id, p.tenant_id == t.id))
+        .where(t.slug == bindparam("slug"))
+    )
+
+
 class SqlWebSessionStore:
     def __init__(self, session: Session) -> None:
         self._session = session
@@ -42,15 +58,8 @@ class SqlWebSessionStore:
         """The tenant by slug, joined with the live session of that digest in that tenant and its
         practitioner in that tenant. The objects join the ORM session's identity map, so a later
         ``get`` of the same practitioner or tenant in this request costs no statement."""
-        s, p, t = schema.web_sessions.c, schema.practitioners.c, schema.tenants.c
-        live_session = and_(s.id_digest == id_digest, s.tenant_id == t.id, s.expires_at > now)
-        row = self._session.execute(
-            select(Tenant, s.data, s.created_at, s.expires_at, Practitioner)
-            .select_from(schema.tenants)
-            .outerjoin(schema.web_sessions, live_session if id_digest is not None else false())
-            .outerjoin(schema.practitioners, and_(p.id == s.practitioner_id, p.tenant_id == t.id))
-            .where(t.slug == slug)
-        ).first()
+        parameters = {"slug": slug, "id_digest": id_digest, "now": now}
+        row = self._session.execute(_visit_statement(), parameters).first()
         if row is None:
             return Visit(None)
         if row.data is None:

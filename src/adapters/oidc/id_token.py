@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping
-from typing import Any
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TypeGuard
 
-from jwkest import BadSignature
-from jwkest.jwk import Key
-from jwkest.jws import JWS, JWSig, NoSuitableSigningKeys, SignerAlgError
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
+from adapters.oidc.keys import SigningKey, base64url_decode
 from domain.errors import IdentityRejected
 from domain.sso.provider import IdentityProvider
 
@@ -18,42 +23,111 @@ from domain.sso.provider import IdentityProvider
 ALLOWED_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"})
 KEY_TYPE = {"RS": "RSA", "PS": "RSA", "ES": "EC"}
 CLOCK_LEEWAY = 60  # seconds of clock difference tolerated between us and the provider
+HASHES: dict[str, hashes.HashAlgorithm] = {"256": hashes.SHA256(), "384": hashes.SHA384(), "512": hashes.SHA512()}
+# RFC 7518 3.4: each ES algorithm has its curve, and its signature is r || s, each as long as the curve's order.
+ES_CURVES = {"ES256": ("secp256r1", 32), "ES384": ("secp384r1", 48), "ES512": ("secp521r1", 66)}
+NOT_A_JWS = "the ID token is not a signed JWT"
 
 
 class UnknownSigningKey(Exception):
     """No cached key fits the token's kid: the provider may have rotated its keys."""
 
 
-def header_of(raw: str) -> Mapping[str, Any]:
+@dataclass(frozen=True, slots=True)
+class CompactJws:
+    header: dict[str, Any]
+    signing_input: bytes
+    payload: bytes
+    signature: bytes
+
+
+def parsed(raw: str) -> CompactJws:
+    """The three parts of a compact JWS, decoded; IdentityRejected when ``raw`` is not one."""
+    parts = raw.split(".")
+    if len(parts) != 3:
+        raise IdentityRejected(NOT_A_JWS)
     try:
-        parts = JWSig().unpack(raw)
-        if len(parts) != 3:
-            raise ValueError("not three parts")
-        return parts.headers  # type: ignore[no-any-return]
-    except Exception as exc:
-        raise IdentityRejected("the ID token is not a signed JWT") from exc
+        header, payload, signature = (base64url_decode(part) for part in parts)
+        # Read before the signature is checked: json.loads raises RecursionError on deep nesting.
+        document = json.loads(header.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError included
+        raise IdentityRejected(NOT_A_JWS) from exc
+    if not isinstance(document, dict):
+        raise IdentityRejected(NOT_A_JWS)
+    return CompactJws(document, f"{parts[0]}.{parts[1]}".encode("ascii"), payload, signature)
 
 
-def verified_claims(raw: str, keys: list[Key], provider: IdentityProvider, nonce: str, now: float) -> dict[str, Any]:
+def verified_claims(
+    raw: str, keys: Sequence[SigningKey], provider: IdentityProvider, nonce: str, now: float
+) -> dict[str, Any]:
     """The token's claims when every check passes; IdentityRejected naming the first that fails."""
-    header = header_of(raw)
-    algorithm = header.get("alg")
-    if algorithm not in ALLOWED_ALGORITHMS:
+    token = parsed(raw)
+    algorithm = token.header.get("alg")
+    if not isinstance(algorithm, str) or algorithm not in ALLOWED_ALGORITHMS:
         raise IdentityRejected(f"the ID token is signed with {algorithm!r}, which is not accepted")
-    kid = header.get("kid")
+    if "crit" in token.header:  # RFC 7515 4.1.11: extensions we do not understand must be refused
+        raise IdentityRejected("the ID token requires header extensions this portal does not understand (crit)")
+    kid = token.header.get("kid")
     candidates = [k for k in keys if k.kty == KEY_TYPE[algorithm[:2]] and (kid is None or k.kid == kid)]
     if not candidates:
         raise UnknownSigningKey(kid)
-    try:
-        claims = JWS(alg=algorithm).verify_compact(raw, candidates, sigalg=algorithm)
-    except (BadSignature, SignerAlgError, NoSuitableSigningKeys) as exc:
-        raise IdentityRejected("the ID token's signature is not valid") from exc
-    except Exception as exc:  # jwkest raises assorted errors for broken input
-        raise IdentityRejected("the ID token cannot be verified") from exc
-    if not isinstance(claims, dict):
-        raise IdentityRejected("the ID token carries no claims")
+    _verify_signature(token, algorithm, candidates)
+    claims = _claims(token.payload)
     _check_claims(claims, provider, nonce, now)
     return claims
+
+
+def _verify_signature(token: CompactJws, algorithm: str, candidates: list[SigningKey]) -> None:
+    failure: Exception | None = None
+    for key in candidates:
+        try:
+            _verify(key, algorithm, token)
+            return
+        except (InvalidSignature, ValueError) as exc:  # ValueError: e.g. a key too short for PS512
+            failure = exc
+    raise IdentityRejected("the ID token's signature is not valid") from failure
+
+
+def _verify(key: SigningKey, algorithm: str, token: CompactJws) -> None:
+    """Returns when ``key`` signed ``token`` with ``algorithm``; InvalidSignature otherwise."""
+    if key.alg and key.alg != algorithm:  # the JWK binds the key to another algorithm (RFC 7517 4.4)
+        raise InvalidSignature("the key is for another algorithm")
+    digest = HASHES[algorithm[2:]]
+    public_key = key.public_key
+    if isinstance(public_key, rsa.RSAPublicKey):
+        scheme = (
+            padding.PKCS1v15()
+            if algorithm.startswith("RS")
+            else padding.PSS(mgf=padding.MGF1(digest), salt_length=digest.digest_size)  # RFC 7518 3.5
+        )
+        public_key.verify(token.signature, token.signing_input, scheme, digest)
+        return
+    curve, size = ES_CURVES[algorithm]
+    if public_key.curve.name != curve or len(token.signature) != 2 * size:
+        raise InvalidSignature("not a signature of this curve")
+    r, s = int.from_bytes(token.signature[:size], "big"), int.from_bytes(token.signature[size:], "big")
+    public_key.verify(encode_dss_signature(r, s), token.signing_input, ec.ECDSA(digest))
+
+
+def _claims(payload: bytes) -> dict[str, Any]:
+    """The signed payload as a JSON object. json.loads raises RecursionError on deep nesting and
+    ValueError on integers of more than 4,300 digits, so no input makes it run away."""
+    try:
+        claims = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, RecursionError) as exc:
+        raise IdentityRejected("the ID token cannot be verified") from exc
+    except ValueError as exc:
+        raise IdentityRejected("the ID token carries no claims") from exc
+    if not isinstance(claims, dict):
+        raise IdentityRejected("the ID token carries no claims")
+    return claims
+
+
+def _is_instant(value: object) -> TypeGuard[int | float]:
+    """A JSON number that can name a moment: not a bool (an int to Python), not NaN or infinite."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
 
 
 def _check_claims(claims: dict[str, Any], provider: IdentityProvider, nonce: str, now: float) -> None:
@@ -66,17 +140,20 @@ def _check_claims(claims: dict[str, Any], provider: IdentityProvider, nonce: str
     if (len(audiences) > 1 or "azp" in claims) and claims.get("azp") != provider.settings.client_id:
         raise IdentityRejected("the ID token names another authorized party (azp)")
     expires, issued = claims.get("exp"), claims.get("iat")
-    if not isinstance(expires, (int, float)) or isinstance(expires, bool):
+    if not _is_instant(expires):
         raise IdentityRejected("the ID token has no expiry (exp)")
     if expires + CLOCK_LEEWAY <= now:
         raise IdentityRejected("the ID token has expired")
-    if not isinstance(issued, (int, float)) or isinstance(issued, bool):
+    if not _is_instant(issued):
         raise IdentityRejected("the ID token has no issue time (iat)")
     if issued - CLOCK_LEEWAY > now:
         raise IdentityRejected("the ID token was issued in the future (iat)")
     # Our own nonce from the browser's session, whatever pyoidc remembers or not.
     token_nonce = claims.get("nonce")
-    if not isinstance(token_nonce, str) or not hmac.compare_digest(token_nonce.encode(), nonce.encode()):
+    # surrogatepass: JSON may spell a lone surrogate, which plain encode() would turn into a 500.
+    if not isinstance(token_nonce, str) or not hmac.compare_digest(
+        token_nonce.encode(errors="surrogatepass"), nonce.encode()
+    ):
         raise IdentityRejected("the ID token's nonce does not belong to this sign-in")
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject or len(subject) > 255:

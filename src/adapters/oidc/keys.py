@@ -1,14 +1,19 @@
-"""KeyCache: each provider's signing keys, fetched once, refreshed on an unknown ``kid``."""
+"""KeyCache: each provider's signing keys, fetched once, refreshed on an unknown ``kid``.
+
+Keys are parsed into ``cryptography`` public keys when fetched, so a login only verifies.
+"""
 
 from __future__ import annotations
 
+import base64
+import re
 import threading
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from jwkest.jwk import Key
-from oic.utils.keyio import KeyBundle
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from adapters.http_fetch.fetcher import FetchFailed, GuardedFetcher
 from domain.errors import ProviderUnavailable, UnsafeUrl
@@ -16,12 +21,88 @@ from domain.sso.provider import IdentityProvider
 
 KEYS_TIME_TO_LIVE = 3600.0  # seconds: providers rotate keys rarely and announce them early
 MIN_REFRESH_INTERVAL = 60.0  # seconds between fetches a login can cause beyond the regular ones
+MAX_PROVIDERS = 1000  # provider stores kept per process; the least recently used goes first
 NEVER = float("-inf")
+CURVES: Mapping[str, ec.EllipticCurve] = {"P-256": ec.SECP256R1(), "P-384": ec.SECP384R1(), "P-521": ec.SECP521R1()}
+_BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_BASE64URL = re.compile("[A-Za-z0-9_-]*")
+# A final group of 2 characters ends with 4 unused bits, one of 3 with 2: zero in the one canonical spelling.
+_CANONICAL_LAST = {2: frozenset(_BASE64URL_ALPHABET[::16]), 3: frozenset(_BASE64URL_ALPHABET[::4])}
+
+
+def base64url_decode(text: str) -> bytes:
+    """Base64url without padding (RFC 7515 section 2), in its one canonical spelling; else ValueError.
+
+    Python's decoder skips foreign characters and ignores the unused bits of the last one, so a
+    token could be re-spelled without changing what it decodes to.
+    """
+    remainder = len(text) % 4
+    if remainder == 1 or not _BASE64URL.fullmatch(text) or (remainder and text[-1] not in _CANONICAL_LAST[remainder]):
+        raise ValueError("not canonical base64url")
+    return base64.urlsafe_b64decode(text + "=" * (-remainder % 4))
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    """One key of a provider's JWKS that may check a signature, parsed once."""
+
+    kty: str  # "RSA" or "EC"
+    kid: str  # "" when the JWK names none
+    alg: str  # "" when the JWK does not bind the key to one algorithm
+    public_key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey
+
+
+def signing_key(jwk: Mapping[str, object]) -> SigningKey | None:
+    """The RSA or EC signature key a JWK describes; None for any other key (encryption, other
+    types); ValueError when it claims to be one but cannot be read."""
+    kty = jwk.get("kty")
+    if jwk.get("use") not in (None, "", "sig") or kty not in ("RSA", "EC"):
+        return None
+    kid, alg = jwk.get("kid", ""), jwk.get("alg", "")
+    if not isinstance(kid, str) or not isinstance(alg, str):
+        raise ValueError("kid and alg must be text")
+    public_key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey
+    if kty == "RSA":
+        public_key = rsa.RSAPublicNumbers(_integer(jwk, "e"), _integer(jwk, "n")).public_key()
+    else:
+        curve = jwk.get("crv")
+        if not isinstance(curve, str) or curve not in CURVES:
+            raise ValueError("not a curve for signatures")
+        # public_key() refuses a point that is not on the curve.
+        public_key = ec.EllipticCurvePublicNumbers(_integer(jwk, "x"), _integer(jwk, "y"), CURVES[curve]).public_key()
+    return SigningKey(kty=kty, kid=kid, alg=alg, public_key=public_key)
+
+
+def _integer(jwk: Mapping[str, object], name: str) -> int:
+    value = jwk.get(name)
+    if not isinstance(value, str):
+        raise ValueError(f"{name} is missing")
+    # Some libraries pad JWK values; the key is the same number either way.
+    return int.from_bytes(base64url_decode(value.rstrip("=")), "big")
+
+
+def signing_keys(jwks: list[object]) -> list[SigningKey]:
+    """The signature keys of a JWKS's ``keys``: one unreadable key does not hide the others."""
+    keys: list[SigningKey] = []
+    unreadable: ValueError | None = None
+    for jwk in jwks:
+        try:
+            key = signing_key(jwk) if isinstance(jwk, dict) else None
+        except ValueError as exc:
+            unreadable = exc
+            continue
+        if key is not None:
+            keys.append(key)
+    if not keys and unreadable is not None:
+        raise ProviderUnavailable("the JWKS endpoint answered with keys that cannot be read") from unreadable
+    if not keys:
+        raise ProviderUnavailable("the JWKS endpoint gave no signing keys")
+    return keys
 
 
 @dataclass
 class _ProviderKeys:
-    keys: list[Key] = field(default_factory=list)
+    keys: list[SigningKey] = field(default_factory=list)
     fetched_at: float = NEVER  # last successful fetch
     last_scheduled_attempt: float = NEVER  # last fetch because the keys were missing or old
     last_kid_refresh: float = NEVER  # last fetch because a token named an unknown kid
@@ -29,12 +110,47 @@ class _ProviderKeys:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+class _Stores:
+    """At most ``capacity`` provider stores, the least recently used evicted first.
+
+    An evicted store is only forgotten: a login that holds it keeps using it (and its lock), and
+    the provider's next login starts a new one.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        if capacity < 1:
+            raise ValueError("a key cache needs room for at least one provider")
+        self._capacity = capacity
+        self._stores: OrderedDict[tuple[str, str], _ProviderKeys] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._stores)
+
+    def get(self, key: tuple[str, str]) -> _ProviderKeys:
+        with self._lock:
+            store = self._stores.get(key)
+            if store is not None:
+                self._stores.move_to_end(key)
+                return store
+            store = self._stores[key] = _ProviderKeys()
+            if len(self._stores) > self._capacity:
+                self._stores.popitem(last=False)
+            return store
+
+    def key_count(self) -> int:
+        with self._lock:
+            return sum(len(store.keys) for store in self._stores.values())
+
+
 class KeyCache:
     """One store per (provider id, jwks_uri): a refresh never touches another tenant's keys.
 
     Logins waiting for the same provider share one fetch (a lock per provider), a failed fetch
     keeps the keys there were, and a token with an unknown ``kid`` causes at most one fetch per
-    MIN_REFRESH_INTERVAL, however many such tokens arrive.
+    MIN_REFRESH_INTERVAL, however many such tokens arrive. At most ``max_providers`` stores are
+    kept, so memory is bounded however many tenants a process serves.
     """
 
     def __init__(
@@ -43,20 +159,23 @@ class KeyCache:
         time_to_live: float = KEYS_TIME_TO_LIVE,
         min_refresh_interval: float = MIN_REFRESH_INTERVAL,
         monotonic: Callable[[], float] = time.monotonic,
+        max_providers: int = MAX_PROVIDERS,
     ) -> None:
         self._fetcher = fetcher
         self._ttl = time_to_live
         self._min_interval = min_refresh_interval
         self._now = monotonic
-        self._stores: dict[tuple[str, str], _ProviderKeys] = {}
-        self._stores_lock = threading.Lock()
+        self._stores = _Stores(max_providers)
 
     def key_count(self) -> int:
         """How many keys are cached, all providers together."""
-        with self._stores_lock:
-            return sum(len(store.keys) for store in self._stores.values())
+        return self._stores.key_count()
 
-    def keys(self, provider: IdentityProvider) -> list[Key]:
+    def provider_count(self) -> int:
+        """How many providers have a store: never more than ``max_providers``."""
+        return len(self._stores)
+
+    def keys(self, provider: IdentityProvider) -> list[SigningKey]:
         """The cached keys; fetched when missing or older than the time to live."""
         store = self._store(provider)
         if self._now() - store.fetched_at >= self._ttl:
@@ -83,9 +202,7 @@ class KeyCache:
             return store.kid_refresh_succeeded
 
     def _store(self, provider: IdentityProvider) -> _ProviderKeys:
-        key = (provider.id, provider.settings.jwks_uri)
-        with self._stores_lock:
-            return self._stores.setdefault(key, _ProviderKeys())
+        return self._stores.get((provider.id, provider.settings.jwks_uri))
 
     def _load(self, provider: IdentityProvider, store: _ProviderKeys) -> ProviderUnavailable | None:
         """Fetches into ``store`` (lock held). On failure the old keys stay; the failure is returned."""
@@ -96,7 +213,7 @@ class KeyCache:
         store.fetched_at = self._now()
         return None
 
-    def _fetch(self, provider: IdentityProvider) -> list[Key]:
+    def _fetch(self, provider: IdentityProvider) -> list[SigningKey]:
         try:
             response = self._fetcher.get(provider.settings.jwks_uri)
             response.require_ok("the JWKS endpoint")
@@ -110,11 +227,4 @@ class KeyCache:
             raise ProviderUnavailable(f"the JWKS endpoint: {unsafe.reason}") from unsafe
         if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
             raise ProviderUnavailable("the JWKS endpoint answered without a list of keys")
-        try:
-            bundle = KeyBundle(keys=[k for k in document["keys"] if isinstance(k, dict)])
-            keys = [k for k in bundle.keys() if k.use in ("", "sig", None)]
-        except Exception as exc:  # pyoidc raises assorted errors for malformed keys
-            raise ProviderUnavailable("the JWKS endpoint answered with keys that cannot be read") from exc
-        if not keys:
-            raise ProviderUnavailable("the JWKS endpoint gave no signing keys")
-        return keys
+        return signing_keys(document["keys"])

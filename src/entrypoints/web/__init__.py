@@ -14,6 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from adapters.db import migrate
 from adapters.db.engine import make_engine
 from entrypoints.settings import PortalSettings
+from entrypoints.web.rendering import template_renderer
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ def main(global_config: dict[str, Any], **settings: Any) -> Router:
 def _request_pipeline(config: Configurator) -> None:
     """What every feature relies on: transactions, services, tenant, session, security, pages."""
     config.include("pyramid_jinja2")
+    config.add_renderer(".jinja2", template_renderer)  # replaces pyramid_jinja2's: this config includes it
     config.include("pyramid_tm")
     config.include("pyramid_retry")
     # Two writers of one practitioner row: the loser is run again, not shown a 500.

@@ -8,9 +8,10 @@ from pyramid.authorization import ACLHelper, Allow, Authenticated, DENY_ALL, Eve
 from pyramid.config import Configurator
 from pyramid.csrf import CookieCSRFStoragePolicy
 from pyramid.httpexceptions import HTTPNotFound
-from pyramid.request import Request
+from pyramid.request import Request, RequestLocalCache
 from pyramid.security import Allowed, Denied
 
+from adapters.db.web_sessions import Visit
 from domain.practitioners.practitioner import Practitioner
 from domain.ports import PractitionerRepository
 from domain.tenancy.policy import TenantAuthPolicy
@@ -71,15 +72,25 @@ def _opened_by(request: Request) -> LoginMethod:
 
 
 class SessionSecurityPolicy:
+    def __init__(self) -> None:
+        # Pyramid asks for the identity several times a request (permits, views, templates).
+        self._identities = RequestLocalCache(self._identity)
+
     def identity(self, request: Request) -> Practitioner | None:
+        return self._identities.get_or_create(request)  # type: ignore[no-any-return]
+
+    def _identity(self, request: Request) -> Practitioner | None:
         tenant = tenant_or_none(request)
         if tenant is None:
             return None
         practitioner_id = request.session.get(PRACTITIONER_KEY)
         if not practitioner_id:
             return None
-        practitioners: PractitionerRepository = request.find_service(PractitionerRepository)
-        practitioner = practitioners.get(tenant.id, practitioner_id)
+        visit: Visit = request.visit
+        practitioner = visit.practitioner  # read with the session, in this tenant
+        if practitioner is None or practitioner.id != practitioner_id:  # logged in by this request
+            practitioners: PractitionerRepository = request.find_service(PractitionerRepository)
+            practitioner = practitioners.get(tenant.id, practitioner_id)
         # A deactivated practitioner's session grants nothing from their next request on, nor
         # does a password session once the practice closed password login. Both kinds are
         # deleted when that happens; this is the second line of defence.
@@ -108,12 +119,14 @@ class SessionSecurityPolicy:
     ) -> list[tuple[str, str]]:
         """Rotates the session: a fixed pre-login session id is worth nothing afterwards."""
         request.session.invalidate()
+        self._identities.clear(request)
         request.session[PRACTITIONER_KEY] = userid
         request.session[LOGIN_METHOD_KEY] = method.value
         return []
 
     def forget(self, request: Request, **kw: Any) -> list[tuple[str, str]]:
         request.session.invalidate()
+        self._identities.clear(request)
         return []
 
 

@@ -18,7 +18,7 @@ from pyramid.response import Response
 from zope.interface import implementer
 
 from adapters.db.web_sessions import SqlWebSessionStore
-from domain.ports import Clock, TokenSource
+from domain.ports import TokenSource
 from entrypoints.web.tenancy import tenant_or_none
 from entrypoints.web.visit import COOKIE_NAME, session_digest
 
@@ -46,7 +46,6 @@ class DatabaseSession(dict[str, Any]):
         super().__init__()
         self._request = request
         self._store = SqlWebSessionStore(request.dbsession)
-        self._clock: Clock = request.find_service(Clock)
         self._secure = request.registry.portal_settings.secure_cookies
         self._id: str | None = None
         self._replaced_id: str | None = None  # the id an invalidate() ended, for the rotation
@@ -54,7 +53,7 @@ class DatabaseSession(dict[str, Any]):
         self._cookie_callback_added = False
         self._invalidated = False
         self.new = True
-        self._created: datetime = self._clock.now()
+        self._created: datetime = request.now
         stored = request.visit.session if tenant_or_none(request) is not None else None
         if stored is not None:  # the visit read it, for the cookie's id, in this tenant
             dict.update(self, stored.data)
@@ -81,7 +80,7 @@ class DatabaseSession(dict[str, Any]):
         dict.clear(self)
         self._id = None
         self._invalidated = True
-        self._created = self._clock.now()
+        self._created = self._request.now
         self.changed()
 
     __setitem__ = _mutating("__setitem__")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import datetime
 
 from pyramid.config import Configurator
 from pyramid.events import NewRequest
@@ -36,11 +37,15 @@ def load_visit(request: Request) -> Visit:
         return NO_INSTANCE
     raw_id = request.cookies.get(COOKIE_NAME)
     digest = session_digest(request, raw_id) if raw_id else None
-    now = request.find_service(Clock).now()
-    visit = SqlWebSessionStore(request.dbsession).visit(slug, digest, now)
+    visit = SqlWebSessionStore(request.dbsession).visit(slug, digest, request.now)
     if visit.tenant is None or not visit.tenant.active:
         raise NoSuchInstance(slug)
     return visit
+
+
+def request_time(request: Request) -> datetime:
+    """The time of the request, read once from the Clock: the visit and the session agree on it."""
+    return request.find_service(Clock).now()  # type: ignore[no-any-return]
 
 
 def resolve_tenant(request: Request) -> Tenant | None:
@@ -53,6 +58,7 @@ def _resolve_early(event: NewRequest) -> None:
 
 
 def includeme(config: Configurator) -> None:
+    config.add_request_method(request_time, "now", reify=True)
     config.add_request_method(load_visit, "visit", reify=True)
     config.add_request_method(resolve_tenant, "tenant", reify=True)
     config.add_subscriber(_resolve_early, NewRequest)

@@ -139,7 +139,7 @@ def _process_wide(config: Configurator, settings: PortalSettings) -> None:
     config.register_service(url_safety, UrlSafety)
     secret_box: SecretBox = FernetSecretBox(settings.secrets_key)
     config.register_service(secret_box, SecretBox)
-    client: IdentityProviderClient = PyoidcClient(fetcher, KeyCache(fetcher))
+    client: IdentityProviderClient = PyoidcClient(fetcher, KeyCache(fetcher, max_providers=settings.sso_key_cache_size))
     config.register_service(client, IdentityProviderClient)
 
 
