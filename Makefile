@@ -44,10 +44,13 @@ lint:
 typecheck:
 	$(BIN)/mypy src tests/fakes.py tests/contract/conftest.py
 
-# Statements per request and timings as tenants and practitioners grow (BENCH_DATABASE_URL for PostgreSQL).
+# Issue 10's goals, each a ratio against a floor or peer measured in the same run: SSO callback CPU, page
+# views per second, memory per process, statements as tenants grow (BENCH_DATABASE_URL for PostgreSQL).
 bench: install
-	$(BIN)/python bench/login.py
 	$(BIN)/python bench/sso_callback.py
+	$(BIN)/python bench/page_views.py
+	$(BIN)/python bench/memory.py
+	$(BIN)/python bench/login.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache

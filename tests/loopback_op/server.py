@@ -1,27 +1,35 @@
-"""The loopback HTTP server: one WSGI answer function served by threads on 127.0.0.1.
+"""The loopback HTTP server: one answer function served by threads on 127.0.0.1.
 
 It knows nothing of OpenID Connect. It turns each request into a RecordedRequest, keeps it in
 its RequestLog (a dropped connection is recorded too), asks the answer function for a Reply
-and sends it. ``sleep`` lets a slow or hanging answer wait; ``wake_sleepers`` and ``stop`` cut
-every such wait short, so nothing outlives ``stop``.
+and sends it. It speaks HTTP/1.1 and keeps connections alive (a Reply's body goes with a
+Content-Length, or in chunks when streamed), so a client's connection reuse can be exercised.
+``sleep`` lets a slow or hanging answer wait; ``wake_sleepers`` and ``stop`` cut every such
+wait short, and ``stop`` ends idle connections, so nothing outlives ``stop``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http
+import http.server
 import json
+import socket
 import socketserver
 import sys
 import threading
+import traceback
+import urllib.parse
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 HOST = "127.0.0.1"
 CHUNK = 64 * 1024
+# Framing is the server's: it sets these itself.
+_FRAMING = frozenset({"content-length", "transfer-encoding", "connection"})
 
 
 @dataclass
@@ -47,8 +55,7 @@ class Reply:
         self.headers = [(k, v) for k, v in self.headers if k.lower() != name.lower()] + [(name, value)]
 
     def chunks(self) -> Iterable[bytes]:
-        if not self.streamed:
-            return [self.body]  # one chunk: wsgiref adds the Content-Length
+        """A streamed body, piece by piece."""
         return (self.body[start : start + CHUNK] for start in range(0, len(self.body), CHUNK))
 
 
@@ -119,33 +126,38 @@ class RequestLog:
             self.requests.clear()
 
 
-def _received(environ: dict[str, Any]) -> RecordedRequest:
-    """The WSGI request as the log keeps it, body read, headers named as sent."""
-    length = int(environ.get("CONTENT_LENGTH") or 0)
-    body = environ["wsgi.input"].read(length) if length else b""
-    headers = {k[5:].replace("_", "-"): v for k, v in environ.items() if k.startswith("HTTP_")}
-    for name in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-        if environ.get(name):
-            headers[name.replace("_", "-")] = environ[name]
-    query = environ.get("QUERY_STRING", "")
-    return RecordedRequest.of(
-        environ["REQUEST_METHOD"], environ.get("PATH_INFO", "") + ("?" + query if query else ""), headers, body
-    )
-
-
-class _Server(socketserver.ThreadingMixIn, WSGIServer):
-    # One thread per request, so a hanging answer doesn't block the others or stop(). They are
-    # not daemons because server_close() joins only non-daemon threads (block_on_close): nothing
-    # outlives stop().
+class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    # One thread per connection, so a hanging answer doesn't block the others or stop(). They
+    # are not daemons because server_close() joins only non-daemon threads (block_on_close):
+    # nothing outlives stop(). Connections are kept alive, so stop() also ends the idle ones.
     daemon_threads = False
     loopback: LoopbackServer
+
+    def __init__(self, loopback: LoopbackServer) -> None:
+        self.loopback = loopback
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__((HOST, 0), _Handler)
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind does a reverse DNS lookup (getfqdn) that can be slow; skip it.
         socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name, self.server_port = str(host), int(port)
-        self.setup_environ()
+
+    def opened(self, connection: socket.socket) -> None:
+        with self._open_lock:
+            self._open.add(connection)
+
+    def closed(self, connection: socket.socket) -> None:
+        with self._open_lock:
+            self._open.discard(connection)
+
+    def end_connections(self) -> None:
+        """Wakes every connection thread waiting for a request (or writing an answer): its
+        socket reports the end, and the thread finishes."""
+        with self._open_lock:
+            for connection in self._open:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that gave up (timeout, size limit) is expected here, not an error to print.
@@ -153,23 +165,90 @@ class _Server(socketserver.ThreadingMixIn, WSGIServer):
             super().handle_error(request, client_address)
 
 
-class _Handler(WSGIRequestHandler):
-    timeout = 30  # a client that connects and sends nothing must not pin a thread forever
+class _Handler(http.server.BaseHTTPRequestHandler):
+    """HTTP/1.1: connections are kept alive; a body goes with a Content-Length or, streamed,
+    in chunks; a client's ``Connection: close`` (or HTTP/1.0 without keep-alive) is honoured."""
+
+    protocol_version = "HTTP/1.1"
+    timeout = 30  # a client that keeps a connection and sends nothing must not pin a thread forever
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and a streamed body go in separate writes: do not let Nagle hold them back.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.server.opened(self.connection)
+
+    def finish(self) -> None:
+        self.server.closed(self.connection)
+        super().finish()
 
     def parse_request(self) -> bool:
         if not super().parse_request():
             return False
-        loopback: LoopbackServer = self.server.loopback  # type: ignore[attr-defined]
+        loopback = self.server.loopback
         if loopback.drops_connection(self.path):
             # Record the attempt, then close the socket without answering (returning False
-            # makes wsgiref skip the app; finish() closes the connection).
+            # skips the answer; finish() closes the connection).
             loopback.log.record(RecordedRequest.of(self.command, self.path, dict(self.headers.items())))
             self.close_connection = True
             return False
         return True
 
+    def do_GET(self) -> None:
+        self._serve()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_GET
+
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+    def _serve(self) -> None:
+        request = self._received()
+        self.server.loopback.log.record(request)
+        try:
+            reply = self.server.loopback.answer(request)
+        except Exception:
+            traceback.print_exc()  # the test shows it; the client sees a plain 500, as from wsgiref
+            self.close_connection = True
+            reply = Reply(500, [("Content-Type", "text/plain")], b"A server error occurred.")
+        self._send(reply)
+
+    def _received(self) -> RecordedRequest:
+        """The request as the log keeps it, body read, repeated headers joined with commas."""
+        if "transfer-encoding" in self.headers:
+            self.close_connection = True  # a chunked request body is not read: the stream is lost
+        length = int(self.headers.get("content-length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers: dict[str, str] = {}
+        for name, value in self.headers.items():
+            key = name.title()
+            headers[key] = f"{headers[key]},{value.strip()}" if key in headers else value.strip()
+        path, _, query = self.path.partition("?")
+        target = urllib.parse.unquote(path, "iso-8859-1") + ("?" + query if query else "")
+        return RecordedRequest.of(self.command, target, headers, body)
+
+    def _send(self, reply: Reply) -> None:
+        framed_by_close = reply.streamed and self.request_version == "HTTP/1.0"
+        if framed_by_close:
+            self.close_connection = True  # HTTP/1.0 knows no chunks: the body ends with the connection
+        headers = [(k, v) for k, v in reply.headers if k.lower() not in _FRAMING]
+        if not reply.streamed:
+            headers.append(("Content-Length", str(len(reply.body))))
+        elif not framed_by_close:
+            headers.append(("Transfer-Encoding", "chunked"))
+        if self.close_connection:
+            headers.append(("Connection", "close"))
+        lines = [f"HTTP/1.1 {reply.status} {http.HTTPStatus(reply.status).phrase}", f"Date: {self.date_time_string()}"]
+        head = "\r\n".join([*lines, *(f"{k}: {v}" for k, v in headers), "", ""]).encode("iso-8859-1")
+        if not reply.streamed:
+            self.wfile.write(head + reply.body)  # one write: no wait between headers and body
+            return
+        self.wfile.write(head)
+        for chunk in reply.chunks():
+            self.wfile.write(chunk if framed_by_close else b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        if not framed_by_close:
+            self.wfile.write(b"0\r\n\r\n")
 
 
 class LoopbackServer:
@@ -188,19 +267,17 @@ class LoopbackServer:
         """Binds a free port and serves in a daemon thread; returns the base URL."""
         if self._server is not None:
             raise RuntimeError("the loopback server is already running")
-        server = _Server((HOST, 0), _Handler)
-        server.loopback = self
-        server.set_app(self._app)
+        server = _Server(self)
         self._wake = threading.Event()
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever,
             kwargs={"poll_interval": 0.05},
-            name=f"loopback-op-{server.server_port}",
+            name=f"loopback-op-{server.server_address[1]}",
             daemon=True,
         )
         self._thread.start()
-        return f"http://{HOST}:{server.server_port}"
+        return f"http://{HOST}:{server.server_address[1]}"
 
     def stop(self) -> None:
         server, thread = self._server, self._thread
@@ -209,7 +286,8 @@ class LoopbackServer:
         self._wake.set()  # sleeping answers return, so their threads can be joined
         server.shutdown()
         thread.join()
-        server.server_close()  # closes the socket and joins the request threads
+        server.end_connections()  # kept-alive connections stop waiting for a next request
+        server.server_close()  # closes the socket and joins the connection threads
         self._server = self._thread = None
 
     @property
@@ -224,12 +302,8 @@ class LoopbackServer:
         self._wake.set()
         self._wake = threading.Event()
 
-    def _app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        request = _received(environ)
-        self.log.record(request)
-        reply = self._answer(request)
-        start_response(f"{reply.status} {http.HTTPStatus(reply.status).phrase}", reply.headers)
-        return reply.chunks()
+    def answer(self, request: RecordedRequest) -> Reply:
+        return self._answer(request)
 
 
 __all__ = ["HOST", "LoopbackServer", "RecordedRequest", "Reply", "RequestLog", "error_reply", "json_reply"]

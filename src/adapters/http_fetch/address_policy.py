@@ -55,9 +55,9 @@ _NEVER_ALLOWED = frozenset({"metadata", "link-local", "unspecified", "multicast"
 
 
 class Refusal(Exception):
-    """The policy said no; ``reason`` is for the admin. Deliberately not an OSError, so that
-    urllib3 and requests let it through untouched instead of retrying or wrapping it when the
-    transport raises it at connect time."""
+    """The policy said no; ``reason`` is for the admin. Deliberately not an OSError, so that the
+    connection's error handling (which tries the next address on an OSError) lets it through
+    untouched when the transport raises it at connect time."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

@@ -4,9 +4,9 @@ The server fetches an admin's discovery document, JWKS, token endpoint and useri
 fetcher:
 
 - checks every URL against the :class:`AddressPolicy` before the request, and again on every
-  redirect hop (the pinned transport checks once more when it connects);
-- keeps nothing between calls or hops: a fresh session per hop, so no cookie is ever replayed;
-  credentials go only to the origin the caller named, never to another one a redirect names;
+  redirect hop (a new connection is checked once more when it connects);
+- keeps no cookies, and credentials go only to the origin the caller named, never to another
+  one a redirect names; what it keeps between calls is idle connections, per origin;
 - follows redirects for GET only, up to a limit: a POST carries client credentials;
 - turns library errors into :class:`FetchFailed` with a message an admin understands and that
   never quotes request headers or bodies, and refusals into the domain's ``UnsafeUrl``.
@@ -16,37 +16,43 @@ from __future__ import annotations
 
 import http.client
 import json
-import socket
+import re
+import ssl
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin, urlsplit
-
-import requests
-import urllib3
-from requests.structures import CaseInsensitiveDict
-from requests.utils import requote_uri
-from urllib3.exceptions import NameResolutionError, NewConnectionError
+from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 from adapters.http_fetch.address_policy import AddressPolicy, Refusal, Resolver
-from adapters.http_fetch.transport import (
-    AnswerTooLarge,
-    Call,
-    DeadlinePassed,
-    pinned_session,
-    read_body,
-)
+from adapters.http_fetch.connection import DEFAULT_PORTS, HandshakeFailed, Origin
+from adapters.http_fetch.deadline import Deadline, DeadlinePassed
+from adapters.http_fetch.transport import Answer, AnswerCompressed, AnswerTooLarge, Request, Transport
 from domain.errors import UnsafeUrl
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Headers that carry credentials: they go to the origin the caller named, never to another
 # origin a redirect points at.
-_CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "cookie")
-# What the transport and the HTTP library raise when no usable answer arrives.
-_LIBRARY_ERRORS = (
-    requests.RequestException,
-    urllib3.exceptions.HTTPError,
+_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+_DEFAULT_HEADERS = {
+    "User-Agent": "practice-portal",
+    "Accept": "*/*",
+    "Accept-Encoding": "identity",  # compressed answers would dodge the size limit
+}
+_FORM = "application/x-www-form-urlencoded"
+# RFC 9110 field names, and values of visible Latin-1 characters, spaces and tabs: a line break
+# in a value would start a header of its own.
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+# Characters left as they are when a URL is re-quoted; others (spaces, non-ASCII) get escaped.
+_URL_SAFE = "!#$%&'()*+,/:;=?@[]~"
+# What an exchange raises when no usable answer arrives: refusals and limits of our own, and
+# the errors of the connections and the HTTP library.
+_EXCHANGE_ERRORS = (
+    Refusal,
+    AnswerTooLarge,
+    AnswerCompressed,
+    DeadlinePassed,
+    HandshakeFailed,
     http.client.HTTPException,
     OSError,
 )
@@ -73,7 +79,7 @@ class FetchFailed(Exception):
 
 @dataclass(frozen=True)
 class FetchResponse:
-    """A complete answer: the body has been read (within the limits) and the connection closed."""
+    """A complete answer: the body has been read, within the limits."""
 
     status: int
     headers: Mapping[str, str]  # names lower-cased
@@ -102,13 +108,15 @@ class FetchResponse:
 
 
 class GuardedFetcher:
-    """Fetches admin-entered URLs under a :class:`FetchPolicy`. Stateless and thread-safe."""
+    """Fetches admin-entered URLs under a :class:`FetchPolicy`. Thread-safe; it keeps idle
+    connections for reuse (see ``transport``), nothing else."""
 
     def __init__(self, policy: FetchPolicy, *, resolve: Resolver | None = None) -> None:
         """``resolve`` maps a host name to IP address strings; it defaults to the system
         resolver and exists so tests can stage DNS."""
         self.policy = policy
         self._addresses = AddressPolicy(policy.allowed_private_hosts, development=policy.development, resolve=resolve)
+        self._transport = Transport(self._addresses, policy.max_bytes)
 
     def check(self, url: str) -> None:
         """The domain port ``UrlSafety``, so that an admin's form is refused with the same
@@ -127,133 +135,111 @@ class GuardedFetcher:
     def post(self, url: str, data: Mapping[str, str], headers: Mapping[str, str] | None = None) -> FetchResponse:
         """POST ``data`` form-encoded to ``url``. A redirect answer is returned, not followed:
         re-sending a body (with client credentials in it) somewhere else is never wanted."""
-        return self._fetch("POST", url, dict(data), headers)
+        return self._fetch("POST", url, urlencode(data).encode("ascii"), headers)
 
     def _fetch(
         self,
         method: str,
         url: str,
-        data: dict[str, str] | None,
+        body: bytes | None,
         headers: Mapping[str, str] | None,
     ) -> FetchResponse:
         self.check(url)
-        request_headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(
-            {"Accept-Encoding": "identity"}  # compressed answers would dodge the size limit
-        )
-        request_headers.update(headers or {})
-        call = Call(self._addresses, self.policy.timeout)
-        try:
-            return self._follow(call, method, url, data, request_headers)
-        finally:
-            call.close()
-
-    def _follow(
-        self,
-        call: Call,
-        method: str,
-        url: str,
-        data: dict[str, str] | None,
-        headers: CaseInsensitiveDict[str],
-    ) -> FetchResponse:
-        """Exchange after exchange until an answer that is not a redirect to follow."""
+        request_headers = _request_headers(headers, form=body is not None)
+        deadline = Deadline(self.policy.timeout)
         current = url
         redirects = 0
         while True:
-            response = self._exchange(call, method, current, data, headers)
+            response = self._exchange(
+                deadline, current, Request(method, _origin(current), _target(current), request_headers, body)
+            )
             location = response.headers.get("location")
             if method != "GET" or response.status not in _REDIRECT_STATUSES or not location:
-                return response
+                return FetchResponse(response.status, response.headers, response.body, current)
             if redirects >= self.policy.max_redirects:
                 raise FetchFailed("too many redirects")
             redirects += 1
-            target = urljoin(current, requote_uri(location.strip()))
-            try:
-                self.check(target)
-            except UnsafeUrl as refused:
-                reason = f"{refused.reason} (reached by a redirect)"
-                raise UnsafeUrl(refused.url, reason) from None
+            target = self._redirect_target(current, location)
             if _origin(target) != _origin(current):
-                for name in _CREDENTIAL_HEADERS:
-                    headers.pop(name, None)
+                request_headers = {k: v for k, v in request_headers.items() if k.lower() not in _CREDENTIAL_HEADERS}
             current = target
 
-    def _exchange(
-        self,
-        call: Call,
-        method: str,
-        url: str,
-        data: dict[str, str] | None,
-        headers: Mapping[str, str],
-    ) -> FetchResponse:
-        """One request and its complete answer, on a session of its own (no cookie jar is ever
-        shared, not even between redirect hops, and no Session crosses threads)."""
-        remaining = max(call.remaining(), 0.001)
-        with (
-            self._errors_translated(call, url),
-            call.connecting(),
-            pinned_session() as session,
-            session.request(
-                method,
-                url,
-                headers=dict(headers),
-                data=data,
-                allow_redirects=False,
-                stream=True,
-                timeout=(remaining, remaining),
-            ) as response,
-        ):
-            body = read_body(call, response, self.policy.max_bytes)
-            answer_headers = {k.lower(): v for k, v in response.headers.items()}
-            status = response.status_code
-        if call.expired:
-            # The watchdog cut the connection; what arrived may be truncated.
-            raise FetchFailed(self._timeout_message())
-        return FetchResponse(status=status, headers=answer_headers, body=body, url=url)
-
-    @contextmanager
-    def _errors_translated(self, call: Call, url: str) -> Iterator[None]:
-        """Every way an exchange fails, as the one FetchFailed (or UnsafeUrl) the caller handles."""
+    def _exchange(self, deadline: Deadline, url: str, request: Request) -> Answer:
         try:
-            yield
-        except Refusal as refusal:
-            # The name resolved differently when connecting than when checked.
-            raise refusal.unsafe(url, " (noticed when connecting)") from None
-        except AnswerTooLarge:
-            raise FetchFailed(self._size_message()) from None
-        except DeadlinePassed:
-            raise FetchFailed(self._timeout_message()) from None
-        except _LIBRARY_ERRORS as exc:
-            raise self._failure(call, exc) from exc
+            return self._transport.exchange(request, deadline)
+        except _EXCHANGE_ERRORS as exc:
+            failure, cause = self._translated(exc, url)
+            raise failure from cause
 
-    def _failure(self, call: Call, exc: BaseException) -> FetchFailed:
-        # Never str(exc): requests quotes header values (InvalidHeader) and URLs in its messages.
-        if call.expired or _is_timeout(exc):
+    def _redirect_target(self, current: str, location: str) -> str:
+        """Where a redirect from ``current`` leads, or UnsafeUrl when it may not be fetched."""
+        target = urljoin(current, _requoted(location.strip()))
+        try:
+            self.check(target)
+        except UnsafeUrl as refused:
+            raise UnsafeUrl(refused.url, f"{refused.reason} (reached by a redirect)") from None
+        return target
+
+    def _translated(self, exc: Exception, url: str) -> tuple[Exception, BaseException | None]:
+        """The one FetchFailed (or UnsafeUrl) the caller handles for a failed exchange, and the
+        library error to chain it to (None when ours says all there is)."""
+        if isinstance(exc, Refusal):  # the name resolved differently when connecting than when checked
+            return exc.unsafe(url, " (noticed when connecting)"), None
+        if isinstance(exc, AnswerTooLarge):
+            return FetchFailed(f"the answer is larger than {_size(self.policy.max_bytes)}"), None
+        if isinstance(exc, AnswerCompressed):
+            return FetchFailed("the answer is compressed, though it was asked for uncompressed"), None
+        if isinstance(exc, DeadlinePassed):
+            return FetchFailed(self._timeout_message()), None
+        if isinstance(exc, HandshakeFailed):
+            return FetchFailed(f"could not connect: {_tls_reason(exc)}"), exc
+        return self._failure(exc), exc
+
+    def _failure(self, exc: BaseException) -> FetchFailed:
+        # Never str(exc): library messages may quote what was sent.
+        if any(isinstance(e, TimeoutError) for e in _causes(exc)):
             return FetchFailed(self._timeout_message())
-        if isinstance(exc, requests.exceptions.SSLError):
-            return FetchFailed(f"could not connect: {_tls_reason(exc)}")
-        if isinstance(exc, (requests.exceptions.ChunkedEncodingError, http.client.IncompleteRead)):
+        if isinstance(exc, (http.client.IncompleteRead, ssl.SSLError)):
             return FetchFailed("could not connect: the connection broke off during the answer")
-        if isinstance(exc, requests.exceptions.ContentDecodingError):
-            return FetchFailed("the answer could not be decoded")
-        if isinstance(exc, requests.exceptions.InvalidHeader):
-            return FetchFailed("the request could not be sent: a header is not valid")
-        if isinstance(
-            exc, (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema, requests.exceptions.MissingSchema)
-        ):
+        if isinstance(exc, http.client.InvalidURL):
             return FetchFailed("could not connect: the address is not valid")
         return FetchFailed(f"could not connect: {_connection_reason(exc)}")
 
     def _timeout_message(self) -> str:
         return f"no answer within {self.policy.timeout:g} s"
 
-    def _size_message(self) -> str:
-        return f"the answer is larger than {_size(self.policy.max_bytes)}"
+
+def _request_headers(headers: Mapping[str, str] | None, *, form: bool) -> dict[str, str]:
+    """The defaults, overridden by the caller's headers (names compared case-insensitively)."""
+    chosen = {name.lower(): (name, value) for name, value in _DEFAULT_HEADERS.items()}
+    if form:
+        chosen["content-type"] = ("Content-Type", _FORM)
+    for name, value in (headers or {}).items():
+        if not _HEADER_NAME.fullmatch(name) or not _HEADER_VALUE.fullmatch(value):
+            raise FetchFailed("the request could not be sent: a header is not valid")
+        chosen[name.lower()] = (name, value)
+    return dict(chosen.values())
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
+def _origin(url: str) -> Origin:
+    """Scheme, host and port of an already checked ``url``, the host as it is connected to."""
     parts = urlsplit(url)
-    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
-    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port or default
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".")
+    if not host.isascii():
+        host = host.encode("idna").decode("ascii")
+    return Origin(scheme, host, DEFAULT_PORTS[scheme] if parts.port is None else parts.port)
+
+
+def _target(url: str) -> str:
+    """The request target: path and query, re-quoted (a URL may hold spaces-free non-ASCII)."""
+    parts = urlsplit(url)
+    target = _requoted(parts.path) or "/"
+    return f"{target}?{_requoted(parts.query)}" if parts.query else target
+
+
+def _requoted(text: str) -> str:
+    return quote(text, safe=_URL_SAFE)
 
 
 def _size(n: int) -> str:
@@ -265,42 +251,23 @@ def _size(n: int) -> str:
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:
-    """``exc`` and everything it wraps: causes, contexts, urllib3 reasons, exception args."""
+    """``exc`` and the exceptions it was raised from or during."""
     seen: set[int] = set()
-    stack = [exc]
-    while stack:
-        current = stack.pop()
-        if id(current) in seen:
-            continue
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
         seen.add(id(current))
         yield current
-        for inner in (getattr(current, "reason", None), current.__cause__, current.__context__, *current.args):
-            if isinstance(inner, BaseException):
-                stack.append(inner)
-
-
-def _is_timeout(exc: BaseException) -> bool:
-    # urllib3's NewConnectionError subclasses ConnectTimeoutError for historical reasons,
-    # and requests turns it into a ConnectTimeout only when the cause really is a timeout.
-    return any(
-        isinstance(e, (TimeoutError, requests.Timeout, urllib3.exceptions.TimeoutError))
-        and not isinstance(e, NewConnectionError)
-        for e in _causes(exc)
-    )
+        current = current.__cause__ or current.__context__
 
 
 def _tls_reason(exc: BaseException) -> str:
     for e in _causes(exc):
-        message = getattr(e, "verify_message", None)
-        if isinstance(message, str) and message:
-            return f"the TLS certificate was not accepted ({message})"
+        if isinstance(e, ssl.SSLCertVerificationError) and e.verify_message:
+            return f"the TLS certificate was not accepted ({e.verify_message})"
     return "the TLS handshake failed"
 
 
 def _connection_reason(exc: BaseException) -> str:
-    for e in _causes(exc):
-        if isinstance(e, (NameResolutionError, socket.gaierror)):
-            return "the host name does not resolve"
     for e in _causes(exc):
         if isinstance(e, http.client.RemoteDisconnected):
             return "the server closed the connection without answering"

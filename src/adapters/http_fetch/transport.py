@@ -1,35 +1,23 @@
-"""The pinned transport: connections only to addresses the address policy has just vetted.
+"""One request and its complete answer, over a kept-alive connection when there is one.
 
-A check before the request is not enough: the HTTP library would resolve the host name again
-when connecting, and a DNS answer that changes in between (rebinding) would slip through. Here
-urllib3 never resolves a name itself: every new connection asks the :class:`AddressPolicy`
-for the addresses of its host and connects to exactly those, so what is checked is what is
-connected to. TLS still uses the host *name* for SNI and certificate checks (urllib3 takes
-``server_hostname`` from ``self.host``, not from the socket).
-
-The transport also bounds each call: one wall-clock deadline for the whole exchange
-(connect, headers, a slow drip of body bytes, redirect hops) and a size limit on the body.
+Connections come from the pool (see ``pool``) or are made pinned to vetted addresses (see
+``connection``); every blocking operation ends by the fetch's deadline (see ``deadline``). The
+body is read within the size limit: a declared length above it is refused before reading, and
+anything else is counted while reading. A connection goes back to the pool only when its answer
+was read completely and the server did not ask to close it; one that failed in any way (the
+deadline, the size limit, a broken answer) is closed.
 """
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import sys
-import threading
-import time
-from collections.abc import Iterator
-from contextvars import ContextVar
-from typing import Any
+import http.client
+from collections.abc import Mapping
+from typing import NamedTuple
 
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
-from urllib3.util import connection as urllib3_connection
-
-from adapters.http_fetch.address_policy import AddressPolicy, Refusal
+from adapters.http_fetch.address_policy import AddressPolicy
+from adapters.http_fetch.connection import Origin, PinnedConnection
+from adapters.http_fetch.deadline import Deadline
+from adapters.http_fetch.pool import ConnectionPool
 
 _CHUNK = 16 * 1024
 
@@ -38,172 +26,103 @@ class AnswerTooLarge(Exception):
     """The body is larger than the size limit (declared or counted while reading)."""
 
 
-class DeadlinePassed(Exception):
-    """The call's deadline passed while the body was still arriving."""
+class AnswerCompressed(Exception):
+    """The body is compressed although only ``identity`` was accepted: decoding it would let
+    a small answer grow past the size limit, so it is refused."""
 
 
-class Call:
-    """One get()/post(), redirects included: the policy its connections obey, its deadline,
-    and a watchdog that cuts the connection when the deadline passes. Socket timeouts alone
-    only bound each single read, so a server could keep a worker busy for ever by sending a
-    byte every few seconds."""
-
-    def __init__(self, addresses: AddressPolicy, timeout: float) -> None:
-        self.addresses = addresses
-        self.deadline = time.monotonic() + timeout
-        self.expired = False
-        self._sockets: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._timer = threading.Timer(timeout, self._expire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def remaining(self) -> float:
-        return self.deadline - time.monotonic()
-
-    @contextlib.contextmanager
-    def connecting(self) -> Iterator[None]:
-        """Within this block, pinned connections are made for this call. The connection
-        objects are created deep inside urllib3, so the call reaches them through a context
-        variable rather than through arguments."""
-        token = _current_call.set(self)
-        try:
-            yield
-        finally:
-            _current_call.reset(token)
-
-    def track(self, sock: socket.socket) -> None:
-        # A duplicate descriptor of the same socket: TLS wrapping detaches the original object,
-        # but shutdown() acts on the socket itself, so the duplicate can still cut it.
-        duplicate = sock.dup()
-        with self._lock:
-            self._sockets.append(duplicate)
-            if self.expired:
-                _shutdown(duplicate)
-
-    def _expire(self) -> None:
-        with self._lock:
-            self.expired = True
-            for sock in self._sockets:
-                _shutdown(sock)
-
-    def close(self) -> None:
-        self._timer.cancel()
-        with self._lock:
-            for sock in self._sockets:
-                sock.close()
-            self._sockets.clear()
+class Request(NamedTuple):
+    method: str
+    origin: Origin
+    target: str  # path and query, quoted
+    headers: Mapping[str, str]
+    body: bytes | None = None
 
 
-_current_call: ContextVar[Call | None] = ContextVar("guarded_fetch_call", default=None)
+class Answer(NamedTuple):
+    status: int
+    headers: dict[str, str]  # names lower-cased, repeated headers joined with ", "
+    body: bytes
 
 
-def pinned_session() -> requests.Session:
-    """A session whose connections are all pinned, and that takes nothing from the
-    environment: no proxies, no ``.netrc`` credentials."""
-    session = requests.Session()
-    session.trust_env = False
-    adapter = _PinnedAdapter()
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
+class Transport:
+    """Exchanges requests under one address policy and size limit. Thread-safe: a connection
+    serves one fetch at a time."""
 
+    def __init__(self, addresses: AddressPolicy, max_bytes: int) -> None:
+        self._addresses = addresses
+        self._max_bytes = max_bytes
+        self._pool: ConnectionPool[PinnedConnection] = ConnectionPool()
 
-def read_body(call: Call, response: requests.Response, max_bytes: int) -> bytes:
-    """The whole body of a streamed ``response``, or :class:`AnswerTooLarge` as soon as it is
-    known to exceed ``max_bytes``, or :class:`DeadlinePassed` when the call runs out of time."""
-    declared = response.headers.get("content-length", "")
-    if declared.strip().isdigit() and int(declared) > max_bytes:
-        raise AnswerTooLarge()
-    body = bytearray()
-    for chunk in response.iter_content(chunk_size=_CHUNK):
-        body += chunk
-        if len(body) > max_bytes:
-            raise AnswerTooLarge()
-        if call.expired or call.remaining() <= 0:
-            raise DeadlinePassed()
-    return bytes(body)
-
-
-class _PinnedConnectionMixin:
-    """Replaces urllib3's ``_new_conn``: ask the call's address policy for the addresses of
-    the host (a :class:`Refusal` if any is not allowed), then connect to exactly those."""
-
-    host: str
-    port: int
-    timeout: Any
-    source_address: tuple[str, int] | None
-    socket_options: Any
-
-    def _new_conn(self) -> socket.socket:
-        call = _current_call.get()
-        if call is None:
-            raise Refusal("connections are only made by a guarded fetch")
-        failure: Exception | None = None
-        for address in call.addresses.addresses_to_connect(self.host):
-            remaining = call.remaining()
-            if remaining <= 0:
-                raise ConnectTimeoutError(self, f"Connection to {self.host} timed out.")
+    def exchange(self, request: Request, deadline: Deadline) -> Answer:
+        kept = self._pool.take(request.origin)
+        if kept is not None:
             try:
-                sock = self._connect(address, remaining)
-            except (ConnectTimeoutError, NewConnectionError) as exc:
-                failure = exc  # the next address may answer
-                continue
-            call.track(sock)
-            sys.audit("http.client.connect", self, self.host, self.port)
-            return sock
-        assert failure is not None  # addresses_to_connect never returns an empty list
-        raise failure
+                return self._over(kept, request, deadline)
+            except (OSError, http.client.HTTPException) as exc:
+                # The server may close an idle connection just as it is reused. Only a GET
+                # that got nothing back is sent again: a POST is never repeated.
+                if request.method != "GET" or not kept.received_nothing() or isinstance(exc, TimeoutError):
+                    raise
+        fresh = PinnedConnection(request.origin, self._addresses, deadline)
+        fresh.connect()
+        return self._over(fresh, request, deadline)
 
-    def _connect(self, address: str, remaining: float) -> socket.socket:
-        """One connection attempt, with urllib3's errors for a timeout or a refusal."""
-        timeout = remaining
-        if isinstance(self.timeout, (int, float)):
-            timeout = min(float(self.timeout), remaining)
+    def _over(self, connection: PinnedConnection, request: Request, deadline: Deadline) -> Answer:
+        """``request`` on ``connection``, which is then kept for reuse or closed."""
+        connection.use(deadline)
+        response: http.client.HTTPResponse | None = None
         try:
-            return urllib3_connection.create_connection(
-                (address, self.port),
-                timeout,
-                source_address=self.source_address,
-                socket_options=self.socket_options,
-            )
-        except TimeoutError as exc:
-            raise ConnectTimeoutError(self, f"Connection to {self.host} timed out.") from exc
-        except OSError as exc:
-            raise NewConnectionError(
-                self,  # type: ignore[arg-type]  # a mixin, but always an HTTPConnection
-                f"Failed to establish a new connection: {exc}",
-            ) from exc
+            connection.request(request.method, request.target, request.body, request.headers)
+            response = connection.getresponse()
+            headers = _headers(response)
+            answer = Answer(response.status, headers, self._body(response, headers))
+        except BaseException:
+            _discard(connection, response)
+            raise
+        if _reusable(response, headers):
+            self._pool.give_back(connection)
+        else:
+            _discard(connection, response)
+        return answer
+
+    def _body(self, response: http.client.HTTPResponse, headers: Mapping[str, str]) -> bytes:
+        if headers.get("content-encoding", "identity").strip().lower() not in ("", "identity"):
+            raise AnswerCompressed()
+        if response.length is not None:  # declared (and not chunked): refuse before reading
+            if response.length > self._max_bytes:
+                raise AnswerTooLarge()
+            return response.read()
+        body = bytearray()
+        while chunk := response.read(min(_CHUNK, self._max_bytes + 1 - len(body))):
+            body += chunk
+            if len(body) > self._max_bytes:
+                raise AnswerTooLarge()
+        return bytes(body)
 
 
-class _PinnedHTTPConnection(_PinnedConnectionMixin, HTTPConnection):
-    pass
+def _headers(response: http.client.HTTPResponse) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for name, value in response.getheaders():
+        key = name.lower()
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    return headers
 
 
-class _PinnedHTTPSConnection(_PinnedConnectionMixin, HTTPSConnection):
-    pass
+def _discard(connection: PinnedConnection, response: http.client.HTTPResponse | None) -> None:
+    # Both: after "Connection: close" http.client has let go of the response, which still
+    # holds the socket open.
+    if response is not None:
+        response.close()
+    connection.close()
 
 
-class _PinnedHTTPConnectionPool(HTTPConnectionPool):
-    ConnectionCls = _PinnedHTTPConnection
-
-
-class _PinnedHTTPSConnectionPool(HTTPSConnectionPool):
-    ConnectionCls = _PinnedHTTPSConnection
-
-
-class _PinnedAdapter(HTTPAdapter):
-    """A requests adapter whose pools make only pinned connections."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _PinnedHTTPConnectionPool,
-            "https": _PinnedHTTPSConnectionPool,
-        }
-
-
-def _shutdown(sock: socket.socket) -> None:
-    # Already closed by the other side or by us: nothing left to stop.
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
+def _reusable(response: http.client.HTTPResponse, headers: Mapping[str, str]) -> bool:
+    """Read to its end, no ``Connection: close``, and framed without doubt: two lengths (joined
+    in ``headers``) could leave part of this answer to be read as the next one."""
+    length = headers.get("content-length")
+    return (
+        response.isclosed()
+        and not response.will_close
+        and (length is None or ("," not in length and not response.chunked))
+    )

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import urllib3.util.connection
 
 from tests.integration.http_fetch.harness import Recorder, loopback_server
 
@@ -28,8 +27,7 @@ def port(server: tuple[int, Recorder]) -> int:
 @pytest.fixture
 def seen(server: tuple[int, Recorder]) -> Recorder:
     recorder = server[1]
-    with recorder.lock:
-        recorder.requests.clear()
+    recorder.reset()
     return recorder
 
 
@@ -37,12 +35,12 @@ def seen(server: tuple[int, Recorder]) -> Recorder:
 def connections(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every address the adapter connects to; anything but loopback fails the test."""
     attempted: list[str] = []
-    real = urllib3.util.connection.create_connection
+    real = socket.create_connection
 
     def spy(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
         attempted.append(address[0])
         assert ipaddress.ip_address(address[0]).is_loopback, f"tried to reach {address[0]}"
         return real(address, *args, **kwargs)
 
-    monkeypatch.setattr(urllib3.util.connection, "create_connection", spy)
+    monkeypatch.setattr(socket, "create_connection", spy)
     return attempted

@@ -75,6 +75,30 @@ def test_non_2xx_answers_are_returned_and_require_ok_names_the_status(port: int)
     assert ok.require_ok("the provider") is ok
 
 
+def test_a_url_with_characters_outside_ascii_is_sent_percent_encoded(port: int, seen: Recorder) -> None:
+    assert dev().get(f"http://127.0.0.1:{port}/json?name=Zoë").status == 200
+    assert seen.requests[0].query == "name=Zo%C3%AB"
+
+
+@pytest.mark.parametrize("headers", [{"Authorization": "Bearer €"}, {"Bad Name": "x"}, {"X-Nul": "a\x00b"}])
+def test_a_header_http_cannot_carry_fails_before_anything_is_sent(
+    port: int, seen: Recorder, headers: dict[str, str]
+) -> None:
+    with pytest.raises(FetchFailed) as failed:
+        dev().get(f"http://127.0.0.1:{port}/json", headers)
+    assert failed.value.message == "the request could not be sent: a header is not valid"
+    assert seen.requests == []
+
+
+def test_the_defaults_ask_for_an_uncompressed_answer_and_the_caller_may_add_to_them(port: int, seen: Recorder) -> None:
+    dev().post(f"http://127.0.0.1:{port}/token", {"code": "a b"}, {"accept": "application/json"})
+    headers = seen.requests[0].headers
+    assert headers["accept-encoding"] == "identity"
+    assert headers["accept"] == "application/json"
+    assert headers["content-type"] == "application/x-www-form-urlencoded"
+    assert headers["host"] == f"127.0.0.1:{port}"
+
+
 def test_a_closed_port_fails_with_a_short_reason() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -1,16 +1,18 @@
 """Connections only to vetted addresses, within one deadline and a size limit
-(adapters.http_fetch.transport), against a real server on loopback.
+(adapters.http_fetch.connection, deadline and transport), against a real server on loopback.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from typing import Any
 
 import pytest
 
 from adapters.http_fetch.fetcher import FetchFailed
 from domain.errors import UnsafeUrl
-from tests.integration.http_fetch.harness import PUBLIC_V4, dev, prod
+from tests.integration.http_fetch.harness import PUBLIC_V4, dev, drip_server, prod
 
 
 # -- no DNS-rebinding window ---------------------------------------------------------------------
@@ -47,7 +49,28 @@ def test_a_slow_drip_of_bytes_cannot_outlast_the_total_deadline(port: int) -> No
     assert time.monotonic() - started < 0.9
 
 
-@pytest.mark.parametrize("path", ["/big", "/big-stream"])
+def test_the_deadline_needs_no_thread_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[threading.Thread] = []
+    real_start = threading.Thread.start
+
+    def spy(thread: threading.Thread, *args: Any, **kwargs: Any) -> None:
+        started.append(thread)
+        real_start(thread, *args, **kwargs)
+
+    with drip_server() as (port, counts):
+        before = threading.active_count()
+        with monkeypatch.context() as patch, pytest.raises(FetchFailed) as failed:
+            patch.setattr(threading.Thread, "start", spy)
+            begun = time.monotonic()
+            dev(timeout=0.5).get(f"http://127.0.0.1:{port}/drip")
+        elapsed = time.monotonic() - begun
+    assert failed.value.message == "no answer within 0.5 s"
+    assert elapsed < 0.9
+    assert started == []
+    assert len(counts) >= 5 and max(counts) <= before  # sampled by the server while the call ran
+
+
+@pytest.mark.parametrize("path", ["/big", "/big-stream", "/chunked?size=4096"])
 def test_an_answer_larger_than_the_limit_fails(port: int, path: str) -> None:
     with pytest.raises(FetchFailed) as failed:
         dev(max_bytes=1024).get(f"http://127.0.0.1:{port}{path}")
