@@ -26,7 +26,7 @@ from domain.throttle import Throttle, ThrottleRule
 from domain.ports import MailMessage, Page
 from domain.provisioning.bearer_token import ScimToken
 from domain.provisioning.scim_user import ScimQuery
-from domain.audit import AuditEvent, AuditLog
+from domain.audit import AuditCursor, AuditEvent, AuditLog, AuditQuery
 from domain.sso.identity import IdentityLink, VerifiedIdentity
 from domain.sso.provider import DiscoveredConfiguration, IdentityProvider
 from domain.practitioners.practitioner import LoginMethod
@@ -129,6 +129,13 @@ class FakePasswordResetTokenRepository:
             for t in self.tokens
             if not (t.tenant_id == tenant_id and t.practitioner_id == practitioner_id and t.used_at is None)
         ]
+
+    def claim(self, tenant_id: str, token_digest: str) -> PasswordResetToken | None:
+        return self.get_by_digest(tenant_id, token_digest)
+
+    def latest(self, tenant_id: str, purpose: str) -> PasswordResetToken | None:
+        sent = [t for t in self.tokens if t.tenant_id == tenant_id and t.purpose == purpose]
+        return max(sent, key=lambda t: t.expires_at, default=None)
 
 
 class FakeThrottle:
@@ -252,6 +259,11 @@ class FakeLinks:
         return f"https://acme.portal.test/password/reset/{token}"
 
 
+class FakeRecoveryLinks:
+    def recovery_link(self, tenant: Tenant, token: str) -> str:
+        return f"https://{tenant.slug}.portal.test/recover/{token}"
+
+
 class FakeIdentityProviderRepository:
     def __init__(self, links: "FakeIdentityLinkRepository | None" = None) -> None:
         self._by_id: dict[str, IdentityProvider] = {}
@@ -332,9 +344,18 @@ class FakeAuditLog:
     def record(self, event: AuditEvent) -> None:
         self.events.append(event)
 
-    def newest(self, tenant_id: str, offset: int, limit: int) -> tuple[list[AuditEvent], int]:
-        mine = sorted((e for e in self.events if e.tenant_id == tenant_id), key=lambda e: e.at, reverse=True)
-        return mine[offset : offset + limit], len(mine)
+    def page(self, tenant_id: str, query: AuditQuery, before: AuditCursor | None, limit: int) -> list[AuditEvent]:
+        def meets(e: AuditEvent) -> bool:
+            return (
+                e.tenant_id == tenant_id
+                and (query.kinds is None or e.kind in query.kinds)
+                and (query.people is None or bool({e.actor_id, e.subject_id} & query.people))
+                and (query.since is None or e.at >= query.since)
+                and (query.until is None or e.at < query.until)
+                and (before is None or (e.at, e.id) < (before.at, before.id))
+            )
+
+        return sorted(filter(meets, self.events), key=lambda e: (e.at, e.id), reverse=True)[:limit]
 
     def kinds(self) -> list[str]:
         return [e.kind for e in self.events]
@@ -438,6 +459,7 @@ _mailer: type[ports.Mailer] = FakeMailer
 _clock: type[ports.Clock] = FakeClock
 _token_source: type[ports.TokenSource] = FakeTokenSource
 _page_links: type[ports.Links] = FakeLinks
+_recovery_links: type[ports.RecoveryLinks] = FakeRecoveryLinks
 _providers: type[ports.IdentityProviderRepository] = FakeIdentityProviderRepository
 _links: type[ports.IdentityLinkRepository] = FakeIdentityLinkRepository
 _challenges: type[ports.LinkChallengeRepository] = FakeLinkChallengeRepository

@@ -1,4 +1,5 @@
-"""The audit trail every feature writes to: what happened, when, and who did it.
+"""The audit trail every feature writes to: what happened, when, who did it (a person or a SCIM
+token), whom it was about, and where the request came from; and how a practice's admins read it.
 
 The `AuditLog` port lives here rather than in `domain.ports`, because `AuditTrail` needs it and
 `domain.ports` needs nothing from the audit: so neither module imports the other in a circle.
@@ -6,13 +7,19 @@ The `AuditLog` port lives here rather than in `domain.ports`, because `AuditTrai
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Protocol
 
+from domain.errors import InvalidValue, NotAllowed
 from domain.identifiers import new_id
-from domain.ports import Clock
+from domain.ports import Clock, PractitionerRepository, ScimTokenRepository
+from domain.practitioners.practitioner import ModuleRight, Practitioner
+from domain.provisioning.bearer_token import ProvisioningKind
 from domain.tenancy.tenant import Tenant
+from domain.text import is_one_line
 
 
 class AuditKind:
@@ -26,6 +33,87 @@ class AuditKind:
     PROFILE_MIRRORED = "profile_mirrored"
     LINK_REMOVED = "link_removed"
     PROFILE_CHANGED = "profile_changed"
+    PASSWORD_LOGIN_SUCCEEDED = "password_login_succeeded"
+    PASSWORD_LOGIN_FAILED = "password_login_failed"
+    LOGGED_OUT = "logged_out"
+    # By an admin on the Practitioners page or the operator's command line; a SCIM client's
+    # changes keep their ProvisioningKind, shown and filtered under the same labels.
+    PRACTITIONER_ADDED = "practitioner_added"
+    PRACTITIONER_DEACTIVATED = "practitioner_deactivated"
+    PRACTITIONER_REACTIVATED = "practitioner_reactivated"
+    RIGHTS_GRANTED = "rights_granted"
+    RIGHTS_REVOKED = "rights_revoked"
+    RECOVERY_LINK_SENT = "recovery_link_sent"  # the operator mailed the owner a way back in
+    RECOVERY_SIGNED_IN = "recovery_signed_in"  # the owner used it
+
+
+# A SCIM client's changes to practitioners are the Practitioners page's events by another path:
+# they keep the kinds they were always recorded with, and share the page's labels (and filter).
+_LABELS = {
+    ProvisioningKind.USER_CREATED: "practitioner added",
+    ProvisioningKind.USER_UPDATED: "practitioner updated",
+    ProvisioningKind.USER_DEACTIVATED: "practitioner deactivated",
+    ProvisioningKind.USER_DELETED: "practitioner deleted",
+}
+
+
+def kind_label(kind: str) -> str:
+    """What the audit page calls a kind of event."""
+    return _LABELS.get(kind, kind.replace("_", " "))
+
+
+def _constants(holder: type) -> list[str]:
+    return [value for name, value in vars(holder).items() if name.isupper() and isinstance(value, str)]
+
+
+KNOWN_KINDS = (*_constants(AuditKind), *_constants(ProvisioningKind))
+
+
+def kind_choices() -> list[tuple[str, str]]:
+    """The kind filter's options, (value, label) by label: one per label, its value the first kind with it."""
+    first: dict[str, str] = {}
+    for kind in KNOWN_KINDS:
+        first.setdefault(kind_label(kind), kind)
+    return sorted(((kind, label) for label, kind in first.items()), key=lambda choice: choice[1])
+
+
+def kinds_like(kind: str) -> tuple[str, ...]:
+    """The kinds the filter for ``kind`` lists: every kind shown under its label."""
+    if kind not in KNOWN_KINDS:
+        raise InvalidValue("kind", "that kind of event is not known; choose one from the list")
+    return tuple(known for known in KNOWN_KINDS if kind_label(known) == kind_label(kind))
+
+
+CLI_ADDRESS = "cli"
+MAX_ADDRESS_LENGTH = 64  # what audit_events.client_address holds: any IPv6 address with a zone
+MAX_USER_AGENT_LENGTH = 255
+
+
+@dataclass
+class RequestOrigin:
+    """Where the request being served comes from, stamped by AuditTrail on every event it records.
+
+    The entrypoint provides one per request, so no feature passes it along: the web app from the
+    connection (entrypoints/web/wiring.py), the operator's command line as ``command_line()``. It
+    is not frozen for one reason: the SCIM API learns which token acts only once it has
+    authenticated it, and sets ``token_id`` then; every event of that request is the token's doing.
+    """
+
+    client_address: str | None = None
+    user_agent: str | None = None
+    token_id: str | None = None
+
+    @classmethod
+    def command_line(cls) -> RequestOrigin:
+        return cls(CLI_ADDRESS)
+
+
+def loggable(value: str | None, limit: int) -> str | None:
+    """What a client sent (a header, a typed email) as the log keeps it: one line of storable text
+    that fits its column. A client sends what it likes; an odd character becomes "?"."""
+    if not value:
+        return None
+    return "".join(ch if is_one_line(ch) else "?" for ch in value[:limit])
 
 
 @dataclass(eq=False)
@@ -34,23 +122,227 @@ class AuditEvent:
     kind: str
     at: datetime
     summary: str
-    actor_id: str | None = None
+    actor_id: str | None = None  # the person who acted, or for whom the acting SCIM token acts
+    subject_id: str | None = None  # whom the event is about, if anyone
+    actor_token_id: str | None = None  # the SCIM token that acted, if one did
+    client_address: str | None = None  # CLI_ADDRESS for the operator's command line
+    user_agent: str | None = None
     id: str = field(default_factory=new_id)
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """Which of a tenant's events to list; a criterion left at None lets every event through."""
+
+    kinds: tuple[str, ...] | None = None
+    people: frozenset[str] | None = None  # practitioner ids, each matching as actor or as subject
+    since: datetime | None = None  # from this moment on
+    until: datetime | None = None  # before this moment
+
+
+_CURSOR = re.compile(r"^([0-9]{20})-([0-9A-Za-z]{1,32})$")
+
+
+@dataclass(frozen=True)
+class AuditCursor:
+    """Where a page ended: the next page holds the events before this (time, id). Events at the
+    same moment are ordered by id, so no page boundary skips or repeats one."""
+
+    at: datetime
+    id: str
+
+    @classmethod
+    def after(cls, event: AuditEvent) -> AuditCursor:
+        return cls(event.at, event.id)
+
+    def text(self) -> str:
+        return f"{self.at.astimezone(timezone.utc):%Y%m%d%H%M%S%f}-{self.id}"
+
+    @classmethod
+    def parse(cls, text: str) -> AuditCursor:
+        found = _CURSOR.match(text)
+        try:
+            if found is None:
+                raise ValueError(text)
+            at = datetime.strptime(found.group(1), "%Y%m%d%H%M%S%f").replace(tzinfo=timezone.utc)
+        except ValueError:
+            raise InvalidValue("before", "that page link is broken; start again from the newest events") from None
+        return cls(at, found.group(2))
 
 
 class AuditLog(Protocol):
     def record(self, event: AuditEvent) -> None: ...
 
-    def newest(self, tenant_id: str, offset: int, limit: int) -> tuple[list[AuditEvent], int]:
-        """A page of the tenant's events, newest first, and how many there are."""
+    def page(self, tenant_id: str, query: AuditQuery, before: AuditCursor | None, limit: int) -> list[AuditEvent]:
+        """Up to ``limit`` of the tenant's events that meet ``query``, newest first (at the same
+        moment, the higher id first), and only those before ``before`` when it is given."""
 
 
 class AuditTrail:
-    """The one way a feature writes an event: stamped with the tenant and the current time."""
+    """The one way a feature writes an event: stamped with the tenant, the current time and the
+    request's origin. Callers name who acted (``actor_id``) and whom it is about (``subject_id``)."""
 
-    def __init__(self, log: AuditLog, clock: Clock) -> None:
+    def __init__(self, log: AuditLog, clock: Clock, origin: RequestOrigin) -> None:
         self._log = log
         self._clock = clock
+        self._origin = origin
 
-    def record(self, tenant: Tenant, kind: str, summary: str, actor_id: str | None = None) -> None:
-        self._log.record(AuditEvent(tenant.id, kind, self._clock.now(), summary, actor_id))
+    def record(
+        self, tenant: Tenant, kind: str, summary: str, actor_id: str | None = None, *, subject_id: str | None = None
+    ) -> None:
+        origin = self._origin
+        self._log.record(
+            AuditEvent(
+                tenant.id,
+                kind,
+                self._clock.now(),
+                summary,
+                actor_id,
+                subject_id=subject_id,
+                actor_token_id=origin.token_id,
+                client_address=loggable(origin.client_address, MAX_ADDRESS_LENGTH),
+                user_agent=loggable(origin.user_agent, MAX_USER_AGENT_LENGTH),
+            )
+        )
+
+
+# ---- reading the trail ------------------------------------------------------------------------
+
+PAGE_SIZE = 50
+EXPORT_BATCH = 500  # events read at a time for a download: memory stays bounded whatever the volume
+MAX_PEOPLE = 100  # practitioners a person filter may name; more, and the admin types more of the name
+NOBODY = "—"
+_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+@dataclass(frozen=True)
+class ListedEvent:
+    """An event as the audit page and its download show it, with the people named."""
+
+    event: AuditEvent
+    label: str
+    who: str  # the actor's email, the SCIM token (and for whom it acts), or NOBODY
+    about: str  # the subject's email, or NOBODY
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    events: list[ListedEvent]
+    older: AuditCursor | None  # where the next, older page starts; None on the last page
+
+
+def _day(text: str, field_name: str, label: str) -> date | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        if not _DAY.match(text):
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidValue(
+            field_name, f"the {label} is not a date; write it as YYYY-MM-DD, such as 2026-01-31"
+        ) from None
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), timezone.utc)
+
+
+def _whole_days(text: str) -> int:
+    text = text.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 6):
+        raise InvalidValue("audit_retention_days", "give a whole number of days, such as 365")
+    return int(text)
+
+
+class AuditReport:
+    """The audit page: a practice's events filtered and paged by time, their download, and how
+    long they are kept. The pages' ACL lets only the owner and holders of the Authentication
+    right in; changing the retention checks it again here, as every change does."""
+
+    def __init__(
+        self,
+        log: AuditLog,
+        practitioners: PractitionerRepository,
+        tokens: ScimTokenRepository,
+        audit: AuditTrail,
+    ) -> None:
+        self._log = log
+        self._practitioners = practitioners
+        self._tokens = tokens
+        self._audit = audit
+
+    def query(self, tenant: Tenant, kind: str, person: str, first_day: str, last_day: str) -> AuditQuery:
+        """The filter from what the admin typed: a kind, a person's email or name, a range of UTC days."""
+        since, last = _day(first_day, "from", "first day"), _day(last_day, "to", "last day")
+        if since is not None and last is not None and last < since:
+            raise InvalidValue("to", "the last day is before the first day")
+        return AuditQuery(
+            kinds_like(kind) if kind else None,
+            self._people(tenant, person.strip()),
+            _midnight(since) if since is not None else None,
+            _midnight(last) + timedelta(days=1) if last is not None and last < date.max else None,
+        )
+
+    def _people(self, tenant: Tenant, person: str) -> frozenset[str] | None:
+        if not person:
+            return None
+        if len(person) > 254:
+            raise InvalidValue("person", "type at most 254 characters of a name or an email")
+        found = self._practitioners.search(tenant.id, person, 0, MAX_PEOPLE)
+        if found.total > MAX_PEOPLE:
+            raise InvalidValue("person", f"more than {MAX_PEOPLE} people match; type more of the name or email")
+        return frozenset(p.id for p in found.items)
+
+    def page(self, tenant: Tenant, query: AuditQuery, before: AuditCursor | None) -> AuditPage:
+        """A page of events, newest first; one more is read to know whether an older page exists."""
+        if query.people == frozenset():  # a person was asked for, and nobody has that name or email
+            return AuditPage([], None)
+        events = self._log.page(tenant.id, query, before, PAGE_SIZE + 1)
+        shown = events[:PAGE_SIZE]
+        return AuditPage(self._listed(tenant, shown), AuditCursor.after(shown[-1]) if len(events) > PAGE_SIZE else None)
+
+    def export(self, tenant: Tenant, query: AuditQuery) -> Iterator[ListedEvent]:
+        """Every event the query finds, newest first, read a batch at a time."""
+        before = None
+        while query.people != frozenset():
+            batch = self._log.page(tenant.id, query, before, EXPORT_BATCH)
+            yield from self._listed(tenant, batch)
+            if len(batch) < EXPORT_BATCH:
+                return
+            before = AuditCursor.after(batch[-1])
+
+    def _listed(self, tenant: Tenant, events: list[AuditEvent]) -> list[ListedEvent]:
+        ids = {e.actor_id for e in events if e.actor_id} | {e.subject_id for e in events if e.subject_id}
+        emails = {p.id: p.email for p in self._practitioners.get_many(tenant.id, ids)} if ids else {}
+        tokens = {t.id: t.name for t in self._tokens.list(tenant.id)} if any(e.actor_token_id for e in events) else {}
+        return [
+            ListedEvent(e, kind_label(e.kind), _who(e, emails, tokens), _person(e.subject_id, emails)) for e in events
+        ]
+
+    def keep_events_for(self, actor: Practitioner, tenant: Tenant, days: str) -> None:
+        """Events older than this many days go at the next clean-up (the worker's, or `purge`)."""
+        if not actor.holds(ModuleRight.AUTHENTICATION):
+            raise NotAllowed("only the account owner or someone with the Authentication right decides this")
+        was = tenant.audit_retention_days
+        tenant.keep_audit_events_for(_whole_days(days))
+        if tenant.audit_retention_days != was:
+            summary = f"audit events are kept for {tenant.audit_retention_days} days (were {was})"
+            self._audit.record(tenant, AuditKind.SETTINGS_CHANGED, summary, actor.id)
+
+
+def _person(practitioner_id: str | None, emails: dict[str, str]) -> str:
+    if practitioner_id is None:
+        return NOBODY
+    return emails.get(practitioner_id, "a deleted practitioner")
+
+
+def _who(event: AuditEvent, emails: dict[str, str], tokens: dict[str, str]) -> str:
+    if event.actor_token_id is not None:
+        token = tokens.get(event.actor_token_id)
+        named = f"SCIM token {token!r}" if token is not None else "a SCIM token"
+        return f"{named} for {_person(event.actor_id, emails)}" if event.actor_id else named
+    if event.actor_id is None and event.client_address == CLI_ADDRESS:
+        return "the operator (command line)"
+    return _person(event.actor_id, emails)

@@ -80,6 +80,13 @@ class PasswordResetTokenRepository(Protocol):
     def discard_open(self, tenant_id: str, practitioner_id: str) -> None:
         """Forget every unused link of the practitioner (a newer one supersedes them)."""
 
+    def claim(self, tenant_id: str, token_digest: str) -> PasswordResetToken | None:
+        """The link about to be redeemed: read afresh and locked until the unit of work ends, so of
+        concurrent redemptions of one link each sees the one before it."""
+
+    def latest(self, tenant_id: str, purpose: str) -> PasswordResetToken | None:
+        """The tenant's most recently sent link of this purpose, used or not, while it is kept."""
+
 
 class SessionRevocation(Protocol):
     def end_sessions_of(self, tenant_id: str, practitioner_id: str) -> None:
@@ -122,6 +129,13 @@ class Links(Protocol):
     """Absolute links into the tenant's instance, for mail."""
 
     def password_link(self, token: str) -> str: ...
+
+
+class RecoveryLinks(Protocol):
+    """The owner's recovery link: the operator's command line sends it, outside any request to the
+    instance, so the tenant is named rather than taken from a request."""
+
+    def recovery_link(self, tenant: Tenant, token: str) -> str: ...
 
 
 class IdentityProviderRepository(Protocol):

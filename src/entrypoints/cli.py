@@ -12,7 +12,9 @@ from pyramid.paster import bootstrap, get_appsettings, setup_logging
 from adapters.db import migrate
 from adapters.db.engine import make_engine
 from adapters.db.housekeeping import Housekeeping
+from domain.audit import RequestOrigin
 from domain.errors import DomainError, UnknownTenant
+from domain.passwords.recovery import LINK_LIFETIME, OwnerRecovery
 from domain.practitioners.directory import PractitionerDirectory
 from domain.ports import Clock
 from domain.provisioning.tokens import ProvisioningTokens
@@ -41,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     token = tenant.add_parser("token", help="create a SCIM bearer token and print it once")
     token.add_argument("slug")
     token.add_argument("--name", default="CLI token", help='what the token is for (default: "CLI token")')
+    recover = tenant.add_parser(
+        "recover", help="mail the owner a single-use link (30 minutes) that signs them in once past the login policy"
+    )
+    recover.add_argument("slug")
 
     practitioner = commands.add_parser("practitioner", help="practitioners").add_subparsers(
         dest="command", required=True
@@ -63,8 +69,9 @@ def _background_commands(commands: Any) -> None:
     work.add_argument("--once", action="store_true", help="one pass, then exit (for tests and cron)")
     commands.add_parser(
         "purge",
-        help="delete expired sessions, one-time passwords and password links, stale throttle counters and "
-        "old sent mail, once (for cron; the worker does it every 5 minutes)",
+        help="delete expired sessions, one-time passwords and password links, stale throttle counters, "
+        "old sent mail and audit events past each practice's retention, once (for cron; the worker does it "
+        "every 5 minutes)",
     )
 
 
@@ -131,6 +138,18 @@ def _tenant_token(request: Any, args: argparse.Namespace) -> list[str]:
     ]
 
 
+def _tenant_recover(request: Any, args: argparse.Namespace) -> list[str]:
+    tenant = request.find_service(TenantOnboarding).tenant(args.slug)
+    if tenant is None:
+        raise UnknownTenant(args.slug)
+    owner = request.find_service(OwnerRecovery).send_link(tenant)
+    # Never the link itself: whoever runs the command must not be able to sign in as the owner.
+    minutes = int(LINK_LIFETIME.total_seconds() // 60)
+    return [
+        f"recovery link for {tenant.slug} mailed to the account owner {owner.email} (works once, {minutes} minutes)"
+    ]
+
+
 def _practitioner_add(request: Any, args: argparse.Namespace) -> list[str]:
     onboarding = request.find_service(TenantOnboarding)
     tenant = onboarding.tenant(args.slug)
@@ -146,6 +165,7 @@ IN_APP = {
     ("tenant", "create"): _tenant_create,
     ("tenant", "list"): _tenant_list,
     ("tenant", "token"): _tenant_token,
+    ("tenant", "recover"): _tenant_recover,
     ("practitioner", "add"): _practitioner_add,
 }
 
@@ -163,6 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         with bootstrap(args.config_uri) as env:
             request = env["request"]
+            # What a command records in the audit trail comes from the command line, not a browser.
+            request.services.set(RequestOrigin.command_line(), RequestOrigin, context=None)
             with request.tm:
                 lines = IN_APP[args.area, args.command](request, args)
         # Printed only once committed: a password or token shown must be one that works.

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta, timezone
 from domain.sso.challenge import LinkChallenge
 from domain.practitioners.practitioner import Practitioner
 from domain.tenancy.tenant import Tenant
-from domain.audit import AuditEvent
 from domain.sso.identity import IdentityLink
 from domain.sso.provider import IdentityProvider, ProviderSettings
 
@@ -117,18 +116,6 @@ def test_challenges_are_invisible_to_other_tenants(uow):
     uow.repos.challenges.add(challenge(acme, ann, provider))
     uow.commit()
     assert uow.repos.challenges.open_for(beta.id, "b") is None
-
-
-def test_audit_events_are_paged_newest_first_per_tenant(uow):
-    acme, _, _ = world(uow)
-    beta, _, _ = world(uow, "beta")
-    for minute in range(5):
-        uow.repos.audit.record(AuditEvent(acme.id, "k", NOW + timedelta(minutes=minute), f"event {minute}"))
-    uow.repos.audit.record(AuditEvent(beta.id, "k", NOW, "beta's"))
-    uow.commit()
-    events, total = uow.repos.audit.newest(acme.id, 1, 2)
-    assert total == 5 and [e.summary for e in events] == ["event 3", "event 2"]
-    assert [e.summary for e in uow.repos.audit.newest(beta.id, 0, 10)[0]] == ["beta's"]
 
 
 def test_links_of_a_provider_are_marked_for_reconfirmation_in_their_tenant_only(uow):

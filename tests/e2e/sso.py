@@ -13,7 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 import webtest
+from sqlalchemy import Engine, func, select
 
+from adapters.db.schema import audit_events
 from tests.e2e.conftest import BASE_DOMAIN, PASSWORD, Portal
 from tests.loopback_op.provider import LoopbackProvider
 
@@ -43,16 +45,30 @@ def provider_values(op: LoopbackProvider, **overrides: str) -> dict[str, str]:
     }
 
 
-def audit_rows(browser: webtest.TestApp) -> list[dict[str, str]]:
+# What every test's setup records: its people added (with their rights), its browsers logging in
+# and out. Left out unless a test asks for everything, so a test sees the events it caused.
+SETUP_KINDS = ("practitioner_added", "rights_granted", "password_login_succeeded", "logged_out")
+
+
+def audit_rows(browser: webtest.TestApp, query: str = "", everything: bool = False) -> list[dict[str, str]]:
     """The audit table as the page shows it, newest first: one dict per row, keyed by column title."""
-    table = browser.get(AUDIT).html.find("table")
+    table = browser.get(AUDIT + query).html.find("table")
     titles = [th.get_text(strip=True) for th in table.thead.find_all("th")]
+    setup = {kind.replace("_", " ") for kind in SETUP_KINDS}
     rows = []
     for tr in table.tbody.find_all("tr", recursive=False):
         cells = [td.get_text(" ", strip=True) for td in tr.find_all("td", recursive=False)]
         if len(cells) == len(titles):
             rows.append(dict(zip(titles, cells)))
-    return rows
+    return rows if everything else [row for row in rows if row["Event"] not in setup]
+
+
+def audited(engine: Engine) -> int:
+    """How many events the log holds besides those of the setup (SETUP_KINDS)."""
+    with engine.connect() as connection:
+        return connection.scalar(
+            select(func.count()).select_from(audit_events).where(audit_events.c.kind.not_in(SETUP_KINDS))
+        )
 
 
 class Sso:

@@ -25,7 +25,9 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, select, text
 
 from adapters.db.schema import metadata
+from domain.passwords.recovery import OwnerRecovery
 from domain.practitioners.practitioner import ModuleRight
+from domain.tenancy.onboarding import TenantOnboarding
 from entrypoints.web.forms import safe_next
 from tests.e2e.conftest import BASE_DOMAIN, PASSWORD, Portal
 from tests.e2e.sso import Sso, op, provider_values, sso  # noqa: F401  (fixtures)
@@ -265,6 +267,8 @@ def practitioner_id(engine: Engine, email: str) -> str:
         "/login?next=%FF",
         "/%FF",
         "/password/reset/%FF",
+        "/recover/%FF",
+        "/recover/%00",
         "/login?%FF=1",
         "/login?x=%ED%A0%80",
         "/login?x=%00",
@@ -598,6 +602,34 @@ def test_any_password_reset_form_answers_below_500(
 
 
 @pytest.fixture
+def recovery_links(acme: Portal) -> dict[str, str]:
+    """The owners' recovery links: acme's owner has a password, beta's has none (the form asks for one)."""
+    acme.open_tenant("beta")
+    links = {}
+    for slug in ("acme", "beta"):
+        with acme.unit_of_work() as request:
+            onboarding = request.find_service(TenantOnboarding)
+            tenant = onboarding.tenant(slug)
+            if slug == "beta":
+                onboarding.owner_of(tenant).password_hash = None
+            request.find_service(OwnerRecovery).send_link(tenant)
+        links[slug] = "/" + acme.mails()[-1].link().split("/", 3)[3]
+    return links
+
+
+@FUZZ
+@given(password=FIELD, confirmation=FIELD, token=FIELD)
+def test_any_recovery_form_answers_below_500(
+    acme: Portal, engine: Engine, recovery_links: dict[str, str], password: Any, confirmation: Any, token: Any
+):
+    fields = {"password": password, "password_confirm": confirmation}
+    for slug, link in recovery_links.items():
+        post_form(engine, acme.browser(slug), link, fields, form_page="/login")
+    post_form(engine, acme.browser(), "/recover/" + raw_path(token), fields, form_page="/login")
+    get(engine, acme.browser(), "/recover/" + raw_path(token))
+
+
+@pytest.fixture
 def waiting_for_code(sso: Sso, portal: Portal) -> webtest.TestApp:
     """A browser that signed in with an unknown identity and is asked for the one-time password."""
     sso.connect()
@@ -705,6 +737,7 @@ def test_any_provider_form_answers_below_500(
 POLICY_FIELDS = (
     "workflow",
     "unknown_identity",
+    "registration_url",
     *(
         f"{kind}-{field}"
         for kind in ("claim", "value_map")
@@ -754,6 +787,30 @@ def test_any_provisioning_form_answers_below_500(
         "/admin/provisioning",
         {"action": action, "name": name, "subject_provider_id": subject_provider_id, "token_id": token_id},
     )
+
+
+@FUZZ
+@given(
+    query=st.fixed_dictionaries(
+        {},
+        optional={name: st.one_of(FIELD, st.just("2026-01-31")) for name in ("kind", "person", "from", "to", "before")},
+    ),
+    days=st.one_of(FIELD, st.integers(min_value=-(10**9), max_value=10**9).map(str)),
+)
+def test_any_audit_filter_download_and_retention_answer_below_500(
+    owner: webtest.TestApp, engine: Engine, query: dict[str, Any], days: Any
+):
+    get(engine, owner, "/admin/audit", query)
+    get(engine, owner, "/admin/audit.csv", query)
+    post_form(engine, owner, "/admin/audit", {"audit_retention_days": days})
+
+
+@FUZZ
+@given(agent=LATIN_1, password=st.sampled_from([PASSWORD, "wrong"]))
+def test_any_user_agent_of_a_login_is_recorded_without_a_500(acme: Portal, engine: Engine, agent: str, password: str):
+    browser = acme.browser()
+    browser.extra_environ["HTTP_USER_AGENT"] = agent
+    post_form(engine, browser, "/login", {"email": ANN, "password": password})
 
 
 @FUZZ

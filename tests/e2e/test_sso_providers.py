@@ -12,12 +12,12 @@ import pytest
 import webtest
 from sqlalchemy import Engine, select, update
 
-from adapters.db.schema import audit_events, identity_links, identity_providers, practitioners, tenants
+from adapters.db.schema import identity_links, identity_providers, practitioners, tenants
 from domain.tenancy.tenant import UnknownIdentityHandling
 from tests.loopback_op.protocol import DISCOVERY
 from tests.loopback_op.provider import LoopbackProvider
-from tests.e2e.sso import CLIENT_ID, CLIENT_SECRET, Sso, provider_values, op, redirect_uri, sso  # noqa: F401  (fixtures)
-from tests.e2e.test_sso_admin import audit_rows, count, csrf_token, field_error, logged_out
+from tests.e2e.sso import CLIENT_ID, CLIENT_SECRET, Sso, audited, provider_values, op, redirect_uri, sso  # noqa: F401  (fixtures)
+from tests.e2e.test_sso_admin import audit_rows, csrf_token, field_error, logged_out
 
 PATH = "/admin/authentication"
 ANN = "ann@acme.test"
@@ -344,12 +344,12 @@ def test_the_only_provider_of_a_restricted_tenant_cannot_be_disabled_or_removed(
     before, links, events = (
         provider_row(engine, provider_id),
         links_of(engine, provider_id),
-        count(engine, audit_events),
+        audited(engine),
     )
     page = list_action(admin, action, provider_id, status=400)
     assert "Contoso ID is the only way to log in here and cannot be" in page.html.find(class_="error").get_text()
     assert provider_row(engine, provider_id) == before and links_of(engine, provider_id) == links
-    assert count(engine, audit_events) == events
+    assert audited(engine) == events
     assert sso.log_in(sso.portal.browser("acme"), 303).location.endswith("/")
 
 
@@ -387,13 +387,13 @@ def test_changing_the_client_id_or_issuer_without_acknowledging_is_refused_and_s
 ):
     provider_id = sso.connect()
     sso.first_login(sso.portal.browser("acme"), ANN)
-    before, events = provider_row(engine, provider_id), count(engine, audit_events)
+    before, events = provider_row(engine, provider_id), audited(engine)
     value = "portal-v2" if field == "client_id" else sso.op.issuer + "/v2"
     page = edit(sso.admin(), provider_id, status=400, client_secret="", **{field: value})
     assert "tick the box to go ahead" in field_error(page, "acknowledge_relink")
     assert "Nothing was saved" in page.text
     assert page.forms["provider-form"][field].value == value  # kept for the admin to tick and save
-    assert provider_row(engine, provider_id) == before and count(engine, audit_events) == events
+    assert provider_row(engine, provider_id) == before and audited(engine) == events
     assert not any(link.needs_reconfirmation for link in links_of(engine, provider_id))
     assert sso.log_in(sso.portal.browser("acme"), 303).location.endswith("/")
 

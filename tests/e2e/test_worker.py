@@ -128,6 +128,7 @@ def test_purge_deletes_expired_sessions_and_counts_every_kind_for_cron(acme, con
         "expired password links",
         "stale throttle counters",
         "sent mails past retention",
+        "audit events past retention",
     }
     with engine.connect() as connection:
         assert connection.scalar(select(web_sessions.c.id_digest)) is None

@@ -56,6 +56,7 @@ class World:
     idp: fakes.FakeIdentityProviderClient = field(default_factory=fakes.FakeIdentityProviderClient)
     scim_tokens: fakes.FakeScimTokenRepository = field(default_factory=fakes.FakeScimTokenRepository)
     page_links: fakes.FakeLinks = field(default_factory=fakes.FakeLinks)
+    recovery_links: fakes.FakeRecoveryLinks = field(default_factory=fakes.FakeRecoveryLinks)
 
     def __post_init__(self) -> None:
         self.providers = fakes.FakeIdentityProviderRepository(self.links)
@@ -76,6 +77,7 @@ class World:
             ports.Clock: self.clock,
             ports.TokenSource: self.token_source,
             ports.Links: self.page_links,
+            ports.RecoveryLinks: self.recovery_links,
             ports.IdentityLinkRepository: self.links,
             ports.IdentityProviderRepository: self.providers,
             ports.LinkChallengeRepository: self.challenges,

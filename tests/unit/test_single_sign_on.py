@@ -20,7 +20,8 @@ from domain.sso.identity import IdentityLink
 from domain.sso.matching import RegisterNew
 from domain.sso.outcome import AlreadyLinked, ConfirmLink, LoggedIn, VerifiedSignIn
 from domain.sso.pending import ProviderAnswer, pkce_challenge
-from domain.tenancy.tenant import UnknownIdentityHandling, Workflow
+from domain.practitioners.profile import ProfileField
+from domain.tenancy.tenant import DEFAULT_CLAIM_MAPPINGS, ClaimMapping, UnknownIdentityHandling, Workflow
 from tests.unit.conftest import provider_settings
 
 REDIRECT = "https://acme.portal.test/process_sso"
@@ -363,3 +364,21 @@ def test_registering_at_first_sign_in_reads_the_link_once_and_the_email_once(wor
     link_reads = counting(monkeypatch, world.links, "find", "of_practitioner")
     assert isinstance(world.sso.complete(tenant, pending, callback(pending), REDIRECT), LoggedIn)
     assert link_reads == {"find": 1}  # a new practitioner holds no links to replace
+
+
+@pytest.mark.parametrize(
+    ("email_claim", "proven"), [("nia@acme.test", True), ("nia@home.test", False)], ids=["same address", "another"]
+)
+def test_registering_at_first_sign_in_proves_the_email_only_when_the_provider_vouches_for_that_address(
+    world, acme, email_claim, proven
+):
+    tenant, _, provider = acme
+    upn = DEFAULT_CLAIM_MAPPINGS[:2] + (ClaimMapping(ProfileField.EMAIL, "upn"),)
+    tenant.auth = tenant.auth.but(unknown_identity=UnknownIdentityHandling.REGISTER, claim_mappings=upn)
+    world.signed_in_as(
+        "sub-nia", email=email_claim, email_verified=True, upn="nia@acme.test", given_name="Nia", family_name="Neu"
+    )
+    pending, _ = start(world, tenant, provider)
+    outcome = world.sso.complete(tenant, pending, callback(pending), REDIRECT)
+    assert isinstance(outcome, LoggedIn) and outcome.practitioner.email == "nia@acme.test"
+    assert outcome.practitioner.email_proven is proven

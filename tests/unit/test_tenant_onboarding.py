@@ -28,3 +28,16 @@ def test_bad_slug_is_refused_before_anything_is_written(world):
     with pytest.raises(InvalidValue):
         world.onboarding.open_tenant("not a slug", "Acme", "owner@acme.test")
     assert world.tenants.list() == []
+
+
+def test_opening_a_tenant_audits_its_owner_as_added(world):
+    opened = world.onboarding.open_tenant("acme", "Acme Physio", "owner@acme.test", "owner-password-1")
+    (event,) = world.audit.events
+    assert (event.tenant_id, event.kind, event.subject_id) == (opened.tenant.id, "practitioner_added", opened.owner.id)
+
+
+def test_a_refused_tenant_audits_nothing(world):
+    world.onboarding.open_tenant("acme", "Acme", "owner@acme.test")
+    with pytest.raises(TenantAlreadyExists):
+        world.onboarding.open_tenant("acme", "Acme again", "other@acme.test")
+    assert len(world.audit.events) == 1

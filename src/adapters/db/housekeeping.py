@@ -1,10 +1,11 @@
-"""Periodic clean-ups, run by the `worker` command: rows that no request will read again."""
+"""Periodic clean-ups, run by the `worker` command: rows that no request will read again, and
+audit events older than their practice keeps them."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from adapters.db import schema
@@ -18,6 +19,9 @@ EXPIRED_GRACE = timedelta(days=1)
 # Longer than the window of every ThrottleRule: a counter whose window opened this long ago
 # counts nothing any more (its next use starts a new window), so forgetting it changes nothing.
 THROTTLE_RETENTION = timedelta(days=1)
+# Audit events go this many at a time, each batch in a transaction of its own: a practice's first
+# clean-up after shortening its retention never holds one long delete.
+AUDIT_BATCH = 1000
 
 
 class Housekeeping:
@@ -32,7 +36,7 @@ class Housekeeping:
         challenges, reset_tokens = schema.link_challenges, schema.password_reset_tokens
         counters = schema.throttle_counters
         with Session(self._engine) as session, session.begin():
-            return {
+            removed = {
                 "expired sessions": SqlWebSessionStore(session).delete_expired(now),
                 "expired one-time passwords": delete_unlocked(
                     session, challenges, challenges.c.id, challenges.c.expires_at < gone
@@ -44,3 +48,25 @@ class Housekeeping:
                     session, counters, counters.c.bucket, counters.c.window_started_at < now - THROTTLE_RETENTION
                 ),
             }
+        return {**removed, "audit events past retention": self._expire_audit_events(now)}
+
+    def _expire_audit_events(self, now: datetime) -> int:
+        """Each practice's events older than its ``audit_retention_days``."""
+        t = schema.tenants.c
+        with Session(self._engine) as session:
+            retention = session.execute(select(t.id, t.audit_retention_days)).all()
+        return sum(self._expire_older(tenant_id, now - timedelta(days=days)) for tenant_id, days in retention)
+
+    def _expire_older(self, tenant_id: str, cutoff: datetime) -> int:
+        events = schema.audit_events
+        c = events.c
+        removed = 0
+        while True:
+            # A batch read by the (tenant_id, at, id) index; delete_unlocked skips what another
+            # transaction holds rather than wait for it (it goes at the next run).
+            batch = select(c.id).where(c.tenant_id == tenant_id, c.at < cutoff).limit(AUDIT_BATCH)
+            with Session(self._engine) as session, session.begin():
+                gone = delete_unlocked(session, events, c.id, c.id.in_(batch))
+            removed += gone
+            if gone < AUDIT_BATCH:
+                return removed

@@ -36,6 +36,7 @@ def start_mappers() -> None:
                 t.unknown_identity,
                 t.self_registration,
                 t.claim_mappings,
+                t.registration_url,
             )
         },
     )

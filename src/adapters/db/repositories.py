@@ -147,6 +147,26 @@ class SqlPasswordResetTokenRepository:
             execution_options={"synchronize_session": "fetch"},
         )
 
+    def claim(self, tenant_id: str, token_digest: str) -> PasswordResetToken | None:
+        c = schema.password_reset_tokens.c
+        # Read afresh even if this session holds it, and locked (SQLite serialises writers anyway).
+        return self._session.scalars(
+            select(PasswordResetToken)
+            .where(c.tenant_id == tenant_id, c.token_digest == token_digest)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).first()
+
+    def latest(self, tenant_id: str, purpose: str) -> PasswordResetToken | None:
+        c = schema.password_reset_tokens.c
+        # Links of one purpose share a lifetime: the one that expires last was sent last.
+        return self._session.scalars(
+            select(PasswordResetToken)
+            .where(c.tenant_id == tenant_id, c.purpose == purpose)
+            .order_by(c.expires_at.desc(), c.id)
+            .limit(1)
+        ).first()
+
 
 class SqlThrottle:
     """Each bucket is one row, counted by one conditional upsert: the database decides, so the

@@ -71,6 +71,9 @@ tenants = Table(
     Column("self_registration", Boolean, nullable=False),
     Column("claim_mappings", ClaimMappingsJson, nullable=False),
     Column("scim_subject_provider_id", String(32), nullable=True),
+    Column("audit_retention_days", Integer, nullable=False, server_default="365"),
+    # Pseudo-SSO: the provider's own registration page, shown instead of the portal's form.
+    Column("registration_url", String(2000), nullable=True),
 )
 
 practitioners = Table(
@@ -98,6 +101,8 @@ practitioners = Table(
     # domain.practitioners.practitioner.fold_user_name of the SCIM userName (the email when there is none), kept in
     # step by adapters.db.orm: the index makes userName unique per tenant without regard to case.
     Column("user_name_key", String(64), nullable=False),
+    # An address an admin entered for the practitioner; it replaces email once its mailed link is followed.
+    Column("pending_email", String(254), nullable=True),
     Index("uq_practitioners_tenant_email", "tenant_id", "email", unique=True),
     Index("uq_practitioners_tenant_user_name_key", "tenant_id", "user_name_key", unique=True),
 )
@@ -221,7 +226,16 @@ audit_events = Table(
     Column("at", UTCDateTime, nullable=False),
     Column("summary", Text, nullable=False),
     Column("actor_id", String(32), nullable=True),
-    Index("ix_audit_events_tenant_at", "tenant_id", "at"),
+    # Whom the event is about (no foreign key: the trail outlives the practitioner).
+    Column("subject_id", String(32), nullable=True),
+    Column("actor_token_id", String(32), nullable=True),  # the SCIM token that acted, if one did
+    Column("client_address", String(64), nullable=True),
+    Column("user_agent", String(255), nullable=True),
+    # Keyset pages, newest first, whatever the filter: by time alone, by kind, by actor, by subject.
+    Index("ix_audit_events_tenant_at_id", "tenant_id", "at", "id"),
+    Index("ix_audit_events_tenant_kind_at", "tenant_id", "kind", "at"),
+    Index("ix_audit_events_tenant_actor_at", "tenant_id", "actor_id", "at"),
+    Index("ix_audit_events_tenant_subject_at", "tenant_id", "subject_id", "at"),
 )
 
 scim_tokens = Table(

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, delete, func, literal, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from adapters.db import schema
 from domain.sso.challenge import LinkChallenge
-from domain.audit import AuditEvent
+from domain.audit import AuditCursor, AuditEvent, AuditQuery
 from domain.practitioners.practitioner import Practitioner
 from domain.sso.identity import IdentityLink
 from domain.sso.provider import IdentityProvider
@@ -128,12 +128,22 @@ class SqlAuditLog:
     def record(self, event: AuditEvent) -> None:
         self._session.add(event)
 
-    def newest(self, tenant_id: str, offset: int, limit: int) -> tuple[list[AuditEvent], int]:
+    def page(self, tenant_id: str, query: AuditQuery, before: AuditCursor | None, limit: int) -> list[AuditEvent]:
+        """Keyset paging: the index on (tenant_id, at, id) is read backwards from the cursor, so
+        the thousandth page costs what the first does; no OFFSET, and no count of the whole table.
+        A kind, actor or subject filter has its own (tenant_id, ..., at) index."""
         c = schema.audit_events.c
-        total = self._session.scalar(
-            select(func.count()).select_from(schema.audit_events).where(c.tenant_id == tenant_id)
+        conditions = [c.tenant_id == tenant_id]
+        if query.kinds is not None:
+            conditions.append(c.kind.in_(query.kinds))
+        if query.people is not None:
+            conditions.append(or_(c.actor_id.in_(query.people), c.subject_id.in_(query.people)))
+        if query.since is not None:
+            conditions.append(c.at >= query.since)
+        if query.until is not None:
+            conditions.append(c.at < query.until)
+        if before is not None:
+            conditions.append(tuple_(c.at, c.id) < tuple_(literal(before.at, c.at.type), literal(before.id)))
+        return list(
+            self._session.scalars(select(AuditEvent).where(*conditions).order_by(c.at.desc(), c.id.desc()).limit(limit))
         )
-        events = self._session.scalars(
-            select(AuditEvent).where(c.tenant_id == tenant_id).order_by(c.at.desc(), c.id).offset(offset).limit(limit)
-        )
-        return list(events), total or 0

@@ -1,9 +1,10 @@
-"""PasswordLogin: email and password, throttled, with no account enumeration."""
+"""PasswordLogin: email and password, throttled, with no account enumeration; and the logout."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from domain.audit import AuditKind, AuditTrail, loggable
 from domain.errors import AccountDeactivated, InvalidValue, LoginFailed, LoginThrottled, NotAllowed
 from domain.ports import Clock, PasswordHasher, PractitionerRepository
 from domain.practitioners.email import normalize_email
@@ -36,11 +37,13 @@ class PasswordLogin:
         practitioners: PractitionerRepository,
         throttle: Throttle,
         hasher: PasswordHasher,
+        audit: AuditTrail,
         clock: Clock,
     ) -> None:
         self._practitioners = practitioners
         self._throttle = throttle
         self._hasher = hasher
+        self._audit = audit
         self._clock = clock
 
     def log_in(self, tenant: Tenant, email: str, password: str, client_address: str) -> Practitioner:
@@ -59,19 +62,41 @@ class PasswordLogin:
             self._throttle, {account: FAILED_LOGINS_PER_ACCOUNT, address: FAILED_LOGINS_PER_ADDRESS}, self._clock.now()
         )
         if refused is not None:
+            # Not audited: the throttle bounds how many failures the log receives, not how many refusals.
             raise LoginThrottled(refused.minutes)
 
         practitioner = self._practitioners.get_by_email(tenant.id, email) if registrable else None
         if practitioner is None or practitioner.password_hash is None:
             self._hasher.spend_verify_time(password)
-            raise LoginFailed()
+            raise self._failed(tenant, email, practitioner)
         if not self._hasher.verify(practitioner.password_hash, password):
-            raise LoginFailed()
+            raise self._failed(tenant, email, practitioner)
         self._throttle.clear(account)
         self._throttle.give_back(address)
         # Only someone who knows the password learns that the account is deactivated.
         if not practitioner.active:
+            self._audit_failure(tenant, email, practitioner, ": the account is deactivated")
             raise AccountDeactivated()
         if self._hasher.needs_rehash(practitioner.password_hash):
             practitioner.set_password(self._hasher.hash(password))
+        summary = f"{practitioner.email} logged in with a password"
+        self._audit.record(
+            tenant, AuditKind.PASSWORD_LOGIN_SUCCEEDED, summary, practitioner.id, subject_id=practitioner.id
+        )
         return practitioner
+
+    def _failed(self, tenant: Tenant, email: str, practitioner: Practitioner | None) -> LoginFailed:
+        self._audit_failure(tenant, email, practitioner)
+        return LoginFailed()
+
+    def _audit_failure(self, tenant: Tenant, email: str, practitioner: Practitioner | None, why: str = "") -> None:
+        """Never the password. The summary is the same whether or not the email names an account,
+        and nothing is created for one that does not; the event is about the account if there is one."""
+        summary = f"password login failed for {loggable(email, 254) or 'an empty email'}{why}"
+        about = practitioner.id if practitioner is not None else None
+        self._audit.record(tenant, AuditKind.PASSWORD_LOGIN_FAILED, summary, subject_id=about)
+
+    def log_out(self, tenant: Tenant, practitioner: Practitioner) -> None:
+        """Audits the end of a session, whichever way it was opened; the web layer forgets the session."""
+        summary = f"{practitioner.email} logged out"
+        self._audit.record(tenant, AuditKind.LOGGED_OUT, summary, practitioner.id, subject_id=practitioner.id)

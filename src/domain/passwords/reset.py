@@ -31,6 +31,10 @@ from domain.throttle import Throttle, ThrottleRule
 RESET_MAILS_PER_ACCOUNT = ThrottleRule(max_uses=3, window=timedelta(minutes=15))
 
 
+# The links this page redeems; the owner's recovery link (domain.passwords.recovery) has its own.
+PASSWORD_LINKS = (ResetPurpose.RESET, ResetPurpose.SET)
+
+
 def reset_mail_bucket(tenant: Tenant, email: str) -> str:
     return f"reset-mail:{tenant.id}:{email}"
 
@@ -78,7 +82,7 @@ class PasswordReset:
         """The link's record, if it can still be used; else InvalidResetToken."""
         self._require_allowed(tenant)
         record = self._tokens.get_by_digest(tenant.id, digest(token or ""))
-        if record is None or not record.is_usable(self._clock.now()):
+        if record is None or record.purpose not in PASSWORD_LINKS or not record.is_usable(self._clock.now()):
             raise InvalidResetToken()
         return record
 

@@ -15,8 +15,10 @@ class ResetPurpose:
 
     RESET = "reset"  # the practitioner asked: short-lived
     SET = "set"  # an admin provisioned the account: time to open the invitation
+    # The operator let the owner back in past the login policy: the shortest, it opens a session.
+    RECOVERY = "recovery"
 
-    LIFETIME = {RESET: timedelta(hours=1), SET: timedelta(days=3)}
+    LIFETIME = {RESET: timedelta(hours=1), SET: timedelta(days=3), RECOVERY: timedelta(minutes=30)}
 
 
 @dataclass(eq=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from domain.audit import AuditKind, AuditTrail
 from domain.errors import EmailAlreadyRegistered, InvalidValue, UnknownPractitioner
 from domain.passwords.login import SSO_ONLY
 from domain.passwords.new_password import validate_new_password
@@ -23,12 +24,14 @@ class PractitionerDirectory:
         hasher: PasswordHasher,
         password_reset: PasswordReset,
         sessions: SessionRevocation,
+        audit: AuditTrail,
         clock: Clock,
     ) -> None:
         self._practitioners = practitioners
         self._hasher = hasher
         self._password_reset = password_reset
         self._sessions = sessions
+        self._audit = audit
         self._clock = clock
 
     def search(self, tenant: Tenant, query: str, page: int) -> Page:
@@ -63,6 +66,8 @@ class PractitionerDirectory:
         self._practitioners.add(practitioner)
         if send_password_link and not password:
             self._password_reset.send_set_password_link(tenant, practitioner)
+        self._record(tenant, actor, AuditKind.PRACTITIONER_ADDED, f"{practitioner.email} added", practitioner)
+        self._record_rights(tenant, actor, practitioner, frozenset())
         return practitioner
 
     def deactivate(self, actor: Practitioner, tenant: Tenant, practitioner_id: str) -> Practitioner:
@@ -70,12 +75,17 @@ class PractitionerDirectory:
         Authority.of(actor).require_may_end(practitioner)
         practitioner.deactivate()
         self._sessions.end_sessions_of(tenant.id, practitioner.id)
+        summary = f"{practitioner.email} deactivated and logged out"
+        self._record(tenant, actor, AuditKind.PRACTITIONER_DEACTIVATED, summary, practitioner)
         return practitioner
 
     def reactivate(self, actor: Practitioner, tenant: Tenant, practitioner_id: str) -> Practitioner:
         practitioner = self._get(tenant, practitioner_id)
         Authority.of(actor).require_may_manage(practitioner)
         practitioner.reactivate()
+        self._record(
+            tenant, actor, AuditKind.PRACTITIONER_REACTIVATED, f"{practitioner.email} reactivated", practitioner
+        )
         return practitioner
 
     def set_rights(
@@ -83,8 +93,26 @@ class PractitionerDirectory:
     ) -> Practitioner:
         Authority.of(actor).require_may_grant_rights()
         practitioner = self._get(tenant, practitioner_id)
+        held = practitioner.rights
         practitioner.rights = rights
+        self._record_rights(tenant, actor, practitioner, held)
         return practitioner
+
+    def _record_rights(
+        self, tenant: Tenant, actor: Practitioner, practitioner: Practitioner, held: frozenset[ModuleRight]
+    ) -> None:
+        """One event for the rights granted and one for those revoked, each only if there are any."""
+        for kind, verb, changed in (
+            (AuditKind.RIGHTS_GRANTED, "granted", practitioner.rights - held),
+            (AuditKind.RIGHTS_REVOKED, "revoked", held - practitioner.rights),
+        ):
+            if changed:
+                names = " and ".join(sorted(right.value.title() for right in changed))
+                noun = "rights" if len(changed) > 1 else "right"
+                self._record(tenant, actor, kind, f"{practitioner.email}: {names} {noun} {verb}", practitioner)
+
+    def _record(self, tenant: Tenant, actor: Practitioner, kind: str, summary: str, about: Practitioner) -> None:
+        self._audit.record(tenant, kind, summary, actor.id, subject_id=about.id)
 
     def _get(self, tenant: Tenant, practitioner_id: str) -> Practitioner:
         practitioner = self._practitioners.get(tenant.id, practitioner_id)

@@ -33,6 +33,7 @@ class LoginMethod(str, Enum):
 
     PASSWORD = "password"
     SSO = "sso"
+    RECOVERY = "recovery"  # the owner's single-use recovery link, mailed by the operator
 
 
 def fold_user_name(user_name: str) -> str:

@@ -80,7 +80,7 @@ class Provisioning:
         self._require_free_subject(tenant, practitioner, practitioner.external_id)
         self._practitioners.add(practitioner)
         self._link_external_id(tenant, practitioner)
-        self._record_write(tenant, authority, ProvisioningKind.USER_CREATED, f"{practitioner.email} created")
+        self._record_write(tenant, authority, ProvisioningKind.USER_CREATED, "created", practitioner)
         return practitioner
 
     # patch, replace and delete take the practitioner the caller loaded with ``get`` (the view
@@ -105,7 +105,7 @@ class Provisioning:
         require_version(practitioner, if_match)
         self._sessions.end_sessions_of(tenant.id, practitioner.id)
         self._practitioners.remove(practitioner)
-        self._record_write(tenant, authority, ProvisioningKind.USER_DELETED, f"{practitioner.email} deleted")
+        self._record_write(tenant, authority, ProvisioningKind.USER_DELETED, "deleted", practitioner)
 
     def _update(
         self, tenant: Tenant, authority: Authority, practitioner: Practitioner, values: UserValues, if_match: str | None
@@ -129,11 +129,11 @@ class Provisioning:
         self._link_external_id(tenant, practitioner)
         if was_active and not practitioner.active:
             self._sessions.end_sessions_of(tenant.id, practitioner.id)
-            self._record_write(
-                tenant, authority, ProvisioningKind.USER_DEACTIVATED, f"{practitioner.email} deactivated"
-            )
+            self._record_write(tenant, authority, ProvisioningKind.USER_DEACTIVATED, "deactivated", practitioner)
+        elif practitioner.active and not was_active:
+            self._record_write(tenant, authority, AuditKind.PRACTITIONER_REACTIVATED, "reactivated", practitioner)
         else:
-            self._record_write(tenant, authority, ProvisioningKind.USER_UPDATED, f"{practitioner.email} updated")
+            self._record_write(tenant, authority, ProvisioningKind.USER_UPDATED, "updated", practitioner)
         return practitioner
 
     @staticmethod
@@ -245,6 +245,10 @@ class Provisioning:
         if same_email is not None and same_email.id != practitioner_id:
             raise NotUnique("email", email)
 
-    def _record_write(self, tenant: Tenant, authority: Authority, kind: str, summary: str) -> None:
-        # The actor is the person the token acts for; the summary names the token itself.
-        self._audit.record(tenant, kind, f"{summary} by {authority.name}", authority.practitioner_id)
+    def _record_write(
+        self, tenant: Tenant, authority: Authority, kind: str, done: str, practitioner: Practitioner
+    ) -> None:
+        # The actor is the person the token acts for (the SCIM API stamps the token itself on the
+        # request's origin); the summary names the token too.
+        summary = f"{practitioner.email} {done} by {authority.name}"
+        self._audit.record(tenant, kind, summary, authority.practitioner_id, subject_id=practitioner.id)

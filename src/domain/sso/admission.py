@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from domain.audit import AuditKind, AuditTrail
 from domain.errors import AccountDeactivated, SsoRefused
 from domain.ports import Clock, IdentityLinkRepository, PractitionerRepository, SessionRevocation, TokenSource
@@ -11,7 +13,7 @@ from domain.sso.confirmation import LinkConfirmation
 from domain.sso.identity import IdentityLink
 from domain.sso.linking import TAKEN, add_link
 from domain.sso.matching import ConfirmByCode, LinkByVerifiedEmail, Linked, RegisterNew, UserMatcher
-from domain.sso.mirror import ProfileMirror
+from domain.sso.mirror import ProfileMirror, ProviderProfile
 from domain.sso.outcome import AlreadyLinked, ConfirmLink, LoggedIn, Outcome, VerifiedSignIn
 from domain.tenancy.policy import TenantAuthPolicy
 from domain.tenancy.tenant import Tenant
@@ -27,7 +29,7 @@ class SsoLogin:
     def log_in(self, sign_in: VerifiedSignIn, practitioner: Practitioner) -> LoggedIn:
         tenant = sign_in.tenant
         if TenantAuthPolicy.of(tenant).is_pseudo_sso:
-            self._mirror.mirror(tenant, practitioner, sign_in.identity)
+            self._mirror.mirror(tenant, practitioner, ProviderProfile.of(tenant, sign_in.identity))
         summary = f"{practitioner.email} signed in with {sign_in.provider.display_name}"
         self._audit.record(tenant, AuditKind.SSO_LOGIN_SUCCEEDED, summary, practitioner.id)
         return LoggedIn(practitioner, sign_in.pending.next_path)
@@ -109,7 +111,8 @@ class JitRegistration:
             profile[ProfileField.FIRST_NAME] or "",
             profile[ProfileField.LAST_NAME] or "",
             now,
-            email_proven=identity.email_verified,
+            # Proven only when the provider vouches for this very address, as the mirror demands.
+            email_proven=identity.vouches_for(profile[ProfileField.EMAIL]),
         )
         practitioner.update_profile({f: v for f, v in profile.items() if v is not None})
         self._practitioners.add(practitioner)  # no password: it signs in through its provider
@@ -122,14 +125,20 @@ class JitRegistration:
 
 class ConfirmationStep:
     """4. Only a one-time password to a registered email can tell who this is: the browser
-    keeps the identity and the link page asks for the email."""
+    keeps the identity and the link page asks for the email.
+
+    In pseudo-SSO the code's sign-in mirrors the profile as every later one does, so the
+    browser keeps what the provider said too: the claims are gone once this callback ends."""
 
     def __init__(self, token_source: TokenSource, clock: Clock) -> None:
         self._token_source = token_source
         self._clock = clock
 
     def handle(self, sign_in: VerifiedSignIn) -> Outcome:
-        return ConfirmLink(sign_in.pending_link(self._token_source.new_token(), self._clock.now()), code_sent=False)
+        link = sign_in.pending_link(self._token_source.new_token(), self._clock.now())
+        if TenantAuthPolicy.of(sign_in.tenant).is_pseudo_sso:
+            link = replace(link, profile=ProviderProfile.of(sign_in.tenant, sign_in.identity))
+        return ConfirmLink(link, code_sent=False)
 
 
 class AccountLinking:

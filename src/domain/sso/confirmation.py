@@ -21,8 +21,10 @@ from domain.practitioners.practitioner import Practitioner
 from domain.sso.challenge import CODE_DIGITS, CODE_LIFETIME, LinkChallenge
 from domain.sso.linking import link_identity
 from domain.sso.messages import link_code_message
+from domain.sso.mirror import ProfileMirror
 from domain.sso.pending import EXPIRED, PendingLink
 from domain.sso.provider import IdentityProvider
+from domain.tenancy.policy import TenantAuthPolicy
 from domain.tenancy.tenant import Tenant
 from domain.throttle import Throttle, ThrottleRule, take_all
 
@@ -48,6 +50,7 @@ class LinkConfirmation:
         throttle: Throttle,
         mailer: Mailer,
         token_source: TokenSource,
+        mirror: ProfileMirror,
         audit: AuditTrail,
         clock: Clock,
     ) -> None:
@@ -58,6 +61,7 @@ class LinkConfirmation:
         self._throttle = throttle
         self._mailer = mailer
         self._token_source = token_source
+        self._mirror = mirror
         self._audit = audit
         self._clock = clock
 
@@ -134,18 +138,10 @@ class LinkConfirmation:
         )
 
     def confirm(self, tenant: Tenant, pending: PendingLink, code: str) -> Practitioner:
-        """Links the identity to the practitioner the code was sent to, and returns them."""
-        self._require_current(tenant, pending)
-        challenge = self._challenges.open_for(tenant.id, digest(pending.binding))
-        if challenge is None:
-            raise LinkCodeRefused("no code was sent for this sign-in yet, or it was replaced; ask for a code")
-        try:
-            challenge.verify(code, self._clock.now())
-        except LinkCodeRefused as refused:
-            self._audit.record(
-                tenant, AuditKind.LINK_FAILED, f"wrong or unusable code: {refused}", challenge.practitioner_id
-            )
-            raise
+        """Links the identity to the practitioner the code was sent to, and returns them.
+
+        In pseudo-SSO this is their first sign-in: the profile is mirrored as at every later one."""
+        challenge = self._verified_challenge(tenant, pending, code)
         practitioner = self._practitioners.get(tenant.id, challenge.practitioner_id)
         if practitioner is None or not practitioner.active:
             raise AccountDeactivated()
@@ -162,7 +158,26 @@ class LinkConfirmation:
         self._audit.record(
             tenant, AuditKind.LINK_CONFIRMED, f"{practitioner.email} linked (sub {challenge.subject})", practitioner.id
         )
+        # The policy may have changed since the callback: it is asked now, and a link that carries
+        # no profile (the workflow was standard then) is mirrored at the next sign-in instead.
+        if pending.profile is not None and TenantAuthPolicy.of(tenant).is_pseudo_sso:
+            self._mirror.mirror(tenant, practitioner, pending.profile)
         return practitioner
+
+    def _verified_challenge(self, tenant: Tenant, pending: PendingLink, code: str) -> LinkChallenge:
+        """The challenge of this sign-in, once ``code`` passes it; a wrong try is counted and audited."""
+        self._require_current(tenant, pending)
+        challenge = self._challenges.open_for(tenant.id, digest(pending.binding))
+        if challenge is None:
+            raise LinkCodeRefused("no code was sent for this sign-in yet, or it was replaced; ask for a code")
+        try:
+            challenge.verify(code, self._clock.now())
+        except LinkCodeRefused as refused:
+            self._audit.record(
+                tenant, AuditKind.LINK_FAILED, f"wrong or unusable code: {refused}", challenge.practitioner_id
+            )
+            raise
+        return challenge
 
     def _require_current(self, tenant: Tenant, pending: PendingLink) -> None:
         if pending.tenant_id != tenant.id or pending.is_expired(self._clock.now()):

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from domain.errors import IdentityRejected
+from domain.errors import IdentityRejected, InvalidValue
 from domain.identifiers import new_id
+from domain.practitioners.email import normalize_email
 from domain.text import document_problem, is_one_line
 
 
@@ -39,6 +40,19 @@ class VerifiedIdentity:
     def email_verified(self) -> bool:
         """Only a literal true counts: "false", "False", 1 or a missing claim do not."""
         return self.claims.get("email_verified") is True
+
+    def vouches_for(self, email: str | None) -> bool:
+        """Whether the provider vouches for ``email`` (a mapped value, in its stored form): its
+        ``email_verified`` speaks of its ``email`` claim only, so another claim's address counts
+        only when it is that same address. Used wherever a token's email becomes a proven one."""
+        return self.email_verified and email is not None and email == _stored_form(self.email)
+
+
+def _stored_form(email: str | None) -> str | None:
+    try:
+        return normalize_email(email or "")
+    except InvalidValue:
+        return None
 
 
 @dataclass(eq=False)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
 from domain.audit import AuditKind, AuditTrail
 from domain.ports import PractitionerRepository
 from domain.practitioners.practitioner import Practitioner
@@ -12,30 +16,51 @@ from domain.sso.claims import ClaimMapper
 from domain.tenancy.tenant import Tenant
 
 
+@dataclass(frozen=True)
+class ProviderProfile:
+    """What the provider says of someone, as the tenant's claim mappings read it: all the mirror
+    needs. Small enough to wait in a browser session for the one-time password, since
+    ClaimMapper bounds every value (a name or job title of 100 characters, a phone number, an
+    email address); the claims themselves, of any size, are never kept.
+
+    ``email_verified``: the provider vouches for the mapped email (VerifiedIdentity.vouches_for)."""
+
+    values: Mapping[ProfileField, str]
+    email_verified: bool = False
+
+    @classmethod
+    def of(cls, tenant: Tenant, identity: VerifiedIdentity) -> ProviderProfile:
+        mapped = ClaimMapper(tenant.auth.claim_mappings).profile_from(identity.claims)
+        values = {f: v for f, v in mapped.items() if v is not None}
+        email = values.get(ProfileField.EMAIL)
+        return cls(values, identity.vouches_for(email))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"values": {f.value: v for f, v in self.values.items()}, "email_verified": self.email_verified}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ProviderProfile:
+        """ValueError, TypeError or KeyError for anything to_dict did not write."""
+        raw = data["values"]
+        if not isinstance(raw, Mapping) or not all(isinstance(value, str) for value in raw.values()):
+            raise TypeError("the profile values are not text by field")
+        return cls({ProfileField(name): value for name, value in raw.items()}, data["email_verified"] is True)
+
+
 class ProfileMirror:
     def __init__(self, practitioners: PractitionerRepository, audit: AuditTrail) -> None:
         self._practitioners = practitioners
         self._audit = audit
 
-    def mirror(self, tenant: Tenant, practitioner: Practitioner, identity: VerifiedIdentity) -> None:
-        """Overwrites the mapped fields with the provider's claims at every login, and audits it.
+    def mirror(self, tenant: Tenant, practitioner: Practitioner, profile: ProviderProfile) -> None:
+        """Overwrites the mapped fields with the provider's values, and audits it.
 
-        The email too, unless another practitioner holds it: then it is kept, and that is audited.
+        The email too, when the provider marks it verified and no other practitioner holds it;
+        otherwise the registered email stays, and that is audited.
         """
-        profile = ClaimMapper(tenant.auth.claim_mappings).profile_from(identity.claims)
-        changed = practitioner.update_profile({f: v for f, v in profile.items() if v is not None})
-        email = profile.get(ProfileField.EMAIL)
-        if email and email != practitioner.email:
-            if not self._email_taken(tenant, practitioner, email):
-                practitioner.change_email(email, proven=identity.email_verified)
-                changed.append(ProfileField.EMAIL)
-            else:
-                self._audit.record(
-                    tenant,
-                    AuditKind.PROFILE_MIRRORED,
-                    f"{practitioner.email}: email {email} from the provider is taken; kept",
-                    practitioner.id,
-                )
+        changed = practitioner.update_profile(dict(profile.values))  # the email is not among them
+        if self._mirror_email(tenant, practitioner, profile):
+            changed.append(ProfileField.EMAIL)
         if changed:
             names = ", ".join(f.label for f in changed)
             self._audit.record(
@@ -44,6 +69,22 @@ class ProfileMirror:
                 f"{practitioner.email}: {names} overwritten from the provider",
                 practitioner.id,
             )
+
+    def _mirror_email(self, tenant: Tenant, practitioner: Practitioner, profile: ProviderProfile) -> bool:
+        """Whether the email changed. An unverified address would let whoever can set an email
+        at the provider move the account to a mailbox nobody proved: it never replaces the
+        registered one (checked first: it needs no lookup)."""
+        email = profile.values.get(ProfileField.EMAIL)
+        if not email or email == practitioner.email:
+            return False
+        if not profile.email_verified:
+            kept = f"{practitioner.email}: email {email} from the provider is not marked verified there; kept"
+        elif self._email_taken(tenant, practitioner, email):
+            kept = f"{practitioner.email}: email {email} from the provider is taken; kept"
+        else:
+            return practitioner.change_email(email, proven=True)
+        self._audit.record(tenant, AuditKind.PROFILE_MIRRORED, kept, practitioner.id)
+        return False
 
     def _email_taken(self, tenant: Tenant, practitioner: Practitioner, email: str) -> bool:
         """Another practitioner has the email, or holds it as their SCIM userName (which the

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from domain.errors import SsoRefused
+from domain.sso.mirror import ProviderProfile
 from domain.sso.provider import IdentityProvider
 
 
@@ -104,7 +105,9 @@ class PendingLink(_SessionRecord):
     """An identity that passed the provider's checks and waits for the one-time password.
 
     ``binding`` is a random value kept only in this browser's session: a code sent for it
-    links nothing when typed into another browser.
+    links nothing when typed into another browser. ``profile``: in pseudo-SSO, what the
+    provider said of this person, mirrored once the code confirms the link (the session is
+    kept on the server, so this personal data never travels in a cookie).
     """
 
     tenant_id: str
@@ -115,3 +118,12 @@ class PendingLink(_SessionRecord):
     next_path: str
     started_at: datetime
     practitioner_id: str | None = None  # known when linking from account settings
+    profile: ProviderProfile | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "profile": None if self.profile is None else self.profile.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PendingLink:
+        profile = data.get("profile")
+        return super().from_dict({**data, "profile": None if profile is None else ProviderProfile.from_dict(profile)})

@@ -1,10 +1,13 @@
-"""LoginPolicyAdministration: the workflow, unknown-identity handling and claim mappings."""
+"""LoginPolicyAdministration: the workflow, unknown-identity handling, claim mappings and the
+registration link; RegistrationOffer, what the registration page offers under the policy."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from domain.audit import AuditKind, AuditTrail
 from domain.errors import IdentityRejected, InvalidForm
@@ -12,9 +15,10 @@ from domain.ports import IdentityProviderRepository, SessionRevocation
 from domain.practitioners.practitioner import Practitioner
 from domain.practitioners.profile import ProfileField
 from domain.sso.claims import ClaimMapper, validate_mappings
+from domain.sso.provider import IdentityProvider
 from domain.tenancy.policy import TenantAuthPolicy
-from domain.tenancy.tenant import ClaimMapping, Tenant, UnknownIdentityHandling, Workflow
-from domain.text import document_problem
+from domain.tenancy.tenant import AuthSettings, ClaimMapping, Tenant, UnknownIdentityHandling, Workflow
+from domain.text import document_problem, url_shape_problem
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,66 @@ class LoginPolicy:
     unknown_identity: UnknownIdentityHandling
     self_registration: bool
     claim_mappings: tuple[ClaimMapping, ...]
+    registration_url: str = ""  # as typed; empty: no link
+
+
+def registration_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be the link to the provider's registration page, or None.
+
+    The server never fetches it (it is a link shown to browsers), so no address is checked;
+    it must be https all the same, since the page behind it takes a newcomer's personal data."""
+    shape = url_shape_problem(url)
+    if shape is not None:
+        return f"the link {shape}"
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # such as an unclosed [IPv6 literal
+        host = None
+    if host is None or parts.scheme.lower() != "https":
+        return "enter a full address that starts with https://, such as https://login.example.com/register"
+    if parts.username or parts.password:
+        return "a link with a user name or password in it is not accepted"
+    return None
+
+
+@dataclass(frozen=True)
+class RegistrationOffer:
+    """What the registration page offers a newcomer under a tenant's policy; nothing at all when
+    ``closed_because`` says why.
+
+    Standard workflow, self-registration on: the portal's form where passwords are used, and a
+    button per enabled provider, whose sign-in follows the unknown-identity handling: it
+    registers a newcomer where the policy registers newcomers (``providers_register``), and
+    otherwise links the account registered under their email, after a code. With neither the
+    form nor a provider that registers, the page is closed. Pseudo-SSO: only the admin's link
+    to the provider's own registration page, since accounts come from the provider."""
+
+    form: bool = False
+    providers: tuple[IdentityProvider, ...] = ()
+    providers_register: bool = False
+    provider_page: str | None = None
+    closed_because: str | None = None
+
+    @classmethod
+    def of(cls, tenant: Tenant, enabled_providers: Iterable[IdentityProvider]) -> RegistrationOffer:
+        policy = TenantAuthPolicy.of(tenant)
+        if policy.is_pseudo_sso:
+            if tenant.auth.registration_url is None:
+                return cls(
+                    closed_because="accounts here come from this practice's identity provider, and no link to "
+                    "its registration page is set up; ask the practice's administrator for an account"
+                )
+            return cls(provider_page=tenant.auth.registration_url)
+        if policy.self_registration_shown:
+            offer = cls(
+                form=policy.self_registration_allowed,
+                providers=tuple(enabled_providers),
+                providers_register=policy.jit_registration_allowed,
+            )
+            if offer.form or (offer.providers and offer.providers_register):
+                return offer
+        return cls(closed_because="this practice does not take registrations; ask its administrator for an account")
 
 
 class LoginPolicyAdministration:
@@ -34,29 +98,23 @@ class LoginPolicyAdministration:
     def save(self, actor: Practitioner, tenant: Tenant, policy: LoginPolicy) -> list[str]:
         """Validates, saves and audits; returns what changed. Nothing is saved on an error."""
         before = tenant.auth
+        registration_url = policy.registration_url.strip()
         after = before.but(
             workflow=policy.workflow,
             unknown_identity=policy.unknown_identity,
             self_registration=policy.self_registration,
             claim_mappings=tuple(sorted(policy.claim_mappings, key=lambda m: list(ProfileField).index(m.field))),
+            registration_url=registration_url or None,
         )
         errors = validate_mappings(policy.claim_mappings)
         enabled_providers = sum(1 for p in self._providers.list(tenant.id) if p.settings.enabled)
         if not TenantAuthPolicy(after).leaves_a_way_in(enabled_providers):
             errors["workflow"] = "pseudo-SSO needs an enabled Single Sign On provider, or nobody could log in"
+        if registration_url and (problem := registration_url_problem(registration_url)):
+            errors["registration_url"] = problem
         if errors:
             raise InvalidForm(errors)
-        changed = [
-            f"{label} {new}"
-            for label, old, new in (
-                ("workflow", before.workflow.value, after.workflow.value),
-                ("unknown identities", before.unknown_identity.value, after.unknown_identity.value),
-                ("self-registration", _on_off(before.self_registration), _on_off(after.self_registration)),
-            )
-            if old != new
-        ]
-        if before.claim_mappings != after.claim_mappings:
-            changed.append("claim mappings changed")
+        changed = _changes(before, after)
         tenant.auth = after
         if before.workflow != after.workflow:
             TenantAuthPolicy.of(tenant).end_closed_sessions(tenant.id, self._sessions)
@@ -83,6 +141,27 @@ class LoginPolicyAdministration:
             return ClaimMapper(mappings).profile_from(claims)
         except IdentityRejected as rejected:
             raise InvalidForm({"sample_claims": rejected.reason}) from None
+
+
+def _changes(before: AuthSettings, after: AuthSettings) -> list[str]:
+    """What a save changed, in the words of the audit trail."""
+    changed = [
+        f"{label} {new}"
+        for label, old, new in (
+            ("workflow", before.workflow.value, after.workflow.value),
+            ("unknown identities", before.unknown_identity.value, after.unknown_identity.value),
+            ("self-registration", _on_off(before.self_registration), _on_off(after.self_registration)),
+        )
+        if old != new
+    ]
+    if before.claim_mappings != after.claim_mappings:
+        changed.append("claim mappings changed")
+    if before.registration_url != after.registration_url:
+        # The address itself: a changed link sends newcomers elsewhere, so the trail says where.
+        changed.append(
+            f"registration link {after.registration_url}" if after.registration_url else "registration link removed"
+        )
+    return changed
 
 
 def _on_off(flag: bool) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from domain.audit import AuditKind, AuditTrail
 from domain.errors import TenantAlreadyExists, UnknownTenant
 from domain.passwords.new_password import validate_new_password
 from domain.ports import Clock, PasswordHasher, PractitionerRepository, TenantRepository, TokenSource
@@ -32,7 +33,9 @@ class TenantOnboarding:
         hasher: PasswordHasher,
         token_source: TokenSource,
         clock: Clock,
+        audit: AuditTrail,
     ) -> None:
+        self._audit = audit
         self._tenants = tenants
         self._practitioners = practitioners
         self._hasher = hasher
@@ -57,6 +60,8 @@ class TenantOnboarding:
             raise TenantAlreadyExists(tenant.slug)
         self._tenants.add(tenant)
         self._practitioners.add(owner)
+        summary = f"{owner.email} added as the account owner when the practice was opened"
+        self._audit.record(tenant, AuditKind.PRACTITIONER_ADDED, summary, subject_id=owner.id)
         return OpenedTenant(tenant, owner, generated)
 
     def tenant(self, slug: str) -> Tenant | None:

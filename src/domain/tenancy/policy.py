@@ -24,8 +24,9 @@ class TenantAuthPolicy:
 
     def allows_sessions_opened_by(self, method: LoginMethod) -> bool:
         """A session lives only while the door it came through is open: restrict-to-SSO and
-        pseudo-SSO end the sessions opened with a password, as deactivation ends them all."""
-        return method is LoginMethod.SSO or self.password_login_allowed
+        pseudo-SSO end the sessions opened with a password, as deactivation ends them all.
+        The owner's recovery link is the way back in past the policy, so its (short) session stays."""
+        return method in (LoginMethod.SSO, LoginMethod.RECOVERY) or self.password_login_allowed
 
     @property
     def password_reset_allowed(self) -> bool:

@@ -66,9 +66,19 @@ class AuthSettings:
     unknown_identity: UnknownIdentityHandling = UnknownIdentityHandling.CONFIRM_BY_OTP
     self_registration: bool = False
     claim_mappings: tuple[ClaimMapping, ...] = DEFAULT_CLAIM_MAPPINGS
+    # Pseudo-SSO: the provider's own registration page, linked from /register instead of the
+    # portal's form (None: no link). Only ever shown to browsers, never fetched by the server.
+    registration_url: str | None = None
 
     def but(self, **changes: object) -> AuthSettings:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+# How long the audit trail keeps a practice's events: a year unless its admins choose; at least a
+# month (an incident is often noticed weeks later), at most ten years.
+DEFAULT_AUDIT_RETENTION_DAYS = 365
+MIN_AUDIT_RETENTION_DAYS = 30
+MAX_AUDIT_RETENTION_DAYS = 3650
 
 
 @dataclass(eq=False)
@@ -82,7 +92,16 @@ class Tenant:
     auth: AuthSettings = field(default_factory=AuthSettings)
     # When set, a SCIM externalId is the subject at this provider: provisioning links it.
     scim_subject_provider_id: str | None = None
+    audit_retention_days: int = DEFAULT_AUDIT_RETENTION_DAYS
 
     @classmethod
     def open(cls, slug: str, name: str) -> Tenant:
         return cls(slug=validate_slug(slug), name=clean_name(name, "name", "practice name"))
+
+    def keep_audit_events_for(self, days: int) -> None:
+        if not MIN_AUDIT_RETENTION_DAYS <= days <= MAX_AUDIT_RETENTION_DAYS:
+            raise InvalidValue(
+                "audit_retention_days",
+                f"keep events for {MIN_AUDIT_RETENTION_DAYS} to {MAX_AUDIT_RETENTION_DAYS} days (ten years)",
+            )
+        self.audit_retention_days = days

@@ -18,6 +18,7 @@ from __future__ import annotations
 from pyramid.config import Configurator
 from pyramid.request import Request
 
+from domain.audit import RequestOrigin
 from domain.practitioners.authority import Authority
 from domain.provisioning.bearer_token import ScimToken
 from domain.provisioning.tokens import ProvisioningTokens
@@ -36,7 +37,10 @@ class ScimContext:
             )
         self.tenant: Tenant = tenant
         tokens: ProvisioningTokens = request.find_service(ProvisioningTokens)
-        self.authority: Authority = tokens.authority_of(tenant, self._authenticate(request, tenant, tokens))
+        token = self._authenticate(request, tenant, tokens)
+        # Whatever this request records in the audit trail, the token did.
+        request.find_service(RequestOrigin, context=None).token_id = token.id
+        self.authority: Authority = tokens.authority_of(tenant, token)
 
     @staticmethod
     def _authenticate(request: Request, tenant: Tenant, tokens: ProvisioningTokens) -> ScimToken:

@@ -25,6 +25,7 @@ from entrypoints.web.visit import COOKIE_NAME, session_digest
 LIFETIME = timedelta(hours=12)
 PRACTITIONER_KEY = "practitioner_id"
 LOGIN_METHOD_KEY = "login_method"
+LIFETIME_KEY = "lifetime_seconds"  # set by shorten(): a session that must end sooner than LIFETIME
 _FLASH_KEY = "_flash"
 
 
@@ -91,6 +92,10 @@ class DatabaseSession(dict[str, Any]):
     setdefault = _mutating("setdefault")
     update = _mutating("update")
 
+    def shorten(self, lifetime: timedelta) -> None:
+        """Ends this session ``lifetime`` after it began (at its login), if sooner than LIFETIME."""
+        self[LIFETIME_KEY] = min(lifetime, LIFETIME).total_seconds()
+
     def flash(self, msg: str, queue: str = "", allow_duplicate: bool = True) -> None:
         messages = list(self.get(_FLASH_KEY + queue, []))
         if allow_duplicate or msg not in messages:
@@ -131,7 +136,7 @@ class DatabaseSession(dict[str, Any]):
             self.get(LOGIN_METHOD_KEY),
             dict(self),
             self._created,
-            self._created + LIFETIME,
+            self._created + timedelta(seconds=self.get(LIFETIME_KEY, LIFETIME.total_seconds())),
         )
 
     def _ensure_cookie_callback(self) -> None:

@@ -38,7 +38,7 @@ from adapters.oidc.client import PyoidcClient
 from adapters.oidc.keys import KeyCache
 from adapters.secret_box import FernetSecretBox
 from adapters.system import SecretsTokenSource, SystemClock
-from domain.audit import AuditLog, AuditTrail
+from domain.audit import AuditLog, AuditTrail, RequestOrigin
 from domain.ports import (
     Clock,
     IdentityLinkRepository,
@@ -84,6 +84,9 @@ PER_REQUEST: dict[type[object], Callable[[Request], object]] = dict(
         _adapter(IdentityLinkRepository, lambda r: SqlIdentityLinkRepository(r.dbsession)),
         _adapter(LinkChallengeRepository, lambda r: SqlLinkChallengeRepository(r.dbsession)),
         _adapter(AuditLog, lambda r: SqlAuditLog(r.dbsession)),
+        # REMOTE_ADDR, which the server sets from a trusted proxy (waitress trusted_proxy; under gunicorn
+        # the proxy middleware gunicorn.conf.py installs); never client_addr, which any client can forge.
+        _adapter(RequestOrigin, lambda r: RequestOrigin(r.remote_addr, r.user_agent)),
         _adapter(ScimTokenRepository, lambda r: SqlScimTokenRepository(r.dbsession)),
     ]
 )

@@ -44,8 +44,8 @@ def login(request: Request) -> Any:
             request.tenant,
             text(request, "email", 320),
             text(request, "password"),
-            # REMOTE_ADDR, which the server (waitress trusted_proxy) sets from a trusted proxy;
-            # never client_addr, which reads X-Forwarded-For that any client can forge.
+            # REMOTE_ADDR, which the server sets from a trusted proxy (waitress trusted_proxy; under
+            # gunicorn the middleware gunicorn.conf.py installs); never client_addr, which any client forges.
             request.remote_addr or "unknown",
         )
     except DomainError as err:
@@ -57,5 +57,7 @@ def login(request: Request) -> Any:
 
 @view_config(route_name="logout", request_method="POST")
 def logout(request: Request) -> Any:
+    if request.identity is not None:  # a browser whose session already ended has nobody to log out
+        request.find_service(PasswordLogin).log_out(request.tenant, request.identity)
     forget(request)
     return HTTPSeeOther(request.route_path("login", _query={"logged_out": "1"}))

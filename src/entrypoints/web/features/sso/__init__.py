@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pyramid.config import Configurator
 
+from domain.audit import AuditReport
 from domain.sso.administration import ProviderAdministration
 from domain.sso.admission import (
     AccountLinking,
@@ -31,11 +32,18 @@ from entrypoints.web.security import AuthenticationAdmin, TenantPage
 def includeme(config: Configurator) -> None:
     settings: PortalSettings = config.registry.portal_settings
     add_routes(config, TenantPage, sso_start="/sso/{provider}/start", process_sso="/process_sso", sso_link="/sso/link")
-    add_routes(config, AuthenticationAdmin, admin_authentication="/admin/authentication", admin_audit="/admin/audit")
+    add_routes(
+        config,
+        AuthenticationAdmin,
+        admin_authentication="/admin/authentication",
+        admin_audit="/admin/audit",
+        admin_audit_csv="/admin/audit.csv",
+    )
     config.scan(".login")
     config.scan(".admin")
     add_service(config, SingleSignOn)
     add_service(config, LinkConfirmation)
+    add_service(config, AuditReport)
     # The pieces of a callback: admission hands what the matcher found to the piece for its case,
     # and every login ends in SsoLogin (with the profile mirror in pseudo-SSO).
     pieces = (UserMatcher, Admission, LinkedLogin, EmailLinking, JitRegistration, ConfirmationStep, AccountLinking)

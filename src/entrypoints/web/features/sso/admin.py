@@ -1,25 +1,31 @@
 """/admin/authentication: the practice's identity providers (list, add, edit, enable, disable,
-remove); /admin/audit."""
+remove); /admin/audit: the audit trail, its CSV download and how long it is kept."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import codecs
+import csv
+import io
+import tempfile
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, replace
-from typing import Any
+from datetime import timezone
+from typing import IO, Any
 
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
+from pyramid.renderers import render_to_response
 from pyramid.request import Request
+from pyramid.response import FileIter, Response
 from pyramid.view import view_config, view_defaults
 
-from domain.audit import AuditLog
+from domain.audit import AuditCursor, AuditPage, AuditQuery, AuditReport, ListedEvent, kind_choices
 from domain.errors import DomainError, InvalidForm, InvalidValue, UnknownProvider
-from domain.ports import PractitionerRepository
 from domain.sso.administration import ProviderAdministration
 from domain.sso.provider import IdentityProvider, PROVIDER_URL_FIELDS, ProviderSettings, USERINFO_FIELD_NAMES
 from entrypoints.web.links import RequestLinks
-from entrypoints.web.forms import checked, page_number, query_text, text
+from domain.tenancy.tenant import MAX_AUDIT_RETENTION_DAYS, MIN_AUDIT_RETENTION_DAYS
+from entrypoints.web.forms import checked, query_text, sentence, text
 
-AUDIT_PAGE_SIZE = 25
 TEXT_FIELDS = ("display_name", "client_id", *PROVIDER_URL_FIELDS, "token_endpoint_auth_method")
 EMPTY = ProviderSettings("Single Sign On", "", "", "", "", "", "")
 # Fields a request may leave out (a form from before they existed): they read as the default.
@@ -179,14 +185,128 @@ class AuthenticationViews:
         return self._refuse(EMPTY, {"form": "That action is not known. Reload the page and try again."})
 
 
-@view_config(
-    route_name="admin_audit", request_method="GET", permission="manage_authentication", renderer="admin_audit.jinja2"
+# ---- /admin/audit -------------------------------------------------------------------------------
+
+FILTERS = ("kind", "person", "from", "to")  # the query parameters of the page, its links and its download
+CSV_COLUMNS = (
+    "When (UTC)",
+    "Event",
+    "Who",
+    "About",
+    "What happened",
+    "Client address",
+    "User agent",
+    "Kind",
+    "Event id",
 )
-def audit(request: Request) -> dict[str, Any]:
-    page = page_number(request)
-    events, total = request.find_service(AuditLog).newest(
-        request.tenant.id, (page - 1) * AUDIT_PAGE_SIZE, AUDIT_PAGE_SIZE
-    )
-    actor_ids = {e.actor_id for e in events if e.actor_id}
-    who = {p.id: p.email for p in request.find_service(PractitionerRepository).get_many(request.tenant.id, actor_ids)}
-    return {"events": events, "who": who, "page": page, "pages": max(1, -(-total // AUDIT_PAGE_SIZE)), "total": total}
+# A spreadsheet reads a cell starting with one of these as a formula (a tab or carriage return
+# first is skipped by some): such a cell is written with a leading apostrophe, shown as text.
+FORMULA_STARTS = frozenset("=+-@\t\r")
+SPOOL_IN_MEMORY = 1024 * 1024  # a larger download goes to a temporary file, not memory
+CSV_FLUSH_AT = 64 * 1024
+
+
+def spreadsheet_safe(value: str) -> str:
+    return "'" + value if value[:1] in FORMULA_STARTS else value
+
+
+def _csv_cells(listed: ListedEvent) -> list[str]:
+    event = listed.event
+    when = event.at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    cells = [when, listed.label, listed.who, listed.about, event.summary]
+    cells += [event.client_address or "", event.user_agent or "", event.kind, event.id]
+    return [spreadsheet_safe(cell) for cell in cells]
+
+
+def csv_body(events: Iterable[ListedEvent]) -> tuple[IO[bytes], int]:
+    """The events as UTF-8 CSV (with the byte order mark spreadsheets look for), spooled a batch
+    at a time, so memory stays bounded however many there are; the file, rewound, and its size."""
+    spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 (FileIter closes it)
+    spool.write(codecs.BOM_UTF8)
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(CSV_COLUMNS)
+    for listed in events:
+        writer.writerow(_csv_cells(listed))
+        if text.tell() >= CSV_FLUSH_AT:
+            spool.write(text.getvalue().encode("utf-8"))
+            text.seek(0)
+            text.truncate()
+    spool.write(text.getvalue().encode("utf-8"))
+    size = spool.tell()
+    spool.seek(0)
+    return spool, size
+
+
+@view_defaults(route_name="admin_audit", permission="manage_authentication", renderer="admin_audit.jinja2")
+class AuditViews:
+    """The practice's events, filtered and paged newest first; their download; how long they are kept."""
+
+    def __init__(self, context: Any, request: Request) -> None:
+        self.request = request
+        self.report: AuditReport = request.find_service(AuditReport)
+        self.typed = {name: query_text(request, name) for name in FILTERS}
+
+    def _query(self) -> AuditQuery:
+        typed, tenant = self.typed, self.request.tenant
+        return self.report.query(tenant, typed["kind"], typed["person"], typed["from"], typed["to"])
+
+    def _link(self, route: str, **extra: str) -> str:
+        chosen = {name: value for name, value in self.typed.items() if value}
+        link: str = self.request.route_path(route, _query={**chosen, **extra})
+        return link
+
+    def _page(self, page: AuditPage, **extra: Any) -> dict[str, Any]:
+        older = page.older
+        return {
+            "events": page.events,
+            "kinds": kind_choices(),
+            "typed": self.typed,
+            "older": self._link("admin_audit", before=older.text()) if older else None,
+            "newest": self._link("admin_audit") if query_text(self.request, "before") else None,
+            "download": self._link("admin_audit_csv"),
+            "retention_days": str(self.request.tenant.audit_retention_days),
+            "retention_limits": (MIN_AUDIT_RETENTION_DAYS, MAX_AUDIT_RETENTION_DAYS),
+            "errors": {},
+            "notice": self.request.session.pop_flash(),
+            **extra,
+        }
+
+    def _refuse(self, field: str, message: str, page: AuditPage | None = None, **extra: Any) -> dict[str, Any]:
+        self.request.response.status = 400
+        return self._page(page or AuditPage([], None), errors={field: sentence(message)}, **extra)
+
+    @view_config(request_method="GET")
+    def show(self) -> Any:
+        try:
+            before = query_text(self.request, "before")
+            page = self.report.page(self.request.tenant, self._query(), AuditCursor.parse(before) if before else None)
+        except InvalidValue as err:
+            return self._refuse(err.field, err.message)
+        return self._page(page)
+
+    @view_config(request_method="POST")
+    def keep(self) -> Any:
+        request = self.request
+        try:
+            self.report.keep_events_for(request.identity, request.tenant, text(request, "audit_retention_days", 20))
+        except InvalidValue as err:
+            newest = self.report.page(request.tenant, AuditQuery(), None)
+            return self._refuse(err.field, err.message, newest, retention_days=query_text(request, err.field))
+        request.session.flash(f"Events are now kept for {request.tenant.audit_retention_days} days.")
+        return HTTPSeeOther(request.route_path("admin_audit"))
+
+    @view_config(route_name="admin_audit_csv", request_method="GET")
+    def download(self) -> Any:
+        request = self.request
+        try:
+            query = self._query()
+        except InvalidValue as err:  # the page, saying what to correct
+            refused = render_to_response("admin_audit.jinja2", self._refuse(err.field, err.message), request)
+            refused.status = 400
+            return refused
+        body, size = csv_body(self.report.export(request.tenant, query))
+        response = Response(app_iter=FileIter(body), content_type="text/csv", charset="utf-8", content_length=size)
+        response.content_disposition = f'attachment; filename="audit-{request.tenant.slug}.csv"'
+        response.cache_control = "no-store"  # the practice's trail stays out of shared caches
+        return response

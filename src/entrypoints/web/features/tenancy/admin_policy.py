@@ -14,11 +14,13 @@ from domain.tenancy.login_policy import LoginPolicy, LoginPolicyAdministration
 from domain.tenancy.tenant import ClaimMapping
 from domain.practitioners.profile import ProfileField
 from domain.tenancy.tenant import UnknownIdentityHandling, Workflow
+from domain.text import MAX_URL_LENGTH
 from entrypoints.web.forms import checked, text
 
 CLAIM_LIMIT = 200  # the domain allows 100; a little more so its own message explains the rule
 VALUE_MAP_LIMIT = 5000
 SAMPLE_CLAIMS_LIMIT = 20000
+REGISTRATION_URL_LIMIT = MAX_URL_LENGTH + 100  # a little more, so the domain's message names the limit
 
 WORKFLOWS = (
     (
@@ -31,7 +33,10 @@ WORKFLOWS = (
         "Pseudo-SSO",
         "The identity provider is the source of truth: every Single Sign On login overwrites the mapped fields, "
         "personal data is read-only, and nobody can log in with a password, you included: saving it ends every "
-        "session opened with a password, yours too, so link your own account to the provider first.",
+        "session opened with a password, yours too, so link your own account to the provider first. "
+        "The email changes only to an address the provider marks verified (its email_verified claim is true) "
+        "that no other practitioner here uses; otherwise the registered email stays, and the audit trail says why. "
+        "A first sign-in confirmed by a one-time password fills the data from the provider too.",
     ),
 )
 UNKNOWN_IDENTITY = (
@@ -80,6 +85,7 @@ class _Form:
             "unknown_identity": self._text(request, "unknown_identity", 100).strip(),
             "self_registration": checked(request, "self_registration"),
             "sample_claims": self._text(request, "sample_claims", SAMPLE_CLAIMS_LIMIT),
+            "registration_url": self._text(request, "registration_url", REGISTRATION_URL_LIMIT).strip(),
         }
         self.workflow = self._choice(Workflow, "workflow", "choose standard or pseudo-SSO")
         self.unknown_identity = self._choice(
@@ -118,7 +124,13 @@ class _Form:
             return None
 
     def policy(self) -> LoginPolicy:
-        return LoginPolicy(self.workflow, self.unknown_identity, self.values["self_registration"], self.mappings)
+        return LoginPolicy(
+            self.workflow,
+            self.unknown_identity,
+            self.values["self_registration"],
+            self.mappings,
+            self.values["registration_url"],
+        )
 
 
 @view_defaults(route_name="admin_policy", permission="manage_authentication", renderer="admin_policy.jinja2")
@@ -134,6 +146,7 @@ class PolicyViews:
             "unknown_identity": auth.unknown_identity.value,
             "self_registration": auth.self_registration,
             "sample_claims": "",
+            "registration_url": auth.registration_url or "",
         }
         by_field = {m.field: m for m in auth.claim_mappings}
         for profile_field in ProfileField:
