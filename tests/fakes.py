@@ -27,6 +27,8 @@ from domain.ports import MailMessage, Page
 from domain.provisioning.bearer_token import ScimToken
 from domain.provisioning.scim_user import ScimQuery
 from domain.audit import AuditCursor, AuditEvent, AuditLog, AuditQuery
+from domain.sso import checks
+from domain.sso.checks import Diagnosis
 from domain.sso.identity import IdentityLink, VerifiedIdentity
 from domain.sso.provider import DiscoveredConfiguration, IdentityProvider
 from domain.practitioners.practitioner import LoginMethod
@@ -123,11 +125,16 @@ class FakePasswordResetTokenRepository:
             None,
         )
 
-    def discard_open(self, tenant_id: str, practitioner_id: str) -> None:
+    def discard_open(self, tenant_id: str, practitioner_id: str, purposes: tuple[str, ...] | None = None) -> None:
         self.tokens = [
             t
             for t in self.tokens
-            if not (t.tenant_id == tenant_id and t.practitioner_id == practitioner_id and t.used_at is None)
+            if not (
+                t.tenant_id == tenant_id
+                and t.practitioner_id == practitioner_id
+                and t.used_at is None
+                and (purposes is None or t.purpose in purposes)
+            )
         ]
 
     def claim(self, tenant_id: str, token_digest: str) -> PasswordResetToken | None:
@@ -257,6 +264,9 @@ class FakeTokenSource:
 class FakeLinks:
     def password_link(self, token: str) -> str:
         return f"https://acme.portal.test/password/reset/{token}"
+
+    def email_change_link(self, token: str) -> str:
+        return f"https://acme.portal.test/email/confirm/{token}"
 
 
 class FakeRecoveryLinks:
@@ -398,18 +408,29 @@ class FakeIdentityProviderClient:
         return self.documents[issuer]
 
     def authorization_url(
-        self, provider: IdentityProvider, redirect_uri: str, state: str, nonce: str, code_challenge: str
+        self,
+        provider: IdentityProvider,
+        redirect_uri: str,
+        state: str,
+        nonce: str,
+        code_challenge: str,
+        login_hint: str | None = None,
     ) -> str:
         query = {
             "response_type": "code",
             "client_id": provider.settings.client_id,
             "redirect_uri": redirect_uri,
+            "scope": provider.settings.scope,
             "state": state,
             "code_challenge": code_challenge,
             "code_challenge_method": "S256",
         }
         if provider.settings.protocol == "oidc":  # only an ID token would carry the nonce back
             query["nonce"] = nonce
+        if provider.settings.domain_hint:
+            query["domain_hint"] = provider.settings.domain_hint
+        if login_hint:
+            query["login_hint"] = login_hint
         return f"{provider.settings.authorization_endpoint}?{urlencode(query)}"
 
     def redeem(
@@ -427,6 +448,29 @@ class FakeIdentityProviderClient:
         if self.identity is None:
             raise IdentityRejected("no identity configured in the fake")
         return self.identity
+
+    def diagnose(
+        self,
+        provider: IdentityProvider,
+        client_secret: str,
+        code: str,
+        code_verifier: str,
+        redirect_uri: str,
+        nonce: str,
+    ) -> Diagnosis:
+        """What redeem would say, as checks: a failure at the token step (the provider was
+        unavailable) or at the ID token (its answer failed verification)."""
+        try:
+            identity = self.redeem(provider, client_secret, code, code_verifier, redirect_uri, nonce)
+        except (ProviderUnavailable, IdentityRejected) as failure:
+            failed_step = checks.TOKEN if isinstance(failure, ProviderUnavailable) else checks.ID_TOKEN
+            steps = checks.PROVIDER_STEPS
+            reason = failure.reason if isinstance(failure, IdentityRejected) else str(failure)
+            found = [checks.Check.passed(step, "passed") for step in steps[: steps.index(failed_step)]]
+            found.append(checks.Check.failed(failed_step, reason))
+            found += [checks.Check.skipped(step) for step in steps[steps.index(failed_step) + 1 :]]
+            return checks.Diagnosis(tuple(found), None)
+        return checks.Diagnosis(tuple(checks.Check.passed(step, "passed") for step in checks.PROVIDER_STEPS), identity)
 
 
 class FakeScimTokenRepository:

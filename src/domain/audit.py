@@ -45,6 +45,11 @@ class AuditKind:
     RIGHTS_REVOKED = "rights_revoked"
     RECOVERY_LINK_SENT = "recovery_link_sent"  # the operator mailed the owner a way back in
     RECOVERY_SIGNED_IN = "recovery_signed_in"  # the owner used it
+    # An admin on a practitioner's page (the practitioner is the subject).
+    LINK_REMOVED_BY_ADMIN = "link_removed_by_admin"
+    EMAIL_CHANGE_REQUESTED = "email_change_requested"  # the link went to the new address
+    EMAIL_CHANGED = "email_changed"  # the link was followed: the new address is the registered one
+    PROVIDER_TEST_SIGN_IN = "provider_test_sign_in"  # an admin tested a provider: passed or failed, nothing changed
 
 
 # A SCIM client's changes to practitioners are the Practitioners page's events by another path:
@@ -54,6 +59,7 @@ _LABELS = {
     ProvisioningKind.USER_UPDATED: "practitioner updated",
     ProvisioningKind.USER_DEACTIVATED: "practitioner deactivated",
     ProvisioningKind.USER_DELETED: "practitioner deleted",
+    AuditKind.PROVIDER_TEST_SIGN_IN: "provider test sign-in",
 }
 
 

@@ -15,6 +15,7 @@ from domain.practitioners.practitioner import LoginMethod, Practitioner
 from domain.provisioning.bearer_token import ScimToken
 from domain.provisioning.scim_user import ScimQuery
 from domain.sso.challenge import LinkChallenge
+from domain.sso.checks import Diagnosis
 from domain.sso.identity import IdentityLink, VerifiedIdentity
 from domain.sso.provider import DiscoveredConfiguration, IdentityProvider
 from domain.tenancy.tenant import Tenant
@@ -77,8 +78,9 @@ class PasswordResetTokenRepository(Protocol):
 
     def get_by_digest(self, tenant_id: str, token_digest: str) -> PasswordResetToken | None: ...
 
-    def discard_open(self, tenant_id: str, practitioner_id: str) -> None:
-        """Forget every unused link of the practitioner (a newer one supersedes them)."""
+    def discard_open(self, tenant_id: str, practitioner_id: str, purposes: tuple[str, ...] | None = None) -> None:
+        """Forget every unused link of the practitioner (a newer one supersedes them), or only
+        those of these purposes."""
 
     def claim(self, tenant_id: str, token_digest: str) -> PasswordResetToken | None:
         """The link about to be redeemed: read afresh and locked until the unit of work ends, so of
@@ -129,6 +131,9 @@ class Links(Protocol):
     """Absolute links into the tenant's instance, for mail."""
 
     def password_link(self, token: str) -> str: ...
+
+    def email_change_link(self, token: str) -> str:
+        """The link that proves a new email address (mailed to that address)."""
 
 
 class RecoveryLinks(Protocol):
@@ -192,8 +197,16 @@ class IdentityProviderClient(Protocol):
     def discover(self, issuer: str) -> DiscoveredConfiguration: ...
 
     def authorization_url(
-        self, provider: IdentityProvider, redirect_uri: str, state: str, nonce: str, code_challenge: str
-    ) -> str: ...
+        self,
+        provider: IdentityProvider,
+        redirect_uri: str,
+        state: str,
+        nonce: str,
+        code_challenge: str,
+        login_hint: str | None = None,
+    ) -> str:
+        """Where the browser goes: the provider's scopes and domain hint from its settings, and
+        ``login_hint`` when given (ProviderSettings.login_hint decides)."""
 
     def redeem(
         self,
@@ -205,6 +218,19 @@ class IdentityProviderClient(Protocol):
         nonce: str,
     ) -> VerifiedIdentity:
         """Exchanges the code and returns the identity only after every check passed."""
+
+    def diagnose(
+        self,
+        provider: IdentityProvider,
+        client_secret: str,
+        code: str,
+        code_verifier: str,
+        redirect_uri: str,
+        nonce: str,
+    ) -> Diagnosis:
+        """An admin's test sign-in: the checks ``redeem`` makes, each reported passed, failed or
+        skipped in an admin's words, and the identity only when none failed. Never raises for
+        what the provider answers."""
 
 
 class ScimTokenRepository(Protocol):

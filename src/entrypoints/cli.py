@@ -21,6 +21,7 @@ from domain.provisioning.tokens import ProvisioningTokens
 from domain.tenancy.onboarding import TenantOnboarding
 from entrypoints import worker
 from entrypoints.settings import PortalSettings
+from entrypoints.web.factories import provide
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -184,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with bootstrap(args.config_uri) as env:
             request = env["request"]
             # What a command records in the audit trail comes from the command line, not a browser.
-            request.services.set(RequestOrigin.command_line(), RequestOrigin, context=None)
+            provide(request, RequestOrigin, RequestOrigin.command_line())
             with request.tm:
                 lines = IN_APP[args.area, args.command](request, args)
         # Printed only once committed: a password or token shown must be one that works.

@@ -20,6 +20,7 @@ from adapters.oidc.client import PyoidcClient
 from adapters.oidc.keys import KeyCache
 from domain.errors import DomainError, IdentityRejected, ProviderUnavailable
 from domain.ports import IdentityProviderClient
+from domain.sso.checks import PROVIDER_STEPS, Diagnosis, Status
 from domain.sso.identity import VerifiedIdentity
 from domain.sso.pending import pkce_challenge
 from domain.sso.provider import DiscoveredConfiguration, IdentityProvider, ProviderSettings
@@ -191,3 +192,32 @@ def test_a_misbehaving_provider_gets_no_identity_through(idp: Provider, switch: 
     idp.misbehaves(switch)
     with pytest.raises(HOSTILE[switch]):
         sign_in(idp, provider)
+
+
+def diagnosed(idp: Provider, provider: IdentityProvider) -> Diagnosis:
+    """The same round trip, the code diagnosed as an admin's test sign-in does."""
+    state, nonce, verifier = secrets.token_urlsafe(16), secrets.token_urlsafe(16), secrets.token_urlsafe(48)
+    url = idp.client.authorization_url(provider, REDIRECT_URI, state, nonce, pkce_challenge(verifier))
+    code = idp.user_signs_in(url, "ann-sub", **ANN)
+    return idp.client.diagnose(provider, CLIENT_SECRET, code, verifier, REDIRECT_URI, nonce)
+
+
+def test_a_diagnosis_of_a_good_code_passes_every_step_with_the_identity_redeem_gives(idp: Provider) -> None:
+    diagnosis = diagnosed(idp, configured(idp))
+    assert [check.step for check in diagnosis.checks] == list(PROVIDER_STEPS)
+    assert all(check.status is Status.PASSED for check in diagnosis.checks)
+    assert diagnosis.identity is not None and (diagnosis.identity.issuer, diagnosis.identity.subject) == (
+        idp.issuer,
+        "ann-sub",
+    )
+
+
+@pytest.mark.parametrize("switch", HOSTILE)
+def test_a_diagnosis_of_a_misbehaving_provider_names_a_failed_step_and_gives_no_identity(
+    idp: Provider, switch: str
+) -> None:
+    provider = configured(idp)
+    idp.misbehaves(switch)
+    diagnosis = diagnosed(idp, provider)
+    assert not diagnosis.passed and diagnosis.identity is None
+    assert any(check.status is Status.FAILED and check.explanation for check in diagnosis.checks)

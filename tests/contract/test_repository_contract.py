@@ -150,6 +150,18 @@ def test_discarding_open_tokens_keeps_used_ones_and_other_practitioners(uow):
     assert lookup("bobs") is not None
 
 
+def test_discarding_open_links_of_some_purposes_leaves_the_others(uow):
+    t = tenant(uow, "acme")
+    ann = practitioner(uow, t, "ann@acme.test")
+    for token, purpose in (("reset", ResetPurpose.RESET), ("change", ResetPurpose.EMAIL_CHANGE)):
+        uow.repos.reset_tokens.add(PasswordResetToken(t.id, ann.id, digest(token), purpose, NOW + timedelta(hours=1)))
+    uow.commit()
+    uow.repos.reset_tokens.discard_open(t.id, ann.id, (ResetPurpose.RESET, ResetPurpose.SET))
+    uow.commit()
+    assert uow.repos.reset_tokens.get_by_digest(t.id, digest("reset")) is None
+    assert uow.repos.reset_tokens.get_by_digest(t.id, digest("change")) is not None
+
+
 def test_many_practitioners_are_found_at_once_within_their_tenant_only(uow):
     acme, beta = tenant(uow, "acme"), tenant(uow, "beta")
     ann, bob = practitioner(uow, acme, "ann@acme.test"), practitioner(uow, acme, "bob@acme.test")

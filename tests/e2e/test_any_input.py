@@ -694,6 +694,43 @@ def test_any_practitioners_admin_form_answers_below_500(
     get(engine, owner, "/admin/practitioners", {"q": values["q"], "page": values["page"]})
 
 
+@FUZZ
+@given(
+    action=st.one_of(st.sampled_from(["unlink", "email"]), FIELD),
+    email=FIELD,
+    link_id=FIELD,
+    confirm=st.one_of(st.just("yes"), FIELD),
+    target=st.one_of(st.just("ann"), FIELD),
+)
+def test_any_practitioner_page_form_answers_below_500(
+    owner: webtest.TestApp, engine: Engine, action: Any, email: Any, link_id: Any, confirm: Any, target: Any
+):
+    path = "/admin/practitioners/" + (practitioner_id(engine, ANN) if target == "ann" else raw_path(target))
+    fields = {"action": action, "email": email, "link_id": link_id, "confirm_last_way_in": confirm}
+    post_form(engine, owner, path, fields, form_page="/admin/practitioners")
+    get(engine, owner, path)
+
+
+@pytest.fixture
+def email_link(owner: webtest.TestApp, engine: Engine, acme: Portal) -> str:
+    """A link that confirms a new email for Ann, as the admin's form mails it."""
+    form = owner.get(f"/admin/practitioners/{practitioner_id(engine, ANN)}").forms["email-form"]
+    form["email"] = "ann.new@home.example"
+    form.submit(status=303)
+    return "/" + acme.mails()[-1].link().split("/", 3)[3]
+
+
+@FUZZ
+@given(token=FIELD, extra=FIELD)
+def test_any_email_confirmation_answers_below_500(
+    acme: Portal, engine: Engine, email_link: str, token: Any, extra: Any
+):
+    browser = acme.browser()
+    get(engine, browser, email_link)
+    post_form(engine, browser, "/email/confirm/" + raw_path(token), {"email": extra}, form_page="/login")
+    get(engine, browser, "/email/confirm/" + raw_path(token))
+
+
 @pytest.fixture
 def connected(sso: Sso) -> tuple[webtest.TestApp, str]:
     """The loopback provider, connected to acme: the owner's browser and the provider's id."""
@@ -715,12 +752,15 @@ PROVIDER_TEXT_FIELDS = (
     "email_field",
     "given_name_field",
     "family_name_field",
+    "extra_scopes",
+    "domain_hint",
+    "send_login_hint",
 )
 
 
 @FUZZ
 @given(
-    action=st.one_of(st.sampled_from(["save", "discover", "enable", "disable", "remove"]), FIELD),
+    action=st.one_of(st.sampled_from(["save", "discover", "enable", "disable", "remove", "test"]), FIELD),
     fuzzed=st.dictionaries(st.sampled_from(PROVIDER_TEXT_FIELDS), FIELD, min_size=1, max_size=4),
     provider=st.one_of(st.just("first"), FIELD),
 )
@@ -821,6 +861,7 @@ def test_any_user_agent_of_a_login_is_recorded_without_a_500(acme: Portal, engin
     real_state=st.booleans(),
     provider=st.one_of(st.just("first"), FIELD),
     next_=FIELD,
+    login_hint=FIELD,
 )
 def test_any_sso_start_and_callback_answer_below_500(
     sso: Sso,
@@ -831,11 +872,16 @@ def test_any_sso_start_and_callback_answer_below_500(
     real_state: bool,
     provider: Any,
     next_: Any,
+    login_hint: Any,
 ):
     browser = portal.browser()
     provider_id = connected[1] if provider == "first" else provider
     started = post_form(
-        engine, browser, "/sso/" + raw_path(provider_id) + "/start", {"next": next_}, form_page="/login"
+        engine,
+        browser,
+        "/sso/" + raw_path(provider_id) + "/start",
+        {"next": next_, "login_hint": login_hint},
+        form_page="/login",
     )
     if real_state and started.status_int == 303:
         callback["state"] = parse_qs(urlsplit(started.headers["Location"]).query)["state"][0]

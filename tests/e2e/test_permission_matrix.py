@@ -47,7 +47,10 @@ from adapters.db.schema import (
 )
 from domain.passwords.recovery import OwnerRecovery
 from domain.passwords.reset_token import PasswordResetToken, ResetPurpose
+from domain.ports import IdentityLinkRepository, IdentityProviderRepository
 from domain.ports import PasswordResetTokenRepository, PractitionerRepository
+from domain.sso.identity import IdentityLink
+from domain.sso.provider import IdentityProvider, ProviderSettings
 from domain.practitioners.directory import PractitionerDirectory
 from domain.provisioning.tokens import ProvisioningTokens
 from domain.tenancy.onboarding import TenantOnboarding
@@ -604,3 +607,138 @@ def test_the_audit_pages_answer_as_the_matrix_says(practice, route, actor, answe
     assert audit_retention(practice) == (90 if answer == "303" else 365)
     if answer == "403":
         assert practice.state() == before and "owner@acme.test" not in response.text
+
+
+# --- /admin/practitioners/{id}: one practitioner's page ---------------------------------------
+
+# 200: the page is shown; 303: done, back to the page; 403: refused (the page's ACL, or the rule);
+# 404: no such practitioner in the actor's own practice. "unlink" removes the target's one Single
+# Sign On link (the last-way-in confirmation ticked); "email" asks for a new address.
+PRACTITIONER_PAGE_BY_TARGET = """
+route   actor        self  owner  holder  ann
+view    owner        200   200    200     200
+view    clerk        200   200    200     200
+view    auditor      403   403    403     403
+view    pat          403   403    403     403
+view    other-admin  -     404    404     404
+unlink  owner        303   303    303     303
+unlink  clerk        403   403    403     303
+unlink  auditor      403   403    403     403
+unlink  pat          403   403    403     403
+unlink  other-admin  -     404    404     404
+email   owner        303   303    303     303
+email   clerk        403   403    403     303
+email   auditor      403   403    403     403
+email   pat          403   403    403     403
+email   other-admin  -     404    404     404
+"""
+
+
+def link_everyone(practice: Practice) -> dict[str, str]:
+    """One Single Sign On link for each person of acme, at a provider of acme's; person -> link id."""
+    issuer = "https://idp.acme.test"
+    settings = ProviderSettings("Contoso", "client", issuer, *(f"{issuer}/{p}" for p in ("a", "t", "k", "u")))
+    with practice.portal.unit_of_work() as request:
+        tenant = request.find_service(TenantOnboarding).tenant("acme")
+        provider = IdentityProvider(tenant.id, settings, "sealed")
+        request.find_service(IdentityProviderRepository).add(provider)
+        links = {
+            person: IdentityLink(tenant.id, pid, provider.id, issuer, f"sub-{person}", datetime.now(timezone.utc))
+            for person, pid in practice.ids.items()
+            if person != "other-admin"
+        }
+        for link in links.values():
+            request.find_service(IdentityLinkRepository).add(link)
+        return {person: link.id for person, link in links.items()}
+
+
+def linked_subjects(practice: Practice, target_id: str) -> list[str]:
+    with practice.engine.connect() as connection:
+        return list(
+            connection.scalars(select(identity_links.c.subject).where(identity_links.c.practitioner_id == target_id))
+        )
+
+
+@pytest.mark.parametrize("route, actor, target, answer", cells(PRACTITIONER_PAGE_BY_TARGET))
+def test_a_practitioners_page_answers_as_the_matrix_says(practice, route, actor, target, answer):
+    link_ids = link_everyone(practice)
+    target_id = practice.target_id(actor, target)
+    person = next(name for name, pid in practice.ids.items() if pid == target_id)
+    browser = practice.browser(actor)
+    before = practice.state()
+    path = f"{PRACTITIONERS_PAGE}/{target_id}"
+    if route == "view":
+        response = browser.get(path, status="*")
+    else:
+        fields = {
+            "unlink": {"link_id": link_ids[person], "confirm_last_way_in": "yes"},
+            "email": {"email": "new@home.test"},
+        }
+        response = browser.post(path, {"csrf_token": csrf(browser), "action": route, **fields[route]}, status="*")
+    assert response.status_int == int(answer), response.text[:2000]
+    if answer == "200":
+        assert practice.email(person) in response.text
+    elif answer == "303":
+        assert response.location.endswith(path)
+        done = {
+            "unlink": linked_subjects(practice, target_id) == [],
+            "email": practice.practitioner(target_id).pending_email == "new@home.test",
+        }
+        assert done[route]
+    else:
+        assert practice.state() == before
+        if actor not in ("owner", "clerk"):  # who may not see the page sees nothing of the practitioner
+            assert practice.email(person) not in response.text
+
+
+# /email/confirm/{token}: the link is the credential, whoever presents it; it opens only on its own
+# practice's host. 200: confirmed; 404: the link opens nothing there.
+EMAIL_CONFIRM_BY_ACTOR = """
+route    anonymous  pat  owner  other-admin
+confirm  200        200  200    404
+"""
+
+
+@pytest.mark.parametrize("route, actor, answer", cells_by_actor(EMAIL_CONFIRM_BY_ACTOR))
+def test_an_email_confirmation_link_answers_as_the_matrix_says(practice, route, actor, answer):
+    owner = practice.browser("owner")
+    path = f"{PRACTITIONERS_PAGE}/{practice.ids['ann']}"
+    owner.post(path, {"csrf_token": csrf(owner), "action": "email", "email": "new@home.test"}, status=303)
+    link = "/" + practice.portal.mails()[-1].link().split("/", 3)[3]
+    browser = practice.portal.browser("acme") if actor == "anonymous" else practice.browser(actor)
+    browser.get("/login", status="*")  # the CSRF cookie
+    before = practice.state()
+    response = browser.post(link, {"csrf_token": csrf(browser)}, status="*")
+    assert response.status_int == int(answer), response.text[:2000]
+    if answer == "200":
+        assert practice.practitioner(practice.ids["ann"]).email == "new@home.test"
+    else:
+        assert practice.state() == before
+
+
+# --- Test sign-in: the Authentication module's --------------------------------------------------
+
+# POST /admin/authentication action=test for acme's provider. 303: off to the provider (nothing
+# written: the test lives in the browser's session); 403: refused by the page's ACL; 404: the
+# other practice's admin names a provider their practice does not have.
+TEST_SIGN_IN_BY_ACTOR = """
+route  owner  clerk  auditor  pat  other-admin
+test   303    403    303      403  404
+"""
+
+
+@pytest.mark.parametrize("route, actor, answer", cells_by_actor(TEST_SIGN_IN_BY_ACTOR))
+def test_starting_a_test_sign_in_answers_as_the_matrix_says(practice, route, actor, answer):
+    issuer = "https://idp.acme.test"
+    settings = ProviderSettings("Contoso", "client", issuer, *(f"{issuer}/{p}" for p in ("a", "t", "k", "u")))
+    with practice.portal.unit_of_work() as request:
+        provider = IdentityProvider(request.find_service(TenantOnboarding).tenant("acme").id, settings, "sealed")
+        request.find_service(IdentityProviderRepository).add(provider)
+    browser = practice.browser(actor)
+    before = practice.state()
+    fields = {"csrf_token": csrf(browser), "action": route, "provider_id": provider.id}
+    response = browser.post("/admin/authentication", fields, status="*")
+    assert response.status_int == int(answer), response.text[:2000]
+    if answer == "303":
+        assert response.location.startswith(f"{issuer}/a?")
+    assert practice.state() == before

@@ -627,11 +627,11 @@ def test_patch_replace_with_paths(scim: Scim):
         {"op": "replace", "path": "name.familyName", "value": "King"},
         {"op": "replace", "path": "externalId", "value": "ext-1"},
         {"op": "replace", "path": "title", "value": "Physio"},
-        {"op": "replace", "path": "displayName", "value": "ignored"},
+        {"op": "replace", "path": "displayName", "value": "Ada, Countess of Lovelace"},
     )
     assert user["userName"] == "augusta@acme.test"
     assert user["name"] == {"givenName": "Augusta", "familyName": "King"}
-    assert user["displayName"] == "Augusta King"
+    assert user["displayName"] == "Ada, Countess of Lovelace"
     assert user["externalId"] == "ext-1" and user["title"] == "Physio"
     assert user["emails"][0]["value"] == "ada@acme.test"  # a new userName does not move the email
 

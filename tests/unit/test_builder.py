@@ -11,7 +11,7 @@ from pyramid.request import Request, apply_request_extensions
 
 from domain.ports import Clock, TokenSource
 from entrypoints.builder import Recipe, WiringError, build
-from entrypoints.web.factories import add_service
+from entrypoints.web.factories import add_adapter, add_service, provide
 from tests import fakes
 
 
@@ -117,6 +117,7 @@ def test_a_port_is_implemented_by_an_adapter_not_built():
 def _app_config() -> Configurator:
     config = Configurator()
     config.include("pyramid_services")
+    config.include("entrypoints.web.factories")
     return config
 
 
@@ -147,3 +148,44 @@ def test_the_web_app_builds_a_service_per_request_from_its_registered_collaborat
 
     assert (chained.issuer.clock, chained.issuer.tokens) == (clock, tokens)
     assert chained.issuer is request.find_service(Issuer, context=None)
+
+
+def test_a_request_builds_each_port_adapter_once_and_shares_it_between_services_and_views():
+    config = _app_config()
+    made: list[fakes.FakeTokenSource] = []
+
+    def tokens_for(_request: Request) -> fakes.FakeTokenSource:
+        made.append(fakes.FakeTokenSource())
+        return made[-1]
+
+    add_adapter(config, Clock, lambda _request: fakes.FakeClock())
+    add_adapter(config, TokenSource, tokens_for)
+    add_service(config, Chained)
+    add_service(config, Issuer)
+    config.commit()
+    request = Request.blank("/")
+    request.registry = config.registry
+    apply_request_extensions(request)
+
+    chained = request.find_service(Chained)
+
+    assert chained.issuer.tokens is request.find_service(TokenSource, context=None) is made[0]
+    assert len(made) == 1
+
+
+def test_a_port_provided_for_a_request_replaces_its_adapter_there_only():
+    config = _app_config()
+    add_adapter(config, Clock, lambda _request: fakes.FakeClock())
+    add_adapter(config, TokenSource, lambda _request: fakes.FakeTokenSource())
+    add_service(config, Issuer)
+    config.commit()
+    requests = [Request.blank("/"), Request.blank("/")]
+    for request in requests:
+        request.registry = config.registry
+        apply_request_extensions(request)
+    mine = fakes.FakeTokenSource()
+
+    provide(requests[0], TokenSource, mine)
+
+    assert requests[0].find_service(Issuer).tokens is mine
+    assert requests[1].find_service(Issuer).tokens is not mine

@@ -138,12 +138,13 @@ class SqlPasswordResetTokenRepository:
             select(PasswordResetToken).where(c.tenant_id == tenant_id, c.token_digest == token_digest)
         ).first()
 
-    def discard_open(self, tenant_id: str, practitioner_id: str) -> None:
+    def discard_open(self, tenant_id: str, practitioner_id: str, purposes: tuple[str, ...] | None = None) -> None:
         c = schema.password_reset_tokens.c
+        conditions = [c.tenant_id == tenant_id, c.practitioner_id == practitioner_id, c.used_at.is_(None)]
+        if purposes is not None:
+            conditions.append(c.purpose.in_(purposes))
         self._session.execute(
-            delete(schema.password_reset_tokens).where(
-                c.tenant_id == tenant_id, c.practitioner_id == practitioner_id, c.used_at.is_(None)
-            ),
+            delete(schema.password_reset_tokens).where(*conditions),
             execution_options={"synchronize_session": "fetch"},
         )
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 from adapters.db.types import ClaimMappingsJson, RightsSet, UTCDateTime
@@ -103,6 +104,9 @@ practitioners = Table(
     Column("user_name_key", String(64), nullable=False),
     # An address an admin entered for the practitioner; it replaces email once its mailed link is followed.
     Column("pending_email", String(254), nullable=True),
+    # The SCIM displayName exactly as a client sent it. NULL: never sent (first and last name stand in);
+    # empty: a client removed it.
+    Column("display_name", String(255), nullable=True),
     Index("uq_practitioners_tenant_email", "tenant_id", "email", unique=True),
     Index("uq_practitioners_tenant_user_name_key", "tenant_id", "user_name_key", unique=True),
 )
@@ -180,6 +184,10 @@ identity_providers = Table(
     Column("email_field", String(100), nullable=False),
     Column("given_name_field", String(100), nullable=False),
     Column("family_name_field", String(100), nullable=False),
+    # Space-separated scopes asked for beside the base ones; hints the provider may use to skip its own prompts.
+    Column("extra_scopes", String(400), nullable=False, server_default=""),
+    Column("domain_hint", String(253), nullable=False, server_default=""),
+    Column("send_login_hint", Boolean, nullable=False, server_default=false()),
 )
 
 identity_links = Table(

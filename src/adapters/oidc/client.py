@@ -5,24 +5,110 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Callable
-from typing import Any
+import json
+from typing import Any, TypeVar
 from urllib.parse import quote_plus
 
 from oic.oauth2.message import AccessTokenRequest
 from oic.oic.message import AccessTokenResponse, AuthorizationRequest
 
 from adapters.http_fetch.fetcher import FetchFailed, FetchResponse, GuardedFetcher
-from adapters.oidc.id_token import UnknownSigningKey, verified_claims
+from adapters.oidc.id_token import CLOCK_LEEWAY, UnknownSigningKey, parsed, verified_claims
 from adapters.oidc.keys import KeyCache
+from domain.sso.checks import (
+    DISCOVERY,
+    ID_TOKEN,
+    KEYS,
+    TOKEN,
+    USERINFO,
+    Check,
+    Diagnosis,
+    Status,
+    clock_skew,
+    token_refused,
+)
 from domain.sso.claims import claim_value
-from domain.errors import IdentityRejected, ProviderUnavailable, UnsafeUrl
+from domain.errors import DomainError, IdentityRejected, ProviderUnavailable, UnsafeUrl
 from domain.sso.identity import VerifiedIdentity
 from domain.sso.provider import DiscoveredConfiguration, IdentityProvider
 
-SCOPE = "openid email profile"
-# Plain OAuth 2.0 servers often refuse the unknown scope "openid".
-OAUTH2_SCOPE = "email profile"
 DISCOVERY_FIELDS = ("authorization_endpoint", "token_endpoint", "jwks_uri", "userinfo_endpoint")
+# id_token.py's refusals of a signed token's times: between two synchronised clocks a fresh token passes.
+CLOCK_REASONS = ("the ID token has expired", "the ID token was issued in the future (iat)")
+OAUTH2_HAS_NO = "plain OAuth 2.0 has no %s; the userinfo answer says who it is"
+
+T = TypeVar("T")
+V = TypeVar("V")
+
+
+class TokenEndpointRefused(ProviderUnavailable):
+    """The token endpoint answered with an error: its status and OAuth error (RFC 6749 5.2), kept
+    so a test sign-in can say what is wrong; a login says only that it answered HTTP n."""
+
+    def __init__(self, status: int, error: str, description: str) -> None:
+        super().__init__(f"the token endpoint answered HTTP {status}")
+        self.status, self.error, self.description = status, error, description
+
+    @classmethod
+    def of(cls, response: FetchResponse) -> TokenEndpointRefused:
+        try:
+            document = response.json()
+        except FetchFailed:
+            document = {}
+        said = document if isinstance(document, dict) else {}
+        error, description = said.get("error"), said.get("error_description")
+        return cls(
+            response.status,
+            error[:100] if isinstance(error, str) else "",
+            description[:300] if isinstance(description, str) else "",
+        )
+
+
+class _Steps:
+    """The checks of a diagnosis as they run: a step that fails is reported, and the steps that
+    need its result are skipped."""
+
+    def __init__(self) -> None:
+        self.checks: list[Check] = []
+
+    def add(self, check: Check) -> None:
+        self.checks.append(check)
+
+    def run(self, step: str, action: Callable[[], tuple[T, str]]) -> T | None:
+        try:
+            value, explanation = action()
+        except IdentityRejected as rejected:
+            self.add(Check.failed(step, rejected.reason))
+        except DomainError as err:
+            self.add(Check.failed(step, str(err)))
+        else:
+            self.add(Check.passed(step, explanation or "passed"))
+            return value
+        return None
+
+    def after(self, needed: V | None, step: str, action: Callable[[V], tuple[T, str]]) -> T | None:
+        if needed is None:
+            self.add(Check.skipped(step))
+            return None
+        return self.run(step, lambda: action(needed))
+
+    def diagnosis(self, identity: VerifiedIdentity | None) -> Diagnosis:
+        return Diagnosis(tuple(self.checks), identity)
+
+
+def _id_token_of(tokens: dict[str, Any]) -> str:
+    if not isinstance(tokens.get("id_token"), str):
+        raise IdentityRejected("the token endpoint answered without an ID token")
+    return str(tokens["id_token"])
+
+
+def _clock_difference(raw: str, now: float) -> float | None:
+    """How far the provider's clock is ahead of ours (behind: negative), judged by when it says it
+    issued the token it just sent (its signature held); None when that is within the leeway."""
+    issued = json.loads(parsed(raw).payload).get("iat")
+    if isinstance(issued, bool) or not isinstance(issued, (int, float)) or abs(issued - now) <= CLOCK_LEEWAY:
+        return None
+    return float(issued - now)
 
 
 class PyoidcClient:
@@ -52,21 +138,32 @@ class PyoidcClient:
         )
 
     def authorization_url(
-        self, provider: IdentityProvider, redirect_uri: str, state: str, nonce: str, code_challenge: str
+        self,
+        provider: IdentityProvider,
+        redirect_uri: str,
+        state: str,
+        nonce: str,
+        code_challenge: str,
+        login_hint: str | None = None,
     ) -> str:
-        oauth2 = provider.settings.protocol == "oauth2"
+        settings = provider.settings
         request = AuthorizationRequest(
             response_type="code",
-            client_id=provider.settings.client_id,
+            client_id=settings.client_id,
             redirect_uri=redirect_uri,
-            scope=OAUTH2_SCOPE if oauth2 else SCOPE,
+            scope=settings.scope,
             state=state,
             code_challenge=code_challenge,
             code_challenge_method="S256",
         )
-        if not oauth2:  # no ID token, so nothing would carry the nonce back
+        if settings.protocol == "oidc":  # a plain OAuth 2.0 provider sends no ID token to carry the nonce back
             request["nonce"] = nonce
-        return str(request.request(provider.settings.authorization_endpoint))
+        # Providers that do not know a hint ignore it (OpenID Connect Core 3.1.2.1).
+        if settings.domain_hint:
+            request["domain_hint"] = settings.domain_hint
+        if login_hint:
+            request["login_hint"] = login_hint
+        return str(request.request(settings.authorization_endpoint))
 
     def redeem(
         self,
@@ -77,25 +174,90 @@ class PyoidcClient:
         redirect_uri: str,
         nonce: str,
     ) -> VerifiedIdentity:
-        if provider.settings.protocol == "oauth2":
-            return self._redeem_oauth2(provider, client_secret, code, code_verifier, redirect_uri)
         tokens = self._exchange_code(provider, client_secret, code, code_verifier, redirect_uri)
-        if not isinstance(tokens.get("id_token"), str):
-            raise IdentityRejected("the token endpoint answered without an ID token")
-        claims = self._verify_id_token(provider, tokens["id_token"], nonce)
-        userinfo = self._userinfo(provider, tokens["access_token"])
+        if provider.settings.protocol == "oauth2":
+            return self._oauth2_identity(provider, tokens["access_token"])
+        claims = self._verify_id_token(provider, _id_token_of(tokens), nonce)
+        return self._oidc_identity(provider, tokens["access_token"], claims)
+
+    def diagnose(
+        self,
+        provider: IdentityProvider,
+        client_secret: str,
+        code: str,
+        code_verifier: str,
+        redirect_uri: str,
+        nonce: str,
+    ) -> Diagnosis:
+        """What ``redeem`` checks, each step reported on its own: the same steps, run one by one."""
+        steps = _Steps()
+        oidc = provider.settings.protocol == "oidc"
+        steps.add(self._discovery_check(provider) if oidc else Check.skipped(DISCOVERY, OAUTH2_HAS_NO % "document"))
+        if oidc:
+            steps.run(KEYS, lambda: self._keys_found(provider))
+        else:
+            steps.add(Check.skipped(KEYS, OAUTH2_HAS_NO % "signing keys"))
+        tokens = steps.run(TOKEN, lambda: self._tokens(provider, client_secret, code, code_verifier, redirect_uri))
+        if not oidc:
+            steps.add(Check.skipped(ID_TOKEN, OAUTH2_HAS_NO % "ID token"))
+            identity = steps.after(tokens, USERINFO, lambda t: (self._oauth2_identity(provider, t["access_token"]), ""))
+            return steps.diagnosis(identity)
+        signed = steps.after(tokens, ID_TOKEN, lambda t: self._id_token_claims(provider, t, nonce))
+        identity = steps.after(signed, USERINFO, lambda s: (self._oidc_identity(provider, *s), ""))
+        return steps.diagnosis(identity)
+
+    def _discovery_check(self, provider: IdentityProvider) -> Check:
+        """Informational: the saved endpoints are what a login uses, whatever the issuer publishes now."""
+        try:
+            found = self.discover(provider.settings.issuer)
+        except DomainError as err:
+            return Check(DISCOVERY, Status.NOTE, f"{err}; the saved endpoints are used without it")
+        differ = [name for name in DISCOVERY_FIELDS if getattr(found, name) != getattr(provider.settings, name)]
+        if differ:
+            named = ", ".join(name.replace("_", " ") for name in differ)
+            return Check(DISCOVERY, Status.NOTE, f"the issuer now publishes another {named} than the one saved here")
+        return Check.passed(DISCOVERY, "the issuer's discovery document names the endpoints saved here")
+
+    def _keys_found(self, provider: IdentityProvider) -> tuple[int, str]:
+        count = len(self._keys.keys(provider))
+        return count, f"{count} signing key{'s' if count != 1 else ''} published at the JWKS URI"
+
+    def _tokens(
+        self, provider: IdentityProvider, client_secret: str, code: str, code_verifier: str, redirect_uri: str
+    ) -> tuple[dict[str, Any], str]:
+        try:
+            tokens = self._exchange_code(provider, client_secret, code, code_verifier, redirect_uri)
+        except TokenEndpointRefused as refused:
+            raise ProviderUnavailable(
+                token_refused(refused.status, refused.error, refused.description, redirect_uri)
+            ) from refused
+        return tokens, "the client id and secret were accepted and the code was exchanged for tokens"
+
+    def _id_token_claims(
+        self, provider: IdentityProvider, tokens: dict[str, Any], nonce: str
+    ) -> tuple[tuple[str, dict[str, Any]], str]:
+        """The access token and the ID token's verified claims; a time refused is told as a clock problem."""
+        raw = _id_token_of(tokens)
+        try:
+            claims = self._verify_id_token(provider, raw, nonce)
+        except IdentityRejected as rejected:
+            difference = _clock_difference(raw, self._wall_clock()) if rejected.reason in CLOCK_REASONS else None
+            if difference is None:
+                raise
+            raise IdentityRejected(clock_skew(difference)) from rejected
+        return (tokens["access_token"], claims), "signature, issuer, audience, expiry, issue time and nonce are right"
+
+    def _oidc_identity(self, provider: IdentityProvider, access_token: str, claims: dict[str, Any]) -> VerifiedIdentity:
+        userinfo = self._userinfo(provider, access_token)
         if userinfo.get("sub") != claims["sub"]:
             raise IdentityRejected("the userinfo answer is about another subject than the ID token")
         # The signed ID token wins where both speak.
         return VerifiedIdentity(issuer=claims["iss"], subject=claims["sub"], claims={**userinfo, **claims})
 
-    def _redeem_oauth2(
-        self, provider: IdentityProvider, client_secret: str, code: str, code_verifier: str, redirect_uri: str
-    ) -> VerifiedIdentity:
+    def _oauth2_identity(self, provider: IdentityProvider, access_token: str) -> VerifiedIdentity:
         """Plain OAuth 2.0: no ID token to verify (one in the answer is ignored), so the identity is
         what the userinfo endpoint says for the access token, keyed by the provider itself."""
-        tokens = self._exchange_code(provider, client_secret, code, code_verifier, redirect_uri)
-        userinfo = self._userinfo(provider, tokens["access_token"])
+        userinfo = self._userinfo(provider, access_token)
         foreign_id = claim_value(userinfo, provider.settings.subject_field)  # a name or a dotted path
         if isinstance(foreign_id, bool) or not isinstance(foreign_id, (str, int)) or str(foreign_id) == "":
             raise IdentityRejected(f"the userinfo answer has no {provider.settings.subject_field}")
@@ -135,7 +297,10 @@ class PyoidcClient:
         response = self._call(
             "the token endpoint",
             lambda: self._fetcher.post(provider.settings.token_endpoint, data=request, headers=headers),
+            require_ok=False,
         )
+        if not response.ok:
+            raise TokenEndpointRefused.of(response)
         document = self._json(response, "the token endpoint")
         tokens = AccessTokenResponse().from_dict(document)
         if not isinstance(tokens.get("access_token"), str):
@@ -164,10 +329,11 @@ class PyoidcClient:
         return self._json(response, "the userinfo endpoint")
 
     @staticmethod
-    def _call(what: str, request: Callable[[], FetchResponse]) -> FetchResponse:
+    def _call(what: str, request: Callable[[], FetchResponse], require_ok: bool = True) -> FetchResponse:
         try:
             response = request()
-            response.require_ok(what)
+            if require_ok:
+                response.require_ok(what)
             return response
         except FetchFailed as failed:
             message = failed.message if failed.message.startswith(what) else f"{what}: {failed.message}"

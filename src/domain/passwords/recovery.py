@@ -117,7 +117,8 @@ class OwnerRecovery:
             raise UnknownPractitioner()
         token = self._token_source.new_token()
         # A new link supersedes the owner's unused ones, recovery links and password links alike.
-        self._tokens.discard_open(tenant.id, owner.id)
+        # Every password and recovery link of the owner's; an email change's link is not about signing in.
+        self._tokens.discard_open(tenant.id, owner.id, (ResetPurpose.RESET, ResetPurpose.SET, ResetPurpose.RECOVERY))
         self._tokens.add(PasswordResetToken.issue(owner, token, ResetPurpose.RECOVERY, self._clock.now()))
         self._mailer.send(recovery_message(tenant, owner, self._links.recovery_link(tenant, token)))
         summary = f"recovery link mailed to the account owner {owner.email} by the operator"

@@ -108,7 +108,7 @@ class PasswordReset:
 
     def _send(self, tenant: Tenant, practitioner: Practitioner, purpose: str) -> None:
         token = self._token_source.new_token()
-        self._tokens.discard_open(tenant.id, practitioner.id)
+        self._tokens.discard_open(tenant.id, practitioner.id, PASSWORD_LINKS)  # not an email change's link
         self._tokens.add(PasswordResetToken.issue(practitioner, token, purpose, self._clock.now()))
         link = self._links.password_link(token)
         self._mailer.send(password_link_message(tenant, practitioner, link, purpose))

@@ -17,8 +17,15 @@ class ResetPurpose:
     SET = "set"  # an admin provisioned the account: time to open the invitation
     # The operator let the owner back in past the login policy: the shortest, it opens a session.
     RECOVERY = "recovery"
+    # An admin changed the practitioner's email: the link goes to the new address and proves it.
+    EMAIL_CHANGE = "email_change"
 
-    LIFETIME = {RESET: timedelta(hours=1), SET: timedelta(days=3), RECOVERY: timedelta(minutes=30)}
+    LIFETIME = {
+        RESET: timedelta(hours=1),
+        SET: timedelta(days=3),
+        RECOVERY: timedelta(minutes=30),
+        EMAIL_CHANGE: timedelta(days=3),
+    }
 
 
 @dataclass(eq=False)

@@ -67,14 +67,23 @@ class Practitioner:
     # SCIM: the provisioning client's login identifier (as sent) and its own id for the user.
     user_name: str | None = None
     external_id: str | None = None
+    # The SCIM client's displayName exactly as sent. None: no client ever sent one, and the full
+    # name stands in; empty: a client took it away, and there is none.
+    display_name: str | None = None
     email_primary: bool = True  # as the provisioning client marked its one email
     # Bumped by the data layer at every change of the row: the SCIM ETag.
     version: int = 0
     updated_at: datetime | None = None
+    # An address an admin entered, waiting for its mailed link: the registered email stays until then.
+    pending_email: str | None = None
 
     @property
     def scim_user_name(self) -> str:
         return self.user_name or self.email
+
+    @property
+    def scim_display_name(self) -> str | None:
+        return self.full_name if self.display_name is None else self.display_name or None
 
     @property
     def user_name_key(self) -> str:
@@ -136,6 +145,17 @@ class Practitioner:
         self.email = email
         self.email_proven = proven
         return True
+
+    def await_email(self, email: str) -> None:
+        """An admin entered a new address (in its stored form): it takes effect only once the link
+        mailed to it is followed. A newer one replaces it."""
+        self.pending_email = email
+
+    def adopt_pending_email(self) -> bool:
+        """The link mailed to the pending address was followed: that proves it, so it becomes the
+        registered email. Returns whether the email changed."""
+        email, self.pending_email = self.pending_email, None
+        return email is not None and self.change_email(email, proven=True)
 
     def take_over(self) -> bool:
         """Pre-hijacking defence, when the owner of the email proves it: an account nobody had

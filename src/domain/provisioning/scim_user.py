@@ -37,6 +37,7 @@ class UserValues:
     phone: str | None = None
     title: str | None = None
     email_primary: bool = True  # how the client marked the email it sent
+    display_name: str | None = None  # as sent; None: the full name stands in
 
     @classmethod
     def of(cls, practitioner: Practitioner) -> UserValues:
@@ -51,6 +52,7 @@ class UserValues:
             practitioner.phone,
             practitioner.job_title,
             practitioner.email_primary,
+            practitioner.display_name,
         )
 
 
@@ -70,6 +72,7 @@ class ScimUser:
     phone: str | None | Unchanged = UNCHANGED
     title: str | None | Unchanged = UNCHANGED
     email_primary: bool | Unchanged = UNCHANGED
+    display_name: str | None | Unchanged = UNCHANGED
 
     def over(self, base: UserValues) -> UserValues:
         """This user's values where set, ``base``'s elsewhere."""

@@ -232,8 +232,19 @@ class Provisioning:
         if external_id is not None:
             one_line_text(external_id, "externalId", "externalId")  # it may become an SSO subject
         practitioner.external_id = external_id
+        practitioner.display_name = Provisioning._display_name(practitioner.display_name, values.display_name)
         practitioner.email_primary = values.email_primary
         practitioner.update_profile({ProfileField.PHONE: values.phone, ProfileField.JOB_TITLE: values.title})
+
+    @staticmethod
+    def _display_name(current: str | None, value: str | None) -> str | None:
+        """Kept as sent, to be returned as sent. Until a client sends one it stays None (the full
+        name stands in); once sent, taking it away leaves it empty: none is returned, as removed."""
+        if not value:
+            return None if current is None else ""
+        if len(value) > 255:
+            raise InvalidValue("displayName", "displayName has at most 255 characters")
+        return one_line_text(value, "displayName", "displayName")
 
     def _require_unique(self, tenant: Tenant, practitioner_id: str | None, user_name: str, email: str) -> None:
         """Refuses a clash before anything changes. Concurrent writers can pass this check

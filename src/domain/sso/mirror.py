@@ -8,9 +8,9 @@ from typing import Any
 
 from domain.audit import AuditKind, AuditTrail
 from domain.ports import PractitionerRepository
+from domain.practitioners.email_change import email_taken
 from domain.practitioners.practitioner import Practitioner
 from domain.practitioners.profile import ProfileField
-from domain.provisioning.scim_user import ScimQuery
 from domain.sso.identity import VerifiedIdentity
 from domain.sso.claims import ClaimMapper
 from domain.tenancy.tenant import Tenant
@@ -79,19 +79,9 @@ class ProfileMirror:
             return False
         if not profile.email_verified:
             kept = f"{practitioner.email}: email {email} from the provider is not marked verified there; kept"
-        elif self._email_taken(tenant, practitioner, email):
+        elif email_taken(self._practitioners, tenant.id, practitioner, email):
             kept = f"{practitioner.email}: email {email} from the provider is taken; kept"
         else:
             return practitioner.change_email(email, proven=True)
         self._audit.record(tenant, AuditKind.PROFILE_MIRRORED, kept, practitioner.id)
         return False
-
-    def _email_taken(self, tenant: Tenant, practitioner: Practitioner, email: str) -> bool:
-        """Another practitioner has the email, or holds it as their SCIM userName (which the
-        email is too, for a practitioner who has no userName of their own)."""
-        if self._practitioners.get_by_email(tenant.id, email) is not None:
-            return True
-        if practitioner.user_name is not None:
-            return False
-        holders = self._practitioners.scim_search(tenant.id, ScimQuery(user_name=email), 0, 2)[0]
-        return any(holder.id != practitioner.id for holder in holders)

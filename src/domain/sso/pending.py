@@ -62,6 +62,13 @@ class PendingLogin(_SessionRecord):
     started_at: datetime
     # Set when a logged-in practitioner links a provider from their account.
     linking_practitioner_id: str | None = None
+    # Set when an admin tests the provider (purpose "test"): the callback logs nobody in, links
+    # nothing, and answers only in this admin's session. A session from before reads as a login.
+    tested_by: str | None = None
+
+    @property
+    def is_test(self) -> bool:
+        return self.tested_by is not None
 
     def accept(self, callback: Mapping[str, str], tenant_id: str, now: datetime) -> ProviderAnswer:
         """The callback answers this login only with its state, on its tenant, within its lifetime.

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from urllib.parse import urlsplit
 
+from domain.errors import InvalidValue
 from domain.identifiers import new_id
+from domain.practitioners.email import normalize_email
 from domain.text import is_one_line, url_shape_problem
 
 
@@ -27,6 +29,9 @@ SETTING_LABELS = {
     "email_field": "email field",
     "given_name_field": "first name field",
     "family_name_field": "last name field",
+    "extra_scopes": "extra scopes",
+    "domain_hint": "domain hint",
+    "send_login_hint": "login hint",
 }
 
 PROVIDER_URL_FIELDS = (
@@ -43,6 +48,16 @@ PROTOCOLS = ("oidc", "oauth2")
 OIDC_ONLY_FIELDS = ("issuer", "jwks_uri")
 
 USERINFO_FIELD_NAMES = ("subject_field", "email_field", "given_name_field", "family_name_field")
+
+# What every authorization request asks for; an admin's extra scopes come on top.
+# Plain OAuth 2.0 servers often refuse the unknown scope "openid".
+BASE_SCOPES = {"oidc": ("openid", "email", "profile"), "oauth2": ("email", "profile")}
+MAX_EXTRA_SCOPES = 20
+MAX_EXTRA_SCOPES_LENGTH = 400
+# RFC 6749 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), printable ASCII but space, " and \
+SCOPE_TOKEN_CHARACTERS = frozenset(chr(c) for c in range(0x21, 0x7F)) - {'"', "\\"}
+MAX_DOMAIN_LENGTH = 253
+DOMAIN_LABEL_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 
 
 def is_local_host(host: str) -> bool:
@@ -106,6 +121,12 @@ class ProviderSettings:
     email_field: str = "email"
     given_name_field: str = "given_name"
     family_name_field: str = "family_name"
+    # Space-separated scopes requested beside BASE_SCOPES, such as groups (Okta) or api://x/read.
+    extra_scopes: str = ""
+    # Sent as domain_hint= (Entra ID skips its home-realm discovery with it); empty: not sent.
+    domain_hint: str = ""
+    # Whether the email a practitioner typed on the login page goes along as login_hint=.
+    send_login_hint: bool = False
 
     def problems(self, development: bool) -> dict[str, str]:
         errors: dict[str, str] = {}
@@ -140,7 +161,53 @@ class ProviderSettings:
                 errors[name] = (
                     f"the {SETTING_LABELS[name]} must be one line, without line breaks, tabs or other control characters"
                 )
+        for name, problem in (("extra_scopes", self._scopes_problem()), ("domain_hint", self._domain_hint_problem())):
+            if problem:
+                errors[name] = problem
         return errors
+
+    def _scopes_problem(self) -> str | None:
+        tokens = [token for token in self.extra_scopes.split(" ") if token]
+        if any(not set(token) <= SCOPE_TOKEN_CHARACTERS for token in tokens):
+            return (
+                "separate scopes with spaces; a scope has letters, digits and punctuation only, "
+                "without quotes, backslashes or other characters"
+            )
+        if len(tokens) > MAX_EXTRA_SCOPES:
+            return f"at most {MAX_EXTRA_SCOPES} extra scopes"
+        if len(self.extra_scopes) > MAX_EXTRA_SCOPES_LENGTH:
+            return f"the extra scopes have at most {MAX_EXTRA_SCOPES_LENGTH} characters together"
+        return None
+
+    def _domain_hint_problem(self) -> str | None:
+        if not self.domain_hint:
+            return None
+        labels = self.domain_hint.split(".")
+        well_formed = all(
+            0 < len(label) <= 63 and set(label) <= DOMAIN_LABEL_CHARACTERS and label[0] != "-" and label[-1] != "-"
+            for label in labels
+        )
+        if not well_formed or labels[-1].isdigit() or len(self.domain_hint) > MAX_DOMAIN_LENGTH:
+            return (
+                "enter a domain name such as practice.example: letters, digits and hyphens between dots "
+                f"(an international name in its xn-- form), at most {MAX_DOMAIN_LENGTH} characters"
+            )
+        return None
+
+    @property
+    def scope(self) -> str:
+        """The scope parameter of the authorization request: the base scopes and the extra ones."""
+        return " ".join((*BASE_SCOPES.get(self.protocol, BASE_SCOPES["oidc"]), *self.extra_scopes.split()))
+
+    def login_hint(self, typed: str | None) -> str | None:
+        """What goes to the provider as login_hint=: the email a practitioner typed, in its stored
+        form, when this provider is to get it and it is an email address; never anything else."""
+        if not self.send_login_hint or not typed:
+            return None
+        try:
+            return normalize_email(typed)
+        except InvalidValue:
+            return None
 
     @property
     def url_fields(self) -> tuple[str, ...]:
@@ -150,10 +217,14 @@ class ProviderSettings:
         return PROVIDER_URL_FIELDS
 
     def normalized(self) -> ProviderSettings:
-        """As stored: a plain OAuth 2.0 provider keeps no issuer and no JWKS URI."""
+        """As stored: a plain OAuth 2.0 provider keeps no issuer and no JWKS URI; the extra scopes
+        without repeats and without the base scopes; the domain hint in lower case."""
+        base = BASE_SCOPES.get(self.protocol, ())
+        extra = dict.fromkeys(token for token in self.extra_scopes.split(" ") if token and token not in base)
+        folded = replace(self, extra_scopes=" ".join(extra), domain_hint=self.domain_hint.lower().rstrip("."))
         if self.protocol == "oauth2":
-            return replace(self, issuer="", jwks_uri="")  # OIDC_ONLY_FIELDS
-        return self
+            return replace(folded, issuer="", jwks_uri="")  # OIDC_ONLY_FIELDS
+        return folded
 
 
 @dataclass(eq=False)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from domain.audit import AuditKind, AuditTrail
-from domain.errors import DomainError, SsoRefused, UnknownProvider
+from domain.errors import DomainError, NotAllowed, SsoRefused, UnknownProvider
 from domain.ports import Clock, IdentityProviderClient, IdentityProviderRepository, SecretBox, TokenSource
-from domain.practitioners.practitioner import Practitioner
+from domain.practitioners.practitioner import ModuleRight, Practitioner
 from domain.sso.admission import Admission
 from domain.sso.outcome import Outcome, VerifiedSignIn
 from domain.sso.pending import NOT_STARTED, PendingLogin, pkce_challenge
@@ -48,8 +48,12 @@ class SingleSignOn:
         next_path: str,
         redirect_uri: str,
         linking_practitioner: Practitioner | None = None,
+        typed_email: str | None = None,
     ) -> tuple[PendingLogin, str]:
-        """Fresh state, nonce and PKCE verifier for one login, and where to send the browser."""
+        """Fresh state, nonce and PKCE verifier for one login, and where to send the browser.
+
+        ``typed_email``: what the practitioner typed as their email, passed on as a login hint
+        when the provider is set to get one and it is an email address."""
         if linking_practitioner is not None:
             TenantAuthPolicy.of(tenant).require_linked_accounts_shown()
         provider = self._enabled_provider(tenant, provider_id)
@@ -62,6 +66,36 @@ class SingleSignOn:
             next_path=next_path,
             started_at=self._clock.now(),
             linking_practitioner_id=linking_practitioner.id if linking_practitioner else None,
+        )
+        url = self._client.authorization_url(
+            provider,
+            redirect_uri,
+            pending.state,
+            pending.nonce,
+            pkce_challenge(pending.code_verifier),
+            login_hint=provider.settings.login_hint(typed_email),
+        )
+        return pending, url
+
+    def begin_test(
+        self, tenant: Tenant, admin: Practitioner, provider_id: str, redirect_uri: str
+    ) -> tuple[PendingLogin, str]:
+        """An admin's test sign-in: a real authorization request to the provider, enabled or not,
+        to the same redirect URI as every login (so the test proves the one registered there)."""
+        if not admin.holds(ModuleRight.AUTHENTICATION):
+            raise NotAllowed("only an administrator of the Authentication module can test a provider")
+        provider = self._providers.get(tenant.id, provider_id)
+        if provider is None:
+            raise UnknownProvider()
+        pending = PendingLogin(
+            tenant_id=tenant.id,
+            provider_id=provider.id,
+            state=self._token_source.new_token(),
+            nonce=self._token_source.new_token(),
+            code_verifier=self._token_source.new_token(48),
+            next_path="/admin/authentication",
+            started_at=self._clock.now(),
+            tested_by=admin.id,
         )
         url = self._client.authorization_url(
             provider, redirect_uri, pending.state, pending.nonce, pkce_challenge(pending.code_verifier)
@@ -87,7 +121,7 @@ class SingleSignOn:
     ) -> VerifiedSignIn:
         """The pending login accepts the callback, the provider's answer gives the code, and
         the code is redeemed once: the provider is read once for all of it."""
-        if pending is None:
+        if pending is None or pending.is_test:  # a test signs nobody in, whatever reaches here
             raise SsoRefused(NOT_STARTED)
         answer = pending.accept(callback, tenant.id, self._clock.now())
         provider = self._enabled_provider(tenant, pending.provider_id)

@@ -26,8 +26,9 @@ from entrypoints.scim.schema import PATCH_SCHEMA, USER_SCHEMA
 
 _PATH = re.compile(r"^(?P<attr>[A-Za-z][\w$-]*)(?:\[(?P<filter>[^\]]*)\])?(?:\.(?P<sub>[A-Za-z][\w$-]*))?$")
 READ_ONLY = {"id", "meta", "schemas", "groups"}
-IGNORED = {"displayname"}  # derived from name here
 MAX_OPERATIONS = 100
+# Single-valued strings a client may set or remove, by lower-cased name: the ScimUser field each sets.
+OPTIONAL_STRINGS = {"externalid": "external_id", "title": "title", "displayname": "display_name"}
 
 
 def _error(detail: str, scim_type: str) -> ScimError:
@@ -107,8 +108,6 @@ class PatchTranslator:
         sub = (match.group("sub") or "").lower() or None
         if attribute in READ_ONLY:
             raise _error(f"{match.group('attr')} is read-only", "mutability")
-        if attribute in IGNORED:
-            return
         if attribute == "username" and value_filter is None and sub is None:
             if op == "remove":
                 raise _error("userName is required and cannot be removed", "mutability")
@@ -119,8 +118,8 @@ class PatchTranslator:
             if op == "remove":
                 raise _error("active cannot be removed; set it to false to deactivate", "mutability")
             self.changes["active"] = as_bool("active", value)
-        elif attribute in ("externalid", "title") and value_filter is None and sub is None:
-            field = "external_id" if attribute == "externalid" else "title"
+        elif attribute in OPTIONAL_STRINGS and value_filter is None and sub is None:
+            field = OPTIONAL_STRINGS[attribute]
             self.changes[field] = None if op == "remove" else as_optional_string(match.group("attr"), value)
         elif attribute == "name" and value_filter is None:
             self._name(op, sub, value)

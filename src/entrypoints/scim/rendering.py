@@ -46,12 +46,13 @@ def user_resource(request: Request, practitioner: Practitioner) -> dict[str, Any
     resource["userName"] = practitioner.scim_user_name
     # No name.formatted: a server-computed sub-attribute makes a PATCH of name answer with a
     # different name than the one sent, which scim2-tester (rightly, RFC 7644 §3.5.2) refuses;
-    # displayName carries the full name.
+    # displayName is the client's own, else the full name.
     resource["name"] = {
         "givenName": practitioner.first_name,
         "familyName": practitioner.last_name,
     }
-    resource["displayName"] = practitioner.full_name
+    if practitioner.scim_display_name is not None:
+        resource["displayName"] = practitioner.scim_display_name
     resource["emails"] = [{"value": practitioner.email, "type": "work", "primary": practitioner.email_primary}]
     if practitioner.phone:
         resource["phoneNumbers"] = [{"value": practitioner.phone, "type": "work"}]

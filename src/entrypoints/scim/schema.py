@@ -71,7 +71,10 @@ USER_ATTRIBUTES = [
             _attribute("familyName", description="Family name (last name)."),
         ],
     ),
-    _attribute("displayName", description="The full name, derived from name.", mutability="readOnly"),
+    _attribute(
+        "displayName",
+        description="The name to show, kept and returned as sent; when none was sent, the given and family name.",
+    ),
     _attribute("title", description="Job title."),
     _attribute(
         "active",

@@ -56,6 +56,7 @@ def _request_pipeline(config: Configurator) -> None:
     # Two writers of one practitioner row: the loser is run again, not shown a 500.
     mark_error_retryable(StaleDataError)
     config.include("pyramid_services")
+    config.include(".factories")
     config.include(".readable")
     config.include(".wiring")
     config.include(".headers")

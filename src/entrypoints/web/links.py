@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pyramid.request import Request
 
+from domain.tenancy.tenant import Tenant
 from entrypoints.settings import PortalSettings
 
 
@@ -20,6 +21,21 @@ class RequestLinks:
     def password_link(self, token: str) -> str:
         return self._absolute(self._request.route_path("password_reset", token=token))
 
+    def email_change_link(self, token: str) -> str:
+        return self._absolute(self._request.route_path("email_confirm", token=token))
+
     def redirect_uri(self) -> str:
         """The one redirect URI of the instance, registered at its identity providers."""
         return self._absolute(self._request.route_path("process_sso"))
+
+
+class SettingsRecoveryLinks:
+    """The RecoveryLinks port: links built from settings for the tenant named, as the operator's
+    command line has no request to the instance (and a request's Host never names a link)."""
+
+    def __init__(self, request: Request) -> None:
+        self._request = request
+
+    def recovery_link(self, tenant: Tenant, token: str) -> str:
+        settings: PortalSettings = self._request.registry.portal_settings
+        return settings.tenant_url(tenant.slug, self._request.route_path("recover", token=token))

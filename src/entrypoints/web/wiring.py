@@ -50,6 +50,7 @@ from domain.ports import (
     PasswordHasher,
     PasswordResetTokenRepository,
     PractitionerRepository,
+    RecoveryLinks,
     ScimTokenRepository,
     SecretBox,
     SessionRevocation,
@@ -59,8 +60,8 @@ from domain.ports import (
 )
 from domain.throttle import Throttle
 from entrypoints.settings import PortalSettings
-from entrypoints.web.factories import add_service
-from entrypoints.web.links import RequestLinks
+from entrypoints.web.factories import add_adapter, add_service
+from entrypoints.web.links import RequestLinks, SettingsRecoveryLinks
 
 T = TypeVar("T")
 
@@ -80,6 +81,7 @@ PER_REQUEST: dict[type[object], Callable[[Request], object]] = dict(
         _adapter(SessionRevocation, lambda r: SqlSessionRevocation(r.dbsession)),
         _adapter(Mailer, lambda r: SqlMailOutbox(r.dbsession, r.find_service(Clock, context=None))),
         _adapter(Links, RequestLinks),
+        _adapter(RecoveryLinks, SettingsRecoveryLinks),
         _adapter(IdentityProviderRepository, lambda r: SqlIdentityProviderRepository(r.dbsession)),
         _adapter(IdentityLinkRepository, lambda r: SqlIdentityLinkRepository(r.dbsession)),
         _adapter(LinkChallengeRepository, lambda r: SqlLinkChallengeRepository(r.dbsession)),
@@ -116,10 +118,10 @@ def includeme(config: Configurator) -> None:
     clock: Clock = SystemClock()
     # Requests only queue mail (the Mailer); the `worker` command delivers it with this.
     config.registry.mail_delivery = MailDelivery(engine, make_transport(settings), settings.mail_sender, clock)
-    config.register_service(clock, Clock)
+    add_adapter(config, Clock, lambda _request: clock)
     _process_wide(config, settings)
     for port, adapter in PER_REQUEST.items():
-        config.register_service_factory(_per_request(adapter), port)
+        add_adapter(config, port, adapter)
     # The shared kernel's one service; every feature's services may ask for it.
     add_service(config, AuditTrail)
 
@@ -127,9 +129,9 @@ def includeme(config: Configurator) -> None:
 def _process_wide(config: Configurator, settings: PortalSettings) -> None:
     # Each adapter is annotated with its port, so mypy checks that it implements it.
     hasher: PasswordHasher = Argon2PasswordHasher.with_profile(settings.password_hash_profile)
-    config.register_service(hasher, PasswordHasher)
+    add_adapter(config, PasswordHasher, lambda _request: hasher)
     tokens: TokenSource = SecretsTokenSource()
-    config.register_service(tokens, TokenSource)
+    add_adapter(config, TokenSource, lambda _request: tokens)
     # Process-wide and thread-safe: no per-login state, one key store per provider.
     fetcher = GuardedFetcher(
         FetchPolicy(
@@ -139,12 +141,8 @@ def _process_wide(config: Configurator, settings: PortalSettings) -> None:
         )
     )
     url_safety: UrlSafety = fetcher
-    config.register_service(url_safety, UrlSafety)
+    add_adapter(config, UrlSafety, lambda _request: url_safety)
     secret_box: SecretBox = FernetSecretBox(settings.secrets_key)
-    config.register_service(secret_box, SecretBox)
+    add_adapter(config, SecretBox, lambda _request: secret_box)
     client: IdentityProviderClient = PyoidcClient(fetcher, KeyCache(fetcher, max_providers=settings.sso_key_cache_size))
-    config.register_service(client, IdentityProviderClient)
-
-
-def _per_request(adapter: Callable[[Request], object]) -> Callable[[object, Request], object]:
-    return lambda _context, request: adapter(request)
+    add_adapter(config, IdentityProviderClient, lambda _request: client)

@@ -3,18 +3,14 @@ owner's recovery link past the login policy."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from pyramid.config import Configurator
-from pyramid.request import Request
 
 from domain.passwords.login import PasswordLogin
 from domain.passwords.recovery import OwnerRecovery
 from domain.passwords.reset import PasswordReset
-from domain.ports import RecoveryLinks
 from entrypoints.web.factories import add_service
 from entrypoints.web.features import add_routes
-from entrypoints.web.features.passwords.recover import SettingsRecoveryLinks, recovery_notice
+from entrypoints.web.features.passwords.recover import recovery_notice
 from entrypoints.web.security import PractitionerPage, TenantPage
 
 
@@ -30,6 +26,4 @@ def includeme(config: Configurator) -> None:
     add_service(config, PasswordLogin)
     add_service(config, PasswordReset)
     add_service(config, OwnerRecovery)
-    links: Callable[[Request], RecoveryLinks] = SettingsRecoveryLinks  # mypy checks it implements the port
-    config.register_service_factory(lambda _context, request: links(request), RecoveryLinks)
     config.add_request_method(recovery_notice, "recovery_notice", reify=True)

@@ -12,23 +12,9 @@ from pyramid.view import view_config
 from domain.errors import DomainError, InvalidResetToken, InvalidValue, LoginFailed, LoginThrottled
 from domain.passwords.recovery import RECOVERY_SESSION_LIFETIME, OwnerRecovery, RecoveryLink, RecoveryNotice
 from domain.practitioners.practitioner import LoginMethod, Practitioner
-from domain.tenancy.tenant import Tenant
-from entrypoints.settings import PortalSettings
 from entrypoints.web.forms import text
 
 STATUS = {LoginFailed: 401, LoginThrottled: 429}
-
-
-class SettingsRecoveryLinks:
-    """The RecoveryLinks port: links built from settings for the tenant named, as the operator's
-    command line has no request to the instance (and a request's Host never names a link)."""
-
-    def __init__(self, request: Request) -> None:
-        self._request = request
-
-    def recovery_link(self, tenant: Tenant, token: str) -> str:
-        settings: PortalSettings = self._request.registry.portal_settings
-        return settings.tenant_url(tenant.slug, self._request.route_path("recover", token=token))
 
 
 def recovery_notice(request: Request) -> RecoveryNotice | None:

@@ -20,6 +20,7 @@ from domain.sso.admission import (
     SsoLogin,
 )
 from domain.sso.confirmation import LinkConfirmation
+from domain.sso.diagnosis import SignInTest
 from domain.sso.matching import UserMatcher
 from domain.sso.mirror import ProfileMirror
 from domain.sso.sign_in import SingleSignOn
@@ -41,9 +42,11 @@ def includeme(config: Configurator) -> None:
     )
     config.scan(".login")
     config.scan(".admin")
+    config.scan(".test_sign_in")
     add_service(config, SingleSignOn)
     add_service(config, LinkConfirmation)
     add_service(config, AuditReport)
+    add_service(config, SignInTest)
     # The pieces of a callback: admission hands what the matcher found to the piece for its case,
     # and every login ends in SsoLogin (with the profile mirror in pseudo-SSO).
     pieces = (UserMatcher, Admission, LinkedLogin, EmailLinking, JitRegistration, ConfirmationStep, AccountLinking)

@@ -29,7 +29,9 @@ from entrypoints.web.forms import checked, query_text, sentence, text
 TEXT_FIELDS = ("display_name", "client_id", *PROVIDER_URL_FIELDS, "token_endpoint_auth_method")
 EMPTY = ProviderSettings("Single Sign On", "", "", "", "", "", "")
 # Fields a request may leave out (a form from before they existed): they read as the default.
-DEFAULTED_FIELDS = {name: getattr(EMPTY, name) for name in ("protocol", *USERINFO_FIELD_NAMES)}
+DEFAULTED_FIELDS = {
+    name: getattr(EMPTY, name) for name in ("protocol", *USERINFO_FIELD_NAMES, "extra_scopes", "domain_hint")
+}
 NEW = "new"  # ?provider=new: the empty form that adds a provider
 
 
@@ -73,15 +75,21 @@ class AuthenticationViews:
     def _submitted(self) -> ProviderSettings:
         values = {name: text(self.request, name, 2000).strip() for name in TEXT_FIELDS}
         for name, default in DEFAULTED_FIELDS.items():
-            values[name] = text(self.request, name, 200).strip() if name in self.request.POST else default
-        return ProviderSettings(**values, enabled=checked(self.request, "enabled"))
+            values[name] = text(self.request, name, 2000).strip() if name in self.request.POST else default
+        return self._with_checkboxes(values)
 
     def _as_typed(self) -> ProviderSettings:
         """What the admin typed, as far as it can be shown again, after an unreadable field."""
         values = {name: query_text(self.request, name)[:2000] for name in TEXT_FIELDS}
         for name, default in DEFAULTED_FIELDS.items():
-            values[name] = query_text(self.request, name, default)[:200]
-        return ProviderSettings(**values, enabled=checked(self.request, "enabled"))
+            values[name] = query_text(self.request, name, default)[:2000]
+        return self._with_checkboxes(values)
+
+    def _with_checkboxes(self, values: dict[str, str]) -> ProviderSettings:
+        request = self.request
+        return ProviderSettings(
+            **values, enabled=checked(request, "enabled"), send_login_hint=checked(request, "send_login_hint")
+        )
 
     def _refuse(self, form: ProviderSettings, errors: dict[str, str]) -> dict[str, Any]:
         self.request.response.status = 400

@@ -23,8 +23,9 @@ from domain.sso.outcome import AlreadyLinked, ConfirmLink, LoggedIn, Outcome
 from domain.sso.pending import PendingLink, PendingLogin
 from domain.sso.sign_in import SingleSignOn
 from domain.practitioners.practitioner import LoginMethod
+from entrypoints.web.features.sso.test_sign_in import test_sign_in_report
 from entrypoints.web.links import RequestLinks
-from entrypoints.web.forms import safe_next, sentence, text
+from entrypoints.web.forms import query_text, safe_next, sentence, text
 
 LOGIN_KEY = "sso_login"  # the authorization-code flow in progress
 LINK_KEY = "sso_link"  # the verified identity waiting for its one-time password
@@ -68,6 +69,9 @@ def start(request: Request) -> Any:
             safe_next(request.POST.get("next")),
             RequestLinks(request).redirect_uri(),
             request.identity if linking else None,
+            # the email typed on the login page (a field), or ?login_hint= of a link to this button;
+            # only hint, so anything odd is simply not passed on
+            typed_email=query_text(request, "login_hint")[:320],
         )
     except DomainError as err:
         return _refusal(request, err)
@@ -80,6 +84,8 @@ def process_sso(request: Request) -> Any:
     pending = _pending(request, LOGIN_KEY, PendingLogin)
     request.session.pop(LOGIN_KEY, None)  # single use, whatever happens next
     callback = {k: v[:4096] for k in CALLBACK_PARAMETERS if isinstance(v := request.GET.get(k), str)}
+    if pending is not None and pending.is_test:  # an admin's test sign-in: a report; nobody logs in
+        return test_sign_in_report(request, pending, callback)
     try:
         outcome = request.find_service(SingleSignOn).complete(
             request.tenant, pending, callback, RequestLinks(request).redirect_uri()

@@ -1,0 +1,183 @@
+"""SignInTest: an admin's test sign-in at a provider, which logs nobody in and links nothing.
+
+The admin signs in at the provider for real; its answer is checked step by step by the client
+(``IdentityProviderClient.diagnose``), the verified claims go through the tenant's claim
+mappings, and the matcher says what a real sign-in would do. Only the audit event is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from domain.audit import AuditKind, AuditTrail
+from domain.errors import AccountDeactivated, DomainError, IdentityRejected, NotAllowed, SsoRefused, UnknownProvider
+from domain.ports import Clock, IdentityProviderClient, IdentityProviderRepository, SecretBox
+from domain.practitioners.practitioner import ModuleRight, Practitioner
+from domain.practitioners.profile import ProfileField
+from domain.sso.checks import AT_PROVIDER, CLAIMS, PROVIDER_STEPS, Check, Status, callback_error
+from domain.sso.identity import VerifiedIdentity
+from domain.sso.matching import ConfirmByCode, LinkByVerifiedEmail, Linked, RegisterNew, UserMatcher
+from domain.sso.mirror import ProviderProfile
+from domain.sso.pending import NOT_STARTED, PendingLogin, ProviderAnswer
+from domain.sso.provider import IdentityProvider
+from domain.tenancy.tenant import Tenant
+
+NOT_YOURS = (
+    "this test sign-in was started by another administrator or in a session that has ended; "
+    "start it again from the Authentication page"
+)
+CODE_CAME_BACK = "you signed in at the provider, and it sent your browser back here with a code"
+# Which scope makes a provider send the standard claim a profile field is read from by default.
+SCOPE_FOR = {ProfileField.EMAIL: "email", ProfileField.FIRST_NAME: "profile", ProfileField.LAST_NAME: "profile"}
+
+
+@dataclass(frozen=True)
+class SignInTestResult:
+    """What the test found: each check, and for a verified identity its claims, what the claim
+    mappings make of them, and what a real sign-in with it would do."""
+
+    provider: IdentityProvider
+    checks: tuple[Check, ...]
+    identity: VerifiedIdentity | None = None
+    profile: ProviderProfile | None = None
+    verdict: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return all(check.status is not Status.FAILED for check in self.checks)
+
+    @property
+    def failed_step(self) -> str | None:
+        return next((check.step for check in self.checks if check.status is Status.FAILED), None)
+
+
+class SignInTest:
+    def __init__(
+        self,
+        providers: IdentityProviderRepository,
+        client: IdentityProviderClient,
+        secret_box: SecretBox,
+        matcher: UserMatcher,
+        audit: AuditTrail,
+        clock: Clock,
+    ) -> None:
+        self._providers = providers
+        self._client = client
+        self._secret_box = secret_box
+        self._matcher = matcher
+        self._audit = audit
+        self._clock = clock
+
+    def run(
+        self,
+        tenant: Tenant,
+        admin: Practitioner | None,
+        pending: PendingLogin | None,
+        callback: Mapping[str, str],
+        redirect_uri: str,
+    ) -> SignInTestResult:
+        """The callback of a test this admin started in this session: refused (raised) otherwise.
+        Whatever the provider answered, a result, audited once as passed or failed."""
+        tester, test, answer = self._accepted(tenant, admin, pending, callback)
+        provider = self._providers.get(tenant.id, test.provider_id)  # enabled or not: testing comes first
+        if provider is None:
+            raise UnknownProvider()
+        result = self._checked(tenant, provider, test, answer, redirect_uri)
+        outcome = "passed" if result.passed else f"failed at {result.failed_step}"
+        self._audit.record(
+            tenant, AuditKind.PROVIDER_TEST_SIGN_IN, f"Test sign-in with {provider.display_name} {outcome}", tester.id
+        )
+        return result
+
+    def _accepted(
+        self, tenant: Tenant, admin: Practitioner | None, pending: PendingLogin | None, callback: Mapping[str, str]
+    ) -> tuple[Practitioner, PendingLogin, ProviderAnswer]:
+        """The admin, their test and the provider's answer to it."""
+        if pending is None or not pending.is_test:
+            raise SsoRefused(NOT_STARTED)
+        if admin is None or admin.id != pending.tested_by:
+            raise NotAllowed(NOT_YOURS)
+        if not admin.holds(ModuleRight.AUTHENTICATION):
+            raise NotAllowed("only an administrator of the Authentication module can test a provider")
+        return admin, pending, pending.accept(callback, tenant.id, self._clock.now())
+
+    def _checked(
+        self,
+        tenant: Tenant,
+        provider: IdentityProvider,
+        pending: PendingLogin,
+        answer: ProviderAnswer,
+        redirect_uri: str,
+    ) -> SignInTestResult:
+        try:
+            code = self._code(provider, answer)
+        except SsoRefused as refused:
+            failed = Check.failed(AT_PROVIDER, str(refused))
+            return SignInTestResult(provider, (failed, *(Check.skipped(step) for step in PROVIDER_STEPS)))
+        secret = self._secret_box.open(provider.sealed_client_secret)
+        diagnosis = self._client.diagnose(provider, secret, code, pending.code_verifier, redirect_uri, pending.nonce)
+        checks = (Check.passed(AT_PROVIDER, CODE_CAME_BACK), *diagnosis.checks)
+        if diagnosis.identity is None:
+            return SignInTestResult(provider, checks)
+        identity = diagnosis.identity
+        claims_check, profile = self._profile(tenant, identity)
+        verdict = self._verdict(tenant, provider, identity) if profile is not None else None
+        return SignInTestResult(provider, (*checks, claims_check), identity, profile, verdict)
+
+    @staticmethod
+    def _code(provider: IdentityProvider, answer: ProviderAnswer) -> str:
+        """The code; the provider's error= explained for an admin rather than a practitioner."""
+        if answer.parameters.get("error"):
+            raise SsoRefused(callback_error(answer.parameters))
+        return answer.code_for(provider)
+
+    @staticmethod
+    def _profile(tenant: Tenant, identity: VerifiedIdentity) -> tuple[Check, ProviderProfile | None]:
+        """What the tenant's claim mappings make of the claims, and what is missing for the portal."""
+        try:
+            profile = ProviderProfile.of(tenant, identity)
+        except IdentityRejected as rejected:
+            return Check.failed(CLAIMS, rejected.reason), None
+        claim_of = {mapping.field: mapping.claim for mapping in tenant.auth.claim_mappings}
+        missing = [field for field in SCOPE_FOR if field not in profile.values]
+        advice = [
+            f"the provider sent no {field.label} (claim {claim_of.get(field, '?')}): add the scope "
+            f"{SCOPE_FOR[field]} at the provider, or map the {field.label} to a claim it sends on the "
+            "login policy page"
+            for field in missing
+        ]
+        if ProfileField.EMAIL in missing:
+            return Check.failed(CLAIMS, "; ".join(advice)), profile
+        if not profile.email_verified:
+            advice.append(
+                "the provider does not mark the email as verified (email_verified): the portal never links "
+                "by it or takes it as proven; a one-time password mailed to it confirms who it is"
+            )
+        if advice:
+            return Check(CLAIMS, Status.NOTE, "; ".join(advice)), profile
+        return Check.passed(CLAIMS, "the claim mappings find an email the provider vouches for and both names"), profile
+
+    def _verdict(self, tenant: Tenant, provider: IdentityProvider, identity: VerifiedIdentity) -> str:
+        """What a real sign-in with this identity would do now; the matcher only reads."""
+        try:
+            match = self._matcher.match(tenant, provider, identity)
+        except AccountDeactivated:
+            return "it would be refused: the account of this person is deactivated"
+        except DomainError as refused:
+            return f"it would be refused: {refused}"
+        match match:
+            case Linked(practitioner):
+                return f"it signs in as {practitioner.full_name} ({practitioner.email}), linked to this identity"
+            case LinkByVerifiedEmail(practitioner):
+                return (
+                    f"it links this identity to {practitioner.full_name} ({practitioner.email}) by the email "
+                    "the provider vouches for, and signs them in"
+                )
+            case RegisterNew(profile):
+                return f"it registers a new practitioner, {profile[ProfileField.EMAIL]}, from these claims"
+            case ConfirmByCode():
+                return (
+                    "it asks for the email registered here and mails a one-time password to it; the identity "
+                    "is linked once the code is entered"
+                )
