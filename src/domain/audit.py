@@ -16,7 +16,8 @@ from typing import Protocol
 from domain.errors import InvalidValue, NotAllowed
 from domain.identifiers import new_id
 from domain.ports import Clock, PractitionerRepository, ScimTokenRepository
-from domain.practitioners.practitioner import ModuleRight, Practitioner
+from domain.practitioners.practitioner import Practitioner
+from domain.practitioners.rights import ModuleRight
 from domain.provisioning.bearer_token import ProvisioningKind
 from domain.tenancy.tenant import Tenant
 from domain.text import is_one_line

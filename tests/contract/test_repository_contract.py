@@ -11,7 +11,7 @@ from domain.identifiers import digest
 from domain.passwords.reset_token import PasswordResetToken, ResetPurpose
 from domain.practitioners.practitioner import Practitioner
 from domain.tenancy.tenant import Tenant
-from domain.practitioners.practitioner import ModuleRight
+from domain.practitioners.rights import ModuleRight
 from domain.tenancy.tenant import UnknownIdentityHandling, Workflow
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)

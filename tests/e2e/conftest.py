@@ -20,7 +20,7 @@ from webtest.http import StopableWSGIServer
 
 from domain.practitioners.directory import PractitionerDirectory
 from domain.tenancy.onboarding import TenantOnboarding
-from domain.practitioners.practitioner import ModuleRight
+from domain.practitioners.rights import ModuleRight
 from entrypoints.web import main
 
 BASE_DOMAIN = "portal.test"

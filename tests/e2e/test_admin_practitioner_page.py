@@ -7,7 +7,7 @@ from __future__ import annotations
 import webtest
 from sqlalchemy import Engine
 
-from domain.practitioners.practitioner import ModuleRight
+from domain.practitioners.rights import ModuleRight
 from tests.e2e.conftest import PASSWORD, Portal
 from tests.e2e.sso import Sso, audit_rows, op, sso  # noqa: F401  (fixtures)
 from tests.e2e.test_workflows import practitioner, rows, set_policy

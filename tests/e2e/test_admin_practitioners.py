@@ -7,7 +7,7 @@ import webtest
 from sqlalchemy import Engine, func, select
 
 from adapters.db.schema import practitioners, tenants
-from domain.practitioners.practitioner import ModuleRight
+from domain.practitioners.rights import ModuleRight
 from tests.e2e.conftest import PASSWORD, Portal
 
 PATH = "/admin/practitioners"

@@ -26,7 +26,7 @@ from sqlalchemy import Engine, select, text
 
 from adapters.db.schema import metadata
 from domain.passwords.recovery import OwnerRecovery
-from domain.practitioners.practitioner import ModuleRight
+from domain.practitioners.rights import ModuleRight
 from domain.tenancy.onboarding import TenantOnboarding
 from entrypoints.web.forms import safe_next
 from tests.e2e.conftest import BASE_DOMAIN, PASSWORD, Portal

@@ -18,7 +18,7 @@ import webtest
 from sqlalchemy import Engine, func, select
 
 from adapters.db.schema import identity_links, practitioners, tenants
-from domain.practitioners.practitioner import ModuleRight
+from domain.practitioners.rights import ModuleRight
 from tests.e2e.conftest import PASSWORD, Portal
 from tests.e2e.sso import Sso, audit_rows, audited, op, sso  # noqa: F401  (fixtures)
 

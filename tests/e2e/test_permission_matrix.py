@@ -54,7 +54,7 @@ from domain.sso.provider import IdentityProvider, ProviderSettings
 from domain.practitioners.directory import PractitionerDirectory
 from domain.provisioning.tokens import ProvisioningTokens
 from domain.tenancy.onboarding import TenantOnboarding
-from domain.practitioners.practitioner import ModuleRight
+from domain.practitioners.rights import ModuleRight
 from tests.e2e.conftest import PASSWORD, Portal
 
 PRACTITIONERS_PAGE = "/admin/practitioners"

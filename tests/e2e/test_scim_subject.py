@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from domain.practitioners.practitioner import ModuleRight
+from domain.practitioners.rights import ModuleRight
 from tests.e2e.sso import Sso, op, sso  # noqa: F401  (fixtures)
 from tests.e2e.test_scim import USER, Scim, create_token
 

@@ -14,7 +14,7 @@ from adapters.db.schema import metadata, scim_tokens, tenants
 from domain.provisioning.bearer_token import ScimToken
 from domain.provisioning.tokens import ProvisioningTokens
 from domain.tenancy.onboarding import TenantOnboarding
-from domain.practitioners.practitioner import ModuleRight
+from domain.practitioners.rights import ModuleRight
 from tests.e2e.conftest import PASSWORD, Portal
 
 PATH = "/admin/provisioning"

@@ -15,7 +15,7 @@ import webtest
 from sqlalchemy import Engine, func, select, text
 
 from adapters.db.schema import identity_providers, tenants
-from domain.practitioners.practitioner import ModuleRight
+from domain.practitioners.rights import ModuleRight
 from tests.e2e.conftest import PASSWORD, Portal
 from tests.loopback_op.protocol import DISCOVERY
 from tests.loopback_op.provider import LoopbackProvider

@@ -10,7 +10,8 @@ from domain.errors import UnknownPractitioner
 from domain.passwords.reset_token import ResetPurpose
 from domain.practitioners.email_change import EmailChange
 from domain.practitioners.linked_identities import LastWayIn, LinkedIdentities, after_removal
-from domain.practitioners.practitioner import ModuleRight, Practitioner
+from domain.practitioners.practitioner import Practitioner
+from domain.practitioners.rights import ModuleRight
 from domain.sso.identity import IdentityLink
 from domain.sso.matching import ConfirmByCode
 from domain.tenancy.tenant import Tenant, UnknownIdentityHandling, Workflow

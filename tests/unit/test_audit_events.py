@@ -18,7 +18,7 @@ from domain.audit import (
 )
 from domain.errors import AccountDeactivated, LoginFailed, LoginThrottled, NotAllowed
 from domain.passwords.login import FAILED_LOGINS_PER_ACCOUNT
-from domain.practitioners.practitioner import ModuleRight
+from domain.practitioners.rights import ModuleRight
 from domain.provisioning.bearer_token import ProvisioningKind
 from domain.provisioning.scim_user import ScimUser
 

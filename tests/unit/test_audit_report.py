@@ -17,7 +17,7 @@ from domain.audit import (
     AuditReport,
 )
 from domain.errors import InvalidValue, NotAllowed
-from domain.practitioners.practitioner import ModuleRight
+from domain.practitioners.rights import ModuleRight
 from domain.provisioning.bearer_token import ProvisioningKind
 
 DAY = datetime(2026, 3, 10, tzinfo=timezone.utc)

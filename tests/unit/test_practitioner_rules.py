@@ -6,7 +6,7 @@ from domain.errors import EmailAlreadyRegistered, InvalidValue, NotAllowed, Unkn
 from domain.practitioners.practitioner import Practitioner, fold_user_name
 from domain.tenancy.tenant import Tenant
 from domain.practitioners.email import normalize_email
-from domain.practitioners.practitioner import ModuleRight
+from domain.practitioners.rights import ModuleRight
 from domain.tenancy.tenant import validate_slug
 
 

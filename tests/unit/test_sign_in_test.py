@@ -9,7 +9,8 @@ import pytest
 
 from domain.audit import AuditKind
 from domain.errors import NotAllowed, ProviderUnavailable, SsoRefused
-from domain.practitioners.practitioner import ModuleRight, Practitioner
+from domain.practitioners.practitioner import Practitioner
+from domain.practitioners.rights import ModuleRight
 from domain.sso.checks import AT_PROVIDER, CLAIMS, TOKEN, Status
 from domain.sso.diagnosis import SignInTest, SignInTestResult
 from domain.sso.identity import IdentityLink

@@ -12,7 +12,7 @@ import pytest
 from domain.practitioners.authority import Authority, Ending
 from domain.errors import NotAllowed, ProtectedState
 from domain.provisioning.scim_user import ScimUser
-from domain.practitioners.practitioner import ModuleRight
+from domain.practitioners.rights import ModuleRight
 
 PRACTITIONERS = frozenset({ModuleRight.PRACTITIONERS})
 AUTHENTICATION = frozenset({ModuleRight.AUTHENTICATION})

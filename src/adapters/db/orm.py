@@ -37,6 +37,9 @@ def start_mappers() -> None:
                 t.self_registration,
                 t.claim_mappings,
                 t.registration_url,
+                t.roles_claim,
+                t.role_mappings,
+                t.roles_from_provider,
             )
         },
     )

@@ -18,7 +18,7 @@ from sqlalchemy import (
     false,
 )
 
-from adapters.db.types import ClaimMappingsJson, RightsSet, UTCDateTime
+from adapters.db.types import ClaimMappingsJson, RightsSet, RoleMappingsJson, UTCDateTime
 from domain.tenancy.tenant import UnknownIdentityHandling, Workflow
 
 
@@ -75,6 +75,10 @@ tenants = Table(
     Column("audit_retention_days", Integer, nullable=False, server_default="365"),
     # Pseudo-SSO: the provider's own registration page, shown instead of the portal's form.
     Column("registration_url", String(2000), nullable=True),
+    # Roles from the provider (AuthSettings): the claim, the mapping to module rights, on or off.
+    Column("roles_claim", String(255), nullable=False, server_default=""),
+    Column("role_mappings", RoleMappingsJson, nullable=False, server_default="[]"),
+    Column("roles_from_provider", Boolean, nullable=False, server_default=false()),
 )
 
 practitioners = Table(
@@ -260,4 +264,32 @@ scim_tokens = Table(
     # outlives its practitioner, so a deleted creator's token is refused rather than read as
     # NULL, which means a token made before this column and acting for nobody.
     Column("created_by", String(32), nullable=True),
+)
+
+
+# SCIM groups as Entra ID and Okta push them: a group's displayName is mapped to module rights by
+# the tenant's role mappings; its members are practitioners of the same tenant.
+scim_groups = Table(
+    "scim_groups",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    tenant_id(),
+    Column("display_name", String(255), nullable=False),
+    # fold_user_name-style key of the displayName: unique per tenant without regard to case.
+    Column("display_name_key", String(64), nullable=False),
+    Column("external_id", String(255), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=True),
+    Column("version", Integer, nullable=False),
+    Index("uq_scim_groups_tenant_name", "tenant_id", "display_name_key", unique=True),
+)
+
+scim_group_members = Table(
+    "scim_group_members",
+    metadata,
+    Column("group_id", String(32), ForeignKey("scim_groups.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "practitioner_id", String(32), ForeignKey("practitioners.id", ondelete="CASCADE"), primary_key=True, index=True
+    ),
+    tenant_id(),
 )

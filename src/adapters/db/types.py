@@ -9,8 +9,8 @@ from sqlalchemy.types import TypeDecorator
 
 import json
 
-from domain.tenancy.tenant import ClaimMapping
-from domain.practitioners.practitioner import ModuleRight
+from domain.tenancy.tenant import ClaimMapping, RoleMapping
+from domain.practitioners.rights import ModuleRight
 from domain.practitioners.profile import ProfileField
 
 
@@ -63,3 +63,16 @@ class ClaimMappingsJson(TypeDecorator[tuple[ClaimMapping, ...]]):
             ClaimMapping(ProfileField(item["field"]), item["claim"], tuple(tuple(p) for p in item.get("value_map", [])))
             for item in json.loads(value or "[]")
         )
+
+
+class RoleMappingsJson(TypeDecorator[tuple[RoleMapping, ...]]):
+    """A tenant's role mappings as a JSON list: [{"value": role or group, "right": module right}]."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: tuple[RoleMapping, ...] | None, dialect: Dialect) -> str:
+        return json.dumps([{"value": m.value, "right": m.right.value} for m in value or ()])
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> tuple[RoleMapping, ...]:
+        return tuple(RoleMapping(item["value"], ModuleRight(item["right"])) for item in json.loads(value or "[]"))

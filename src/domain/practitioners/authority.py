@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from enum import Enum
 
 from domain.errors import NotAllowed, ProtectedState
-from domain.practitioners.practitioner import ModuleRight, Practitioner
+from domain.practitioners.practitioner import Practitioner
+from domain.practitioners.rights import ModuleRight
 
 
 ONLY_RIGHTS_HOLDERS = "only the account owner or someone with the Practitioners right manages practitioners"

@@ -9,7 +9,8 @@ from domain.passwords.new_password import validate_new_password
 from domain.passwords.reset import PasswordReset
 from domain.ports import Clock, Page, PasswordHasher, PractitionerRepository, SessionRevocation
 from domain.practitioners.authority import Authority
-from domain.practitioners.practitioner import ModuleRight, Practitioner
+from domain.practitioners.practitioner import Practitioner
+from domain.practitioners.rights import ModuleRight
 from domain.tenancy.policy import TenantAuthPolicy
 from domain.tenancy.tenant import Tenant
 

@@ -10,6 +10,7 @@ from enum import Enum
 
 from domain.identifiers import new_id
 from domain.practitioners.email import normalize_email
+from domain.practitioners.rights import ModuleRight
 from domain.practitioners.profile import (
     MAX_JOB_TITLE_LENGTH,
     MAX_PHONE_LENGTH,
@@ -19,13 +20,6 @@ from domain.practitioners.profile import (
     clean_salutation,
 )
 from domain.tenancy.tenant import Tenant
-
-
-class ModuleRight(str, Enum):
-    """Rights a practitioner can hold besides being the owner."""
-
-    AUTHENTICATION = "authentication"
-    PRACTITIONERS = "practitioners"
 
 
 class LoginMethod(str, Enum):

@@ -22,7 +22,8 @@ from domain.ports import (
 )
 from domain.practitioners.authority import Authority, Ending
 from domain.practitioners.email import normalize_email
-from domain.practitioners.practitioner import ModuleRight, Practitioner
+from domain.practitioners.practitioner import Practitioner
+from domain.practitioners.rights import ModuleRight
 from domain.practitioners.profile import ProfileField, clean_name
 from domain.provisioning.bearer_token import ProvisioningKind
 from domain.provisioning.scim_user import BLANK_USER, ScimQuery, ScimUser, UserValues

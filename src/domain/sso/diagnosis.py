@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from domain.audit import AuditKind, AuditTrail
 from domain.errors import AccountDeactivated, DomainError, IdentityRejected, NotAllowed, SsoRefused, UnknownProvider
 from domain.ports import Clock, IdentityProviderClient, IdentityProviderRepository, SecretBox
-from domain.practitioners.practitioner import ModuleRight, Practitioner
+from domain.practitioners.practitioner import Practitioner
+from domain.practitioners.rights import ModuleRight
 from domain.practitioners.profile import ProfileField
 from domain.sso.checks import AT_PROVIDER, CLAIMS, PROVIDER_STEPS, Check, Status, callback_error
 from domain.sso.identity import VerifiedIdentity

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from domain.audit import AuditKind, AuditTrail
 from domain.errors import DomainError, NotAllowed, SsoRefused, UnknownProvider
 from domain.ports import Clock, IdentityProviderClient, IdentityProviderRepository, SecretBox, TokenSource
-from domain.practitioners.practitioner import ModuleRight, Practitioner
+from domain.practitioners.practitioner import Practitioner
+from domain.practitioners.rights import ModuleRight
 from domain.sso.admission import Admission
 from domain.sso.outcome import Outcome, VerifiedSignIn
 from domain.sso.pending import NOT_STARTED, PendingLogin, pkce_challenge

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from domain.errors import InvalidValue
 from domain.identifiers import new_id
 from domain.practitioners.profile import ProfileField, clean_name
+from domain.practitioners.rights import ModuleRight
 
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -58,6 +60,14 @@ DEFAULT_CLAIM_MAPPINGS = (
 
 
 @dataclass(frozen=True)
+class RoleMapping:
+    """A role or group value at the provider, and the module right it gives here."""
+
+    value: str
+    right: ModuleRight
+
+
+@dataclass(frozen=True)
 class AuthSettings:
     """What a tenant admin chose about logging in. Read through TenantAuthPolicy."""
 
@@ -69,6 +79,18 @@ class AuthSettings:
     # Pseudo-SSO: the provider's own registration page, linked from /register instead of the
     # portal's form (None: no link). Only ever shown to browsers, never fetched by the server.
     registration_url: str | None = None
+    # Roles from the provider: the claim (a dotted path allowed) whose values name roles or groups,
+    # and which value gives which module right. Applied at sign-in when roles_from_provider is on
+    # (pseudo-SSO: always, see TenantAuthPolicy); the same mapping turns SCIM groups into rights.
+    roles_claim: str = ""
+    role_mappings: tuple[RoleMapping, ...] = ()
+    roles_from_provider: bool = False
+
+    def rights_for(self, values: Iterable[str]) -> frozenset[ModuleRight]:
+        """The module rights the mapping gives to these role or group values (compared exactly:
+        a provider's role names and group names are case-sensitive identifiers)."""
+        given = set(values)
+        return frozenset(mapping.right for mapping in self.role_mappings if mapping.value in given)
 
     def but(self, **changes: object) -> AuthSettings:
         return replace(self, **changes)  # type: ignore[arg-type]

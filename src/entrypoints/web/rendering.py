@@ -10,7 +10,7 @@ from pyramid.events import BeforeRender
 from pyramid.interfaces import IRendererInfo
 from pyramid_jinja2 import IJinja2Environment
 
-from domain.practitioners.practitioner import ModuleRight
+from domain.practitioners.rights import ModuleRight
 from entrypoints.web.tenancy import tenant_or_none
 
 

@@ -15,7 +15,8 @@ from adapters.db.web_sessions import Visit
 from domain.practitioners.practitioner import Practitioner
 from domain.ports import PractitionerRepository
 from domain.tenancy.policy import TenantAuthPolicy
-from domain.practitioners.practitioner import LoginMethod, ModuleRight
+from domain.practitioners.practitioner import LoginMethod
+from domain.practitioners.rights import ModuleRight
 from entrypoints.web.sessions import LOGIN_METHOD_KEY, PRACTITIONER_KEY
 from entrypoints.web.tenancy import tenant_or_none
 

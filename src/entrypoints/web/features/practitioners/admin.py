@@ -12,7 +12,7 @@ from domain.practitioners.authority import Authority
 from domain.errors import DomainError, EmailAlreadyRegistered, InvalidValue, NotAllowed, UnknownPractitioner
 from domain.tenancy.policy import TenantAuthPolicy
 from domain.practitioners.directory import PAGE_SIZE, PractitionerDirectory
-from domain.practitioners.practitioner import ModuleRight
+from domain.practitioners.rights import ModuleRight
 from entrypoints.web.forms import checked, page_number, query_text, text
 
 

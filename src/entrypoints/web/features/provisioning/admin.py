@@ -12,7 +12,7 @@ from domain.errors import InvalidValue, NotAllowed, UnknownProvider, UnknownToke
 from domain.provisioning.tokens import ProvisioningTokens
 from domain.provisioning.users import Provisioning
 from domain.sso.sign_in import SingleSignOn
-from domain.practitioners.practitioner import ModuleRight
+from domain.practitioners.rights import ModuleRight
 from entrypoints.scim.rendering import base_url as scim_base_url
 from entrypoints.web.forms import text
 
