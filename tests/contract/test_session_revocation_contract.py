@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 
 from adapters.db.engine import make_session_factory, transactional_session
 from adapters.db.repositories import SqlPractitionerRepository, SqlTenantRepository
-from adapters.db.web_sessions import SqlSessionRevocation, SqlWebSessionStore
+from adapters.db.web_sessions import SessionRow, SqlSessionRevocation, SqlWebSessionStore
 from domain.ports import SessionRevocation
 from domain.practitioners.practitioner import LoginMethod, Practitioner
 from domain.tenancy.tenant import Tenant
@@ -87,16 +87,8 @@ class InDatabase:
     def open_session(self, tenant_id: str, practitioner_id: str | None, method: LoginMethod | None) -> str:
         session_id = secrets.token_hex(32)
         self._slug_of[session_id] = self._slugs[tenant_id]
-        self._store.save(
-            session_id,
-            tenant_id,
-            practitioner_id,
-            method.value if method else None,
-            {},
-            NOW,
-            NOW + timedelta(hours=1),
-            new=True,
-        )
+        row = SessionRow(practitioner_id, method.value if method else None, {}, NOW, NOW + timedelta(hours=1))
+        self._store.save(session_id, tenant_id, row, new=True)
         return session_id
 
     def is_open(self, session_id: str) -> bool:

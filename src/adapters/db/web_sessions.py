@@ -25,6 +25,26 @@ class StoredSession:
 
 
 @dataclass(frozen=True)
+class SessionRow:
+    """What a session row holds besides its id and tenant."""
+
+    practitioner_id: str | None
+    login_method: str | None
+    data: dict[str, Any]
+    created_at: datetime
+    expires_at: datetime
+
+    def columns(self) -> dict[str, Any]:
+        return {
+            "practitioner_id": self.practitioner_id,
+            "login_method": self.login_method,
+            "data": json.dumps(self.data, separators=(",", ":")),
+            "created_at": self.created_at,
+            "expires_at": self.expires_at,
+        }
+
+
+@dataclass(frozen=True)
 class Visit:
     """What a request to an instance needs before anything else, read in one statement: the
     tenant its host names, the browser's session there, and the practitioner that session
@@ -67,51 +87,24 @@ class SqlWebSessionStore:
         stored = StoredSession(json.loads(row.data), row.created_at, row.expires_at)
         return Visit(row.Tenant, stored, row.Practitioner)
 
-    def save(
-        self,
-        id_digest: str,
-        tenant_id: str,
-        practitioner_id: str | None,
-        login_method: str | None,
-        data: dict[str, Any],
-        created_at: datetime,
-        expires_at: datetime,
-        *,
-        new: bool,
-    ) -> None:
+    def save(self, id_digest: str, tenant_id: str, row: SessionRow, *, new: bool) -> None:
         """Writes a new session, or updates one; a session ended meanwhile stays ended."""
         c = schema.web_sessions.c
-        values = _columns(practitioner_id, login_method, data, expires_at)
         if new:
             self._session.execute(
-                schema.web_sessions.insert().values(
-                    id_digest=id_digest, tenant_id=tenant_id, created_at=created_at, **values
-                )
+                schema.web_sessions.insert().values(id_digest=id_digest, tenant_id=tenant_id, **row.columns())
             )
         else:
+            changed = {name: value for name, value in row.columns().items() if name != "created_at"}
             self._session.execute(
-                update(schema.web_sessions).where(c.id_digest == id_digest, c.tenant_id == tenant_id).values(**values)
+                update(schema.web_sessions).where(c.id_digest == id_digest, c.tenant_id == tenant_id).values(**changed)
             )
 
-    def rotate(
-        self,
-        old_digest: str,
-        new_digest: str,
-        tenant_id: str,
-        practitioner_id: str | None,
-        login_method: str | None,
-        data: dict[str, Any],
-        created_at: datetime,
-        expires_at: datetime,
-    ) -> None:
+    def rotate(self, old_digest: str, new_digest: str, tenant_id: str, row: SessionRow) -> None:
         """The session under a new id: the old row takes the new digest and data in one statement
         (a login's rotation). A session gone meanwhile (ended by an admin) is started anew."""
         c = schema.web_sessions.c
-        values = {
-            "id_digest": new_digest,
-            "created_at": created_at,
-            **_columns(practitioner_id, login_method, data, expires_at),
-        }
+        values = {"id_digest": new_digest, **row.columns()}
         result = self._session.execute(
             update(schema.web_sessions).where(c.id_digest == old_digest, c.tenant_id == tenant_id).values(**values)
         )
@@ -124,18 +117,6 @@ class SqlWebSessionStore:
     def delete_expired(self, now: datetime) -> int:
         c = schema.web_sessions.c
         return delete_unlocked(self._session, schema.web_sessions, c.id_digest, c.expires_at <= now)
-
-
-def _columns(
-    practitioner_id: str | None, login_method: str | None, data: dict[str, Any], expires_at: datetime
-) -> dict[str, Any]:
-    """What a save writes, whether it inserts, updates or rotates."""
-    return {
-        "practitioner_id": practitioner_id,
-        "login_method": login_method,
-        "data": json.dumps(data, separators=(",", ":")),
-        "expires_at": expires_at,
-    }
 
 
 class SqlSessionRevocation:

@@ -58,25 +58,9 @@ class SingleSignOn:
         if linking_practitioner is not None:
             TenantAuthPolicy.of(tenant).require_linked_accounts_shown()
         provider = self._enabled_provider(tenant, provider_id)
-        pending = PendingLogin(
-            tenant_id=tenant.id,
-            provider_id=provider.id,
-            state=self._token_source.new_token(),
-            nonce=self._token_source.new_token(),
-            code_verifier=self._token_source.new_token(48),
-            next_path=next_path,
-            started_at=self._clock.now(),
-            linking_practitioner_id=linking_practitioner.id if linking_practitioner else None,
-        )
-        url = self._client.authorization_url(
-            provider,
-            redirect_uri,
-            pending.state,
-            pending.nonce,
-            pkce_challenge(pending.code_verifier),
-            login_hint=provider.settings.login_hint(typed_email),
-        )
-        return pending, url
+        linking = linking_practitioner.id if linking_practitioner else None
+        login_hint = provider.settings.login_hint(typed_email)
+        return self._authorize(tenant, provider, redirect_uri, next_path, login_hint, linking_practitioner_id=linking)
 
     def begin_test(
         self, tenant: Tenant, admin: Practitioner, provider_id: str, redirect_uri: str
@@ -88,18 +72,32 @@ class SingleSignOn:
         provider = self._providers.get(tenant.id, provider_id)
         if provider is None:
             raise UnknownProvider()
+        return self._authorize(tenant, provider, redirect_uri, "/admin/authentication", None, tested_by=admin.id)
+
+    def _authorize(
+        self,
+        tenant: Tenant,
+        provider: IdentityProvider,
+        redirect_uri: str,
+        next_path: str,
+        login_hint: str | None,
+        **purpose: str | None,
+    ) -> tuple[PendingLogin, str]:
+        """Fresh state, nonce and PKCE verifier, kept as the pending login, and the provider's URL.
+        ``purpose``: whom a link is for (linking_practitioner_id) or who tests (tested_by)."""
         pending = PendingLogin(
             tenant_id=tenant.id,
             provider_id=provider.id,
             state=self._token_source.new_token(),
             nonce=self._token_source.new_token(),
             code_verifier=self._token_source.new_token(48),
-            next_path="/admin/authentication",
+            next_path=next_path,
             started_at=self._clock.now(),
-            tested_by=admin.id,
+            **purpose,
         )
+        challenge = pkce_challenge(pending.code_verifier)
         url = self._client.authorization_url(
-            provider, redirect_uri, pending.state, pending.nonce, pkce_challenge(pending.code_verifier)
+            provider, redirect_uri, pending.state, pending.nonce, challenge, login_hint=login_hint
         )
         return pending, url
 

@@ -17,7 +17,7 @@ from pyramid.request import Request
 from pyramid.response import Response
 from zope.interface import implementer
 
-from adapters.db.web_sessions import SqlWebSessionStore
+from adapters.db.web_sessions import SessionRow, SqlWebSessionStore
 from domain.ports import TokenSource
 from entrypoints.web.tenancy import tenant_or_none
 from entrypoints.web.visit import COOKIE_NAME, session_digest
@@ -122,16 +122,16 @@ class DatabaseSession(dict[str, Any]):
             self._id = tokens.new_token(32)
             row = self._row()
             if self._replaced_id is not None:
-                self._store.rotate(self._digest(self._replaced_id), self._digest(self._id), tenant.id, *row)
+                self._store.rotate(self._digest(self._replaced_id), self._digest(self._id), tenant.id, row)
             else:
-                self._store.save(self._digest(self._id), tenant.id, *row, new=True)
+                self._store.save(self._digest(self._id), tenant.id, row, new=True)
             return
         # A session that was ended during this request (by a policy change, say) is not
         # brought back by writing its data.
-        self._store.save(self._digest(self._id), tenant.id, *self._row(), new=False)
+        self._store.save(self._digest(self._id), tenant.id, self._row(), new=False)
 
-    def _row(self) -> tuple[str | None, str | None, dict[str, Any], datetime, datetime]:
-        return (
+    def _row(self) -> SessionRow:
+        return SessionRow(
             self.get(PRACTITIONER_KEY),
             self.get(LOGIN_METHOD_KEY),
             dict(self),

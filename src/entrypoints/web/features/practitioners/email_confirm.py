@@ -6,6 +6,7 @@ the link neither spends it nor changes the email. POST applies the change.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pyramid.request import Request
@@ -13,6 +14,7 @@ from pyramid.view import view_config
 
 from domain.errors import DomainError, EmailAlreadyRegistered, InvalidResetToken, NotAllowed
 from domain.practitioners.email_change import EmailChange
+from domain.tenancy.tenant import Tenant
 from entrypoints.web.forms import sentence
 
 
@@ -25,19 +27,20 @@ def _refused(request: Request, err: DomainError) -> dict[str, Any]:
     return {"invalid": sentence(str(err)), "pending": None, "done": None}
 
 
-@view_config(route_name="email_confirm", request_method="GET", renderer="email_confirm.jinja2")
-def confirm_form(request: Request) -> dict[str, Any]:
+def _page(request: Request, step: Callable[[EmailChange, Tenant, str], object], shown: str) -> dict[str, Any]:
+    """The page after ``step`` of the link (showing it, or applying it): what it gave, or the refusal."""
     try:
-        pending = request.find_service(EmailChange).open_link(request.tenant, request.matchdict["token"])
+        result = step(request.find_service(EmailChange), request.tenant, request.matchdict["token"])
     except DomainError as err:
         return _refused(request, err)
-    return {"invalid": None, "pending": pending, "done": None}
+    return {"invalid": None, "pending": None, "done": None, shown: result}
+
+
+@view_config(route_name="email_confirm", request_method="GET", renderer="email_confirm.jinja2")
+def confirm_form(request: Request) -> dict[str, Any]:
+    return _page(request, EmailChange.open_link, "pending")  # reads only: opening a link changes nothing
 
 
 @view_config(route_name="email_confirm", request_method="POST", renderer="email_confirm.jinja2")
 def confirm(request: Request) -> dict[str, Any]:
-    try:
-        practitioner = request.find_service(EmailChange).confirm(request.tenant, request.matchdict["token"])
-    except DomainError as err:
-        return _refused(request, err)
-    return {"invalid": None, "pending": None, "done": practitioner}
+    return _page(request, EmailChange.confirm, "done")
