@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import itertools
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 
 from domain.sso.challenge import LinkChallenge
 from domain.errors import (
     EmailAlreadyRegistered,
+    VersionMismatch,
     IdentityRejected,
     NotUnique,
     ProviderUnavailable,
@@ -25,6 +26,7 @@ from domain import ports
 from domain.throttle import Throttle, ThrottleRule
 from domain.ports import MailMessage, Page
 from domain.provisioning.bearer_token import ScimToken
+from domain.provisioning.scim_group import GroupQuery, Membership, ScimGroup
 from domain.provisioning.scim_user import ScimQuery
 from domain.audit import AuditCursor, AuditEvent, AuditLog, AuditQuery
 from domain.sso import checks
@@ -492,6 +494,62 @@ class FakeScimTokenRepository:
         )
 
 
+class FakeScimGroupRepository:
+    """Keeps copies, as a database keeps rows: a group changes here only when saved."""
+
+    def __init__(self) -> None:
+        self._rows: dict[str, ScimGroup] = {}
+
+    def _clash(self, group: ScimGroup) -> None:
+        if any(
+            g.tenant_id == group.tenant_id and g.display_name_key == group.display_name_key and g.id != group.id
+            for g in self._rows.values()
+        ):
+            raise NotUnique("displayName", group.display_name)
+
+    def add(self, group: ScimGroup) -> None:
+        self._clash(group)
+        self._rows[group.id] = replace(group)
+
+    def get(self, tenant_id: str, group_id: str) -> ScimGroup | None:
+        found = self._rows.get(group_id)
+        return replace(found) if found is not None and found.tenant_id == tenant_id else None
+
+    def search(self, tenant_id: str, query: GroupQuery, offset: int, limit: int) -> tuple[list[ScimGroup], int]:
+        def meets(g: ScimGroup) -> bool:
+            return (
+                g.tenant_id == tenant_id
+                and (query.display_name is None or g.display_name_key == fold_user_name(query.display_name))
+                and (query.external_id is None or g.external_id == query.external_id)
+            )
+
+        found = sorted((g for g in self._rows.values() if meets(g)), key=lambda g: (g.created_at, g.id))
+        return [replace(g) for g in found[offset : offset + limit]], len(found)
+
+    def save(self, group: ScimGroup) -> None:
+        stored = self._rows.get(group.id)
+        if stored is None or stored.version != group.version - 1:
+            raise VersionMismatch()
+        self._clash(group)
+        self._rows[group.id] = replace(group)
+
+    def remove(self, group: ScimGroup) -> None:
+        self._rows.pop(group.id, None)
+
+    def forget_member(self, practitioner_id: str) -> None:
+        """What the database's cascade does when a practitioner is deleted."""
+        for group in self._rows.values():
+            group.member_ids -= {practitioner_id}
+
+    def memberships(self, tenant_id: str, practitioner_ids: set[str]) -> dict[str, list[Membership]]:
+        found: dict[str, list[Membership]] = {}
+        for group in sorted(self._rows.values(), key=lambda g: (g.display_name.lower(), g.id)):
+            for member in sorted(group.member_ids & practitioner_ids):
+                if group.tenant_id == tenant_id:
+                    found.setdefault(member, []).append(Membership(group.id, group.display_name))
+        return found
+
+
 # Each fake stands in for its port in the unit tests' world; `make typecheck` holds it to that port.
 _tenants: type[ports.TenantRepository] = FakeTenantRepository
 _practitioners: type[ports.PractitionerRepository] = FakePractitionerRepository
@@ -512,3 +570,4 @@ _secret_box: type[ports.SecretBox] = FakeSecretBox
 _url_safety: type[ports.UrlSafety] = FakeUrlSafety
 _idp: type[ports.IdentityProviderClient] = FakeIdentityProviderClient
 _scim_tokens: type[ports.ScimTokenRepository] = FakeScimTokenRepository
+_scim_groups: type[ports.ScimGroupRepository] = FakeScimGroupRepository

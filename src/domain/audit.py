@@ -51,6 +51,10 @@ class AuditKind:
     EMAIL_CHANGE_REQUESTED = "email_change_requested"  # the link went to the new address
     EMAIL_CHANGED = "email_changed"  # the link was followed: the new address is the registered one
     PROVIDER_TEST_SIGN_IN = "provider_test_sign_in"  # an admin tested a provider: passed or failed, nothing changed
+    # A SCIM client's groups (their members' rights changes are RIGHTS_GRANTED / RIGHTS_REVOKED).
+    SCIM_GROUP_CREATED = "scim_group_created"
+    SCIM_GROUP_UPDATED = "scim_group_updated"
+    SCIM_GROUP_DELETED = "scim_group_deleted"
 
 
 # A SCIM client's changes to practitioners are the Practitioners page's events by another path:
@@ -61,6 +65,9 @@ _LABELS = {
     ProvisioningKind.USER_DEACTIVATED: "practitioner deactivated",
     ProvisioningKind.USER_DELETED: "practitioner deleted",
     AuditKind.PROVIDER_TEST_SIGN_IN: "provider test sign-in",
+    AuditKind.SCIM_GROUP_CREATED: "group added",
+    AuditKind.SCIM_GROUP_UPDATED: "group changed",
+    AuditKind.SCIM_GROUP_DELETED: "group deleted",
 }
 
 

@@ -13,6 +13,7 @@ from typing import Protocol
 from domain.passwords.reset_token import PasswordResetToken
 from domain.practitioners.practitioner import LoginMethod, Practitioner
 from domain.provisioning.bearer_token import ScimToken
+from domain.provisioning.scim_group import GroupQuery, Membership, ScimGroup
 from domain.provisioning.scim_user import ScimQuery
 from domain.sso.challenge import LinkChallenge
 from domain.sso.checks import Diagnosis
@@ -242,3 +243,24 @@ class ScimTokenRepository(Protocol):
 
     def list(self, tenant_id: str) -> list[ScimToken]:
         """The tenant's tokens, newest first, revoked ones included."""
+
+
+class ScimGroupRepository(Protocol):
+    def add(self, group: ScimGroup) -> None:
+        """Raises NotUnique("displayName") when another group of the tenant has its display_name_key,
+        also when a concurrent request took it first."""
+
+    def get(self, tenant_id: str, group_id: str) -> ScimGroup | None: ...
+
+    def search(self, tenant_id: str, query: GroupQuery, offset: int, limit: int) -> tuple[list[ScimGroup], int]:
+        """Groups meeting every criterion, oldest first, and how many there are."""
+
+    def save(self, group: ScimGroup) -> None:
+        """Writes a group changed by ScimGroup.apply. Raises NotUnique("displayName") as ``add`` does,
+        and VersionMismatch when another request changed it since it was read."""
+
+    def remove(self, group: ScimGroup) -> None: ...
+
+    def memberships(self, tenant_id: str, practitioner_ids: set[str]) -> dict[str, list[Membership]]:
+        """The groups of each of these practitioners (by display name), in one lookup; an id in no
+        group has no entry."""

@@ -11,6 +11,7 @@ import transaction
 from sqlalchemy import Engine
 
 from adapters.db.engine import make_engine, make_session_factory, transactional_session
+from adapters.db.scim_groups import SqlScimGroupRepository
 from adapters.db.sso_repositories import (
     SqlAuditLog,
     SqlIdentityLinkRepository,
@@ -31,6 +32,7 @@ from domain.ports import (
     LinkChallengeRepository,
     PasswordResetTokenRepository,
     PractitionerRepository,
+    ScimGroupRepository,
     ScimTokenRepository,
     TenantRepository,
 )
@@ -52,6 +54,7 @@ class Repositories:
     challenges: LinkChallengeRepository
     audit: AuditLog
     scim_tokens: ScimTokenRepository
+    scim_groups: ScimGroupRepository
 
 
 class FakeUnitOfWork:
@@ -67,6 +70,7 @@ class FakeUnitOfWork:
             fakes.FakeLinkChallengeRepository(),
             fakes.FakeAuditLog(),
             fakes.FakeScimTokenRepository(),
+            fakes.FakeScimGroupRepository(),
         )
 
     def commit(self) -> None:
@@ -94,6 +98,7 @@ class SqlUnitOfWork:
             SqlLinkChallengeRepository(session),
             SqlAuditLog(session),
             SqlScimTokenRepository(session),
+            SqlScimGroupRepository(session),
         )
 
     def commit(self) -> None:

@@ -133,6 +133,8 @@ STATE_TABLES = (
     "link_challenges",
     "scim_tokens",
     "mail_outbox",
+    "scim_groups",
+    "scim_group_members",
 )
 # Bookkeeping inside state rows: a wrong code is counted against its challenge, a presented
 # SCIM token is marked used even when its request is refused.
@@ -778,6 +780,12 @@ POLICY_FIELDS = (
     "workflow",
     "unknown_identity",
     "registration_url",
+    "roles_claim",
+    "roles_from_provider",
+    "role_value-0",
+    "role_right-0",
+    "role_value-49",
+    "role_right-49",
     *(
         f"{kind}-{field}"
         for kind in ("claim", "value_map")
@@ -1088,6 +1096,104 @@ def test_any_scim_list_query_answers_below_500(scim_target: ScimTarget, engine: 
         "/scim/v2/Users?" + urlencode(query), headers=scim_target.scim.headers(), expect_errors=True
     )
     answered(answer, before, engine)
+
+
+# --- SCIM Groups ---
+
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+GROUP_PATCH_PATHS = ("members", 'members[value eq "x"]', "displayName", "externalId", "members[", "id")
+
+
+class ScimGroupTarget:
+    """A group holding the target user, on which the operations work; made again when deleted."""
+
+    def __init__(self, users: ScimTarget) -> None:
+        self.users = users
+        self.id = ""
+
+    def ensure(self) -> str:
+        scim = self.users.scim
+        if not self.id or scim.get(f"/Groups/{self.id}", status="*").status_int == 404:
+            for old in scim.get("/Groups").json["Resources"]:  # a renamed one may hold the name
+                scim.delete(f"/Groups/{old['id']}", status="*")
+            body = {"schemas": [GROUP], "displayName": "Target", "members": [{"value": self.users.ensure()}]}
+            self.id = scim.post("/Groups", body).json["id"]
+        return self.id
+
+
+def group_body() -> st.SearchStrategy[Any]:
+    valid = {"schemas": [GROUP], "displayName": "Nurses"}
+    attributes = st.sampled_from(("displayName", "externalId", "members", "id", "schemas"))
+    members = st.lists(st.fixed_dictionaries({}, optional={"value": JSON_VALUE, "type": JSON_VALUE}), max_size=3)
+    fuzzed = st.dictionaries(attributes, st.one_of(JSON_VALUE, members), max_size=3)
+    return st.one_of(fuzzed.map(lambda f: {**valid, **f}), JSON_VALUE)
+
+
+def group_patch_body() -> st.SearchStrategy[Any]:
+    operation = st.fixed_dictionaries(
+        {"op": st.one_of(st.sampled_from(["Add", "replace", "Remove"]), JSON_VALUE)},
+        optional={"path": st.one_of(st.sampled_from(GROUP_PATCH_PATHS), JSON_TEXT), "value": JSON_VALUE},
+    )
+    return st.one_of(
+        st.lists(operation, min_size=1, max_size=3).map(lambda ops: {"schemas": [PATCH_OP], "Operations": ops}),
+        JSON_VALUE,
+    )
+
+
+@pytest.fixture
+def group_target(scim_target: ScimTarget) -> ScimGroupTarget:
+    return ScimGroupTarget(scim_target)
+
+
+@FUZZ
+@given(body=group_body())
+def test_any_scim_group_create_answers_below_500(group_target: ScimGroupTarget, engine: Engine, body: Any):
+    group_target.ensure()
+    scim_call(engine, group_target.users.scim, "POST", "/Groups", body)
+
+
+@FUZZ
+@given(
+    body=group_body(),
+    if_match=st.one_of(st.none(), st.just("*"), st.text(st.characters(max_codepoint=255), max_size=10)),
+)
+def test_any_scim_group_replace_answers_below_500(
+    group_target: ScimGroupTarget, engine: Engine, body: Any, if_match: str | None
+):
+    headers = {"If-Match": if_match} if if_match is not None else {}
+    scim_call(engine, group_target.users.scim, "PUT", f"/Groups/{group_target.ensure()}", body, **headers)
+
+
+@FUZZ
+@given(body=group_patch_body())
+def test_any_scim_group_patch_answers_below_500(group_target: ScimGroupTarget, engine: Engine, body: Any):
+    scim_call(engine, group_target.users.scim, "PATCH", f"/Groups/{group_target.ensure()}", body)
+
+
+@FUZZ
+@given(
+    query=st.fixed_dictionaries(
+        {},
+        optional={
+            "filter": st.one_of(FILTERS, FIELD, st.just('displayName eq "Target"')),
+            "startIndex": st.one_of(JSON_NUMBER.map(str), FIELD),
+            "count": st.one_of(JSON_NUMBER.map(str), FIELD),
+            "excludedAttributes": FIELD,
+        },
+    ),
+    group_id=st.one_of(st.just("target"), FIELD),
+)
+def test_any_scim_group_list_get_and_delete_answer_below_500(
+    group_target: ScimGroupTarget, engine: Engine, query: dict[str, Any], group_id: Any
+):
+    scim = group_target.users.scim
+    path = "/Groups/" + (group_target.ensure() if group_id == "target" else raw_path(group_id))
+    before = snapshot(engine)
+    answered(
+        scim.app.get("/scim/v2/Groups?" + urlencode(query), headers=scim.headers(), expect_errors=True), before, engine
+    )
+    scim_call(engine, scim, "GET", path)
+    scim_call(engine, scim, "DELETE", path)
 
 
 @FUZZ

@@ -41,6 +41,7 @@ from adapters.db.schema import (
     identity_links,
     password_reset_tokens,
     practitioners,
+    scim_groups,
     scim_tokens,
     tenants,
     web_sessions,
@@ -54,12 +55,14 @@ from domain.sso.provider import IdentityProvider, ProviderSettings
 from domain.practitioners.directory import PractitionerDirectory
 from domain.provisioning.tokens import ProvisioningTokens
 from domain.tenancy.onboarding import TenantOnboarding
+from domain.tenancy.tenant import RoleMapping
 from domain.practitioners.rights import ModuleRight
 from tests.e2e.conftest import PASSWORD, Portal
 
 PRACTITIONERS_PAGE = "/admin/practitioners"
 PROVISIONING_PAGE = "/admin/provisioning"
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 
@@ -471,6 +474,40 @@ def test_scim_creates_answer_as_the_matrix_says(practice, actor, answer):
         assert practice.practitioner_by_email("new@acme.test").rights == frozenset()
     else:
         assert practice.state() == before
+
+
+# POST /scim/v2/Groups where the practice applies roles (a group "Admins" gives the Practitioners
+# right): any working token keeps groups, but only one that may grant rights (the owner's) gives
+# rights through them. Nothing is written when refused.
+SCIM_GROUPS = """
+group    owner-token  clerk-token  legacy-token  other-token  owner-session
+Nurses   201          201          201           401          401
+Admins   201          403          403           401          401
+"""
+
+
+@pytest.mark.parametrize("group, actor, answer", cells_by_actor(SCIM_GROUPS))
+def test_scim_group_writes_answer_as_the_matrix_says(practice, group, actor, answer):
+    with practice.portal.unit_of_work() as request:
+        tenant = request.find_service(TenantOnboarding).tenant("acme")
+        tenant.auth = tenant.auth.but(
+            roles_claim="groups",
+            role_mappings=(RoleMapping("Admins", ModuleRight.PRACTITIONERS),),
+            roles_from_provider=True,
+        )
+    browser, headers = scim_client(practice, actor)
+    before = practice.state()
+    body = {"schemas": [GROUP], "displayName": group, "members": [{"value": practice.ids["ann"]}]}
+    response = scim_request(browser, headers, "POST", "/Groups", body)
+    assert_answer(response, answer)
+    with practice.engine.connect() as connection:
+        groups = connection.execute(select(scim_groups.c.display_name)).scalars().all()
+    if response.status_int < 300:
+        assert groups == [group]
+        granted = frozenset({ModuleRight.PRACTITIONERS}) if group == "Admins" else frozenset()
+        assert practice.practitioner(practice.ids["ann"]).rights == granted
+    else:
+        assert groups == [] and practice.state() == before
 
 
 # --- a token works only while its creator may act --------------------------------------------

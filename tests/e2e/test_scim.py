@@ -901,7 +901,7 @@ def test_every_write_is_audited_with_the_tokens_name(scim: Scim, engine: Engine)
 
 def test_an_unsupported_method_is_405_and_an_unknown_endpoint_404_both_as_scim_errors(scim: Scim):
     assert_scim_error(scim.delete("/Users", status=405), 405)
-    assert_scim_error(scim.get("/Groups", status=404), 404)
+    assert_scim_error(scim.get("/Nope", status=404), 404)
     assert_scim_error(scim.post("/Bulk", {}, status=404), 404)
 
 
@@ -922,24 +922,25 @@ def test_service_provider_config_declares_what_is_supported(scim: Scim):
 
 def test_schemas_describe_the_user_schema_and_its_attributes(scim: Scim):
     listing = scim.get("/Schemas").json
-    assert listing["schemas"] == [LIST] and listing["totalResults"] == 1
-    (schema,) = listing["Resources"]
-    assert schema["id"] == USER
+    assert listing["schemas"] == [LIST] and listing["totalResults"] == 2
+    (schema,) = [s for s in listing["Resources"] if s["id"] == USER]
     names = {a["name"]: a for a in schema["attributes"]}
     assert {"userName", "name", "emails", "active", "title", "phoneNumbers"} <= set(names)
     assert names["userName"]["required"] is True and names["userName"]["uniqueness"] == "server"
     assert names["emails"]["required"] is True  # the registered email (or an email userName)
     assert {s["name"] for s in names["name"]["subAttributes"]} >= {"givenName", "familyName"}
     assert scim.get(f"/Schemas/{USER}").json == schema
-    assert_scim_error(scim.get("/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group", status=404), 404)
+    assert_scim_error(scim.get("/Schemas/urn:ietf:params:scim:schemas:core:2.0:Nope", status=404), 404)
 
 
-def test_resource_types_list_only_user(scim: Scim):
+def test_resource_types_list_users_and_groups(scim: Scim):
     listing = scim.get("/ResourceTypes").json
-    (user_type,) = listing["Resources"]
-    assert user_type["id"] == "User" and user_type["endpoint"] == "/Users" and user_type["schema"] == USER
+    assert {t["id"] for t in listing["Resources"]} == {"User", "Group"}
+    (user_type,) = [t for t in listing["Resources"] if t["id"] == "User"]
+    assert user_type["endpoint"] == "/Users" and user_type["schema"] == USER
     assert scim.get("/ResourceTypes/User").json == user_type
-    assert_scim_error(scim.get("/ResourceTypes/Group", status=404), 404)
+    assert scim.get("/ResourceTypes/Group").json["endpoint"] == "/Groups"
+    assert_scim_error(scim.get("/ResourceTypes/Nope", status=404), 404)
 
 
 def test_the_primary_flag_of_the_one_email_kept_round_trips(scim: Scim):

@@ -1,8 +1,9 @@
 """The SCIM API as an independent conformance tool sees it: scim2-tester against the app on loopback.
 
-Every check it runs for the Users resource must pass: ERROR (a MUST broken) and CRITICAL (a
-security problem) fail this test, and so does a check that the server made crash. What the
-portal does not offer (Groups, bulk, sort, password change) is declared unsupported in the
+Every check it runs for the Users and Groups resources must pass: ERROR (a MUST broken) and
+CRITICAL (a security problem) fail this test, and so does a check that the server made crash.
+Groups make the tool create Users to put in them as members, so both run together. What the
+portal does not offer (bulk, sort, password change) is declared unsupported in the
 ServiceProviderConfig, so the tool skips it rather than failing.
 """
 
@@ -27,7 +28,7 @@ def scim_token(portal: Portal, slug: str) -> str:
         return request.find_service(ProvisioningTokens).create(tenant, "scim2-tester", onboarding.owner_of(tenant))[1]
 
 
-def test_scim2_tester_finds_no_error_in_the_users_resource(portal: Portal, wsgi_app: Router):
+def test_scim2_tester_finds_no_error_in_the_users_and_groups_resources(portal: Portal, wsgi_app: Router):
     portal.open_tenant("acme")
     token = scim_token(portal, "acme")
     with served_on_loopback(wsgi_app) as port:
@@ -37,8 +38,10 @@ def test_scim2_tester_finds_no_error_in_the_users_resource(portal: Portal, wsgi_
             timeout=10,
         )
         with http:
-            results = check_server(SyncSCIMClient(http), resource_types=["User"])
+            results = check_server(SyncSCIMClient(http), resource_types=["User", "Group"])
     ran = [r for r in results if r.status is not Status.SKIPPED]
+    group_checks = [r for r in ran if "Group" in f"{r.title} {r.reason}"]
     failures = [f"{r.title}: {r.reason}" for r in results if r.status in FAILING]
     assert len(ran) >= 10, "the tool hardly ran: did discovery fail?"
+    assert len(group_checks) >= 5, "the tool hardly ran Group checks: is Group declared in ResourceTypes?"
     assert failures == []

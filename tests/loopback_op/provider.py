@@ -300,6 +300,15 @@ class LoopbackProvider(SwitchBoard):
         """Nobody is logged in: the authorization endpoint answers 403."""
         self.current_user = None
 
+    def release_for_scope(self, scope: str, *claims: str) -> None:
+        """A scope the provider knows and the claims it releases, as Keycloak or Okta send the roles
+        and groups claims only for a scope that asks for them (pyoidc releases claims by scope)."""
+        with self._lock:
+            assert self._provider is not None, "start the provider first"
+            self._provider.extra_scope_dict = {**(self._provider.extra_scope_dict or {}), scope: list(claims)}
+            supported = self._provider.capabilities["scopes_supported"]
+            self._provider.capabilities["scopes_supported"] = [*supported, scope]
+
     def reset(self) -> None:
         """Every switch off, the original key, the options as given to the constructor; hits,
         cookies and requests cleared. Clients, users and current_user stay."""

@@ -57,6 +57,7 @@ class World:
     scim_tokens: fakes.FakeScimTokenRepository = field(default_factory=fakes.FakeScimTokenRepository)
     page_links: fakes.FakeLinks = field(default_factory=fakes.FakeLinks)
     recovery_links: fakes.FakeRecoveryLinks = field(default_factory=fakes.FakeRecoveryLinks)
+    scim_groups: fakes.FakeScimGroupRepository = field(default_factory=fakes.FakeScimGroupRepository)
 
     def __post_init__(self) -> None:
         self.providers = fakes.FakeIdentityProviderRepository(self.links)
@@ -78,6 +79,7 @@ class World:
             ports.TokenSource: self.token_source,
             ports.Links: self.page_links,
             ports.RecoveryLinks: self.recovery_links,
+            ports.ScimGroupRepository: self.scim_groups,
             ports.IdentityLinkRepository: self.links,
             ports.IdentityProviderRepository: self.providers,
             ports.LinkChallengeRepository: self.challenges,

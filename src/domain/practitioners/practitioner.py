@@ -118,6 +118,12 @@ class Practitioner:
         """The owner holds every right; others hold what was granted."""
         return self.is_owner or right in self.rights
 
+    def hold_rights(self, rights: frozenset[ModuleRight]) -> tuple[frozenset[ModuleRight], frozenset[ModuleRight]]:
+        """Exactly these module rights from now on; the owner flag is not a module right and never
+        changes here. Returns the rights granted and those revoked."""
+        held, self.rights = self.rights, rights
+        return rights - held, held - rights
+
     @property
     def has_usable_password(self) -> bool:
         return self.password_hash is not None

@@ -6,15 +6,23 @@ the server hands out is always one it accepts back.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from domain.errors import VersionMismatch
-from domain.practitioners.practitioner import Practitioner
 
 
-def etag(practitioner: Practitioner) -> str:
+class Versioned(Protocol):
+    """A provisioned resource (a practitioner, a group): its version counts its changes."""
+
+    @property
+    def version(self) -> int: ...
+
+
+def etag(practitioner: Versioned) -> str:
     return f'W/"{practitioner.version}"'
 
 
-def require_version(practitioner: Practitioner, if_match: str | None) -> None:
+def require_version(practitioner: Versioned, if_match: str | None) -> None:
     """Refuses a write whose If-Match (None: not sent) names neither ``*`` nor this version.
 
     The header may list several tags. They are compared weakly (RFC 9110 §8.8.3.2): W/"3" and

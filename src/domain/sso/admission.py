@@ -15,21 +15,26 @@ from domain.sso.linking import TAKEN, add_link
 from domain.sso.matching import ConfirmByCode, LinkByVerifiedEmail, Linked, RegisterNew, UserMatcher
 from domain.sso.mirror import ProfileMirror, ProviderProfile
 from domain.sso.outcome import AlreadyLinked, ConfirmLink, LoggedIn, Outcome, VerifiedSignIn
+from domain.sso.roles import RoleSync, role_values
 from domain.tenancy.policy import TenantAuthPolicy
 from domain.tenancy.tenant import Tenant
 
 
 class SsoLogin:
-    """What every Single Sign On login ends with: the profile mirrored in pseudo-SSO, and the audit."""
+    """What every Single Sign On login ends with: the profile mirrored in pseudo-SSO, the rights
+    from the provider's roles where the policy applies them, and the audit."""
 
-    def __init__(self, mirror: ProfileMirror, audit: AuditTrail) -> None:
+    def __init__(self, mirror: ProfileMirror, roles: RoleSync, audit: AuditTrail) -> None:
         self._mirror = mirror
+        self._roles = roles
         self._audit = audit
 
     def log_in(self, sign_in: VerifiedSignIn, practitioner: Practitioner) -> LoggedIn:
         tenant = sign_in.tenant
         if TenantAuthPolicy.of(tenant).is_pseudo_sso:
             self._mirror.mirror(tenant, practitioner, ProviderProfile.of(tenant, sign_in.identity))
+        roles = role_values(tenant, sign_in.identity.claims)
+        self._roles.sync(tenant, practitioner, roles, sign_in.provider.display_name)
         summary = f"{practitioner.email} signed in with {sign_in.provider.display_name}"
         self._audit.record(tenant, AuditKind.SSO_LOGIN_SUCCEEDED, summary, practitioner.id)
         return LoggedIn(practitioner, sign_in.pending.next_path)
@@ -136,8 +141,13 @@ class ConfirmationStep:
 
     def handle(self, sign_in: VerifiedSignIn) -> Outcome:
         link = sign_in.pending_link(self._token_source.new_token(), self._clock.now())
-        if TenantAuthPolicy.of(sign_in.tenant).is_pseudo_sso:
-            link = replace(link, profile=ProviderProfile.of(sign_in.tenant, sign_in.identity))
+        tenant, policy = sign_in.tenant, TenantAuthPolicy.of(sign_in.tenant)
+        if policy.is_pseudo_sso:
+            link = replace(link, profile=ProviderProfile.of(tenant, sign_in.identity))
+        if policy.roles_applied:
+            mapped = {mapping.value for mapping in tenant.auth.role_mappings}
+            roles = tuple(dict.fromkeys(v for v in role_values(tenant, sign_in.identity.claims) if v in mapped))
+            link = replace(link, roles=roles)
         return ConfirmLink(link, code_sent=False)
 
 

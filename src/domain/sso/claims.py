@@ -103,6 +103,12 @@ def parse_value_map(text: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def claim_name_problem(claim: str) -> str | None:
+    """Why ``claim`` cannot name a claim (a dotted path allowed), or None: the one rule for claim
+    names, of the claim mappings and of the roles claim alike."""
+    return None if _CLAIM_NAME.match(claim) else "a claim name has 1 to 100 letters, digits or _ : . - /"
+
+
 def validate_mappings(mappings: Iterable[ClaimMapping]) -> dict[str, str]:
     """Field-keyed problems (``mapping-<field>``); empty when the mappings can be saved."""
     errors: dict[str, str] = {}
@@ -112,8 +118,9 @@ def validate_mappings(mappings: Iterable[ClaimMapping]) -> dict[str, str]:
         if mapping.field in seen:
             errors[key] = "each field can be filled from one claim only"
         seen.add(mapping.field)
-        if not _CLAIM_NAME.match(mapping.claim):
-            errors[key] = "a claim name has 1 to 100 letters, digits or _ : . - /"
+        claim_problem = claim_name_problem(mapping.claim)
+        if claim_problem is not None:
+            errors[key] = claim_problem
         elif mapping.field is ProfileField.SALUTATION:
             allowed = {s.value for s in Salutation} | {""}
             wrong = [target for _, target in mapping.value_map if target.lower() not in allowed]

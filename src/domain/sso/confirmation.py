@@ -24,6 +24,7 @@ from domain.sso.messages import link_code_message
 from domain.sso.mirror import ProfileMirror
 from domain.sso.pending import EXPIRED, PendingLink
 from domain.sso.provider import IdentityProvider
+from domain.sso.roles import RoleSync
 from domain.tenancy.policy import TenantAuthPolicy
 from domain.tenancy.tenant import Tenant
 from domain.throttle import Throttle, ThrottleRule, take_all
@@ -51,6 +52,7 @@ class LinkConfirmation:
         mailer: Mailer,
         token_source: TokenSource,
         mirror: ProfileMirror,
+        roles: RoleSync,
         audit: AuditTrail,
         clock: Clock,
     ) -> None:
@@ -62,6 +64,7 @@ class LinkConfirmation:
         self._mailer = mailer
         self._token_source = token_source
         self._mirror = mirror
+        self._roles = roles
         self._audit = audit
         self._clock = clock
 
@@ -162,6 +165,9 @@ class LinkConfirmation:
         # no profile (the workflow was standard then) is mirrored at the next sign-in instead.
         if pending.profile is not None and TenantAuthPolicy.of(tenant).is_pseudo_sso:
             self._mirror.mirror(tenant, practitioner, pending.profile)
+        provider = self._providers.get(tenant.id, challenge.provider_id)
+        if pending.roles is not None and provider is not None:
+            self._roles.sync(tenant, practitioner, pending.roles, provider.display_name)
         return practitioner
 
     def _verified_challenge(self, tenant: Tenant, pending: PendingLink, code: str) -> LinkChallenge:

@@ -126,11 +126,22 @@ class PendingLink(_SessionRecord):
     started_at: datetime
     practitioner_id: str | None = None  # known when linking from account settings
     profile: ProviderProfile | None = None
+    # Where the policy applies the provider's roles: the roles claim's values that the mapping
+    # names (at most one per mapping row, so small), applied once the code confirms the link.
+    roles: tuple[str, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "profile": None if self.profile is None else self.profile.to_dict()}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PendingLink:
-        profile = data.get("profile")
-        return super().from_dict({**data, "profile": None if profile is None else ProviderProfile.from_dict(profile)})
+        profile, roles = data.get("profile"), data.get("roles")
+        if roles is not None and not (isinstance(roles, list) and all(isinstance(r, str) for r in roles)):
+            raise TypeError("the roles are not a list of texts")
+        return super().from_dict(
+            {
+                **data,
+                "profile": None if profile is None else ProviderProfile.from_dict(profile),
+                "roles": None if roles is None else tuple(roles),
+            }
+        )

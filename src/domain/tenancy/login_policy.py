@@ -14,11 +14,18 @@ from domain.errors import IdentityRejected, InvalidForm
 from domain.ports import IdentityProviderRepository, SessionRevocation
 from domain.practitioners.practitioner import Practitioner
 from domain.practitioners.profile import ProfileField
-from domain.sso.claims import ClaimMapper, validate_mappings
+from domain.sso.claims import ClaimMapper, claim_name_problem, validate_mappings
 from domain.sso.provider import IdentityProvider
 from domain.tenancy.policy import TenantAuthPolicy
-from domain.tenancy.tenant import AuthSettings, ClaimMapping, Tenant, UnknownIdentityHandling, Workflow
-from domain.text import document_problem, url_shape_problem
+from domain.tenancy.tenant import (
+    AuthSettings,
+    ClaimMapping,
+    RoleMapping,
+    Tenant,
+    UnknownIdentityHandling,
+    Workflow,
+)
+from domain.text import document_problem, is_one_line, url_shape_problem
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,43 @@ class LoginPolicy:
     self_registration: bool
     claim_mappings: tuple[ClaimMapping, ...]
     registration_url: str = ""  # as typed; empty: no link
+    roles_claim: str = ""  # as typed; empty: no roles from the provider
+    role_mappings: tuple[RoleMapping, ...] = ()
+    roles_from_provider: bool = False
+
+
+MAX_ROLE_MAPPINGS = 50
+MAX_ROLE_VALUE_LENGTH = 255
+
+
+def role_value_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a role or group value in the mapping, or None."""
+    if not value.strip():
+        return "type the role or group value this right comes from"
+    if len(value) > MAX_ROLE_VALUE_LENGTH:
+        return f"a role or group value has at most {MAX_ROLE_VALUE_LENGTH} characters"
+    if not is_one_line(value):
+        return "a role or group value is one line, without control characters"
+    return None
+
+
+def _roles_problems(policy: LoginPolicy, claim: str, mappings: tuple[RoleMapping, ...]) -> dict[str, str]:
+    """Field-keyed problems of the roles part of the policy (``claim`` and ``mappings`` as saved)."""
+    errors: dict[str, str] = {}
+    if claim and (problem := claim_name_problem(claim)):
+        errors["roles_claim"] = problem
+    problems = [problem for mapping in mappings if (problem := role_value_problem(mapping.value))]
+    if problems:
+        errors["role_mappings"] = problems[0]
+    elif len(mappings) > MAX_ROLE_MAPPINGS:
+        errors["role_mappings"] = f"map at most {MAX_ROLE_MAPPINGS} role or group values"
+    elif mappings and not claim:
+        errors["roles_claim"] = "name the claim that holds the roles or groups, or remove the mapping"
+    if policy.roles_from_provider and not (claim and mappings):
+        errors.setdefault(
+            "roles_from_provider", "to apply the provider's roles, name their claim and map at least one value"
+        )
+    return errors
 
 
 def registration_url_problem(url: str) -> str | None:
@@ -99,14 +143,20 @@ class LoginPolicyAdministration:
         """Validates, saves and audits; returns what changed. Nothing is saved on an error."""
         before = tenant.auth
         registration_url = policy.registration_url.strip()
+        roles_claim = policy.roles_claim.strip()
+        # A value named twice for the same right is one mapping; the order the admin chose is kept.
+        role_mappings = tuple(dict.fromkeys(RoleMapping(m.value.strip(), m.right) for m in policy.role_mappings))
         after = before.but(
             workflow=policy.workflow,
             unknown_identity=policy.unknown_identity,
             self_registration=policy.self_registration,
             claim_mappings=tuple(sorted(policy.claim_mappings, key=lambda m: list(ProfileField).index(m.field))),
             registration_url=registration_url or None,
+            roles_claim=roles_claim,
+            role_mappings=role_mappings,
+            roles_from_provider=policy.roles_from_provider,
         )
-        errors = validate_mappings(policy.claim_mappings)
+        errors = validate_mappings(policy.claim_mappings) | _roles_problems(policy, roles_claim, role_mappings)
         enabled_providers = sum(1 for p in self._providers.list(tenant.id) if p.settings.enabled)
         if not TenantAuthPolicy(after).leaves_a_way_in(enabled_providers):
             errors["workflow"] = "pseudo-SSO needs an enabled Single Sign On provider, or nobody could log in"
@@ -151,11 +201,17 @@ def _changes(before: AuthSettings, after: AuthSettings) -> list[str]:
             ("workflow", before.workflow.value, after.workflow.value),
             ("unknown identities", before.unknown_identity.value, after.unknown_identity.value),
             ("self-registration", _on_off(before.self_registration), _on_off(after.self_registration)),
+            ("roles claim", before.roles_claim or "none", after.roles_claim or "none"),
+            ("roles from the provider", _on_off(before.roles_from_provider), _on_off(after.roles_from_provider)),
         )
         if old != new
     ]
     if before.claim_mappings != after.claim_mappings:
         changed.append("claim mappings changed")
+    if before.role_mappings != after.role_mappings:
+        # Each mapping: a right given by a value is a right given to whoever the provider gives it.
+        shown = "; ".join(f"{m.value} = {m.right.value}" for m in after.role_mappings)
+        changed.append(f"role mappings {shown}" if shown else "role mappings removed")
     if before.registration_url != after.registration_url:
         # The address itself: a changed link sends newcomers elsewhere, so the trail says where.
         changed.append(

@@ -80,6 +80,17 @@ class TenantAuthPolicy:
     def is_pseudo_sso(self) -> bool:
         return self.settings.workflow is Workflow.PSEUDO_SSO
 
+    @property
+    def roles_applied(self) -> bool:
+        """Whether every Single Sign On login sets the practitioner's module rights from the
+        provider's roles: a claim and a mapping are set, and the admin switched it on (pseudo-SSO,
+        where the provider is the source of truth: always). Without a mapping it would only ever
+        take rights away, so it stays off."""
+        settings = self.settings
+        return bool(settings.roles_claim and settings.role_mappings) and (
+            settings.roles_from_provider or self.is_pseudo_sso
+        )
+
     def end_closed_sessions(self, tenant_id: str, sessions: SessionRevocation) -> None:
         """After a change of these settings: ends every session whose door they closed."""
         for method in LoginMethod:

@@ -59,6 +59,9 @@ def includeme(config: Configurator) -> None:
         ("scim_users", "/scim/v2/Users"),
         ("scim_users_search", "/scim/v2/Users/.search"),  # before Users/{id}, which it would match
         ("scim_user", "/scim/v2/Users/{id}"),
+        ("scim_groups", "/scim/v2/Groups"),
+        ("scim_groups_search", "/scim/v2/Groups/.search"),  # before Groups/{id}, which it would match
+        ("scim_group", "/scim/v2/Groups/{id}"),
         ("scim_service_provider_config", "/scim/v2/ServiceProviderConfig"),
         ("scim_schemas", "/scim/v2/Schemas"),
         ("scim_schema", "/scim/v2/Schemas/{id}"),

@@ -26,6 +26,7 @@ from domain.errors import (
     UnknownPractitioner,
     VersionMismatch,
 )
+from domain.provisioning.scim_group import UnknownGroup
 from entrypoints.web.tenancy import HostNotServed, NoSuchInstance
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,11 @@ def not_allowed(exc: NotAllowed, request: Request) -> Response:
 @exception_view_config(UnknownPractitioner, path_info=SCIM_PATHS)
 def unknown_practitioner(exc: UnknownPractitioner, request: Request) -> Response:
     return error_response(404, "no such User in this practice")
+
+
+@exception_view_config(UnknownGroup, path_info=SCIM_PATHS)
+def unknown_group(exc: UnknownGroup, request: Request) -> Response:
+    return error_response(404, "no such Group in this practice")
 
 
 @exception_view_config(NoSuchInstance, path_info=SCIM_PATHS)

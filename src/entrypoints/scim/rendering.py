@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -9,6 +10,7 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from domain.practitioners.practitioner import Practitioner
+from domain.provisioning.scim_group import Membership
 from domain.provisioning.version import etag
 from entrypoints.scim.errors import json_response
 from entrypoints.scim.parsing import AttributePath, Selection
@@ -36,7 +38,7 @@ def user_location(request: Request, practitioner: Practitioner) -> str:
     return f"{base_url(request)}/Users/{practitioner.id}"
 
 
-def user_resource(request: Request, practitioner: Practitioner) -> dict[str, Any]:
+def user_resource(request: Request, practitioner: Practitioner, groups: Sequence[Membership] = ()) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "schemas": [USER_SCHEMA],
         "id": practitioner.id,
@@ -59,6 +61,12 @@ def user_resource(request: Request, practitioner: Practitioner) -> dict[str, Any
     if practitioner.job_title:
         resource["title"] = practitioner.job_title
     resource["active"] = bool(practitioner.active)
+    if groups:
+        base = base_url(request)
+        resource["groups"] = [
+            {"value": g.group_id, "$ref": f"{base}/Groups/{g.group_id}", "display": g.display_name, "type": "direct"}
+            for g in groups
+        ]
     resource["meta"] = {
         "resourceType": "User",
         "created": _timestamp(practitioner.created_at),
@@ -70,12 +78,17 @@ def user_resource(request: Request, practitioner: Practitioner) -> dict[str, Any
 
 
 def user_response(
-    request: Request, practitioner: Practitioner, selection: Selection, status: int = 200, **headers: str
+    request: Request,
+    practitioner: Practitioner,
+    selection: Selection,
+    status: int = 200,
+    groups: Sequence[Membership] = (),
+    **headers: str,
 ) -> Response:
     """One user as the client asked to see it, with its version as the ETag."""
     # Flush first: the data layer bumps the version (the ETag) and lastModified on write.
     request.dbsession.flush()
-    body = project(user_resource(request, practitioner), selection)
+    body = project(user_resource(request, practitioner, groups), selection)
     return json_response(body, status, {"ETag": etag(practitioner), **headers})
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 SEARCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -32,6 +33,7 @@ def _attribute(
     multi_valued: bool = False,
     sub_attributes: list[dict[str, Any]] | None = None,
     canonical_values: list[str] | None = None,
+    reference_types: list[str] | None = None,
 ) -> dict[str, Any]:
     attribute: dict[str, Any] = {
         "name": name,
@@ -47,6 +49,8 @@ def _attribute(
         attribute["uniqueness"] = uniqueness
     if canonical_values:
         attribute["canonicalValues"] = canonical_values
+    if reference_types:
+        attribute["referenceTypes"] = reference_types
     if sub_attributes is not None:
         attribute["subAttributes"] = sub_attributes
     return attribute
@@ -111,6 +115,44 @@ USER_ATTRIBUTES = [
             _attribute("type", description="Always work.", canonical_values=["work"]),
         ],
     ),
+    _attribute(
+        "groups",
+        "complex",
+        multi_valued=True,
+        mutability="readOnly",
+        description="The groups the practitioner is a member of; change them through /Groups.",
+        sub_attributes=[
+            _attribute("value", description="The group's id.", mutability="readOnly"),
+            _attribute(
+                "$ref", "reference", description="The group's URI.", mutability="readOnly", reference_types=["Group"]
+            ),
+            _attribute("display", description="The group's displayName.", mutability="readOnly"),
+            _attribute("type", description="Always direct.", mutability="readOnly", canonical_values=["direct"]),
+        ],
+    ),
+]
+
+GROUP_ATTRIBUTES = [
+    _attribute(
+        "displayName",
+        description="The group's name, one line of at most 255 characters; unique per practice, case-insensitively. "
+        "Where the practice takes module rights from roles, its role mapping turns this name into rights.",
+        required=True,
+        uniqueness="server",
+    ),
+    _attribute(
+        "members",
+        "complex",
+        multi_valued=True,
+        description="The practitioners in the group (Users of this practice; groups in groups are not supported).",
+        sub_attributes=[
+            _attribute("value", description="The member's User id.", mutability="immutable"),
+            _attribute(
+                "$ref", "reference", description="The member's URI.", mutability="immutable", reference_types=["User"]
+            ),
+            _attribute("type", description="Always User.", mutability="immutable", canonical_values=["User"]),
+        ],
+    ),
 ]
 
 
@@ -143,6 +185,29 @@ def user_resource_type(base_url: str) -> dict[str, Any]:
     )
 
 
+def group_schema(base_url: str) -> dict[str, Any]:
+    return _described(
+        SCHEMA_SCHEMA,
+        GROUP_SCHEMA,
+        f"{base_url}/Schemas/{GROUP_SCHEMA}",
+        name="Group",
+        description="A group of the practice's practitioners",
+        attributes=GROUP_ATTRIBUTES,
+    )
+
+
+def group_resource_type(base_url: str) -> dict[str, Any]:
+    return _described(
+        RESOURCE_TYPE_SCHEMA,
+        "Group",
+        f"{base_url}/ResourceTypes/Group",
+        name="Group",
+        endpoint="/Groups",
+        description="A group of the practice's practitioners",
+        schema=GROUP_SCHEMA,
+    )
+
+
 def service_provider_config(base_url: str) -> dict[str, Any]:
     return {
         "schemas": [SPC_SCHEMA],
@@ -164,17 +229,24 @@ def service_provider_config(base_url: str) -> dict[str, Any]:
     }
 
 
+Document = Callable[[str], dict[str, Any]]  # a discovery document, from the base URL
+
+
 @dataclass(frozen=True)
 class Catalogue:
-    """A discovery endpoint that lists documents of one kind; this service has one of each."""
+    """A discovery endpoint that lists documents of one kind: one for Users, one for Groups."""
 
     kind: str  # the schema of what it lists
-    only_id: str  # the id of its one document, compared case-insensitively
-    document: Callable[[str], dict[str, Any]]  # that document, from the base URL
+    documents: tuple[tuple[str, Document], ...]  # each document's id, and the document
+
+    def find(self, id_: str) -> Document | None:
+        """The document of this id, compared case-insensitively."""
+        return next((document for known, document in self.documents if known.lower() == id_.lower()), None)
 
     def missing(self) -> str:
-        return f"no {self.kind.rsplit(':', 1)[-1]} with that id; this service has {self.only_id}"
+        ids = " and ".join(known for known, _ in self.documents)
+        return f"no {self.kind.rsplit(':', 1)[-1]} with that id; this service has {ids}"
 
 
-SCHEMAS = Catalogue(SCHEMA_SCHEMA, USER_SCHEMA, user_schema)
-RESOURCE_TYPES = Catalogue(RESOURCE_TYPE_SCHEMA, "User", user_resource_type)
+SCHEMAS = Catalogue(SCHEMA_SCHEMA, ((USER_SCHEMA, user_schema), (GROUP_SCHEMA, group_schema)))
+RESOURCE_TYPES = Catalogue(RESOURCE_TYPE_SCHEMA, (("User", user_resource_type), ("Group", group_resource_type)))

@@ -24,6 +24,7 @@ from adapters.db.repositories import (
     SqlTenantRepository,
     SqlThrottle,
 )
+from adapters.db.scim_groups import SqlScimGroupRepository
 from adapters.db.sso_repositories import (
     SqlAuditLog,
     SqlIdentityLinkRepository,
@@ -51,6 +52,7 @@ from domain.ports import (
     PasswordResetTokenRepository,
     PractitionerRepository,
     RecoveryLinks,
+    ScimGroupRepository,
     ScimTokenRepository,
     SecretBox,
     SessionRevocation,
@@ -90,6 +92,7 @@ PER_REQUEST: dict[type[object], Callable[[Request], object]] = dict(
         # the proxy middleware gunicorn.conf.py installs); never client_addr, which any client can forge.
         _adapter(RequestOrigin, lambda r: RequestOrigin(r.remote_addr, r.user_agent)),
         _adapter(ScimTokenRepository, lambda r: SqlScimTokenRepository(r.dbsession)),
+        _adapter(ScimGroupRepository, lambda r: SqlScimGroupRepository(r.dbsession)),
     ]
 )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pyramid.config import Configurator
 
+from domain.provisioning.groups import GroupProvisioning
 from domain.provisioning.tokens import ProvisioningTokens
 from domain.provisioning.users import Provisioning
 from entrypoints.web.factories import add_service
@@ -16,4 +17,5 @@ def includeme(config: Configurator) -> None:
     config.scan(".admin")
     add_service(config, ProvisioningTokens)
     add_service(config, Provisioning)
+    add_service(config, GroupProvisioning)
     config.include("entrypoints.scim")

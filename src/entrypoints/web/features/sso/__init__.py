@@ -23,6 +23,7 @@ from domain.sso.confirmation import LinkConfirmation
 from domain.sso.diagnosis import SignInTest
 from domain.sso.matching import UserMatcher
 from domain.sso.mirror import ProfileMirror
+from domain.sso.roles import RoleSync
 from domain.sso.sign_in import SingleSignOn
 from entrypoints.settings import PortalSettings
 from entrypoints.web.factories import add_service
@@ -50,7 +51,7 @@ def includeme(config: Configurator) -> None:
     # The pieces of a callback: admission hands what the matcher found to the piece for its case,
     # and every login ends in SsoLogin (with the profile mirror in pseudo-SSO).
     pieces = (UserMatcher, Admission, LinkedLogin, EmailLinking, JitRegistration, ConfirmationStep, AccountLinking)
-    for piece in (*pieces, SsoLogin, ProfileMirror):
+    for piece in (*pieces, SsoLogin, ProfileMirror, RoleSync):
         add_service(config, piece)
     # Plain-HTTP provider endpoints on loopback are for a developer's own test provider only.
     add_service(config, ProviderAdministration, allow_local_http=settings.development)

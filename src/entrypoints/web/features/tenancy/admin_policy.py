@@ -10,9 +10,17 @@ from pyramid.view import view_config, view_defaults
 
 from domain.sso.claims import REQUIRED_FOR_REGISTRATION, parse_value_map, validate_mappings
 from domain.errors import InvalidForm, InvalidValue
-from domain.tenancy.login_policy import LoginPolicy, LoginPolicyAdministration
-from domain.tenancy.tenant import ClaimMapping
+from domain.tenancy.login_policy import (
+    MAX_ROLE_MAPPINGS,
+    MAX_ROLE_VALUE_LENGTH,
+    LoginPolicy,
+    LoginPolicyAdministration,
+    role_value_problem,
+)
+from domain.sso.claims import claim_name_problem
+from domain.tenancy.tenant import ClaimMapping, RoleMapping
 from domain.practitioners.profile import ProfileField
+from domain.practitioners.rights import ModuleRight
 from domain.tenancy.tenant import UnknownIdentityHandling, Workflow
 from domain.text import MAX_URL_LENGTH
 from entrypoints.web.forms import checked, text
@@ -21,6 +29,9 @@ CLAIM_LIMIT = 200  # the domain allows 100; a little more so its own message exp
 VALUE_MAP_LIMIT = 5000
 SAMPLE_CLAIMS_LIMIT = 20000
 REGISTRATION_URL_LIMIT = MAX_URL_LENGTH + 100  # a little more, so the domain's message names the limit
+ROLE_VALUE_LIMIT = MAX_ROLE_VALUE_LENGTH + 100  # likewise
+BLANK_ROLE_ROWS = 3  # empty rows the page offers for new mappings, up to MAX_ROLE_MAPPINGS in all
+RIGHTS = ((ModuleRight.PRACTITIONERS, "Practitioners"), (ModuleRight.AUTHENTICATION, "Authentication"))
 
 WORKFLOWS = (
     (
@@ -86,7 +97,12 @@ class _Form:
             "self_registration": checked(request, "self_registration"),
             "sample_claims": self._text(request, "sample_claims", SAMPLE_CLAIMS_LIMIT),
             "registration_url": self._text(request, "registration_url", REGISTRATION_URL_LIMIT).strip(),
+            "roles_claim": self._text(request, "roles_claim", CLAIM_LIMIT).strip(),
+            "roles_from_provider": checked(request, "roles_from_provider"),
         }
+        if self.values["roles_claim"] and (problem := claim_name_problem(self.values["roles_claim"])):
+            self.errors["roles_claim"] = problem
+        self.role_mappings = self._role_rows(request)
         self.workflow = self._choice(Workflow, "workflow", "choose standard or pseudo-SSO")
         self.unknown_identity = self._choice(
             UnknownIdentityHandling, "unknown_identity", "choose how an unknown identity is handled"
@@ -109,6 +125,27 @@ class _Form:
             mappings.append(ClaimMapping(profile_field, claim, value_map))
         self.mappings = tuple(mappings)
 
+    def _role_rows(self, request: Request) -> tuple[RoleMapping, ...]:
+        """The mapping rows as typed (kept by row number, so a message stays beside its row)."""
+        rows: list[tuple[str, str]] = []
+        mappings = []
+        for row in range(MAX_ROLE_MAPPINGS):
+            value = self._text(request, f"role_value-{row}", ROLE_VALUE_LIMIT)
+            right = self._text(request, f"role_right-{row}", 100).strip()
+            rows.append((value, right))
+            if not value.strip() and not right:
+                continue
+            if problem := role_value_problem(value):
+                self.errors.setdefault(f"role_value-{row}", problem)
+            if right not in {r.value for r in ModuleRight}:
+                self.errors.setdefault(f"role_right-{row}", "choose the right this value gives")
+            elif not problem:
+                mappings.append(RoleMapping(value.strip(), ModuleRight(right)))
+        while rows and rows[-1] == ("", ""):
+            rows.pop()
+        self.values["role_rows"] = rows
+        return tuple(mappings)
+
     def _text(self, request: Request, name: str, limit: int) -> str:
         try:
             return text(request, name, limit)
@@ -130,6 +167,9 @@ class _Form:
             self.values["self_registration"],
             self.mappings,
             self.values["registration_url"],
+            self.values["roles_claim"],
+            self.role_mappings,
+            self.values["roles_from_provider"],
         )
 
 
@@ -147,6 +187,9 @@ class PolicyViews:
             "self_registration": auth.self_registration,
             "sample_claims": "",
             "registration_url": auth.registration_url or "",
+            "roles_claim": auth.roles_claim,
+            "roles_from_provider": auth.roles_from_provider,
+            "role_rows": [(m.value, m.right.value) for m in auth.role_mappings],
         }
         by_field = {m.field: m for m in auth.claim_mappings}
         for profile_field in ProfileField:
@@ -156,8 +199,13 @@ class PolicyViews:
         return values
 
     def _page(self, values: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        rows = values["role_rows"]
         return {
             "form": values,
+            "role_rows": rows + [("", "")] * min(BLANK_ROLE_ROWS, MAX_ROLE_MAPPINGS - len(rows)),
+            "rights": RIGHTS,
+            "max_role_mappings": MAX_ROLE_MAPPINGS,
+            "pseudo_sso_saved": self.request.tenant.auth.workflow is Workflow.PSEUDO_SSO,
             "workflows": WORKFLOWS,
             "unknown_identity_options": UNKNOWN_IDENTITY,
             "fields": list(ProfileField),
