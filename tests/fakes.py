@@ -33,6 +33,7 @@ from domain.sso import checks
 from domain.sso.checks import Diagnosis
 from domain.sso.identity import IdentityLink, VerifiedIdentity
 from domain.sso.provider import DiscoveredConfiguration, IdentityProvider
+from domain.sso.redemption import CodeRedemption
 from domain.practitioners.practitioner import LoginMethod
 
 
@@ -401,7 +402,7 @@ class FakeIdentityProviderClient:
     def __init__(self) -> None:
         self.identity: VerifiedIdentity | None = None
         self.failure: Exception | None = None
-        self.redeemed: list[dict[str, str]] = []
+        self.redeemed: list[CodeRedemption] = []
         self.documents: dict[str, DiscoveredConfiguration] = {}
 
     def discover(self, issuer: str) -> DiscoveredConfiguration:
@@ -435,35 +436,19 @@ class FakeIdentityProviderClient:
             query["login_hint"] = login_hint
         return f"{provider.settings.authorization_endpoint}?{urlencode(query)}"
 
-    def redeem(
-        self,
-        provider: IdentityProvider,
-        client_secret: str,
-        code: str,
-        code_verifier: str,
-        redirect_uri: str,
-        nonce: str,
-    ) -> VerifiedIdentity:
-        self.redeemed.append(dict(code=code, code_verifier=code_verifier, client_secret=client_secret, nonce=nonce))
+    def redeem(self, provider: IdentityProvider, redemption: CodeRedemption) -> VerifiedIdentity:
+        self.redeemed.append(redemption)
         if self.failure is not None:
             raise self.failure
         if self.identity is None:
             raise IdentityRejected("no identity configured in the fake")
         return self.identity
 
-    def diagnose(
-        self,
-        provider: IdentityProvider,
-        client_secret: str,
-        code: str,
-        code_verifier: str,
-        redirect_uri: str,
-        nonce: str,
-    ) -> Diagnosis:
+    def diagnose(self, provider: IdentityProvider, redemption: CodeRedemption) -> Diagnosis:
         """What redeem would say, as checks: a failure at the token step (the provider was
         unavailable) or at the ID token (its answer failed verification)."""
         try:
-            identity = self.redeem(provider, client_secret, code, code_verifier, redirect_uri, nonce)
+            identity = self.redeem(provider, redemption)
         except (ProviderUnavailable, IdentityRejected) as failure:
             failed_step = checks.TOKEN if isinstance(failure, ProviderUnavailable) else checks.ID_TOKEN
             steps = checks.PROVIDER_STEPS

@@ -19,6 +19,7 @@ from domain.sso.challenge import LinkChallenge
 from domain.sso.checks import Diagnosis
 from domain.sso.identity import IdentityLink, VerifiedIdentity
 from domain.sso.provider import DiscoveredConfiguration, IdentityProvider
+from domain.sso.redemption import CodeRedemption
 from domain.tenancy.tenant import Tenant
 
 
@@ -209,26 +210,10 @@ class IdentityProviderClient(Protocol):
         """Where the browser goes: the provider's scopes and domain hint from its settings, and
         ``login_hint`` when given (ProviderSettings.login_hint decides)."""
 
-    def redeem(
-        self,
-        provider: IdentityProvider,
-        client_secret: str,
-        code: str,
-        code_verifier: str,
-        redirect_uri: str,
-        nonce: str,
-    ) -> VerifiedIdentity:
+    def redeem(self, provider: IdentityProvider, redemption: CodeRedemption) -> VerifiedIdentity:
         """Exchanges the code and returns the identity only after every check passed."""
 
-    def diagnose(
-        self,
-        provider: IdentityProvider,
-        client_secret: str,
-        code: str,
-        code_verifier: str,
-        redirect_uri: str,
-        nonce: str,
-    ) -> Diagnosis:
+    def diagnose(self, provider: IdentityProvider, redemption: CodeRedemption) -> Diagnosis:
         """An admin's test sign-in: the checks ``redeem`` makes, each reported passed, failed or
         skipped in an admin's words, and the identity only when none failed. Never raises for
         what the provider answers."""

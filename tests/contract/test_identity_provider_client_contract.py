@@ -23,6 +23,7 @@ from domain.ports import IdentityProviderClient
 from domain.sso.checks import PROVIDER_STEPS, Diagnosis, Status
 from domain.sso.identity import VerifiedIdentity
 from domain.sso.pending import pkce_challenge
+from domain.sso.redemption import CodeRedemption
 from domain.sso.provider import DiscoveredConfiguration, IdentityProvider, ProviderSettings
 from tests.fakes import FakeIdentityProviderClient
 from tests.loopback_op.provider import LoopbackProvider
@@ -137,7 +138,7 @@ def sign_in(idp: Provider, provider: IdentityProvider) -> VerifiedIdentity:
     state, nonce, verifier = secrets.token_urlsafe(16), secrets.token_urlsafe(16), secrets.token_urlsafe(48)
     url = idp.client.authorization_url(provider, REDIRECT_URI, state, nonce, pkce_challenge(verifier))
     code = idp.user_signs_in(url, "ann-sub", **ANN)
-    return idp.client.redeem(provider, CLIENT_SECRET, code, verifier, REDIRECT_URI, nonce)
+    return idp.client.redeem(provider, CodeRedemption(code, CLIENT_SECRET, verifier, REDIRECT_URI, nonce))
 
 
 def test_discovery_gives_the_issuer_and_its_endpoints(idp: Provider) -> None:
@@ -199,7 +200,7 @@ def diagnosed(idp: Provider, provider: IdentityProvider) -> Diagnosis:
     state, nonce, verifier = secrets.token_urlsafe(16), secrets.token_urlsafe(16), secrets.token_urlsafe(48)
     url = idp.client.authorization_url(provider, REDIRECT_URI, state, nonce, pkce_challenge(verifier))
     code = idp.user_signs_in(url, "ann-sub", **ANN)
-    return idp.client.diagnose(provider, CLIENT_SECRET, code, verifier, REDIRECT_URI, nonce)
+    return idp.client.diagnose(provider, CodeRedemption(code, CLIENT_SECRET, verifier, REDIRECT_URI, nonce))
 
 
 def test_a_diagnosis_of_a_good_code_passes_every_step_with_the_identity_redeem_gives(idp: Provider) -> None:

@@ -20,6 +20,7 @@ from domain.sso.identity import IdentityLink
 from domain.sso.matching import RegisterNew
 from domain.sso.outcome import AlreadyLinked, ConfirmLink, LoggedIn, VerifiedSignIn
 from domain.sso.pending import ProviderAnswer, pkce_challenge
+from domain.sso.redemption import CodeRedemption
 from domain.practitioners.profile import ProfileField
 from domain.tenancy.tenant import DEFAULT_CLAIM_MAPPINGS, ClaimMapping, UnknownIdentityHandling, Workflow
 from tests.unit.conftest import provider_settings
@@ -151,9 +152,7 @@ def test_the_code_is_redeemed_with_our_verifier_nonce_and_the_unsealed_secret(wo
     pending, _ = start(world, tenant, provider)
     world.sso.complete(tenant, pending, callback(pending), REDIRECT)
     (redeemed,) = world.idp.redeemed
-    assert redeemed == dict(
-        code="the-code", code_verifier=pending.code_verifier, client_secret="s3cret", nonce=pending.nonce
-    )
+    assert redeemed == CodeRedemption("the-code", "s3cret", pending.code_verifier, REDIRECT, pending.nonce)
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,7 @@ from domain.sso.claims import claim_value
 from domain.errors import DomainError, IdentityRejected, ProviderUnavailable, UnsafeUrl
 from domain.sso.identity import VerifiedIdentity
 from domain.sso.provider import DiscoveredConfiguration, IdentityProvider
+from domain.sso.redemption import CodeRedemption
 
 DISCOVERY_FIELDS = ("authorization_endpoint", "token_endpoint", "jwks_uri", "userinfo_endpoint")
 # id_token.py's refusals of a signed token's times: between two synchronised clocks a fresh token passes.
@@ -165,30 +166,14 @@ class PyoidcClient:
             request["login_hint"] = login_hint
         return str(request.request(settings.authorization_endpoint))
 
-    def redeem(
-        self,
-        provider: IdentityProvider,
-        client_secret: str,
-        code: str,
-        code_verifier: str,
-        redirect_uri: str,
-        nonce: str,
-    ) -> VerifiedIdentity:
-        tokens = self._exchange_code(provider, client_secret, code, code_verifier, redirect_uri)
+    def redeem(self, provider: IdentityProvider, redemption: CodeRedemption) -> VerifiedIdentity:
+        tokens = self._exchange_code(provider, redemption)
         if provider.settings.protocol == "oauth2":
             return self._oauth2_identity(provider, tokens["access_token"])
-        claims = self._verify_id_token(provider, _id_token_of(tokens), nonce)
+        claims = self._verify_id_token(provider, _id_token_of(tokens), redemption.nonce)
         return self._oidc_identity(provider, tokens["access_token"], claims)
 
-    def diagnose(
-        self,
-        provider: IdentityProvider,
-        client_secret: str,
-        code: str,
-        code_verifier: str,
-        redirect_uri: str,
-        nonce: str,
-    ) -> Diagnosis:
+    def diagnose(self, provider: IdentityProvider, redemption: CodeRedemption) -> Diagnosis:
         """What ``redeem`` checks, each step reported on its own: the same steps, run one by one."""
         steps = _Steps()
         oidc = provider.settings.protocol == "oidc"
@@ -197,12 +182,12 @@ class PyoidcClient:
             steps.run(KEYS, lambda: self._keys_found(provider))
         else:
             steps.add(Check.skipped(KEYS, OAUTH2_HAS_NO % "signing keys"))
-        tokens = steps.run(TOKEN, lambda: self._tokens(provider, client_secret, code, code_verifier, redirect_uri))
+        tokens = steps.run(TOKEN, lambda: self._tokens(provider, redemption))
         if not oidc:
             steps.add(Check.skipped(ID_TOKEN, OAUTH2_HAS_NO % "ID token"))
             identity = steps.after(tokens, USERINFO, lambda t: (self._oauth2_identity(provider, t["access_token"]), ""))
             return steps.diagnosis(identity)
-        signed = steps.after(tokens, ID_TOKEN, lambda t: self._id_token_claims(provider, t, nonce))
+        signed = steps.after(tokens, ID_TOKEN, lambda t: self._id_token_claims(provider, t, redemption.nonce))
         identity = steps.after(signed, USERINFO, lambda s: (self._oidc_identity(provider, *s), ""))
         return steps.diagnosis(identity)
 
@@ -222,14 +207,12 @@ class PyoidcClient:
         count = len(self._keys.keys(provider))
         return count, f"{count} signing key{'s' if count != 1 else ''} published at the JWKS URI"
 
-    def _tokens(
-        self, provider: IdentityProvider, client_secret: str, code: str, code_verifier: str, redirect_uri: str
-    ) -> tuple[dict[str, Any], str]:
+    def _tokens(self, provider: IdentityProvider, redemption: CodeRedemption) -> tuple[dict[str, Any], str]:
         try:
-            tokens = self._exchange_code(provider, client_secret, code, code_verifier, redirect_uri)
+            tokens = self._exchange_code(provider, redemption)
         except TokenEndpointRefused as refused:
             raise ProviderUnavailable(
-                token_refused(refused.status, refused.error, refused.description, redirect_uri)
+                token_refused(refused.status, refused.error, refused.description, redemption.redirect_uri)
             ) from refused
         return tokens, "the client id and secret were accepted and the code was exchanged for tokens"
 
@@ -282,11 +265,13 @@ class PyoidcClient:
             claims["email_verified"] = userinfo["email_verified"]
         return VerifiedIdentity(issuer=provider.identity_issuer, subject=subject, claims=claims)
 
-    def _exchange_code(
-        self, provider: IdentityProvider, client_secret: str, code: str, code_verifier: str, redirect_uri: str
-    ) -> dict[str, Any]:
+    def _exchange_code(self, provider: IdentityProvider, redemption: CodeRedemption) -> dict[str, Any]:
+        client_secret = redemption.client_secret
         request = AccessTokenRequest(
-            grant_type="authorization_code", code=code, redirect_uri=redirect_uri, code_verifier=code_verifier
+            grant_type="authorization_code",
+            code=redemption.code,
+            redirect_uri=redemption.redirect_uri,
+            code_verifier=redemption.code_verifier,
         ).to_dict()
         headers = {"Accept": "application/json"}
         if provider.settings.token_endpoint_auth_method == "client_secret_post":

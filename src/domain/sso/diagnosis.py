@@ -117,7 +117,7 @@ class SignInTest:
             failed = Check.failed(AT_PROVIDER, str(refused))
             return SignInTestResult(provider, (failed, *(Check.skipped(step) for step in PROVIDER_STEPS)))
         secret = self._secret_box.open(provider.sealed_client_secret)
-        diagnosis = self._client.diagnose(provider, secret, code, pending.code_verifier, redirect_uri, pending.nonce)
+        diagnosis = self._client.diagnose(provider, pending.redemption(code, secret, redirect_uri))
         checks = (Check.passed(AT_PROVIDER, CODE_CAME_BACK), *diagnosis.checks)
         if diagnosis.identity is None:
             return SignInTestResult(provider, checks)

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from domain.errors import SsoRefused
 from domain.sso.mirror import ProviderProfile
 from domain.sso.provider import IdentityProvider
+from domain.sso.redemption import CodeRedemption
 
 
 LOGIN_LIFETIME = timedelta(minutes=10)
@@ -65,6 +66,10 @@ class PendingLogin(_SessionRecord):
     # Set when an admin tests the provider (purpose "test"): the callback logs nobody in, links
     # nothing, and answers only in this admin's session. A session from before reads as a login.
     tested_by: str | None = None
+
+    def redemption(self, code: str, client_secret: str, redirect_uri: str) -> CodeRedemption:
+        """The code as this login redeems it: with its own PKCE verifier and nonce."""
+        return CodeRedemption(code, client_secret, self.code_verifier, redirect_uri, self.nonce)
 
     @property
     def is_test(self) -> bool:

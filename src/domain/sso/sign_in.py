@@ -126,7 +126,7 @@ class SingleSignOn:
         provider = self._enabled_provider(tenant, pending.provider_id)
         code = answer.code_for(provider)
         secret = self._secret_box.open(provider.sealed_client_secret)
-        identity = self._client.redeem(provider, secret, code, pending.code_verifier, redirect_uri, pending.nonce)
+        identity = self._client.redeem(provider, pending.redemption(code, secret, redirect_uri))
         return VerifiedSignIn(tenant, provider, pending, identity)
 
     def _enabled_provider(self, tenant: Tenant, provider_id: str) -> IdentityProvider:
