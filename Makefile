@@ -5,18 +5,35 @@ BIN := $(VENV)/bin
 PP := $(BIN)/practice-portal
 CONFIG ?= development.ini
 DEMO_OWNER := owner@demo.example
+# The translations: one catalog (domain `portal`) per language, the template portal.pot.
+LOCALE := src/entrypoints/web/locale
+CATALOGS := $(wildcard $(LOCALE)/*/LC_MESSAGES/portal.po)
 
-.PHONY: run test install lint typecheck bench clean
+.PHONY: run test install lint typecheck bench clean translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall only when the dependency list changed.
+# Reinstall only when the dependency list changed; the compiled catalogs (.mo, git-ignored) with it.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/pybabel -q compile -d $(LOCALE) -D portal
 	touch $@
 
-install: $(VENV)/.installed
+# A catalog edited since: compiled again.
+$(LOCALE)/%/LC_MESSAGES/portal.mo: $(LOCALE)/%/LC_MESSAGES/portal.po $(VENV)/.installed
+	$(BIN)/pybabel -q compile -i $< -o $@
+
+install: $(VENV)/.installed $(CATALOGS:.po=.mo)
+
+# After changing a translatable text: extract the texts into portal.pot and merge them into each
+# catalog; then translate the new (empty or fuzzy) entries. tests/unit/test_translations.py fails
+# until both are done.
+translations: install
+	$(BIN)/pybabel -q extract -F babel.cfg --no-location --sort-output --project "Practice Portal" -o $(LOCALE)/portal.pot src
+	$(BIN)/pybabel -q update -i $(LOCALE)/portal.pot -d $(LOCALE) -D portal \
+		--ignore-obsolete --no-fuzzy-matching
+	$(BIN)/pybabel -q compile -d $(LOCALE) -D portal
 
 run: install
 	@mkdir -p var

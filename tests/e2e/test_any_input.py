@@ -545,6 +545,19 @@ def test_any_next_gives_a_valid_location_to_a_logged_in_practitioner(
     get(engine, owner, "/login", {"next": next_})
 
 
+@FUZZ
+@given(lang=FIELD, next_=FIELD, accept_language=LATIN_1, cookie=LATIN_1)
+def test_any_language_choice_or_accept_language_answers_below_500(
+    acme: Portal, engine: Engine, lang: Any, next_: Any, accept_language: str, cookie: str
+):
+    browser = acme.browser()
+    get(engine, browser, "/language", {"lang": lang, "next": next_})
+    browser.extra_environ["HTTP_ACCEPT_LANGUAGE"] = accept_language
+    browser.extra_environ["HTTP_COOKIE"] = f"lang={cookie}"
+    page = get(engine, browser, "/login")
+    assert page.status_int == 400 or page.html.find("html")["lang"] in {"en", "de", "nl"}
+
+
 @pytest.fixture
 def registration_open(owner: webtest.TestApp, acme: Portal) -> Portal:
     form = owner.get("/admin/authentication/policy").forms["policy-form"]

@@ -14,6 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from adapters.db import migrate
 from adapters.db.engine import make_engine
 from entrypoints.settings import PortalSettings
+from entrypoints.web.language import DOMAIN
 from entrypoints.web.rendering import template_renderer
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,9 @@ def main(global_config: dict[str, Any], **settings: Any) -> Router:
     settings.setdefault("tm.annotate_user", "false")
     settings.setdefault("retry.attempts", "3")
     settings.setdefault("jinja2.filters", "")
+    # Templates translate with {% trans %} (jinja2.ext.i18n, which pyramid_jinja2 installs) through
+    # request.localizer, in the catalogs' domain (language.py).
+    settings.setdefault("jinja2.i18n.domain", DOMAIN)
     with Configurator(settings=settings) as config:
         config.registry.portal_settings = portal
         config.registry.db_engine = engine
@@ -64,6 +68,7 @@ def _request_pipeline(config: Configurator) -> None:
     config.include(".sessions")
     config.include(".security")
     config.include(".rendering")
+    config.include(".language")
     config.add_jinja2_search_path("entrypoints.web:templates", name=".jinja2")
     config.add_static_view("static", "entrypoints.web:static", cache_max_age=3600)
     config.scan(".errors")

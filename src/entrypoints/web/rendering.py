@@ -11,6 +11,7 @@ from pyramid.interfaces import IRendererInfo
 from pyramid_jinja2 import IJinja2Environment
 
 from domain.practitioners.rights import ModuleRight
+from entrypoints.web.language import LANGUAGE_NAMES
 from entrypoints.web.tenancy import tenant_or_none
 
 
@@ -26,6 +27,7 @@ def _globals(event: BeforeRender) -> None:
     event.setdefault("me", given["me"] if "me" in given else request.identity if tenant is not None else None)
     event["csrf_token"] = lambda: get_csrf_token(request)
     event["ModuleRight"] = ModuleRight
+    event["languages"] = LANGUAGE_NAMES
 
 
 def template_renderer(info: IRendererInfo) -> Callable[[dict[str, Any], dict[str, Any]], str]:
