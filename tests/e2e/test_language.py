@@ -1,4 +1,4 @@
-"""The login page speaks German, English or Dutch (issue 12, first slice), end to end.
+"""The practitioner-facing pages speak German, English or Dutch (issue 12), end to end.
 
 Which language: the visitor's choice on the switch (the `lang` cookie), else the browser's
 Accept-Language, else English; `<html lang>` follows. Anything else a client sends falls back.
@@ -116,3 +116,69 @@ def test_a_practitioners_navigation_follows_the_language(acme: Portal):
     nav = page.html.find("nav").text
     for text in ("Behandelnde", "Bereitstellung", "Anmeldeverfahren", "Mein Konto", "Abmelden"):
         assert text in nav
+
+
+# What a practitioner's other pages say in each language (issue 12, second slice): page, texts on it.
+PAGES = {
+    "de": {
+        "/password/forgot": (
+            "Neues Passwort festlegen",
+            "Link senden",
+            "bei Acme Practice registrierte E-Mail-Adresse",
+        ),
+        "/sso/link": ("Keine Anmeldung zu bestätigen", "Zurück zur Anmeldung"),
+        "/recover/no-such-token": ("Mit Ihrem Wiederherstellungslink anmelden",),
+        "/no/such/page": ("Zurück zu Acme Practice",),
+    },
+    "nl": {
+        "/password/forgot": ("Nieuw wachtwoord instellen", "Link versturen", "bij Acme Practice is geregistreerd"),
+        "/sso/link": ("Geen inlogpoging om te bevestigen", "Terug naar inloggen"),
+        "/recover/no-such-token": ("Inloggen met uw herstellink",),
+        "/no/such/page": ("Terug naar Acme Practice",),
+    },
+    "en": {
+        "/password/forgot": ("Set a new password", "Send the link", "registered with Acme Practice"),
+        "/sso/link": ("No sign-in to confirm", "Back to log in"),
+        "/recover/no-such-token": ("Sign in with your recovery link",),
+        "/no/such/page": ("Back to Acme Practice",),
+    },
+}
+
+# A logged-in practitioner's pages: the home page and the account form.
+LOGGED_IN = {
+    "de": {
+        "/": ("Willkommen, ", "Sie sind bei Acme Practice als owner@acme.test angemeldet."),
+        "/account": ("Vorname", "Nachname", "Telefon", "Speichern", "Verknüpfte Konten"),
+    },
+    "nl": {
+        "/": ("Welkom, ", "U bent bij Acme Practice ingelogd als owner@acme.test."),
+        "/account": ("Voornaam", "Achternaam", "Telefoon", "Opslaan", "Gekoppelde accounts"),
+    },
+    "en": {
+        "/": ("Welcome, ", "You are logged in to Acme Practice as owner@acme.test."),
+        "/account": ("First name", "Last name", "Phone", "Save", "Linked accounts"),
+    },
+}
+
+
+@pytest.mark.parametrize("language", ["de", "nl", "en"])
+def test_the_logged_out_pages_speak_the_browsers_language(acme: Portal, language: str):
+    app = browser(acme, language)
+    for path, texts in PAGES[language].items():
+        page = app.get(path, status="*")
+        assert page.status_int < 500, path
+        assert page.html.find("html")["lang"] == language, path
+        for text in texts:
+            assert text in page.text, f"{text!r} not on the {language} page {path}"
+
+
+@pytest.mark.parametrize("language", ["de", "nl", "en"])
+def test_a_practitioners_pages_speak_the_browsers_language(acme: Portal, language: str):
+    app = browser(acme, f"{language};q=0.9, fr")
+    acme.log_in(app, OWNER, PASSWORD)
+    for path, texts in LOGGED_IN[language].items():
+        page = app.get(path, status=200)
+        assert page.html.find("html")["lang"] == language, path
+        for text in texts:
+            assert text in page.text, f"{text!r} not on the {language} page {path}"
+    assert {"first_name", "last_name", "phone", "job_title"} <= set(app.get("/account").forms["account-form"].fields)
