@@ -182,3 +182,35 @@ def test_a_practitioners_pages_speak_the_browsers_language(acme: Portal, languag
         for text in texts:
             assert text in page.text, f"{text!r} not on the {language} page {path}"
     assert {"first_name", "last_name", "phone", "job_title"} <= set(app.get("/account").forms["account-form"].fields)
+
+
+# The admin pages (issue 12, third slice): page, texts on it, for the practice's owner.
+ADMIN_PAGES = {
+    "de": {
+        "/admin/practitioners": ("Behandelnde Person hinzufügen", "Nach Name oder E-Mail-Adresse suchen", "Modulrechte"),
+        "/admin/provisioning": ("SCIM-Basis-URL", "Was ein Token darf", "Token erstellen"),
+        "/admin/audit": ("Protokoll", "Wann (UTC)", "Wie lange Ereignisse aufbewahrt werden"),
+    },
+    "nl": {
+        "/admin/practitioners": ("Zorgverlener toevoegen", "Zoeken op naam of e-mailadres", "Modulerechten"),
+        "/admin/provisioning": ("SCIM-basis-URL", "Wat een token mag", "Token aanmaken"),
+        "/admin/audit": ("Logboek", "Wanneer (UTC)", "Hoe lang gebeurtenissen worden bewaard"),
+    },
+}
+
+
+@pytest.mark.parametrize("language", ["de", "nl"])
+def test_the_admin_pages_speak_the_browsers_language(acme: Portal, language: str):
+    app = browser(acme, f"{language};q=0.9, en;q=0.5")
+    acme.log_in(app, OWNER, PASSWORD)
+    for path, texts in ADMIN_PAGES[language].items():
+        page = app.get(path, status=200)
+        assert page.html.find("html")["lang"] == language, path
+        for text in texts:
+            assert text in page.text, f"{text!r} not on the {language} page {path}"
+    listing = app.get("/admin/practitioners", status=200)
+    owner = listing.html.find("a", string="Acme Owner") or listing.html.find("tbody").find("a")
+    detail = app.get(owner["href"], status=200)
+    expected = {"de": ("Verknüpfte Identitäten", "Hinzugefügt am"), "nl": ("Gekoppelde identiteiten", "Toegevoegd op")}
+    for text in expected[language]:
+        assert text in detail.text, f"{text!r} not on the {language} practitioner page"
