@@ -187,7 +187,11 @@ def test_a_practitioners_pages_speak_the_browsers_language(acme: Portal, languag
 # The admin pages (issue 12, third slice): page, texts on it, for the practice's owner.
 ADMIN_PAGES = {
     "de": {
-        "/admin/practitioners": ("Behandelnde Person hinzufügen", "Nach Name oder E-Mail-Adresse suchen", "Modulrechte"),
+        "/admin/practitioners": (
+            "Behandelnde Person hinzufügen",
+            "Nach Name oder E-Mail-Adresse suchen",
+            "Modulrechte",
+        ),
         "/admin/provisioning": ("SCIM-Basis-URL", "Was ein Token darf", "Token erstellen"),
         "/admin/audit": ("Protokoll", "Wann (UTC)", "Wie lange Ereignisse aufbewahrt werden"),
     },
