@@ -192,14 +192,14 @@ class AuditLog(Protocol):
         moment, the higher id first), and only those before ``before`` when it is given."""
 
 
+@dataclass(frozen=True)
 class AuditTrail:
     """The one way a feature writes an event: stamped with the tenant, the current time and the
     request's origin. Callers name who acted (``actor_id``) and whom it is about (``subject_id``)."""
 
-    def __init__(self, log: AuditLog, clock: Clock, origin: RequestOrigin) -> None:
-        self._log = log
-        self._clock = clock
-        self._origin = origin
+    _log: AuditLog
+    _clock: Clock
+    _origin: RequestOrigin
 
     def record(
         self, tenant: Tenant, kind: str, summary: str, actor_id: str | None = None, *, subject_id: str | None = None
@@ -270,22 +270,16 @@ def _whole_days(text: str) -> int:
     return int(text)
 
 
+@dataclass(frozen=True)
 class AuditReport:
     """The audit page: a practice's events filtered and paged by time, their download, and how
     long they are kept. The pages' ACL lets only the owner and holders of the Authentication
     right in; changing the retention checks it again here, as every change does."""
 
-    def __init__(
-        self,
-        log: AuditLog,
-        practitioners: PractitionerRepository,
-        tokens: ScimTokenRepository,
-        audit: AuditTrail,
-    ) -> None:
-        self._log = log
-        self._practitioners = practitioners
-        self._tokens = tokens
-        self._audit = audit
+    _log: AuditLog
+    _practitioners: PractitionerRepository
+    _tokens: ScimTokenRepository
+    _audit: AuditTrail
 
     def query(self, tenant: Tenant, kind: str, person: str, first_day: str, last_day: str) -> AuditQuery:
         """The filter from what the admin typed: a kind, a person's email or name, a range of UTC days."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from domain.audit import AuditKind, AuditTrail, loggable
@@ -31,20 +32,13 @@ def address_bucket(client_address: str) -> str:
     return f"login-address:{client_address}"
 
 
+@dataclass(frozen=True)
 class PasswordLogin:
-    def __init__(
-        self,
-        practitioners: PractitionerRepository,
-        throttle: Throttle,
-        hasher: PasswordHasher,
-        audit: AuditTrail,
-        clock: Clock,
-    ) -> None:
-        self._practitioners = practitioners
-        self._throttle = throttle
-        self._hasher = hasher
-        self._audit = audit
-        self._clock = clock
+    _practitioners: PractitionerRepository
+    _throttle: Throttle
+    _hasher: PasswordHasher
+    _audit: AuditTrail
+    _clock: Clock
 
     def log_in(self, tenant: Tenant, email: str, password: str, client_address: str) -> Practitioner:
         if not TenantAuthPolicy.of(tenant).password_login_allowed:

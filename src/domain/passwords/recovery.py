@@ -85,30 +85,18 @@ def recovery_message(tenant: Tenant, owner: Practitioner, link: str) -> MailMess
     return MailMessage(to=owner.email, subject=subject, text=text, html=html)
 
 
+@dataclass(frozen=True)
 class OwnerRecovery:
-    def __init__(
-        self,
-        practitioners: PractitionerRepository,
-        tokens: PasswordResetTokenRepository,
-        throttle: Throttle,
-        hasher: PasswordHasher,
-        mailer: Mailer,
-        links: RecoveryLinks,
-        token_source: TokenSource,
-        clock: Clock,
-        audit: AuditTrail,
-        log: AuditLog,
-    ) -> None:
-        self._practitioners = practitioners
-        self._tokens = tokens
-        self._throttle = throttle
-        self._hasher = hasher
-        self._mailer = mailer
-        self._links = links
-        self._token_source = token_source
-        self._clock = clock
-        self._audit = audit
-        self._log = log
+    _practitioners: PractitionerRepository
+    _tokens: PasswordResetTokenRepository
+    _throttle: Throttle
+    _hasher: PasswordHasher
+    _mailer: Mailer
+    _links: RecoveryLinks
+    _token_source: TokenSource
+    _clock: Clock
+    _audit: AuditTrail
+    _log: AuditLog
 
     def send_link(self, tenant: Tenant) -> Practitioner:
         """Mails the owner a recovery link, whatever the policy; returns the owner it went to."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from domain.errors import InvalidResetToken, NotAllowed
@@ -39,28 +40,17 @@ def reset_mail_bucket(tenant: Tenant, email: str) -> str:
     return f"reset-mail:{tenant.id}:{email}"
 
 
+@dataclass(frozen=True)
 class PasswordReset:
-    def __init__(
-        self,
-        practitioners: PractitionerRepository,
-        tokens: PasswordResetTokenRepository,
-        throttle: Throttle,
-        hasher: PasswordHasher,
-        mailer: Mailer,
-        links: Links,
-        token_source: TokenSource,
-        sessions: SessionRevocation,
-        clock: Clock,
-    ) -> None:
-        self._practitioners = practitioners
-        self._tokens = tokens
-        self._throttle = throttle
-        self._hasher = hasher
-        self._mailer = mailer
-        self._links = links
-        self._token_source = token_source
-        self._sessions = sessions
-        self._clock = clock
+    _practitioners: PractitionerRepository
+    _tokens: PasswordResetTokenRepository
+    _throttle: Throttle
+    _hasher: PasswordHasher
+    _mailer: Mailer
+    _links: Links
+    _token_source: TokenSource
+    _sessions: SessionRevocation
+    _clock: Clock
 
     def request_link(self, tenant: Tenant, email: str) -> None:
         """Mails a reset link if the email is registered. Says nothing either way."""

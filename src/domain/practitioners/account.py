@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from domain.audit import AuditKind, AuditTrail
 from domain.errors import NotAllowed, UnknownLink
 from domain.ports import IdentityLinkRepository, IdentityProviderRepository
@@ -24,11 +26,11 @@ EDITABLE = (
 LOCKED = "in this practice your personal data comes from its identity provider and cannot be changed here"
 
 
+@dataclass(frozen=True)
 class AccountSettings:
-    def __init__(self, links: IdentityLinkRepository, providers: IdentityProviderRepository, audit: AuditTrail) -> None:
-        self._links = links
-        self._providers = providers
-        self._audit = audit
+    _links: IdentityLinkRepository
+    _providers: IdentityProviderRepository
+    _audit: AuditTrail
 
     def update_profile(
         self, tenant: Tenant, practitioner: Practitioner, changes: dict[ProfileField, str | None]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from domain.audit import AuditKind, AuditTrail
 from domain.errors import EmailAlreadyRegistered, InvalidValue, UnknownPractitioner
 from domain.passwords.login import SSO_ONLY
@@ -18,22 +20,14 @@ from domain.tenancy.tenant import Tenant
 PAGE_SIZE = 25
 
 
+@dataclass(frozen=True)
 class PractitionerDirectory:
-    def __init__(
-        self,
-        practitioners: PractitionerRepository,
-        hasher: PasswordHasher,
-        password_reset: PasswordReset,
-        sessions: SessionRevocation,
-        audit: AuditTrail,
-        clock: Clock,
-    ) -> None:
-        self._practitioners = practitioners
-        self._hasher = hasher
-        self._password_reset = password_reset
-        self._sessions = sessions
-        self._audit = audit
-        self._clock = clock
+    _practitioners: PractitionerRepository
+    _hasher: PasswordHasher
+    _password_reset: PasswordReset
+    _sessions: SessionRevocation
+    _audit: AuditTrail
+    _clock: Clock
 
     def search(self, tenant: Tenant, query: str, page: int) -> Page:
         page = max(page, 1)

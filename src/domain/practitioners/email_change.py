@@ -104,24 +104,15 @@ def _message(
     return MailMessage(to=to, subject=fold_to_one_line(f"{title} for {tenant.name}"), text=text, html=html)
 
 
+@dataclass(frozen=True)
 class EmailChange:
-    def __init__(
-        self,
-        practitioners: PractitionerRepository,
-        tokens: PasswordResetTokenRepository,
-        mailer: Mailer,
-        links: Links,
-        token_source: TokenSource,
-        clock: Clock,
-        audit: AuditTrail,
-    ) -> None:
-        self._practitioners = practitioners
-        self._tokens = tokens
-        self._mailer = mailer
-        self._links = links
-        self._token_source = token_source
-        self._clock = clock
-        self._audit = audit
+    _practitioners: PractitionerRepository
+    _tokens: PasswordResetTokenRepository
+    _mailer: Mailer
+    _links: Links
+    _token_source: TokenSource
+    _clock: Clock
+    _audit: AuditTrail
 
     def request(self, actor: Practitioner, tenant: Tenant, practitioner_id: str, email: str) -> Practitioner:
         """Stores the new address as pending and mails its link to it; the registered email stays."""

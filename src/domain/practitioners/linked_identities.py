@@ -81,18 +81,12 @@ class PractitionerRecord:
     may_manage: bool
 
 
+@dataclass(frozen=True)
 class LinkedIdentities:
-    def __init__(
-        self,
-        practitioners: PractitionerRepository,
-        links: IdentityLinkRepository,
-        providers: IdentityProviderRepository,
-        audit: AuditTrail,
-    ) -> None:
-        self._practitioners = practitioners
-        self._links = links
-        self._providers = providers
-        self._audit = audit
+    _practitioners: PractitionerRepository
+    _links: IdentityLinkRepository
+    _providers: IdentityProviderRepository
+    _audit: AuditTrail
 
     def record(self, actor: Practitioner, tenant: Tenant, practitioner_id: str) -> PractitionerRecord:
         """What an admin of the practice sees (anyone who manages practitioners sees everyone, as the list does)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from domain.errors import NotAllowed
 from domain.passwords.reset import PasswordReset
 from domain.ports import Clock, PractitionerRepository
@@ -11,11 +13,11 @@ from domain.tenancy.policy import TenantAuthPolicy
 from domain.tenancy.tenant import Tenant
 
 
+@dataclass(frozen=True)
 class SelfRegistration:
-    def __init__(self, practitioners: PractitionerRepository, password_reset: PasswordReset, clock: Clock) -> None:
-        self._practitioners = practitioners
-        self._password_reset = password_reset
-        self._clock = clock
+    _practitioners: PractitionerRepository
+    _password_reset: PasswordReset
+    _clock: Clock
 
     def register(self, tenant: Tenant, email: str, first_name: str, last_name: str) -> None:
         """Same answer whether or not the email is taken: its owner gets the mail either way.

@@ -36,14 +36,12 @@ class RightsChange:
     rights: frozenset[ModuleRight]
 
 
+@dataclass(frozen=True)
 class GroupProvisioning:
-    def __init__(
-        self, groups: ScimGroupRepository, practitioners: PractitionerRepository, audit: AuditTrail, clock: Clock
-    ) -> None:
-        self._groups = groups
-        self._practitioners = practitioners
-        self._audit = audit
-        self._clock = clock
+    _groups: ScimGroupRepository
+    _practitioners: PractitionerRepository
+    _audit: AuditTrail
+    _clock: Clock
 
     def get(self, tenant: Tenant, group_id: str) -> ScimGroup:
         group = self._groups.get(tenant.id, group_id)

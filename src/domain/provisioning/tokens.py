@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import hmac
 
 from domain.audit import AuditTrail
@@ -15,20 +16,13 @@ from domain.provisioning.bearer_token import ListedToken, ProvisioningKind, Scim
 from domain.tenancy.tenant import Tenant
 
 
+@dataclass(frozen=True)
 class ProvisioningTokens:
-    def __init__(
-        self,
-        tokens: ScimTokenRepository,
-        practitioners: PractitionerRepository,
-        token_source: TokenSource,
-        audit: AuditTrail,
-        clock: Clock,
-    ) -> None:
-        self._tokens = tokens
-        self._practitioners = practitioners
-        self._token_source = token_source
-        self._audit = audit
-        self._clock = clock
+    _tokens: ScimTokenRepository
+    _practitioners: PractitionerRepository
+    _token_source: TokenSource
+    _audit: AuditTrail
+    _clock: Clock
 
     def create(self, tenant: Tenant, name: str, creator: Practitioner) -> tuple[ScimToken, str]:
         """A new token acting for ``creator``: the record, and the token itself, shown once and never stored."""

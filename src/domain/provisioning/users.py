@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from domain.audit import AuditKind, AuditTrail
 from domain.errors import (
@@ -34,22 +34,14 @@ from domain.tenancy.tenant import Tenant
 from domain.text import one_line_text
 
 
+@dataclass(frozen=True)
 class Provisioning:
-    def __init__(
-        self,
-        practitioners: PractitionerRepository,
-        providers: IdentityProviderRepository,
-        links: IdentityLinkRepository,
-        sessions: SessionRevocation,
-        audit: AuditTrail,
-        clock: Clock,
-    ) -> None:
-        self._providers = providers
-        self._links = links
-        self._practitioners = practitioners
-        self._sessions = sessions
-        self._audit = audit
-        self._clock = clock
+    _practitioners: PractitionerRepository
+    _providers: IdentityProviderRepository
+    _links: IdentityLinkRepository
+    _sessions: SessionRevocation
+    _audit: AuditTrail
+    _clock: Clock
 
     def get(self, tenant: Tenant, practitioner_id: str) -> Practitioner:
         practitioner = self._practitioners.get(tenant.id, practitioner_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from domain.audit import AuditKind, AuditTrail
 from domain.errors import AccountDeactivated, SsoRefused
@@ -20,14 +20,14 @@ from domain.tenancy.policy import TenantAuthPolicy
 from domain.tenancy.tenant import Tenant
 
 
+@dataclass(frozen=True)
 class SsoLogin:
     """What every Single Sign On login ends with: the profile mirrored in pseudo-SSO, the rights
     from the provider's roles where the policy applies them, and the audit."""
 
-    def __init__(self, mirror: ProfileMirror, roles: RoleSync, audit: AuditTrail) -> None:
-        self._mirror = mirror
-        self._roles = roles
-        self._audit = audit
+    _mirror: ProfileMirror
+    _roles: RoleSync
+    _audit: AuditTrail
 
     def log_in(self, sign_in: VerifiedSignIn, practitioner: Practitioner) -> LoggedIn:
         tenant = sign_in.tenant
@@ -40,34 +40,27 @@ class SsoLogin:
         return LoggedIn(practitioner, sign_in.pending.next_path)
 
 
+@dataclass(frozen=True)
 class LinkedLogin:
     """1. A linked identity logs its practitioner in; the link notes when it was last used."""
 
-    def __init__(self, login: SsoLogin, clock: Clock) -> None:
-        self._login = login
-        self._clock = clock
+    _login: SsoLogin
+    _clock: Clock
 
     def handle(self, sign_in: VerifiedSignIn, match: Linked) -> Outcome:
         match.link.last_used_at = self._clock.now()
         return self._login.log_in(sign_in, match.practitioner)
 
 
+@dataclass(frozen=True)
 class EmailLinking:
     """2. The provider vouches for a registered email: the identity is linked to its owner."""
 
-    def __init__(
-        self,
-        links: IdentityLinkRepository,
-        sessions: SessionRevocation,
-        login: SsoLogin,
-        audit: AuditTrail,
-        clock: Clock,
-    ) -> None:
-        self._links = links
-        self._sessions = sessions
-        self._login = login
-        self._audit = audit
-        self._clock = clock
+    _links: IdentityLinkRepository
+    _sessions: SessionRevocation
+    _login: SsoLogin
+    _audit: AuditTrail
+    _clock: Clock
 
     def handle(self, sign_in: VerifiedSignIn, match: LinkByVerifiedEmail) -> Outcome:
         practitioner, identity, provider = match.practitioner, sign_in.identity, sign_in.provider
@@ -91,22 +84,15 @@ class EmailLinking:
         return held
 
 
+@dataclass(frozen=True)
 class JitRegistration:
     """3. Nobody matches and the policy registers newcomers: an account from the token's data."""
 
-    def __init__(
-        self,
-        practitioners: PractitionerRepository,
-        links: IdentityLinkRepository,
-        login: SsoLogin,
-        audit: AuditTrail,
-        clock: Clock,
-    ) -> None:
-        self._practitioners = practitioners
-        self._links = links
-        self._login = login
-        self._audit = audit
-        self._clock = clock
+    _practitioners: PractitionerRepository
+    _links: IdentityLinkRepository
+    _login: SsoLogin
+    _audit: AuditTrail
+    _clock: Clock
 
     def handle(self, sign_in: VerifiedSignIn, match: RegisterNew) -> Outcome:
         profile, identity, now = match.profile, sign_in.identity, self._clock.now()
@@ -128,6 +114,7 @@ class JitRegistration:
         return self._login.log_in(sign_in, practitioner)
 
 
+@dataclass(frozen=True)
 class ConfirmationStep:
     """4. Only a one-time password to a registered email can tell who this is: the browser
     keeps the identity and the link page asks for the email.
@@ -135,9 +122,8 @@ class ConfirmationStep:
     In pseudo-SSO the code's sign-in mirrors the profile as every later one does, so the
     browser keeps what the provider said too: the claims are gone once this callback ends."""
 
-    def __init__(self, token_source: TokenSource, clock: Clock) -> None:
-        self._token_source = token_source
-        self._clock = clock
+    _token_source: TokenSource
+    _clock: Clock
 
     def handle(self, sign_in: VerifiedSignIn) -> Outcome:
         link = sign_in.pending_link(self._token_source.new_token(), self._clock.now())
@@ -151,23 +137,16 @@ class ConfirmationStep:
         return ConfirmLink(link, code_sent=False)
 
 
+@dataclass(frozen=True)
 class AccountLinking:
     """A logged-in practitioner links a provider from account settings: no matching, the code
     goes straight to their registered email."""
 
-    def __init__(
-        self,
-        practitioners: PractitionerRepository,
-        links: IdentityLinkRepository,
-        link_confirmation: LinkConfirmation,
-        token_source: TokenSource,
-        clock: Clock,
-    ) -> None:
-        self._practitioners = practitioners
-        self._links = links
-        self._link_confirmation = link_confirmation
-        self._token_source = token_source
-        self._clock = clock
+    _practitioners: PractitionerRepository
+    _links: IdentityLinkRepository
+    _link_confirmation: LinkConfirmation
+    _token_source: TokenSource
+    _clock: Clock
 
     def handle(self, sign_in: VerifiedSignIn, practitioner_id: str) -> Outcome:
         tenant, identity = sign_in.tenant, sign_in.identity
@@ -186,25 +165,17 @@ class AccountLinking:
         return ConfirmLink(link, code_sent=True)
 
 
+@dataclass(frozen=True)
 class Admission:
     """Hands a verified sign-in to the piece for its case: linking from account settings, or
     what the matcher found."""
 
-    def __init__(
-        self,
-        matcher: UserMatcher,
-        linked: LinkedLogin,
-        email_linking: EmailLinking,
-        registration: JitRegistration,
-        confirmation: ConfirmationStep,
-        account_linking: AccountLinking,
-    ) -> None:
-        self._matcher = matcher
-        self._linked = linked
-        self._email_linking = email_linking
-        self._registration = registration
-        self._confirmation = confirmation
-        self._account_linking = account_linking
+    _matcher: UserMatcher
+    _linked: LinkedLogin
+    _email_linking: EmailLinking
+    _registration: JitRegistration
+    _confirmation: ConfirmationStep
+    _account_linking: AccountLinking
 
     def admit(self, sign_in: VerifiedSignIn) -> Outcome:
         if sign_in.pending.linking_practitioner_id is not None:

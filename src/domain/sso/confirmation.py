@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from domain.audit import AuditKind, AuditTrail
@@ -41,32 +42,19 @@ CODES_PER_IDENTITY_AND_EMAIL = ThrottleRule(max_uses=5, window=timedelta(hours=1
 CODES_PER_ADDRESS = ThrottleRule(max_uses=50, window=timedelta(minutes=15))
 
 
+@dataclass(frozen=True)
 class LinkConfirmation:
-    def __init__(
-        self,
-        practitioners: PractitionerRepository,
-        providers: IdentityProviderRepository,
-        links: IdentityLinkRepository,
-        challenges: LinkChallengeRepository,
-        throttle: Throttle,
-        mailer: Mailer,
-        token_source: TokenSource,
-        mirror: ProfileMirror,
-        roles: RoleSync,
-        audit: AuditTrail,
-        clock: Clock,
-    ) -> None:
-        self._practitioners = practitioners
-        self._providers = providers
-        self._links = links
-        self._challenges = challenges
-        self._throttle = throttle
-        self._mailer = mailer
-        self._token_source = token_source
-        self._mirror = mirror
-        self._roles = roles
-        self._audit = audit
-        self._clock = clock
+    _practitioners: PractitionerRepository
+    _providers: IdentityProviderRepository
+    _links: IdentityLinkRepository
+    _challenges: LinkChallengeRepository
+    _throttle: Throttle
+    _mailer: Mailer
+    _token_source: TokenSource
+    _mirror: ProfileMirror
+    _roles: RoleSync
+    _audit: AuditTrail
+    _clock: Clock
 
     def request_code(self, tenant: Tenant, pending: PendingLink, email: str, client_address: str) -> None:
         """Mails a code if ``email`` is registered here. The answer is the same either way, and

@@ -53,22 +53,14 @@ class SignInTestResult:
         return next((check.step for check in self.checks if check.status is Status.FAILED), None)
 
 
+@dataclass(frozen=True)
 class SignInTest:
-    def __init__(
-        self,
-        providers: IdentityProviderRepository,
-        client: IdentityProviderClient,
-        secret_box: SecretBox,
-        matcher: UserMatcher,
-        audit: AuditTrail,
-        clock: Clock,
-    ) -> None:
-        self._providers = providers
-        self._client = client
-        self._secret_box = secret_box
-        self._matcher = matcher
-        self._audit = audit
-        self._clock = clock
+    _providers: IdentityProviderRepository
+    _client: IdentityProviderClient
+    _secret_box: SecretBox
+    _matcher: UserMatcher
+    _audit: AuditTrail
+    _clock: Clock
 
     def run(
         self,

@@ -47,10 +47,10 @@ class ConfirmByCode:
 Match = Linked | LinkByVerifiedEmail | RegisterNew | ConfirmByCode
 
 
+@dataclass(frozen=True)
 class UserMatcher:
-    def __init__(self, links: IdentityLinkRepository, practitioners: PractitionerRepository) -> None:
-        self._links = links
-        self._practitioners = practitioners
+    _links: IdentityLinkRepository
+    _practitioners: PractitionerRepository
 
     def match(self, tenant: Tenant, provider: IdentityProvider, identity: VerifiedIdentity) -> Match:
         """The key is (tenant, provider, issuer, sub); an email alone never identifies anyone."""

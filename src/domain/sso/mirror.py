@@ -47,10 +47,10 @@ class ProviderProfile:
         return cls({ProfileField(name): value for name, value in raw.items()}, data["email_verified"] is True)
 
 
+@dataclass(frozen=True)
 class ProfileMirror:
-    def __init__(self, practitioners: PractitionerRepository, audit: AuditTrail) -> None:
-        self._practitioners = practitioners
-        self._audit = audit
+    _practitioners: PractitionerRepository
+    _audit: AuditTrail
 
     def mirror(self, tenant: Tenant, practitioner: Practitioner, profile: ProviderProfile) -> None:
         """Overwrites the mapped fields with the provider's values, and audits it.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -31,14 +32,14 @@ def rights_from_roles(tenant: Tenant, claims: Mapping[str, Any]) -> frozenset[Mo
     return tenant.auth.rights_for(role_values(tenant, claims))
 
 
+@dataclass(frozen=True)
 class RoleSync:
     """The provider is the source of a practitioner's module rights once the policy applies its
     roles (TenantAuthPolicy.roles_applied): each login sets them to what the mapping gives, and a
     change is audited as the provider's doing (no actor). The owner holds every right by being the
     owner, so the owner is left alone: roles neither demote nor promote anyone to or from owner."""
 
-    def __init__(self, audit: AuditTrail) -> None:
-        self._audit = audit
+    _audit: AuditTrail
 
     def sync(self, tenant: Tenant, practitioner: Practitioner, values: Iterable[str], provider_name: str) -> None:
         """``values``: the roles claim's values at this login (``role_values``)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from collections.abc import Mapping
 
 from domain.audit import AuditKind, AuditTrail
@@ -17,27 +18,18 @@ from domain.tenancy.policy import TenantAuthPolicy
 from domain.tenancy.tenant import Tenant
 
 
+@dataclass(frozen=True)
 class SingleSignOn:
     """Starts a login at the provider, and turns its callback into a verified sign-in that
     ``Admission`` decides about."""
 
-    def __init__(
-        self,
-        providers: IdentityProviderRepository,
-        client: IdentityProviderClient,
-        secret_box: SecretBox,
-        token_source: TokenSource,
-        admission: Admission,
-        audit: AuditTrail,
-        clock: Clock,
-    ) -> None:
-        self._providers = providers
-        self._client = client
-        self._secret_box = secret_box
-        self._token_source = token_source
-        self._admission = admission
-        self._audit = audit
-        self._clock = clock
+    _providers: IdentityProviderRepository
+    _client: IdentityProviderClient
+    _secret_box: SecretBox
+    _token_source: TokenSource
+    _admission: Admission
+    _audit: AuditTrail
+    _clock: Clock
 
     def enabled_providers(self, tenant: Tenant) -> list[IdentityProvider]:
         return [p for p in self._providers.list(tenant.id) if p.settings.enabled]

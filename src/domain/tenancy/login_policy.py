@@ -133,11 +133,11 @@ class RegistrationOffer:
         return cls(closed_because="this practice does not take registrations; ask its administrator for an account")
 
 
+@dataclass(frozen=True)
 class LoginPolicyAdministration:
-    def __init__(self, providers: IdentityProviderRepository, sessions: SessionRevocation, audit: AuditTrail) -> None:
-        self._providers = providers
-        self._sessions = sessions
-        self._audit = audit
+    _providers: IdentityProviderRepository
+    _sessions: SessionRevocation
+    _audit: AuditTrail
 
     def save(self, actor: Practitioner, tenant: Tenant, policy: LoginPolicy) -> list[str]:
         """Validates, saves and audits; returns what changed. Nothing is saved on an error."""

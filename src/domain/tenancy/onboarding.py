@@ -25,22 +25,14 @@ class OpenedTenant:
     generated_password: str | None
 
 
+@dataclass(frozen=True)
 class TenantOnboarding:
-    def __init__(
-        self,
-        tenants: TenantRepository,
-        practitioners: PractitionerRepository,
-        hasher: PasswordHasher,
-        token_source: TokenSource,
-        clock: Clock,
-        audit: AuditTrail,
-    ) -> None:
-        self._audit = audit
-        self._tenants = tenants
-        self._practitioners = practitioners
-        self._hasher = hasher
-        self._token_source = token_source
-        self._clock = clock
+    _tenants: TenantRepository
+    _practitioners: PractitionerRepository
+    _hasher: PasswordHasher
+    _token_source: TokenSource
+    _clock: Clock
+    _audit: AuditTrail
 
     def open_tenant(self, slug: str, name: str, owner_email: str, owner_password: str | None = None) -> OpenedTenant:
         tenant = Tenant.open(slug, name)
