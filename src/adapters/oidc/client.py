@@ -13,7 +13,14 @@ from oic.oauth2.message import AccessTokenRequest
 from oic.oic.message import AccessTokenResponse, AuthorizationRequest
 
 from adapters.http_fetch.fetcher import FetchFailed, FetchResponse, GuardedFetcher
-from adapters.oidc.id_token import CLOCK_LEEWAY, UnknownSigningKey, parsed, verified_claims
+from adapters.oidc.id_token import (
+    EXPIRED,
+    ISSUED_IN_THE_FUTURE,
+    CLOCK_LEEWAY,
+    UnknownSigningKey,
+    parsed,
+    verified_claims,
+)
 from adapters.oidc.keys import KeyCache
 from domain.sso.checks import (
     DISCOVERY,
@@ -35,7 +42,7 @@ from domain.sso.redemption import CodeRedemption
 
 DISCOVERY_FIELDS = ("authorization_endpoint", "token_endpoint", "jwks_uri", "userinfo_endpoint")
 # id_token.py's refusals of a signed token's times: between two synchronised clocks a fresh token passes.
-CLOCK_REASONS = ("the ID token has expired", "the ID token was issued in the future (iat)")
+CLOCK_REASONS = (EXPIRED, ISSUED_IN_THE_FUTURE)
 OAUTH2_HAS_NO = "plain OAuth 2.0 has no %s; the userinfo answer says who it is"
 
 T = TypeVar("T")

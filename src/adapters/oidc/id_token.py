@@ -27,6 +27,9 @@ HASHES: dict[str, hashes.HashAlgorithm] = {"256": hashes.SHA256(), "384": hashes
 # RFC 7518 3.4: each ES algorithm has its curve, and its signature is r || s, each as long as the curve's order.
 ES_CURVES = {"ES256": ("secp256r1", 32), "ES384": ("secp384r1", 48), "ES512": ("secp521r1", 66)}
 NOT_A_JWS = "the ID token is not a signed JWT"
+# The refusals of a signed token's times: the test sign-in tells them as a clock difference.
+EXPIRED = "the ID token has expired"
+ISSUED_IN_THE_FUTURE = "the ID token was issued in the future (iat)"
 
 
 class UnknownSigningKey(Exception):
@@ -143,11 +146,11 @@ def _check_claims(claims: dict[str, Any], provider: IdentityProvider, nonce: str
     if not _is_instant(expires):
         raise IdentityRejected("the ID token has no expiry (exp)")
     if expires + CLOCK_LEEWAY <= now:
-        raise IdentityRejected("the ID token has expired")
+        raise IdentityRejected(EXPIRED)
     if not _is_instant(issued):
         raise IdentityRejected("the ID token has no issue time (iat)")
     if issued - CLOCK_LEEWAY > now:
-        raise IdentityRejected("the ID token was issued in the future (iat)")
+        raise IdentityRejected(ISSUED_IN_THE_FUTURE)
     # Our own nonce from the browser's session, whatever pyoidc remembers or not.
     token_nonce = claims.get("nonce")
     # surrogatepass: JSON may spell a lone surrogate, which plain encode() would turn into a 500.

@@ -63,7 +63,7 @@ class PendingLogin(_SessionRecord):
     started_at: datetime
     # Set when a logged-in practitioner links a provider from their account.
     linking_practitioner_id: str | None = None
-    # Set when an admin tests the provider (purpose "test"): the callback logs nobody in, links
+    # Set when an admin tests the provider (the admin's id): the callback logs nobody in, links
     # nothing, and answers only in this admin's session. A session from before reads as a login.
     tested_by: str | None = None
 

@@ -25,11 +25,9 @@ from domain.sso.sign_in import SingleSignOn
 from domain.practitioners.practitioner import LoginMethod
 from entrypoints.web.features.sso.test_sign_in import test_sign_in_report
 from entrypoints.web.links import RequestLinks
+from entrypoints.web.features.sso.session_keys import CODE_ASKED_KEY, LINK_KEY, LOGIN_KEY
 from entrypoints.web.forms import query_text, safe_next, sentence, text
 
-LOGIN_KEY = "sso_login"  # the authorization-code flow in progress
-LINK_KEY = "sso_link"  # the verified identity waiting for its one-time password
-CODE_ASKED_KEY = "sso_link_code_asked"
 CALLBACK_PARAMETERS = ("state", "code", "error", "error_description", "iss")
 
 

@@ -17,11 +17,10 @@ from domain.errors import DomainError, InvalidValue, NotAllowed, UnknownProvider
 from domain.sso.diagnosis import SignInTest, SignInTestResult
 from domain.sso.pending import PendingLogin
 from domain.sso.sign_in import SingleSignOn
+from entrypoints.web.features.sso.session_keys import LOGIN_KEY
 from entrypoints.web.forms import sentence, text
 from entrypoints.web.links import RequestLinks
 
-# login.LOGIN_KEY, the authorization-code flow in progress (a test is one): login.py imports this module.
-LOGIN_KEY = "sso_login"
 MAX_SHOWN = 500  # characters of a claim's value shown; a big claim (groups, a photo) is cut
 
 
