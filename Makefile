@@ -26,11 +26,12 @@ $(LOCALE)/%/LC_MESSAGES/portal.mo: $(LOCALE)/%/LC_MESSAGES/portal.po $(VENV)/.in
 
 install: $(VENV)/.installed $(CATALOGS:.po=.mo)
 
-# After changing a translatable text: extract the texts into portal.pot and merge them into each
+# After changing a translatable text: extract the texts (the domain marks them with N_ and Nn_,
+# domain/errors.py) into portal.pot and merge them into each
 # catalog; then translate the new (empty or fuzzy) entries. tests/unit/test_translations.py fails
 # until both are done.
 translations: install
-	$(BIN)/pybabel -q extract -F babel.cfg --no-location --sort-output --project "Practice Portal" -o $(LOCALE)/portal.pot src
+	$(BIN)/pybabel -q extract -F babel.cfg -k 'Nn_:1,2' --no-location --sort-output --project "Practice Portal" -o $(LOCALE)/portal.pot src
 	$(BIN)/pybabel -q update -i $(LOCALE)/portal.pot -d $(LOCALE) -D portal \
 		--ignore-obsolete --no-fuzzy-matching
 	$(BIN)/pybabel -q compile -d $(LOCALE) -D portal

@@ -1,6 +1,49 @@
-"""Errors the domain raises; the web and CLI layers turn them into messages."""
+"""Errors the domain raises, and ``Message``: the words a person reads, in English, translatable.
+
+The domain speaks English and never translates: a text meant for a person is a ``Message`` (made
+with ``N_`` or, where a count decides the form, ``Nn_``), which is its English text as a ``str``
+(so logs, the CLI and SCIM use it as it is) and keeps its message id and values, so an entrypoint
+can say it in the reader's language (``domain.ports.Translator``). ``N_`` and ``Nn_`` are the
+keywords the catalogs are extracted by (babel.cfg, ``make translations``).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+
+class Message(str):
+    """English text with what it takes to translate it.
+
+    ``msgid`` is the catalog's key (``%(name)s`` placeholders), ``plural`` and ``number`` the
+    plural form and the number that chooses between them, ``values`` what fills the placeholders.
+    """
+
+    __slots__ = ("msgid", "plural", "number", "values")
+    msgid: str
+    plural: str | None
+    number: int | None
+    values: Mapping[str, object]
+
+    def __new__(
+        cls, msgid: str, values: Mapping[str, object], plural: str | None = None, number: int | None = None
+    ) -> Message:
+        english = msgid if plural is None or number == 1 else plural
+        self = super().__new__(cls, english % values if values else english)
+        self.msgid, self.plural, self.number = msgid, plural, number
+        self.values = MappingProxyType(dict(values))
+        return self
+
+
+def N_(msgid: str, **values: object) -> Message:
+    """Marks ``msgid`` for translation; ``values`` fill its ``%(name)s`` placeholders."""
+    return Message(msgid, values)
+
+
+def Nn_(singular: str, plural: str, count: int, **values: object) -> Message:
+    """Marks a text whose form depends on ``count`` (``%(count)s`` names it in the text)."""
+    return Message(singular, {"count": count, **values}, plural, count)
 
 
 class DomainError(Exception):

@@ -111,6 +111,12 @@ class PasswordHasher(Protocol):
         """Does the work of one verify, so a missing account answers in the same time."""
 
 
+class Translator(Protocol):
+    def say(self, text: str, language: str) -> str:
+        """``text`` in ``language`` (en, de, nl): a ``domain.errors.Message`` translated (its English
+        where the catalog has none); any other text as it is."""
+
+
 class Mailer(Protocol):
     def send(self, message: MailMessage) -> None:
         """Queues the message; it leaves only if the unit of work commits."""

@@ -79,6 +79,9 @@ tenants = Table(
     Column("roles_claim", String(255), nullable=False, server_default=""),
     Column("role_mappings", RoleMappingsJson, nullable=False, server_default="[]"),
     Column("roles_from_provider", Boolean, nullable=False, server_default=false()),
+    # The practice's language for whoever has chosen none (NULL: the browser's), and its time zone.
+    Column("default_language", String(8), nullable=True),
+    Column("time_zone", String(64), nullable=False, server_default="Europe/Berlin"),
 )
 
 practitioners = Table(
@@ -111,6 +114,10 @@ practitioners = Table(
     # The SCIM displayName exactly as a client sent it. NULL: never sent (first and last name stand in);
     # empty: a client removed it.
     Column("display_name", String(255), nullable=True),
+    # The practitioner's own choice of language (NULL: none made), and the language tag the
+    # provider's `locale` claim or SCIM's `preferredLanguage` sent, as sent.
+    Column("language", String(8), nullable=True),
+    Column("provided_language", String(64), nullable=True),
     Index("uq_practitioners_tenant_email", "tenant_id", "email", unique=True),
     Index("uq_practitioners_tenant_user_name_key", "tenant_id", "user_name_key", unique=True),
 )
@@ -149,6 +156,14 @@ web_sessions = Table(
     Column("expires_at", UTCDateTime, nullable=False, index=True),
     # How the practitioner logged in (password, sso): a policy change can end one kind.
     Column("login_method", String(16), nullable=True),
+    # A session opened through an identity provider: which one, its `sid` and `sub` (a back-channel
+    # logout names them), and the ID token (the `id_token_hint` of an RP-initiated logout).
+    Column("provider_id", String(32), nullable=True),
+    Column("provider_sid", String(255), nullable=True),
+    Column("provider_subject", String(255), nullable=True),
+    Column("id_token", Text, nullable=True),
+    Index("ix_web_sessions_provider_sid", "provider_id", "provider_sid"),
+    Index("ix_web_sessions_provider_subject", "provider_id", "provider_subject"),
 )
 
 # The durable outbox: a request queues mail in its own transaction, the `worker` command
@@ -192,6 +207,10 @@ identity_providers = Table(
     Column("extra_scopes", String(400), nullable=False, server_default=""),
     Column("domain_hint", String(253), nullable=False, server_default=""),
     Column("send_login_hint", Boolean, nullable=False, server_default=false()),
+    # RP-initiated logout (empty endpoint: logout stays local) and what discovery said of back-channel logout.
+    Column("end_session_endpoint", String(2000), nullable=False, server_default=""),
+    Column("logout_at_provider", Boolean, nullable=False, server_default=false()),
+    Column("backchannel_logout_supported", Boolean, nullable=False, server_default=false()),
 )
 
 identity_links = Table(
@@ -292,4 +311,14 @@ scim_group_members = Table(
         "practitioner_id", String(32), ForeignKey("practitioners.id", ondelete="CASCADE"), primary_key=True, index=True
     ),
     tenant_id(),
+)
+
+# The `jti` of each back-channel logout token accepted, kept until the token expires: a replay is refused.
+logout_token_jtis = Table(
+    "logout_token_jtis",
+    metadata,
+    Column("provider_id", String(32), ForeignKey("identity_providers.id", ondelete="CASCADE"), primary_key=True),
+    Column("jti_digest", String(64), primary_key=True),
+    tenant_id(),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
 )

@@ -19,6 +19,7 @@ from domain.practitioners.profile import (
     clean_optional,
     clean_salutation,
 )
+from domain.tenancy.language import DEFAULT_LANGUAGE, first_spoken
 from domain.tenancy.tenant import Tenant
 
 
@@ -70,6 +71,16 @@ class Practitioner:
     updated_at: datetime | None = None
     # An address an admin entered, waiting for its mailed link: the registered email stays until then.
     pending_email: str | None = None
+    # The practitioner's own choice of language (None: none made), and the language tag the identity
+    # provider's `locale` claim or SCIM's `preferredLanguage` sent, as sent.
+    language: str | None = None
+    provided_language: str | None = None
+
+    def language_in(self, tenant: Tenant) -> str:
+        """The language this practitioner is spoken to in wherever no browser says more (a mail,
+        whoever triggers it): their own choice, else what their provider or SCIM client sent, else
+        the practice's default, else English."""
+        return first_spoken(self.language, self.provided_language, tenant.default_language) or DEFAULT_LANGUAGE
 
     @property
     def scim_user_name(self) -> str:

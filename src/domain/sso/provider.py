@@ -127,6 +127,11 @@ class ProviderSettings:
     domain_hint: str = ""
     # Whether the email a practitioner typed on the login page goes along as login_hint=.
     send_login_hint: bool = False
+    # OpenID Connect RP-Initiated Logout: where logout sends the browser (empty: logout stays
+    # local), whether it does, and whether discovery said the provider sends back-channel logouts.
+    end_session_endpoint: str = ""
+    logout_at_provider: bool = False
+    backchannel_logout_supported: bool = False
 
     def problems(self, development: bool) -> dict[str, str]:
         errors: dict[str, str] = {}

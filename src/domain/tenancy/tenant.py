@@ -115,6 +115,9 @@ class Tenant:
     # When set, a SCIM externalId is the subject at this provider: provisioning links it.
     scim_subject_provider_id: str | None = None
     audit_retention_days: int = DEFAULT_AUDIT_RETENTION_DAYS
+    # The language of whoever has chosen none (None: the browser's), and the zone dates are shown in.
+    default_language: str | None = None
+    time_zone: str = "Europe/Berlin"
 
     @classmethod
     def open(cls, slug: str, name: str) -> Tenant:

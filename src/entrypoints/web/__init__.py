@@ -40,6 +40,7 @@ def main(global_config: dict[str, Any], **settings: Any) -> Router:
     # Templates translate with {% trans %} (jinja2.ext.i18n, which pyramid_jinja2 installs) through
     # request.localizer, in the catalogs' domain (language.py).
     settings.setdefault("jinja2.i18n.domain", DOMAIN)
+    settings.setdefault("jinja2.finalize", "entrypoints.web.language.said")
     with Configurator(settings=settings) as config:
         config.registry.portal_settings = portal
         config.registry.db_engine = engine

@@ -9,19 +9,24 @@ which keeps the choice in the `lang` cookie.
 
 from __future__ import annotations
 
-from typing import Callable
+from pathlib import Path
+from typing import Any, Callable
 
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from pyramid.config import Configurator
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
 
+from domain.errors import Message
+from domain.tenancy.language import DEFAULT_LANGUAGE, LANGUAGES
+from domain.ports import Translator
 from entrypoints.web.forms import safe_next
 from entrypoints.web.security import PublicPage
 
-# The catalogs' domain (locale/<lang>/LC_MESSAGES/portal.po) and the languages the product speaks.
+# The catalogs' domain (locale/<lang>/LC_MESSAGES/portal.po); the languages are the domain's.
 DOMAIN = "portal"
-LANGUAGES = ("en", "de", "nl")
-DEFAULT_LANGUAGE = "en"
+LOCALE_DIRECTORY = Path(__file__).resolve().parent / "locale"
 COOKIE_NAME = "lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 # The switch names each language in that language.
@@ -87,7 +92,25 @@ def switch_language(request: Request) -> HTTPSeeOther:
     return response
 
 
+def say(request: Request, text: str) -> str:
+    """``request.say(text)``: a domain ``Message`` in this request's language, other text as it is."""
+    translator: Translator = request.find_service(Translator, context=None)
+    return translator.say(text, request.locale_name)
+
+
+@pass_context
+def said(context: Context, value: Any) -> Any:
+    """Jinja2's ``finalize``: every ``{{ ... }}`` that is a domain ``Message`` (a field error, a
+    refusal) is shown in the page's language, so views hand the domain's messages on as they are."""
+    if isinstance(value, Message):
+        request = context.get("request")
+        if request is not None:
+            return say(request, value)
+    return value
+
+
 def includeme(config: Configurator) -> None:
+    config.add_request_method(say, "say")
     config.add_translation_dirs("entrypoints.web:locale")
     config.set_locale_negotiator(negotiate)
     config.add_route("language", "/language", factory=PublicPage)

@@ -39,6 +39,7 @@ from adapters.oidc.client import PyoidcClient
 from adapters.oidc.keys import KeyCache
 from adapters.secret_box import FernetSecretBox
 from adapters.system import SecretsTokenSource, SystemClock
+from adapters.translation import CatalogTranslator
 from domain.audit import AuditLog, AuditTrail, RequestOrigin
 from domain.ports import (
     Clock,
@@ -58,11 +59,13 @@ from domain.ports import (
     SessionRevocation,
     TenantRepository,
     TokenSource,
+    Translator,
     UrlSafety,
 )
 from domain.throttle import Throttle
 from entrypoints.settings import PortalSettings
 from entrypoints.web.factories import add_adapter, add_service
+from entrypoints.web.language import DOMAIN, LOCALE_DIRECTORY
 from entrypoints.web.links import RequestLinks, SettingsRecoveryLinks
 
 T = TypeVar("T")
@@ -133,6 +136,8 @@ def _process_wide(config: Configurator, settings: PortalSettings) -> None:
     # Each adapter is annotated with its port, so mypy checks that it implements it.
     hasher: PasswordHasher = Argon2PasswordHasher.with_profile(settings.password_hash_profile)
     add_adapter(config, PasswordHasher, lambda _request: hasher)
+    translator: Translator = CatalogTranslator(LOCALE_DIRECTORY, DOMAIN)
+    add_adapter(config, Translator, lambda _request: translator)
     tokens: TokenSource = SecretsTokenSource()
     add_adapter(config, TokenSource, lambda _request: tokens)
     # Process-wide and thread-safe: no per-login state, one key store per provider.

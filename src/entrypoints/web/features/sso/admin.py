@@ -88,7 +88,11 @@ class AuthenticationViews:
     def _with_checkboxes(self, values: dict[str, str]) -> ProviderSettings:
         request = self.request
         return ProviderSettings(
-            **values, enabled=checked(request, "enabled"), send_login_hint=checked(request, "send_login_hint")
+            **values,
+            enabled=checked(request, "enabled"),
+            send_login_hint=checked(request, "send_login_hint"),
+            logout_at_provider=checked(request, "logout_at_provider"),
+            backchannel_logout_supported=checked(request, "backchannel_logout_supported"),
         )
 
     def _refuse(self, form: ProviderSettings, errors: dict[str, str]) -> dict[str, Any]:
