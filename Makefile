@@ -41,6 +41,8 @@ run: install
 	$(PP) $(CONFIG) db upgrade
 	@$(PP) $(CONFIG) tenant list | grep -q '^demo\b' || \
 		$(PP) $(CONFIG) tenant create demo --name "Demo Practice" --owner-email $(DEMO_OWNER)
+# Single Sign On at once: the demo identity provider (development only) is the demo tenant's.
+	@$(PP) $(CONFIG) demo-provider connect demo
 	@echo "Serving http://demo.localhost:6543/login, mail goes to var/outbox/  (Ctrl-C stops both)"
 # The worker delivers the mail that requests queue. Ctrl-C reaches both; when the server ends
 # otherwise, the worker is stopped too.

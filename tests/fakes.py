@@ -7,11 +7,13 @@ import itertools
 import threading
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
+from typing import Any
 from urllib.parse import urlencode
 
 from domain.sso.challenge import LinkChallenge
 from domain.errors import (
     EmailAlreadyRegistered,
+    Message,
     VersionMismatch,
     IdentityRejected,
     NotUnique,
@@ -31,7 +33,7 @@ from domain.provisioning.scim_user import ScimQuery
 from domain.audit import AuditCursor, AuditEvent, AuditLog, AuditQuery
 from domain.sso import checks
 from domain.sso.checks import Diagnosis
-from domain.sso.identity import IdentityLink, VerifiedIdentity
+from domain.sso.identity import IdentityLink, ProviderSession, VerifiedIdentity
 from domain.sso.provider import DiscoveredConfiguration, IdentityProvider
 from domain.sso.redemption import CodeRedemption
 from domain.practitioners.practitioner import LoginMethod
@@ -182,6 +184,7 @@ class OpenSession:
     tenant_id: str
     practitioner_id: str | None  # None: nobody logged in yet
     method: LoginMethod | None
+    through: ProviderSession | None = None
 
 
 class FakeSessionRevocation:
@@ -192,10 +195,14 @@ class FakeSessionRevocation:
         self._ids = itertools.count(1)
 
     def open_session(
-        self, tenant_id: str, practitioner_id: str | None, method: LoginMethod | None = LoginMethod.PASSWORD
+        self,
+        tenant_id: str,
+        practitioner_id: str | None,
+        method: LoginMethod | None = LoginMethod.PASSWORD,
+        through: ProviderSession | None = None,
     ) -> str:
         session_id = f"session-{next(self._ids)}"
-        self.open[session_id] = OpenSession(tenant_id, practitioner_id, method)
+        self.open[session_id] = OpenSession(tenant_id, practitioner_id, method, through)
         return session_id
 
     def is_open(self, session_id: str) -> bool:
@@ -207,6 +214,32 @@ class FakeSessionRevocation:
 
     def end_sessions_opened_by(self, tenant_id: str, method: LoginMethod) -> None:
         self.open = {k: s for k, s in self.open.items() if (s.tenant_id, s.method) != (tenant_id, method)}
+
+    def end_provider_sessions(self, tenant_id: str, provider_id: str, sid: str | None, subject: str | None) -> int:
+        def named(s: OpenSession) -> bool:
+            through = s.through
+            if s.tenant_id != tenant_id or through is None or through.provider_id != provider_id:
+                return False
+            return (
+                (sid is not None or subject is not None)
+                and sid in (None, through.sid)
+                and subject in (None, through.subject)
+            )
+
+        before = len(self.open)
+        self.open = {k: s for k, s in self.open.items() if not named(s)}
+        return before - len(self.open)
+
+
+class FakeLogoutTokenReplays:
+    def __init__(self) -> None:
+        self.seen: dict[tuple[str, str], datetime] = {}
+
+    def first_use(self, tenant_id: str, provider_id: str, jti_digest: str, until: datetime) -> bool:
+        if (provider_id, jti_digest) in self.seen:
+            return False
+        self.seen[(provider_id, jti_digest)] = until
+        return True
 
 
 class FakePasswordHasher:
@@ -235,6 +268,27 @@ class FakeMailer:
 
     def send(self, message: MailMessage) -> None:
         self.sent.append(message)
+
+
+class FakeTranslator:
+    """A catalog in a dict, per language: a msgid says its translation (a plural msgid its two
+    forms, the singular for a count of 1, as in German, Dutch and English), filled in with the
+    Message's values; an unknown msgid, an unknown language and English say the English."""
+
+    def __init__(self) -> None:
+        self._catalogs: dict[str, dict[str, str | tuple[str, str]]] = {}
+
+    def learn(self, language: str, msgid: str, said: str | tuple[str, str]) -> None:
+        self._catalogs.setdefault(language, {})[msgid] = said
+
+    def say(self, text: str, language: str) -> str:
+        if not isinstance(text, Message):
+            return text
+        found = self._catalogs.get(language, {}).get(text.msgid)
+        if found is None:
+            return str(text)
+        form = found if isinstance(found, str) else found[0 if text.number == 1 else 1]
+        return form % text.values if text.values else form
 
 
 class FakeClock:
@@ -404,6 +458,27 @@ class FakeIdentityProviderClient:
         self.failure: Exception | None = None
         self.redeemed: list[CodeRedemption] = []
         self.documents: dict[str, DiscoveredConfiguration] = {}
+        # Logout tokens a test made: each raw token's claims, and which of them a foreign key signed.
+        self.tokens: dict[str, dict[str, Any]] = {}
+        self.forged: set[str] = set()
+
+    def end_session_url(
+        self, provider: IdentityProvider, id_token_hint: str | None, post_logout_redirect_uri: str, state: str
+    ) -> str:
+        query = {"client_id": provider.settings.client_id, "post_logout_redirect_uri": post_logout_redirect_uri}
+        hint = {"id_token_hint": id_token_hint} if id_token_hint else {}
+        return f"{provider.settings.end_session_endpoint}?{urlencode({**query, **hint, 'state': state})}"
+
+    def unverified_claims(self, raw_token: str) -> dict[str, Any]:
+        if raw_token not in self.tokens:
+            raise IdentityRejected("the logout token is not a signed JWT")
+        return self.tokens[raw_token]
+
+    def signed_claims(self, provider: IdentityProvider, raw_token: str) -> dict[str, Any]:
+        claims = self.unverified_claims(raw_token)
+        if raw_token in self.forged:
+            raise IdentityRejected("the logout token's signature is not valid")
+        return claims
 
     def discover(self, issuer: str) -> DiscoveredConfiguration:
         if issuer not in self.documents:
@@ -418,6 +493,7 @@ class FakeIdentityProviderClient:
         nonce: str,
         code_challenge: str,
         login_hint: str | None = None,
+        ui_locales: str | None = None,
     ) -> str:
         query = {
             "response_type": "code",
@@ -434,6 +510,8 @@ class FakeIdentityProviderClient:
             query["domain_hint"] = provider.settings.domain_hint
         if login_hint:
             query["login_hint"] = login_hint
+        if ui_locales:
+            query["ui_locales"] = ui_locales
         return f"{provider.settings.authorization_endpoint}?{urlencode(query)}"
 
     def redeem(self, provider: IdentityProvider, redemption: CodeRedemption) -> VerifiedIdentity:
@@ -543,6 +621,7 @@ _throttle: type[Throttle] = FakeThrottle
 _sessions: type[ports.SessionRevocation] = FakeSessionRevocation
 _hasher: type[ports.PasswordHasher] = FakePasswordHasher
 _mailer: type[ports.Mailer] = FakeMailer
+_translator: type[ports.Translator] = FakeTranslator
 _clock: type[ports.Clock] = FakeClock
 _token_source: type[ports.TokenSource] = FakeTokenSource
 _page_links: type[ports.Links] = FakeLinks
@@ -554,5 +633,6 @@ _audit: type[AuditLog] = FakeAuditLog
 _secret_box: type[ports.SecretBox] = FakeSecretBox
 _url_safety: type[ports.UrlSafety] = FakeUrlSafety
 _idp: type[ports.IdentityProviderClient] = FakeIdentityProviderClient
+_logout_replays: type[ports.LogoutTokenReplays] = FakeLogoutTokenReplays
 _scim_tokens: type[ports.ScimTokenRepository] = FakeScimTokenRepository
 _scim_groups: type[ports.ScimGroupRepository] = FakeScimGroupRepository

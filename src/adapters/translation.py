@@ -28,7 +28,13 @@ class CatalogTranslator:
             said = catalog.ugettext(text.msgid)
         else:
             said = catalog.ungettext(text.msgid, text.plural, text.number if text.number is not None else 1)
-        return said % text.values if text.values else said
+        if not text.values:
+            return said
+        # A value may be a Message too (a field's name, a refusal's reason): said in the same language.
+        return said % {
+            name: self.say(value, language) if isinstance(value, Message) else value
+            for name, value in text.values.items()
+        }
 
     def _catalog(self, language: str) -> NullTranslations:
         found = self._loaded.get(language)

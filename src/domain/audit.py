@@ -8,12 +8,13 @@ The `AuditLog` port lives here rather than in `domain.ports`, because `AuditTrai
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import unicodedata
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Protocol
 
-from domain.errors import InvalidValue, NotAllowed
+from domain.errors import InvalidValue, N_, Nn_, NotAllowed
 from domain.identifiers import new_id
 from domain.ports import Clock, PractitionerRepository, ScimTokenRepository
 from domain.practitioners.practitioner import Practitioner
@@ -37,6 +38,7 @@ class AuditKind:
     PASSWORD_LOGIN_SUCCEEDED = "password_login_succeeded"
     PASSWORD_LOGIN_FAILED = "password_login_failed"
     LOGGED_OUT = "logged_out"
+    SSO_BACKCHANNEL_LOGOUT = "sso_backchannel_logout"  # the provider ended sessions (no actor)
     # By an admin on the Practitioners page or the operator's command line; a SCIM client's
     # changes keep their ProvisioningKind, shown and filtered under the same labels.
     PRACTITIONER_ADDED = "practitioner_added"
@@ -60,19 +62,45 @@ class AuditKind:
 # A SCIM client's changes to practitioners are the Practitioners page's events by another path:
 # they keep the kinds they were always recorded with, and share the page's labels (and filter).
 _LABELS = {
-    ProvisioningKind.USER_CREATED: "practitioner added",
-    ProvisioningKind.USER_UPDATED: "practitioner updated",
-    ProvisioningKind.USER_DEACTIVATED: "practitioner deactivated",
-    ProvisioningKind.USER_DELETED: "practitioner deleted",
-    AuditKind.PROVIDER_TEST_SIGN_IN: "provider test sign-in",
-    AuditKind.SCIM_GROUP_CREATED: "group added",
-    AuditKind.SCIM_GROUP_UPDATED: "group changed",
-    AuditKind.SCIM_GROUP_DELETED: "group deleted",
+    AuditKind.SSO_LOGIN_SUCCEEDED: N_("sso login succeeded"),
+    AuditKind.SSO_LOGIN_FAILED: N_("sso login failed"),
+    AuditKind.LINK_REQUESTED: N_("link requested"),
+    AuditKind.LINK_CONFIRMED: N_("link confirmed"),
+    AuditKind.LINK_FAILED: N_("link failed"),
+    AuditKind.SETTINGS_CHANGED: N_("settings changed"),
+    AuditKind.REGISTERED: N_("registered"),
+    AuditKind.PROFILE_MIRRORED: N_("profile mirrored"),
+    AuditKind.LINK_REMOVED: N_("link removed"),
+    AuditKind.PROFILE_CHANGED: N_("profile changed"),
+    AuditKind.PASSWORD_LOGIN_SUCCEEDED: N_("password login succeeded"),
+    AuditKind.PASSWORD_LOGIN_FAILED: N_("password login failed"),
+    AuditKind.LOGGED_OUT: N_("logged out"),
+    AuditKind.SSO_BACKCHANNEL_LOGOUT: N_("back-channel logout"),
+    AuditKind.PRACTITIONER_ADDED: N_("practitioner added"),
+    AuditKind.PRACTITIONER_DEACTIVATED: N_("practitioner deactivated"),
+    AuditKind.PRACTITIONER_REACTIVATED: N_("practitioner reactivated"),
+    AuditKind.RIGHTS_GRANTED: N_("rights granted"),
+    AuditKind.RIGHTS_REVOKED: N_("rights revoked"),
+    AuditKind.RECOVERY_LINK_SENT: N_("recovery link sent"),
+    AuditKind.RECOVERY_SIGNED_IN: N_("recovery signed in"),
+    AuditKind.LINK_REMOVED_BY_ADMIN: N_("link removed by admin"),
+    AuditKind.EMAIL_CHANGE_REQUESTED: N_("email change requested"),
+    AuditKind.EMAIL_CHANGED: N_("email changed"),
+    AuditKind.PROVIDER_TEST_SIGN_IN: N_("provider test sign-in"),
+    AuditKind.SCIM_GROUP_CREATED: N_("group added"),
+    AuditKind.SCIM_GROUP_UPDATED: N_("group changed"),
+    AuditKind.SCIM_GROUP_DELETED: N_("group deleted"),
+    ProvisioningKind.TOKEN_CREATED: N_("scim token created"),
+    ProvisioningKind.TOKEN_REVOKED: N_("scim token revoked"),
+    ProvisioningKind.USER_CREATED: N_("practitioner added"),
+    ProvisioningKind.USER_UPDATED: N_("practitioner updated"),
+    ProvisioningKind.USER_DEACTIVATED: N_("practitioner deactivated"),
+    ProvisioningKind.USER_DELETED: N_("practitioner deleted"),
 }
 
 
 def kind_label(kind: str) -> str:
-    """What the audit page calls a kind of event."""
+    """What the audit page calls a kind of event (a Message; a kind no longer recorded, as it is)."""
     return _LABELS.get(kind, kind.replace("_", " "))
 
 
@@ -83,12 +111,18 @@ def _constants(holder: type) -> list[str]:
 KNOWN_KINDS = (*_constants(AuditKind), *_constants(ProvisioningKind))
 
 
-def kind_choices() -> list[tuple[str, str]]:
-    """The kind filter's options, (value, label) by label: one per label, its value the first kind with it."""
+def kind_choices(said: Callable[[str], str] = str) -> list[tuple[str, str]]:
+    """The kind filter's options, (value, label), in the order of the labels as ``said`` puts
+    them in the reader's language (accents aside, so "Ä" sorts with "A"): one per label, its
+    value the first kind with it."""
     first: dict[str, str] = {}
     for kind in KNOWN_KINDS:
         first.setdefault(kind_label(kind), kind)
-    return sorted(((kind, label) for label, kind in first.items()), key=lambda choice: choice[1])
+    return sorted(((kind, label) for label, kind in first.items()), key=lambda choice: _sort_key(said(choice[1])))
+
+
+def _sort_key(text: str) -> str:
+    return "".join(ch for ch in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(ch))
 
 
 def kinds_like(kind: str) -> tuple[str, ...]:
@@ -259,8 +293,13 @@ def _day(text: str, field_name: str, label: str) -> date | None:
         ) from None
 
 
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), timezone.utc)
+def _midnight(day: date, zone: tzinfo) -> datetime | None:
+    """The moment ``day`` begins on the practice's clock, in UTC; None (an open end) where that is
+    beyond what a datetime holds, on the calendar's first and last days."""
+    try:
+        return datetime.combine(day, time(), zone).astimezone(timezone.utc)
+    except OverflowError:
+        return None
 
 
 def _whole_days(text: str) -> int:
@@ -282,15 +321,16 @@ class AuditReport:
     _audit: AuditTrail
 
     def query(self, tenant: Tenant, kind: str, person: str, first_day: str, last_day: str) -> AuditQuery:
-        """The filter from what the admin typed: a kind, a person's email or name, a range of UTC days."""
+        """The filter from what the admin typed: a kind, a person's email or name, a range of days on
+        the practice's clock (``Tenant.zone``), the last one included."""
         since, last = _day(first_day, "from", "first day"), _day(last_day, "to", "last day")
         if since is not None and last is not None and last < since:
             raise InvalidValue("to", "the last day is before the first day")
         return AuditQuery(
             kinds_like(kind) if kind else None,
             self._people(tenant, person.strip()),
-            _midnight(since) if since is not None else None,
-            _midnight(last) + timedelta(days=1) if last is not None and last < date.max else None,
+            _midnight(since, tenant.zone) if since is not None else None,
+            _midnight(last + timedelta(days=1), tenant.zone) if last is not None and last < date.max else None,
         )
 
     def _people(self, tenant: Tenant, person: str) -> frozenset[str] | None:
@@ -336,21 +376,30 @@ class AuditReport:
         was = tenant.audit_retention_days
         tenant.keep_audit_events_for(_whole_days(days))
         if tenant.audit_retention_days != was:
-            summary = f"audit events are kept for {tenant.audit_retention_days} days (were {was})"
+            summary = Nn_(
+                "audit events are kept for %(count)s day (were %(was)s)",
+                "audit events are kept for %(count)s days (were %(was)s)",
+                tenant.audit_retention_days,
+                was=was,
+            )
             self._audit.record(tenant, AuditKind.SETTINGS_CHANGED, summary, actor.id)
 
 
 def _person(practitioner_id: str | None, emails: dict[str, str]) -> str:
     if practitioner_id is None:
         return NOBODY
-    return emails.get(practitioner_id, "a deleted practitioner")
+    return emails.get(practitioner_id, N_("a deleted practitioner"))
 
 
 def _who(event: AuditEvent, emails: dict[str, str], tokens: dict[str, str]) -> str:
     if event.actor_token_id is not None:
         token = tokens.get(event.actor_token_id)
-        named = f"SCIM token {token!r}" if token is not None else "a SCIM token"
-        return f"{named} for {_person(event.actor_id, emails)}" if event.actor_id else named
+        if event.actor_id is None:
+            return N_("SCIM token %(name)r", name=token) if token is not None else N_("a SCIM token")
+        person = _person(event.actor_id, emails)
+        if token is None:
+            return N_("a SCIM token for %(person)s", person=person)
+        return N_("SCIM token %(name)r for %(person)s", name=token, person=person)
     if event.actor_id is None and event.client_address == CLI_ADDRESS:
-        return "the operator (command line)"
+        return N_("the operator (command line)")
     return _person(event.actor_id, emails)

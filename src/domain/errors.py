@@ -47,7 +47,12 @@ def Nn_(singular: str, plural: str, count: int, **values: object) -> Message:
 
 
 class DomainError(Exception):
-    """Base for every rule the domain refuses to break. ``str(err)`` is user-facing."""
+    """Base for every rule the domain refuses to break. ``str(err)`` is user-facing: the ``Message``
+    it was raised with (not a plain copy, as ``Exception`` makes), so a page can translate it."""
+
+    def __str__(self) -> str:
+        said = self.args[0] if len(self.args) == 1 else None
+        return said if isinstance(said, str) else super().__str__()
 
 
 class InvalidValue(DomainError):
@@ -61,25 +66,25 @@ class InvalidValue(DomainError):
 
 class EmailAlreadyRegistered(DomainError):
     def __init__(self, email: str) -> None:
-        super().__init__(f"{email} is already registered in this practice")
+        super().__init__(N_("%(email)s is already registered in this practice", email=email))
         self.email = email
 
 
 class TenantAlreadyExists(DomainError):
     def __init__(self, slug: str) -> None:
-        super().__init__(f"an instance called {slug!r} already exists")
+        super().__init__(N_("an instance called %(slug)s already exists", slug=repr(slug)))
         self.slug = slug
 
 
 class UnknownTenant(DomainError):
     def __init__(self, slug: str) -> None:
-        super().__init__(f"there is no instance called {slug!r}")
+        super().__init__(N_("there is no instance called %(slug)s", slug=repr(slug)))
         self.slug = slug
 
 
 class UnknownPractitioner(DomainError):
     def __init__(self) -> None:
-        super().__init__("that practitioner does not exist in this practice")
+        super().__init__(N_("that practitioner does not exist in this practice"))
 
 
 class NotAllowed(DomainError):
@@ -99,32 +104,38 @@ class ProtectedState(NotAllowed):
 
 class InvalidResetToken(DomainError):
     def __init__(self) -> None:
-        super().__init__("this link is invalid, already used or expired; ask for a new one")
+        super().__init__(N_("this link is invalid, already used or expired; ask for a new one"))
 
 
 class LoginFailed(DomainError):
     """Wrong email or password. Deliberately says nothing about which one."""
 
     def __init__(self) -> None:
-        super().__init__("email or password is wrong")
+        super().__init__(N_("email or password is wrong"))
 
 
 class LoginThrottled(DomainError):
     def __init__(self, minutes: int) -> None:
-        super().__init__(f"too many failed attempts; wait {minutes} minutes and try again, or reset your password")
+        super().__init__(
+            Nn_(
+                "too many failed attempts; wait %(count)s minute and try again, or reset your password",
+                "too many failed attempts; wait %(count)s minutes and try again, or reset your password",
+                minutes,
+            )
+        )
         self.minutes = minutes
 
 
 class AccountDeactivated(DomainError):
     def __init__(self) -> None:
-        super().__init__("your account is deactivated; ask your practice's administrator to reactivate it")
+        super().__init__(N_("your account is deactivated; ask your practice's administrator to reactivate it"))
 
 
 class UnsafeUrl(DomainError):
     """A URL the server would fetch points somewhere it must not (SSRF guard)."""
 
     def __init__(self, url: str, reason: str) -> None:
-        super().__init__(f"{url} cannot be used: {reason}")
+        super().__init__(N_("%(url)s cannot be used: %(reason)s", url=url, reason=reason))
         self.url = url
         self.reason = reason
 
@@ -147,19 +158,28 @@ class InvalidForm(DomainError):
 
 class UnknownProvider(DomainError):
     def __init__(self) -> None:
-        super().__init__("this Single Sign On provider does not exist or is switched off")
+        super().__init__(N_("this Single Sign On provider does not exist or is switched off"))
 
 
 class IdentityRejected(DomainError):
     """The provider answered, but its answer failed verification. Never log anyone in."""
 
     def __init__(self, reason: str) -> None:
-        super().__init__(f"the identity provider's answer failed verification: {reason}")
+        super().__init__(N_("the identity provider's answer failed verification: %(reason)s", reason=reason))
         self.reason = reason
 
 
 class SsoRefused(DomainError):
     """The login cannot go on; ``str(err)`` tells the practitioner why and what to do."""
+
+
+class LogoutTokenRefused(DomainError):
+    """A back-channel logout token failed a check (OpenID Connect Back-Channel Logout 1.0, 2.6):
+    nobody is logged out. ``reason`` is for the provider's operator, in English."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(N_("the logout token is refused: %(reason)s", reason=reason))
+        self.reason = reason
 
 
 class LinkCodeRefused(DomainError):
@@ -170,13 +190,19 @@ class CodeRequestsThrottled(LinkCodeRefused):
     """Too many one-time passwords were asked for; none was sent, and the page must say so."""
 
     def __init__(self, minutes: int) -> None:
-        super().__init__(f"too many codes were requested, so none was sent; wait {minutes} minutes and try again")
+        super().__init__(
+            Nn_(
+                "too many codes were requested, so none was sent; wait %(count)s minute and try again",
+                "too many codes were requested, so none was sent; wait %(count)s minutes and try again",
+                minutes,
+            )
+        )
         self.minutes = minutes
 
 
 class UnknownLink(DomainError):
     def __init__(self) -> None:
-        super().__init__("that linked account does not exist")
+        super().__init__(N_("that linked account does not exist"))
 
 
 class NotUnique(DomainError):
@@ -194,4 +220,4 @@ class VersionMismatch(DomainError):
 
 class UnknownToken(DomainError):
     def __init__(self) -> None:
-        super().__init__("that token does not exist")
+        super().__init__(N_("that token does not exist"))

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from domain.passwords.reset_token import PasswordResetToken
 from domain.practitioners.practitioner import LoginMethod, Practitioner
@@ -99,6 +100,16 @@ class SessionRevocation(Protocol):
     def end_sessions_opened_by(self, tenant_id: str, method: LoginMethod) -> None:
         """Ends every session of the tenant that was opened this way (a password, say)."""
 
+    def end_provider_sessions(self, tenant_id: str, provider_id: str, sid: str | None, subject: str | None) -> int:
+        """Ends the tenant's sessions opened through the provider with that provider session id
+        and subject (each only where given; at least one is); returns how many ended."""
+
+
+class LogoutTokenReplays(Protocol):
+    def first_use(self, tenant_id: str, provider_id: str, jti_digest: str, until: datetime) -> bool:
+        """Remembers a logout token's jti until ``until``; False when it was seen before, also
+        when a concurrent request recorded it first (exactly one of them is the first)."""
+
 
 class PasswordHasher(Protocol):
     def hash(self, password: str) -> str: ...
@@ -114,7 +125,8 @@ class PasswordHasher(Protocol):
 class Translator(Protocol):
     def say(self, text: str, language: str) -> str:
         """``text`` in ``language`` (en, de, nl): a ``domain.errors.Message`` translated (its English
-        where the catalog has none); any other text as it is."""
+        where the catalog has none), with the values that are Messages translated too; any other
+        text as it is."""
 
 
 class Mailer(Protocol):
@@ -212,9 +224,11 @@ class IdentityProviderClient(Protocol):
         nonce: str,
         code_challenge: str,
         login_hint: str | None = None,
+        ui_locales: str | None = None,
     ) -> str:
         """Where the browser goes: the provider's scopes and domain hint from its settings, and
-        ``login_hint`` when given (ProviderSettings.login_hint decides)."""
+        ``login_hint`` when given (ProviderSettings.login_hint decides); ``ui_locales`` (the
+        language of the page the practitioner came from) when given."""
 
     def redeem(self, provider: IdentityProvider, redemption: CodeRedemption) -> VerifiedIdentity:
         """Exchanges the code and returns the identity only after every check passed."""
@@ -223,6 +237,20 @@ class IdentityProviderClient(Protocol):
         """An admin's test sign-in: the checks ``redeem`` makes, each reported passed, failed or
         skipped in an admin's words, and the identity only when none failed. Never raises for
         what the provider answers."""
+
+    def end_session_url(
+        self, provider: IdentityProvider, id_token_hint: str | None, post_logout_redirect_uri: str, state: str
+    ) -> str:
+        """Where logout sends the browser: the provider's end-session endpoint with the hint, the
+        client id, where to come back to and the state (RP-Initiated Logout 1.0, 2)."""
+
+    def unverified_claims(self, raw_token: str) -> Mapping[str, Any]:
+        """The claims a signed JWT states, NOT verified: only to choose whose keys check it.
+        IdentityRejected when it is not a signed JWT with a JSON object as claims."""
+
+    def signed_claims(self, provider: IdentityProvider, raw_token: str) -> Mapping[str, Any]:
+        """The claims of a JWT signed by one of the provider's published keys (an unknown key id
+        refreshes them once, as for ID tokens); IdentityRejected otherwise. Claims unchecked."""
 
 
 class ScimTokenRepository(Protocol):

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
-from domain.errors import InvalidValue
+from domain.errors import N_, InvalidValue, Message
 
 
 _NOT_STORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -53,7 +53,7 @@ def url_shape_problem(url: str) -> str | None:
 def storable_text(raw: str, field: str, label: str) -> str:
     """``raw`` as it is when it is storable text (it may span lines); else InvalidValue naming it."""
     if not is_storable(raw):
-        raise InvalidValue(field, f"the {label} contains a character that cannot be stored")
+        raise InvalidValue(field, N_("the %(label)s contains a character that cannot be stored", label=label))
     return raw
 
 
@@ -61,10 +61,13 @@ def one_line_text(raw: str, field: str, label: str) -> str:
     """``raw`` as it is when it is one line of storable text; else InvalidValue naming it."""
     storable_text(raw, field, label)
     if not is_one_line(raw):
-        raise InvalidValue(
-            field, f"the {label} must be one line, without line breaks, tabs or other control characters"
-        )
+        raise InvalidValue(field, not_one_line(label))
     return raw
+
+
+def not_one_line(label: str) -> Message:
+    """The refusal of a value with a line break or a control character, naming its field."""
+    return N_("the %(label)s must be one line, without line breaks, tabs or other control characters", label=label)
 
 
 def document_problem(document: object) -> str | None:
@@ -95,3 +98,23 @@ def fold_to_one_line(header: str) -> str:
     """A header value with its whitespace folded: a line break in a name saved before names had to
     be one line (a provider's button text, say) must not end the header and start another."""
     return " ".join(header.split())
+
+
+# Several texts shown as one, each translated whole (the parts of an audit summary, the findings of
+# one check): a list is not a sentence made of fragments, since each part is a whole item or
+# clause, and the separator between two parts is a text of its own, so a language can choose it.
+def in_a_row(parts: Sequence[str]) -> str:
+    """``a, b, c``: items of one kind, such as the settings a save changed."""
+    return _joined(parts, lambda earlier, later: N_("%(earlier)s, %(later)s", earlier=earlier, later=later))
+
+
+def one_after_another(parts: Sequence[str]) -> str:
+    """``a; b; c``: whole clauses, such as the findings of one check."""
+    return _joined(parts, lambda earlier, later: N_("%(earlier)s; %(later)s", earlier=earlier, later=later))
+
+
+def _joined(parts: Sequence[str], pair: Callable[[str, str], str]) -> str:
+    said = parts[0]
+    for later in parts[1:]:
+        said = pair(said, later)
+    return said

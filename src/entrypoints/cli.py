@@ -20,6 +20,7 @@ from domain.ports import Clock
 from domain.provisioning.tokens import ProvisioningTokens
 from domain.tenancy.onboarding import TenantOnboarding
 from entrypoints import worker
+from entrypoints.openid_provider.connect import connect_demo_provider
 from entrypoints.settings import PortalSettings
 from entrypoints.web.factories import provide
 
@@ -34,6 +35,28 @@ def _parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database schema").add_subparsers(dest="command", required=True)
     db.add_parser("upgrade", help="apply the Alembic migrations")
 
+    _tenant_commands(commands)
+
+    practitioner = commands.add_parser("practitioner", help="practitioners").add_subparsers(
+        dest="command", required=True
+    )
+    add = practitioner.add_parser("add", help="provision a practitioner by hand")
+    add.add_argument("slug")
+    add.add_argument("email")
+    add.add_argument("--first-name", required=True)
+    add.add_argument("--last-name", required=True)
+
+    demo = commands.add_parser("demo-provider", help="the development-only demo identity provider").add_subparsers(
+        dest="command", required=True
+    )
+    connect = demo.add_parser("connect", help="make it a tenant's identity provider (idempotent; prints what to click)")
+    connect.add_argument("slug")
+
+    _background_commands(commands)
+    return parser
+
+
+def _tenant_commands(commands: Any) -> None:
     tenant = commands.add_parser("tenant", help="instances (practices)").add_subparsers(dest="command", required=True)
     create = tenant.add_parser("create", help="create a tenant and its owner")
     create.add_argument("slug", help="instance name: <slug>.<base_domain>")
@@ -48,18 +71,6 @@ def _parser() -> argparse.ArgumentParser:
         "recover", help="mail the owner a single-use link (30 minutes) that signs them in once past the login policy"
     )
     recover.add_argument("slug")
-
-    practitioner = commands.add_parser("practitioner", help="practitioners").add_subparsers(
-        dest="command", required=True
-    )
-    add = practitioner.add_parser("add", help="provision a practitioner by hand")
-    add.add_argument("slug")
-    add.add_argument("email")
-    add.add_argument("--first-name", required=True)
-    add.add_argument("--last-name", required=True)
-
-    _background_commands(commands)
-    return parser
 
 
 def _background_commands(commands: Any) -> None:
@@ -162,12 +173,17 @@ def _practitioner_add(request: Any, args: argparse.Namespace) -> list[str]:
     return [f"added {practitioner.full_name} <{practitioner.email}> to {tenant.slug}"]
 
 
+def _demo_provider_connect(request: Any, args: argparse.Namespace) -> list[str]:
+    return connect_demo_provider(request, args.slug)
+
+
 IN_APP = {
     ("tenant", "create"): _tenant_create,
     ("tenant", "list"): _tenant_list,
     ("tenant", "token"): _tenant_token,
     ("tenant", "recover"): _tenant_recover,
     ("practitioner", "add"): _practitioner_add,
+    ("demo-provider", "connect"): _demo_provider_connect,
 }
 
 

@@ -34,6 +34,7 @@ KNOWN = (
     "sso.allowed_private_hosts",
     "sso.http_timeout",
     "sso.key_cache_size",
+    "sso.demo_provider",
 )
 DEV_SECRET_MARKER = "development-only"
 _N = TypeVar("_N", int, float)
@@ -119,6 +120,12 @@ def _refuse_development_values(scheme: str, secret: str, secrets_key: str, profi
         raise SettingsError("passwords.hash_profile = cheapest is for tests, never production")
 
 
+def require_development(setting: str, development: bool) -> None:
+    """A development-only feature (the demo identity provider) is refused anywhere else."""
+    if not development:
+        raise SettingsError(f"{setting} is for development only: it needs app.development = true")
+
+
 def _http_timeout(raw: _Raw) -> float:
     timeout = raw.number("sso.http_timeout", 10, float, "sso.http_timeout must be a number of seconds")
     if not 0 < timeout <= 60:
@@ -154,6 +161,8 @@ class PortalSettings:
     sso_allowed_private_hosts: frozenset[str]
     sso_http_timeout: float
     sso_key_cache_size: int  # identity providers whose signing keys a process keeps
+    # `make run`'s demo OpenID Provider on idp.<base_domain> (entrypoints.openid_provider.demo).
+    sso_demo_provider: bool = False
 
     @classmethod
     def load(cls, settings: Mapping[str, str], environ: Mapping[str, str] = os.environ) -> PortalSettings:
@@ -164,6 +173,9 @@ class PortalSettings:
         secret, secrets_key = raw.required("session.secret"), raw.required("secrets.key")
         if not development:
             _refuse_development_values(scheme, secret, secrets_key, profile)
+        demo_provider = _flag(raw["sso.demo_provider"])
+        if demo_provider:
+            require_development("sso.demo_provider", development)
         backend = raw.choice("mail.backend", "outbox", ("outbox", "smtp"))
         if backend == "smtp":
             raw.required("mail.host")
@@ -189,6 +201,7 @@ class PortalSettings:
             ),
             sso_http_timeout=_http_timeout(raw),
             sso_key_cache_size=_key_cache_size(raw),
+            sso_demo_provider=demo_provider,
         )
 
     @property

@@ -49,3 +49,9 @@ def test_a_plain_oauth2_provider_is_asked_for_email_profile_and_its_extra_scopes
 def test_a_provider_signs_in_with_extra_scopes_and_a_domain_hint(idp: Provider) -> None:  # noqa: F811
     provider = with_settings(configured(idp), extra_scopes="phone address", domain_hint="acme.test")
     assert sign_in(idp, provider).subject == "ann-sub"
+
+
+def test_the_request_asks_the_provider_to_speak_the_pages_language(idp: Provider) -> None:  # noqa: F811
+    url = idp.client.authorization_url(configured(idp), REDIRECT_URI, "s", "n", "c", ui_locales="nl")
+    assert parse_qs(urlsplit(url).query)["ui_locales"] == ["nl"]
+    assert "ui_locales" not in asked(idp, configured(idp))

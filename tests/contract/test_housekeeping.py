@@ -55,12 +55,13 @@ def test_clean_up_removes_what_expired_and_keeps_what_can_still_be_used(clean_da
     kinds = ["expired sessions", "expired one-time passwords", "expired password links", "stale throttle counters"]
     assert Housekeeping(clean_database, FakeClock(NOW)).run() == {
         **dict.fromkeys(kinds, 1),
+        "expired logout token ids": 0,  # tests/e2e/test_sso_logout.py purges one
         "audit events past retention": 0,
     }
     tables = (web_sessions, link_challenges, password_reset_tokens, throttle_counters)
     assert [count(clean_database, table) for table in tables] == [1, 1, 1, 1]
     assert Housekeeping(clean_database, FakeClock(NOW)).run() == dict.fromkeys(
-        [*kinds, "audit events past retention"], 0
+        [*kinds, "expired logout token ids", "audit events past retention"], 0
     )
 
 

@@ -1227,3 +1227,39 @@ def test_any_claims_from_the_provider_end_below_500(
     before = snapshot(engine)
     # The loopback provider itself cannot issue some of these claims: it may refuse (502).
     answered(registering.log_in(portal.browser()), before, engine, provider_involved=True)
+
+
+# --- what an identity provider sends: logout tokens, and sign-ins it starts (issue 13) ----------
+
+BASE64URL = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=", max_size=60)
+JWT_SHAPED = st.builds(lambda *parts: ".".join(parts), BASE64URL, BASE64URL, BASE64URL)
+
+
+@pytest.fixture
+def provider_connected(sso: Sso) -> webtest.TestApp:
+    """Acme with the loopback provider connected; a browser that is nobody (as a server posting)."""
+    sso.connect()
+    return sso.portal.browser("acme")
+
+
+@FUZZ
+@given(token=st.one_of(FIELD, JWT_SHAPED), extra=FIELD)
+def test_any_logout_token_is_answered_below_500_and_refused_in_json(
+    provider_connected: webtest.TestApp, engine: Engine, token: Any, extra: Any
+):
+    body = urlencode([("logout_token", token), ("logout_token_extra", extra)]).encode("ascii")
+    before = snapshot(engine)
+    response = answered(send(provider_connected, "POST", "/sso/backchannel-logout", body), before, engine)
+    assert response.status_int == 400 and response.json["error"] == "invalid_request"
+
+
+@FUZZ
+@given(iss=FIELD, login_hint=FIELD, target_link_uri=FIELD)
+def test_any_sign_in_the_provider_starts_answers_below_500(
+    provider_connected: webtest.TestApp, engine: Engine, iss: Any, login_hint: Any, target_link_uri: Any
+):
+    fields = {"iss": iss, "login_hint": login_hint, "target_link_uri": target_link_uri}
+    before = snapshot(engine)
+    body = urlencode(list(fields.items())).encode("ascii")
+    answered(send(provider_connected, "POST", "/sso/initiate", body), before, engine)
+    get(engine, provider_connected, "/sso/initiate", fields)

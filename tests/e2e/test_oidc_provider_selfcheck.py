@@ -199,7 +199,7 @@ def test_claim_switches_change_one_claim_and_keep_a_valid_signature(op: Loopback
     turn_on(op)
     claims = verified_claims(op, login(op)["id_token"])
     assert looks_wrong(claims)
-    clock = {"exp", "iat", "auth_time"}  # differ between any two logins anyway
+    clock = {"exp", "iat", "auth_time", "sid"}  # differ between any two logins anyway
     changed = {k for k in honest.keys() | claims.keys() if honest.get(k) != claims.get(k)}
     assert changed - clock == expected_change - clock
 
@@ -313,3 +313,117 @@ def test_start_stop_leaks_no_thread_or_port() -> None:
         assert set(threading.enumerate()) <= threads
         with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), timeout=1):
             pass
+
+
+# --- logout: RP-Initiated Logout (/end_session) and Back-Channel Logout tokens ---------------
+
+POST_LOGOUT = "http://acme.portal.test/sso/logged-out"
+
+
+@pytest.fixture
+def logout_op(op: LoopbackProvider) -> LoopbackProvider:
+    op.register_client(CLIENT, SECRET, REDIRECT, post_logout_redirect_uris=[POST_LOGOUT])
+    return op
+
+
+def end_session(op: LoopbackProvider, **params: str) -> requests.Response:
+    return requests.get(op.url("/end_session"), params=params, allow_redirects=False, timeout=TIMEOUT)
+
+
+def test_discovery_announces_end_session_and_back_channel_logout(op: LoopbackProvider) -> None:
+    document = requests.get(op.url("/.well-known/openid-configuration"), timeout=TIMEOUT).json()
+    assert document["end_session_endpoint"] == op.url("/end_session")
+    assert document["backchannel_logout_supported"] is True
+    assert document["backchannel_logout_session_supported"] is True
+
+
+def test_every_id_token_carries_a_new_sid_and_last_sid_names_the_latest(op: LoopbackProvider) -> None:
+    first = verified_claims(op, login(op)["id_token"])["sid"]
+    assert op.last_sid == first
+    second = verified_claims(op, login(op)["id_token"])["sid"]
+    assert op.last_sid == second != first and len(second) >= 16
+
+
+def test_end_session_redirects_with_state_and_ends_the_op_login(logout_op: LoopbackProvider) -> None:
+    op = logout_op
+    id_token = login(op)["id_token"]
+    response = end_session(
+        op, id_token_hint=id_token, client_id=CLIENT, post_logout_redirect_uri=POST_LOGOUT, state="st-9"
+    )
+    assert response.status_code == 302 and response.headers["Location"] == POST_LOGOUT + "?state=st-9"
+    assert op.requests_to("/end_session")[0].query["id_token_hint"] == [id_token]
+    assert op.current_user is None  # the authorization endpoint now shows no one logged in
+
+
+def test_end_session_takes_the_client_from_the_hint_and_keeps_a_registered_query(op: LoopbackProvider) -> None:
+    op.register_client(CLIENT, SECRET, REDIRECT, post_logout_redirect_uris=[POST_LOGOUT + "?tenant=acme"])
+    response = end_session(
+        op, id_token_hint=login(op)["id_token"], post_logout_redirect_uri=POST_LOGOUT + "?tenant=acme", state="s"
+    )
+    assert response.headers["Location"] == POST_LOGOUT + "?tenant=acme&state=s"
+
+
+def _foreign_hint(op: LoopbackProvider) -> str:
+    op.tamper_id_token_signature()
+    return str(login(op)["id_token"])
+
+
+# what is wrong -> the request's parameters (besides post_logout_redirect_uri = POST_LOGOUT)
+END_SESSION_REFUSALS: dict[str, Callable[[LoopbackProvider], dict[str, str]]] = {
+    "nothing names the client": lambda op: {},
+    "unknown client": lambda op: {"client_id": "stranger"},
+    "hint with a bad signature": lambda op: {"id_token_hint": _foreign_hint(op)},
+    "hint that is no JWT": lambda op: {"id_token_hint": "not.a.jwt"},
+    "client_id not the hint's audience": lambda op: {"id_token_hint": login(op)["id_token"], "client_id": "other"},
+    "hint from another issuer": lambda op: (op.wrong_id_token_issuer(), {"id_token_hint": login(op)["id_token"]})[1],
+}
+
+
+@pytest.mark.parametrize("case", END_SESSION_REFUSALS)
+def test_end_session_refuses_bad_input_with_400_and_keeps_the_login(logout_op: LoopbackProvider, case: str) -> None:
+    params = END_SESSION_REFUSALS[case](logout_op)
+    response = end_session(logout_op, post_logout_redirect_uri=POST_LOGOUT, **params)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+    assert logout_op.current_user == "u-42"
+
+
+def test_end_session_refuses_an_unregistered_post_logout_redirect_uri(logout_op: LoopbackProvider) -> None:
+    response = end_session(logout_op, client_id=CLIENT, post_logout_redirect_uri="http://evil.example/out")
+    assert response.status_code == 400 and "not registered" in response.json()["error_description"]
+
+
+def test_logout_token_is_well_formed_by_default(logout_op: LoopbackProvider) -> None:
+    token = logout_op.logout_token(sub="u-42", sid="sid-1")
+    assert b64url_json(token.split(".")[0])["typ"] == "logout+jwt"
+    claims = verified_claims(logout_op, token)
+    assert claims == {
+        "iss": logout_op.issuer,
+        "aud": CLIENT,
+        "sub": "u-42",
+        "sid": "sid-1",
+        "iat": claims["iat"],
+        "exp": claims["iat"] + 120,
+        "jti": claims["jti"],
+        "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
+    }
+    assert abs(claims["iat"] - time.time()) < 60 and len(claims["jti"]) >= 16
+    assert verified_claims(logout_op, logout_op.logout_token(sid="sid-1"))["jti"] != claims["jti"]
+
+
+def test_logout_token_arguments_override_or_omit_claims(logout_op: LoopbackProvider) -> None:
+    token = logout_op.logout_token(
+        sid="s", aud="other", iss="http://x", iat=5, exp=6, jti="j", events={}, nonce="n", omit=("sub", "sid")
+    )
+    claims = verified_claims(logout_op, token)
+    assert claims == {"aud": "other", "iss": "http://x", "iat": 5, "exp": 6, "jti": "j", "events": {}, "nonce": "n"}
+    assert "events" not in verified_claims(logout_op, logout_op.logout_token(sub="u", omit=["events"]))
+
+
+def test_logout_token_signed_with_a_foreign_key_keeps_the_kid_and_fails_verification(
+    logout_op: LoopbackProvider,
+) -> None:
+    token = logout_op.logout_token(sub="u-42", sign_with=3)
+    (published,) = jwks_keys(logout_op)
+    assert b64url_json(token.split(".")[0])["kid"] == published.kid
+    with pytest.raises(BadSignature):
+        verified_claims(logout_op, token)

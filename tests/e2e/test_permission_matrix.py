@@ -779,3 +779,30 @@ def test_starting_a_test_sign_in_answers_as_the_matrix_says(practice, route, act
     if answer == "303":
         assert response.location.startswith(f"{issuer}/a?")
     assert practice.state() == before
+
+
+# --- The identity provider's routes: public, the provider (not a practitioner) calls them ---------
+
+# The same answer whoever asks, and nothing written: /sso/logged-out without the state of this
+# browser's logout is refused (400); a logout token that is not one is refused (400, JSON); a
+# sign-in started for an issuer the practice does not have is refused (400). What they accept is
+# tested in tests/e2e/test_sso_logout.py.
+PROVIDER_ROUTES_BY_ACTOR = """
+route       anonymous  owner  clerk  pat  other-admin
+logged_out  400        400    400    400  400
+backchannel 400        400    400    400  400
+initiate    400        400    400    400  400
+"""
+
+
+@pytest.mark.parametrize("route, actor, answer", cells_by_actor(PROVIDER_ROUTES_BY_ACTOR))
+def test_the_providers_routes_answer_as_the_matrix_says(practice, route, actor, answer):
+    browser = practice.portal.browser("acme") if actor == "anonymous" else practice.browser(actor)
+    before = practice.state()
+    if route == "backchannel":
+        response = browser.post("/sso/backchannel-logout", {"logout_token": "a.b.c"}, status="*")
+    else:
+        path = {"logged_out": "/sso/logged-out?state=x", "initiate": "/sso/initiate?iss=https://idp.acme.test"}[route]
+        response = browser.get(path, status="*")
+    assert response.status_int == int(answer), response.text[:2000]
+    assert practice.state() == before

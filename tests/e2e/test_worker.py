@@ -124,6 +124,7 @@ def test_purge_deletes_expired_sessions_and_counts_every_kind_for_cron(acme, con
     assert "1 expired sessions" in done.out.splitlines()
     assert {line.split(" ", 1)[1] for line in done.out.splitlines()} == {
         "expired sessions",
+        "expired logout token ids",
         "expired one-time passwords",
         "expired password links",
         "stale throttle counters",

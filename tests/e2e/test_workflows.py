@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import webtest
+from babel.dates import format_date, format_time
 from sqlalchemy import Engine, select, text
 
 from adapters.db.schema import identity_links
@@ -291,8 +293,10 @@ def test_the_linked_accounts_page_lists_provider_and_dates_and_is_linked_from_my
     page = browser.get("/account/linked")
     with engine.connect() as connection:  # through the table, so both databases give datetimes
         (row,) = connection.execute(select(identity_links.c.linked_at, identity_links.c.last_used_at)).all()
-    assert "Contoso ID" in page.text and row.linked_at.strftime("%Y-%m-%d") in page.text
-    assert row.last_used_at.strftime("%Y-%m-%d %H:%M") in page.text
+    berlin = ZoneInfo("Europe/Berlin")  # the practice's clock, in the page's language (English)
+    assert "Contoso ID" in page.text and format_date(row.linked_at.astimezone(berlin), "medium", "en") in page.text
+    last_used = row.last_used_at.astimezone(berlin)
+    assert f"{format_date(last_used, 'medium', 'en')}, {format_time(last_used, 'short', locale='en')}" in page.text
     assert len(unlink_forms(page)) == 1
     assert not any(f.action.startswith("/sso/") for f in page.forms.values())  # nothing left to link
 

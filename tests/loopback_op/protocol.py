@@ -1,41 +1,25 @@
-"""What the provider and its switches share: the endpoint paths, the signing keys, base64url."""
+"""What the provider and its switches share: the endpoint paths, the signing keys, base64url.
+
+They are the development OpenID Provider's (entrypoints.openid_provider), which this OP is built on.
+"""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import threading
+from entrypoints.openid_provider.core import AUTHORIZATION, DISCOVERY, END_SESSION, JWKS, TOKEN, USERINFO
+from entrypoints.openid_provider.keys import b64url, b64url_decode, rsa_key, signing_jwk
 
-from Cryptodome.PublicKey import RSA
-from jwkest.jwk import RSAKey
-
-DISCOVERY = "/.well-known/openid-configuration"
-AUTHORIZATION, TOKEN, USERINFO, JWKS = "/authorization", "/token", "/userinfo", "/jwks"
 JSON_PATHS = frozenset({DISCOVERY, TOKEN, USERINFO, JWKS})
 
-# RSA generation is the slow part of starting (~0.5 s for 2048 bits with pycryptodome), so each
-# key is made once per process and shared by every provider; rotation takes the next one.
-_rsa_keys: list[RSA.RsaKey] = []
-_rsa_lock = threading.Lock()
-
-
-def rsa_key(index: int) -> RSA.RsaKey:
-    with _rsa_lock:
-        while len(_rsa_keys) <= index:
-            _rsa_keys.append(RSA.generate(2048))
-        return _rsa_keys[index]
-
-
-def signing_jwk(index: int) -> RSAKey:
-    """A fresh jwkest wrapper around the process's ``index``-th RSA key; the kid names the key."""
-    key = rsa_key(index)
-    fingerprint = hashlib.sha256(key.n.to_bytes(256, "big")).hexdigest()[:12]
-    return RSAKey(key=key, kid=f"loopback-{index + 1}-{fingerprint}", use="sig", alg="RS256")
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def b64url_decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+__all__ = [
+    "AUTHORIZATION",
+    "DISCOVERY",
+    "END_SESSION",
+    "JSON_PATHS",
+    "JWKS",
+    "TOKEN",
+    "USERINFO",
+    "b64url",
+    "b64url_decode",
+    "rsa_key",
+    "signing_jwk",
+]

@@ -1,158 +1,48 @@
-"""LoopbackProvider: pyoidc's OpenID Provider on 127.0.0.1, well behaved unless a switch says so.
+"""LoopbackProvider: the development OpenID Provider on 127.0.0.1, well behaved unless a switch says so.
 
-It is pyoidc's ``oic.oic.provider.Provider`` (session db, client db, an AuthnBroker whose only
-method logs in whoever the test chose, an RSA signing key with a ``kid``) answering the
-requests of a LoopbackServer. The app under test talks to it over real HTTP, exactly as it
-talks to a tenant's provider; nothing in the RP is patched. What pyoidc does not check itself
-is checked here: PKCE (RFC 7636) at the token endpoint, S256 only.
+The protocol is entrypoints.openid_provider's ``OpenIDProvider`` (pyoidc's Provider with PKCE,
+``sid``, end-session and logout tokens), also behind ``make run``'s demo provider. What is the
+tests' own is here: the login is whoever the test chose with ``login_as`` (no form), each request
+is recorded by a LoopbackServer, and the switches bend the answers. The app under test talks to
+it over real HTTP, exactly as it talks to a tenant's provider; nothing in the RP is patched.
 
 Endpoints: ``/.well-known/openid-configuration``, ``/authorization`` (GET), ``/token`` (POST,
-client_secret_basic or client_secret_post), ``/userinfo`` (GET or POST, Bearer), ``/jwks``.
+client_secret_basic or client_secret_post), ``/userinfo`` (GET or POST, Bearer), ``/jwks``,
+``/end_session`` (GET, RP-Initiated Logout 1.0). Every ID token carries a ``sid``, new for each
+login; ``logout_token()`` makes the token a Back-Channel Logout would POST.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
-import re
-import threading
-import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import parse_qs, parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode
 
+from jwkest.jwk import RSAKey
 from oic import rndstr
-from oic.exception import PyoidcError
-from oic.oic.message import AuthorizationErrorResponse
-from oic.oic.provider import Provider
-from oic.utils.authn.authn_context import AuthnBroker
-from oic.utils.authn.client import verify_client
-from oic.utils.authn.user import UserAuthnMethod
-from oic.utils.authz import AuthzHandling
-from oic.utils.clientdb import BaseClientDatabase
 from oic.utils.http_util import Response
-from oic.utils.keyio import KeyBundle, KeyJar
-from oic.utils.sdb import create_session_db
-from oic.utils.userinfo import UserInfo
 
-from tests.loopback_op.protocol import AUTHORIZATION, DISCOVERY, JWKS, TOKEN, USERINFO, b64url, signing_jwk
+from entrypoints.openid_provider.core import Login, OpenIDProvider, challenge_refusal, refused
+from entrypoints.openid_provider.logout import EndSessionRefused, logout_token_claims, signed_logout_token
+from tests.loopback_op.protocol import (
+    AUTHORIZATION,
+    DISCOVERY,
+    END_SESSION,
+    JWKS,
+    TOKEN,
+    USERINFO,
+    rsa_key,
+    signing_jwk,
+)
 from tests.loopback_op.server import LoopbackServer, RecordedRequest, Reply, error_reply, json_reply
 from tests.loopback_op.switches import SwitchBoard, Switches
 
-ACR = "urn:loopback:auto-login"
 
-# RFC 7636 §4.1: 43 to 128 unreserved characters.
-_CODE_VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
-
-
-class _Clients(BaseClientDatabase):
-    """pyoidc's client db is any mapping, but it warns unless it is a BaseClientDatabase."""
-
-    def __init__(self) -> None:
-        self._clients: dict[str, dict[str, Any]] = {}
-
-    def __getitem__(self, key: str) -> dict[str, Any]:
-        return self._clients[key]
-
-    def __setitem__(self, key: str, value: dict[str, Any]) -> None:
-        self._clients[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self._clients[key]
-
-    def keys(self) -> list[str]:
-        return list(self._clients)
-
-    def items(self) -> list[tuple[str, dict[str, Any]]]:
-        return list(self._clients.items())
-
-
-class _AutoLogin(UserAuthnMethod):
-    """The only authentication method: whoever the test chose with login_as() is logged in."""
-
-    def __init__(self, current_user: Callable[[], str | None]) -> None:
-        super().__init__(None)
-        self._current_user = current_user
-
-    def authenticated_as(self, cookie: Any = None, **kwargs: Any) -> tuple[dict[str, str] | None, int]:
-        uid = self._current_user()
-        return ({"uid": uid}, int(time.time())) if uid else (None, 0)
-
-    def done(self, areq: Any) -> bool:
-        # prompt=login: the chosen user "logs in again" instantly instead of getting a form.
-        return False
-
-    def __call__(self, **kwargs: Any) -> Response:
-        # pyoidc calls this to show a login form; we only get here when nobody was chosen.
-        return Response(
-            "LoopbackProvider: call op.login_as(sub, ...) before authorizing", content="text/plain", status_code=403
-        )
-
-
-class _Provider(Provider):
-    """pyoidc's Provider with the two behaviours a test OP needs changed (see the overrides)."""
-
-    claims_in_id_token = True
-
-    def setup_session(self, areq: Any, authn_event: Any, cinfo: Any) -> str:
-        sid: str = super().setup_session(areq, authn_event, cinfo)
-        # pyoidc derives sub = sha256(uid + salt); the tests want the sub they passed to login_as().
-        self.sdb.update(sid, "sub", authn_event.uid)
-        return sid
-
-    def userinfo_in_id_token_claims(self, session: Any) -> Any:
-        claims = super().userinfo_in_id_token_claims(session)
-        if claims is None and self.claims_in_id_token:
-            # pyoidc only copies user claims into the ID token when the RP sends a `claims`
-            # request parameter; real providers put the scope's claims (email, names) there too.
-            claims = self._collect_user_info(session)
-        return claims
-
-
-def _client_authn(provider: Provider, areq: Any, authn: str) -> str:
-    """pyoidc's verify_client, after undoing the form-encoding of Basic credentials.
-
-    RFC 6749 §2.3.1 form-encodes client_id and secret before base64; pyoidc's own client does,
-    its server doesn't decode them (and it splits on every ':', so secrets must not contain one).
-    """
-    if authn and authn.startswith("Basic "):
-        try:
-            client_id, _, secret = base64.b64decode(authn[6:], validate=True).decode("utf-8").partition(":")
-        except ValueError:
-            client_id = secret = ""
-        plain = f"{unquote_plus(client_id)}:{unquote_plus(secret)}".encode()
-        authn = "Basic " + base64.b64encode(plain).decode("ascii")
-    cid: str = verify_client(provider, areq, authn)
-    return cid
-
-
-def _from_pyoidc(response: Response) -> Reply:
-    """Run a pyoidc Response as the WSGI app it is and keep what it would have sent."""
-    captured: dict[str, Any] = {}
-
-    def start_response(status: str, headers: list[tuple[str, str]]) -> None:
-        captured["status"], captured["headers"] = int(status.split()[0]), list(headers)
-
-    chunks = response({}, start_response)
-    body = b"".join(chunk.encode() if isinstance(chunk, str) else chunk for chunk in chunks)
-    return Reply(captured["status"], captured["headers"], body)
-
-
-def _pkce_refusal(authzreq: Mapping[str, Any], form: Mapping[str, str]) -> str | None:
-    """RFC 7636 §4.6, which pyoidc's oic Provider doesn't check at all."""
-    challenge, verifier = authzreq.get("code_challenge"), form.get("code_verifier")
-    if challenge is None:
-        # A verifier for a request that had no challenge smells of a PKCE downgrade.
-        return "code_verifier sent but the authorization request had no code_challenge" if verifier else None
-    if verifier is None or not _CODE_VERIFIER.fullmatch(verifier):
-        return "missing or malformed code_verifier"
-    computed = b64url(hashlib.sha256(verifier.encode("ascii")).digest())
-    if not hmac.compare_digest(computed, challenge):
-        return "code_verifier does not match the code_challenge"
-    return None
+def _nobody_logged_in(query: str) -> Response:
+    return Response(
+        "LoopbackProvider: call op.login_as(sub, ...) before authorizing", content="text/plain", status_code=403
+    )
 
 
 def _with_openid_scope(query: str) -> str:
@@ -190,12 +80,10 @@ class LoopbackProvider(SwitchBoard):
         self.claims_in_id_token = claims_in_id_token
         self.plain_oauth2 = plain_oauth2
         self.issuer = ""
-        self.clients = _Clients()  # pyoidc's client db: client_id -> registration
-        self.users: dict[str, dict[str, Any]] = {}  # pyoidc's user info db: sub -> claims
         self.current_user: str | None = None
+        self._last_client_id = ""
         self._switches = self._well_behaved()
-        self._lock = threading.RLock()  # pyoidc's Provider isn't meant for concurrent requests
-        self._provider: _Provider | None = None
+        self._provider: OpenIDProvider | None = None
         self._server = LoopbackServer(self._answer, lambda target: self._switches.drops_connection(target))
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -203,7 +91,9 @@ class LoopbackProvider(SwitchBoard):
     def start(self) -> LoopbackProvider:
         self.issuer = self._server.start()
         try:
-            self._provider = self._build_provider()
+            self._provider = OpenIDProvider(self.issuer, _nobody_logged_in)
+            self._provider.claims_in_id_token = self.claims_in_id_token
+            self._provider.use_signing_key(signing_jwk(self._switches.key_index))
         except BaseException:
             self._server.stop()
             raise
@@ -225,41 +115,17 @@ class LoopbackProvider(SwitchBoard):
     def url(self, path: str) -> str:
         return self.issuer + path
 
-    def _build_provider(self) -> _Provider:
-        broker = AuthnBroker()
-        broker.add(ACR, _AutoLogin(lambda: self.current_user))
-        provider = _Provider(
-            self.issuer,
-            create_session_db(self.issuer, secret=rndstr(32), password=rndstr(32)),
-            self.clients,
-            broker,
-            UserInfo(self.users),
-            AuthzHandling(),
-            _client_authn,
-            symkey=rndstr(16),
-            keyjar=KeyJar(),
-            baseurl=self.issuer,
-        )
-        # oic's Provider accepts jwks_uri but never passes it on, so discovery would lack it.
-        provider.jwks_uri = self.url(JWKS)
-        provider.claims_in_id_token = self.claims_in_id_token
-        # Advertise what this OP really does (pyoidc lists every algorithm, `none` included, and
-        # endpoints the router doesn't serve).
-        provider.capabilities["id_token_signing_alg_values_supported"] = ["RS256"]
-        provider.capabilities["token_endpoint_auth_methods_supported"] = ["client_secret_basic", "client_secret_post"]
-        provider.capabilities["code_challenge_methods_supported"] = ["S256"]
-        provider.endp = [e for e in provider.endp if e.etype in ("authorization", "token", "userinfo")]
-        self._install_signing_key(provider)
-        return provider
-
-    def _install_signing_key(self, provider: _Provider) -> None:
-        # pyoidc signs with the first key in its keyjar, so only the current one is there (and
-        # one must be: without keys pyoidc leaves jwks_uri out of the discovery document).
-        bundle = KeyBundle()
-        bundle.append(signing_jwk(self._switches.key_index))
-        provider.keyjar.issuer_keys[""] = [bundle]
+    @property
+    def _op(self) -> OpenIDProvider:
+        assert self._provider is not None, "LoopbackProvider is not started"
+        return self._provider
 
     # -- test set-up -------------------------------------------------------------------------
+
+    @property
+    def users(self) -> dict[str, dict[str, Any]]:
+        """sub -> the claims userinfo returns (and, with claims_in_id_token, the ID token carries)."""
+        return self._op.users
 
     def register_client(
         self,
@@ -267,24 +133,13 @@ class LoopbackProvider(SwitchBoard):
         client_secret: str,
         redirect_uri: str | Iterable[str],
         token_endpoint_auth_method: str = "client_secret_basic",
+        post_logout_redirect_uris: Iterable[str] = (),
     ) -> None:
-        """Register a confidential client (code flow) with one or more exact redirect URIs."""
-        if token_endpoint_auth_method not in ("client_secret_basic", "client_secret_post"):
-            raise ValueError(f"unsupported token_endpoint_auth_method: {token_endpoint_auth_method}")
+        """Register a confidential client (code flow) with one or more exact redirect URIs, and the
+        URIs /end_session may send the browser back to."""
         uris = [redirect_uri] if isinstance(redirect_uri, str) else list(redirect_uri)
-        # pyoidc's format: (uri without query, registered query parameters or None)
-        registered = [
-            (urlunsplit(urlsplit(uri)._replace(query="")), parse_qs(urlsplit(uri).query) or None) for uri in uris
-        ]
-        with self._lock:
-            self.clients[client_id] = {
-                "client_id": client_id,
-                "client_secret": client_secret,
-                "redirect_uris": registered,
-                "token_endpoint_auth_method": token_endpoint_auth_method,
-                "response_types": ["code"],
-                "client_salt": rndstr(8),
-            }
+        self._op.register_client(client_id, client_secret, uris, token_endpoint_auth_method, post_logout_redirect_uris)
+        self._last_client_id = client_id
 
     def login_as(self, sub: str, **claims: Any) -> None:
         """From now on the authorization endpoint logs in ``sub`` (no form) with these claims.
@@ -292,7 +147,7 @@ class LoopbackProvider(SwitchBoard):
         Claims are what userinfo returns for the requested scopes (email, email_verified,
         given_name, family_name, ...) and, with claims_in_id_token, what the ID token carries.
         """
-        with self._lock:
+        with self._op.lock:
             self.users[sub] = {"sub": sub, **claims}
             self.current_user = sub
 
@@ -303,16 +158,12 @@ class LoopbackProvider(SwitchBoard):
     def release_for_scope(self, scope: str, *claims: str) -> None:
         """A scope the provider knows and the claims it releases, as Keycloak or Okta send the roles
         and groups claims only for a scope that asks for them (pyoidc releases claims by scope)."""
-        with self._lock:
-            assert self._provider is not None, "start the provider first"
-            self._provider.extra_scope_dict = {**(self._provider.extra_scope_dict or {}), scope: list(claims)}
-            supported = self._provider.capabilities["scopes_supported"]
-            self._provider.capabilities["scopes_supported"] = [*supported, scope]
+        self._op.release_for_scope(scope, *claims)
 
     def reset(self) -> None:
         """Every switch off, the original key, the options as given to the constructor; hits,
         cookies and requests cleared. Clients, users and current_user stay."""
-        with self._lock:
+        with self._op.lock:
             self._server.wake_sleepers()  # a request still hanging from the last test answers now
             self._switches = self._well_behaved()
             self._server.log.clear()
@@ -323,6 +174,45 @@ class LoopbackProvider(SwitchBoard):
             set_cookie_on_token=self._set_cookie_on_token,
             send_id_token=not self.plain_oauth2,
         )
+
+    # -- logout --------------------------------------------------------------------------------
+
+    @property
+    def last_sid(self) -> str | None:
+        """The ``sid`` of the latest ID token issued (None before the first)."""
+        return self._op.last_sid
+
+    def logout_token(
+        self,
+        sub: str | None = None,
+        sid: str | None = None,
+        *,
+        aud: str | list[str] | None = None,
+        iss: str | None = None,
+        iat: int | None = None,
+        exp: int | None = None,
+        jti: str | None = None,
+        events: Any = None,
+        nonce: str | None = None,
+        omit: Iterable[str] = (),
+        sign_with: int | None = None,
+    ) -> str:
+        """A Back-Channel Logout token, signed RS256 with the OP's key and kid, well-formed unless told.
+
+        Well-formed: aud the last registered client, iss this issuer, a fresh jti, iat now, exp in
+        two minutes, the back-channel logout event, no nonce; ``sub``/``sid`` when given. Each of
+        ``aud``, ``iss``, ``iat``, ``exp``, ``jti``, ``events``, ``nonce`` passed (not None) replaces
+        that claim; ``omit`` names claims to leave out. ``sign_with``: the index of a foreign RSA key
+        (protocol.rsa_key) to sign with under the OP's own kid, so the signature doesn't verify.
+        """
+        token = logout_token_claims(self.issuer, self._last_client_id, sub, sid)
+        overrides = {"aud": aud, "iss": iss, "iat": iat, "exp": exp, "jti": jti, "events": events, "nonce": nonce}
+        token |= {name: value for name, value in overrides.items() if value is not None}
+        token = {name: value for name, value in token.items() if name not in set(omit)}
+        key = signing_jwk(self._switches.key_index)
+        if sign_with is not None:
+            key = RSAKey(key=rsa_key(sign_with), kid=key.kid, use="sig", alg="RS256")
+        return signed_logout_token(token, key)
 
     # -- what it received --------------------------------------------------------------------
 
@@ -351,6 +241,7 @@ class LoopbackProvider(SwitchBoard):
             ("POST", TOKEN): self._token,
             ("GET", USERINFO): self._userinfo,
             ("POST", USERINFO): self._userinfo,
+            ("GET", END_SESSION): self._end_session,
         }
         route = routes.get((request.method, request.path))
         if route is None:
@@ -358,21 +249,8 @@ class LoopbackProvider(SwitchBoard):
             return error_reply(405 if known else 404, "not_found", f"{request.method} {request.path}")
         return self._switches.shaped(request.path, route(request))
 
-    def _call(self, endpoint: Callable[..., Response], **kwargs: Any) -> Reply:
-        """Call a pyoidc endpoint; bad input that makes pyoidc raise is a 400, as at a real OP."""
-        with self._lock:
-            try:
-                return _from_pyoidc(endpoint(**kwargs))
-            except (PyoidcError, KeyError, ValueError) as err:
-                return error_reply(400, "invalid_request", f"{type(err).__name__}: {err}")
-
-    @property
-    def _op(self) -> _Provider:
-        assert self._provider is not None, "LoopbackProvider is not started"
-        return self._provider
-
     def _discovery(self, request: RecordedRequest) -> Reply:
-        reply = self._call(self._op.providerinfo_endpoint)
+        reply = self._op.discovery()
         return reply.with_json(self._switches.discovery(reply.json()))
 
     def _jwks(self, request: RecordedRequest) -> Reply:
@@ -381,65 +259,46 @@ class LoopbackProvider(SwitchBoard):
 
     def _authorization(self, request: RecordedRequest) -> Reply:
         query = _with_openid_scope(request.query_string) if self.plain_oauth2 else request.query_string
-        with self._lock:
-            checked = self._op.auth_init(query)  # client, redirect_uri, required parameters
-        if isinstance(checked, Response):
-            return self._switches.with_iss_param(_from_pyoidc(checked), self.issuer)
+        checked = self._op.checked_authorization(query)  # client, redirect_uri, required parameters
+        if isinstance(checked, Reply):
+            return self._switches.with_iss_param(checked, self.issuer)
         params = dict(parse_qsl(query))
-        refusal = self._authorization_refusal(params)
+        refusal = challenge_refusal(params, self.require_pkce) or self._switches.authorization_refusal()
         if refusal:
-            reply = self._refused(checked["redirect_uri"], refusal, params.get("state"))
+            reply = refused(checked, refusal, params.get("state"))
         else:
-            reply = self._call(self._op.authorization_endpoint, request=query)
+            # Each authorization is a fresh login here (no OP cookie), so each gets its own sid.
+            login = Login(self.current_user, rndstr(24)) if self.current_user else None
+            reply = self._op.authorize(query, login)
         return self._switches.with_iss_param(reply, self.issuer)
-
-    def _authorization_refusal(self, params: Mapping[str, str]) -> tuple[str, str] | None:
-        if "code_challenge" in params and params.get("code_challenge_method") != "S256":
-            return ("invalid_request", "only code_challenge_method=S256 is supported")
-        if self.require_pkce and "code_challenge" not in params:
-            return ("invalid_request", "code_challenge (PKCE, S256) is required")
-        return self._switches.authorization_refusal()
-
-    @staticmethod
-    def _refused(redirect_uri: str, refusal: tuple[str, str], state: str | None) -> Reply:
-        error = AuthorizationErrorResponse(error=refusal[0], error_description=refusal[1])
-        if state is not None:
-            error["state"] = state
-        return Reply(303, [("Location", error.request(redirect_uri))], b"")
 
     def _token(self, request: RecordedRequest) -> Reply:
         failure = self._switches.token_failure(self._server.sleep)
         if failure is not None:
             return failure
-        body = request.body.decode("utf-8", "replace")
-        refusal = self._token_refusal({k: v[-1] for k, v in parse_qs(body).items()})
-        if refusal:
-            return error_reply(400, "invalid_grant", refusal)
-        with self._lock:
-            self._install_signing_key(self._op)  # the switches may have rotated it
-            reply = self._call(self._op.token_endpoint, request=body, authn=request.headers.get("Authorization", ""))
+        with self._op.lock:
+            self._op.use_signing_key(signing_jwk(self._switches.key_index))  # the switches may have rotated it
+            reply = self._op.token(request.body.decode("utf-8", "replace"), request.headers.get("Authorization", ""))
         if reply.status != 200:
             return reply
-        return self._switches.token(reply, lambda client_id: str(self.clients[client_id]["client_secret"]))
-
-    def _token_refusal(self, form: Mapping[str, str]) -> str | None:
-        if form.get("grant_type") != "authorization_code" or "code" not in form:
-            return None
-        with self._lock:
-            try:
-                authzreq = json.loads(self._op.sdb[form["code"]]["authzreq"])
-            except (KeyError, ValueError):
-                return None  # unknown code: pyoidc refuses it with its own error
-        return _pkce_refusal(authzreq, form)
+        return self._switches.token(reply, lambda client_id: str(self._op.clients[client_id]["client_secret"]))
 
     def _userinfo(self, request: RecordedRequest) -> Reply:
         query = request.body.decode("utf-8", "replace") if request.method == "POST" else request.query_string
-        reply = self._call(
-            self._op.userinfo_endpoint,
-            request=query if "access_token" in query else "",
-            authn=request.headers.get("Authorization", ""),
-        )
+        reply = self._op.userinfo(query, request.headers.get("Authorization", ""))
         return self._switches.userinfo(reply) if reply.status == 200 else reply
+
+    def _end_session(self, request: RecordedRequest) -> Reply:
+        """RP-Initiated Logout 1.0: the hint checked against the keys this OP publishes."""
+        keys = [signing_jwk(index) for index in self._switches.published_key_indexes]
+        try:
+            ended = self._op.end_session(request.query_string, keys)
+        except EndSessionRefused as refusal:
+            return error_reply(400, "invalid_request", str(refusal))
+        self.logout()
+        if ended.redirect_to is None:
+            return Reply(200, [("Content-Type", "text/plain")], b"You are signed out.")
+        return Reply(302, [("Location", ended.redirect_to)], b"")
 
 
 __all__ = ["LoopbackProvider"]

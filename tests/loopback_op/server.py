@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import http
 import http.server
-import json
 import socket
 import socketserver
 import sys
@@ -21,54 +20,16 @@ import threading
 import traceback
 import urllib.parse
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from entrypoints.openid_provider.replies import Reply, error_reply, json_reply
+
 HOST = "127.0.0.1"
-CHUNK = 64 * 1024
 # Framing is the server's: it sets these itself.
 _FRAMING = frozenset({"content-length", "transfer-encoding", "connection"})
-
-
-@dataclass
-class Reply:
-    """What the server sends; a ``streamed`` body goes in chunks, without a Content-Length."""
-
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-    streamed: bool = False
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-    def with_json(self, document: Any) -> Reply:
-        headers = [(k, v) for k, v in self.headers if k.lower() != "content-length"]
-        return Reply(self.status, headers, json.dumps(document).encode())
-
-    def header(self, name: str) -> str | None:
-        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
-
-    def replace_header(self, name: str, value: str) -> None:
-        self.headers = [(k, v) for k, v in self.headers if k.lower() != name.lower()] + [(name, value)]
-
-    def chunks(self) -> Iterable[bytes]:
-        """A streamed body, piece by piece."""
-        return (self.body[start : start + CHUNK] for start in range(0, len(self.body), CHUNK))
-
-
-def json_reply(status: int, document: Any, headers: Iterable[tuple[str, str]] = ()) -> Reply:
-    return Reply(
-        status,
-        [("Content-Type", "application/json"), ("Cache-Control", "no-store"), *headers],
-        json.dumps(document).encode(),
-    )
-
-
-def error_reply(status: int, error: str, description: str) -> Reply:
-    return json_reply(status, {"error": error, "error_description": description})
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ class World:
     sessions: fakes.FakeSessionRevocation = field(default_factory=fakes.FakeSessionRevocation)
     hasher: fakes.FakePasswordHasher = field(default_factory=fakes.FakePasswordHasher)
     mailer: fakes.FakeMailer = field(default_factory=fakes.FakeMailer)
+    translator: fakes.FakeTranslator = field(default_factory=fakes.FakeTranslator)
     clock: fakes.FakeClock = field(default_factory=fakes.FakeClock)
     token_source: fakes.FakeTokenSource = field(default_factory=fakes.FakeTokenSource)
     links: fakes.FakeIdentityLinkRepository = field(default_factory=fakes.FakeIdentityLinkRepository)
@@ -54,6 +55,7 @@ class World:
     secret_box: fakes.FakeSecretBox = field(default_factory=fakes.FakeSecretBox)
     url_safety: fakes.FakeUrlSafety = field(default_factory=fakes.FakeUrlSafety)
     idp: fakes.FakeIdentityProviderClient = field(default_factory=fakes.FakeIdentityProviderClient)
+    logout_replays: fakes.FakeLogoutTokenReplays = field(default_factory=fakes.FakeLogoutTokenReplays)
     scim_tokens: fakes.FakeScimTokenRepository = field(default_factory=fakes.FakeScimTokenRepository)
     page_links: fakes.FakeLinks = field(default_factory=fakes.FakeLinks)
     recovery_links: fakes.FakeRecoveryLinks = field(default_factory=fakes.FakeRecoveryLinks)
@@ -75,6 +77,7 @@ class World:
             ports.SessionRevocation: self.sessions,
             ports.PasswordHasher: self.hasher,
             ports.Mailer: self.mailer,
+            ports.Translator: self.translator,
             ports.Clock: self.clock,
             ports.TokenSource: self.token_source,
             ports.Links: self.page_links,
@@ -87,6 +90,7 @@ class World:
             ports.SecretBox: self.secret_box,
             ports.UrlSafety: self.url_safety,
             ports.IdentityProviderClient: self.idp,
+            ports.LogoutTokenReplays: self.logout_replays,
             ports.ScimTokenRepository: self.scim_tokens,
         }
 

@@ -18,6 +18,7 @@ from domain.audit import (
 )
 from domain.errors import AccountDeactivated, LoginFailed, LoginThrottled, NotAllowed
 from domain.passwords.login import FAILED_LOGINS_PER_ACCOUNT
+from domain.sso.logout import ProviderLogout
 from domain.practitioners.rights import ModuleRight
 from domain.provisioning.bearer_token import ProvisioningKind
 from domain.provisioning.scim_user import ScimUser
@@ -129,7 +130,7 @@ def test_attempts_refused_by_the_throttle_are_not_recorded(world):
 def test_a_logout_is_recorded(world):
     tenant, _ = world.open_tenant()
     ann = world.practitioner(tenant)
-    world.login.log_out(tenant, ann)
+    world.build(ProviderLogout).log_out(tenant, ann, None, "https://acme.portal.test/sso/logged-out")
     assert about(last(world)[0]) == (AuditKind.LOGGED_OUT, ann.id, ann.id)
 
 

@@ -35,11 +35,31 @@ def record(world, tenant, summary: str, at: datetime = DAY, kind: str = AuditKin
 # --- the filter ---------------------------------------------------------------------------------
 
 
-def test_the_date_range_covers_whole_utc_days_the_last_one_included(world, report):
-    tenant, _ = world.open_tenant()
+def test_the_date_range_covers_whole_days_on_the_practices_clock_the_last_one_included(world, report):
+    tenant, _ = world.open_tenant()  # Europe/Berlin unless chosen: UTC+1 in March until the 29th
     query = report.query(tenant, "", "", "2026-03-01", "2026-03-10")
-    assert (query.since, query.until) == (DAY - timedelta(days=9), DAY + timedelta(days=1))
+    hour = timedelta(hours=1)
+    assert (query.since, query.until) == (DAY - timedelta(days=9) - hour, DAY + timedelta(days=1) - hour)
     assert report.query(tenant, "", "", "", "") == AuditQuery()
+
+
+def test_a_day_in_another_practice_zone_begins_at_its_own_midnight_summer_time_included(world, report):
+    tenant, _ = world.open_tenant()
+    tenant.time_zone = "America/New_York"  # UTC-4 from 8 March 2026
+    query = report.query(tenant, "", "", "2026-03-10", "2026-03-10")
+    assert (query.since, query.until) == (DAY + timedelta(hours=4), DAY + timedelta(days=1, hours=4))
+
+
+def test_a_zone_name_no_system_knows_reads_as_the_default_zone(world, report):
+    tenant, _ = world.open_tenant()
+    tenant.time_zone = "Mars/Olympus_Mons"
+    assert tenant.zone.key == "Europe/Berlin"
+    assert report.query(tenant, "", "", "2026-03-10", "").since == DAY - timedelta(hours=1)
+
+
+def test_the_first_day_of_the_calendar_leaves_the_range_open_before_it(world, report):
+    tenant, _ = world.open_tenant()  # its midnight in Berlin is before what a datetime holds in UTC
+    assert report.query(tenant, "", "", "0001-01-01", "").since is None
 
 
 @pytest.mark.parametrize("typed", ["yesterday", "2026-13-01", "2026-02-30", "20260301", "2026-3-1", "２０２６-03-01"])

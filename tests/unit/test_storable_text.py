@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from domain.sso.claims import ClaimMapper, parse_value_map
 from domain.errors import IdentityRejected, InvalidValue
-from domain.sso.messages import link_code_message
+from domain.sso.messages import link_code_letter
 from domain.practitioners.practitioner import Practitioner
 from domain.tenancy.tenant import ClaimMapping, DEFAULT_CLAIM_MAPPINGS, Tenant
 from domain.sso.identity import VerifiedIdentity
@@ -109,7 +109,10 @@ def test_a_name_that_is_not_one_line_of_storable_text_is_refused(text: str, word
 @PROPERTY
 @given(ANY_TEXT)
 def test_a_cleaned_name_or_optional_field_is_one_line_of_storable_text(text: str):
-    for clean in (lambda t: clean_name(t, "first_name", "first name"), lambda t: clean_optional(t, "job_title", 100)):
+    for clean in (
+        lambda t: clean_name(t, "first_name", "first name"),
+        lambda t: clean_optional(t, "job_title", "job title", 100),
+    ):
         try:
             value = clean(text)
         except InvalidValue:
@@ -243,7 +246,7 @@ def test_a_mail_subject_is_one_line_whatever_name_it_carries(name: str):
     now = datetime(2030, 1, 1, tzinfo=timezone.utc)
     tenant = Tenant("acme", "Acme Practice")
     ann = Practitioner.register(tenant, "ann@acme.test", "Ann", "Smith", now)
-    message = link_code_message(tenant, ann, "123456", name, 10)
+    message = link_code_letter(tenant, "123456", name, 10).written(ann.email, ann.first_name, tenant.name, str)
     assert is_one_line(message.subject)
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from adapters.db import schema
 from adapters.db.purge import delete_unlocked
-from adapters.db.web_sessions import SqlWebSessionStore
+from adapters.db.web_sessions import SqlLogoutTokenReplays, SqlWebSessionStore
 from domain.ports import Clock
 
 # A one-time password a day past its expiry is gone; until then a late try still hears
@@ -38,6 +38,7 @@ class Housekeeping:
         with Session(self._engine) as session, session.begin():
             removed = {
                 "expired sessions": SqlWebSessionStore(session).delete_expired(now),
+                "expired logout token ids": SqlLogoutTokenReplays(session).delete_expired(now),
                 "expired one-time passwords": delete_unlocked(
                     session, challenges, challenges.c.id, challenges.c.expires_at < gone
                 ),

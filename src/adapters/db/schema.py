@@ -18,7 +18,7 @@ from sqlalchemy import (
     false,
 )
 
-from adapters.db.types import ClaimMappingsJson, RightsSet, RoleMappingsJson, UTCDateTime
+from adapters.db.types import AuditSummary, ClaimMappingsJson, RightsSet, RoleMappingsJson, UTCDateTime
 from domain.tenancy.tenant import UnknownIdentityHandling, Workflow
 
 
@@ -255,7 +255,7 @@ audit_events = Table(
     tenant_id(),
     Column("kind", String(40), nullable=False),
     Column("at", UTCDateTime, nullable=False),
-    Column("summary", Text, nullable=False),
+    Column("summary", AuditSummary, nullable=False),  # a Message as JSON, or English recorded before
     Column("actor_id", String(32), nullable=True),
     # Whom the event is about (no foreign key: the trail outlives the practitioner).
     Column("subject_id", String(32), nullable=True),

@@ -9,6 +9,7 @@ from sqlalchemy.types import TypeDecorator
 
 import json
 
+from domain.errors import Message
 from domain.tenancy.tenant import ClaimMapping, RoleMapping
 from domain.practitioners.rights import ModuleRight
 from domain.practitioners.profile import ProfileField
@@ -76,3 +77,63 @@ class RoleMappingsJson(TypeDecorator[tuple[RoleMapping, ...]]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> tuple[RoleMapping, ...]:
         return tuple(RoleMapping(item["value"], ModuleRight(item["right"])) for item in json.loads(value or "[]"))
+
+
+# An audit summary recorded as a domain Message: its English, message id and values as JSON, so the
+# audit page says it in the reader's language. This prefix cannot start an English summary (they
+# all start with words), so text recorded before is read as it was recorded.
+MESSAGE_PREFIX = '{"en": '
+JsonValue = str | int | float | bool | None | dict[str, Any]
+
+
+class AuditSummary(TypeDecorator[str]):
+    """An audit event's summary: a ``Message`` stored as JSON and read back as one, any other
+    text as it is (events recorded before summaries were translatable stay plain English)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        if not isinstance(value, Message):
+            return value
+        return json.dumps(_message_document(value), ensure_ascii=False)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        if not str(value).startswith(MESSAGE_PREFIX):
+            return str(value)
+        try:
+            return _message_of(json.loads(value))
+        except (ValueError, TypeError, KeyError):  # not a document this adapter wrote: shown as stored
+            return str(value)
+
+
+def _message_document(message: Message) -> dict[str, Any]:
+    document: dict[str, Any] = {"en": str(message), "msgid": message.msgid}
+    if message.plural is not None:
+        document.update(plural=message.plural, number=message.number)
+    document["values"] = {name: _stored_value(value) for name, value in message.values.items()}
+    return document
+
+
+def _stored_value(value: object) -> JsonValue:
+    if isinstance(value, Message):  # a refusal or a label inside the summary, translated with it
+        return _message_document(value)
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return str(value)
+
+
+def _message_of(document: Any) -> Message:
+    """The Message a document of ``_message_document`` holds; TypeError or KeyError if it is not one."""
+    if not isinstance(document, dict) or not isinstance(document["msgid"], str):
+        raise TypeError("not a stored message")
+    stored = document["values"]
+    if not isinstance(stored, dict):
+        raise TypeError("not stored values")
+    values = {name: _message_of(value) if isinstance(value, dict) else value for name, value in stored.items()}
+    plural, number = document.get("plural"), document.get("number")
+    if plural is not None and (not isinstance(plural, str) or not isinstance(number, int)):
+        raise TypeError("not a stored plural")
+    return Message(document["msgid"], values, plural, number)

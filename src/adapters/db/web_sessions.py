@@ -9,11 +9,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import CursorResult, Select, and_, bindparam, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from adapters.db import schema
 from adapters.db.purge import delete_unlocked
 from domain.practitioners.practitioner import LoginMethod, Practitioner
+from domain.sso.identity import ProviderSession
 from domain.tenancy.tenant import Tenant
 
 
@@ -33,14 +35,22 @@ class SessionRow:
     data: dict[str, Any]
     created_at: datetime
     expires_at: datetime
+    # A session opened through an identity provider (None otherwise): the provider, its session id
+    # and subject, read by a back-channel logout, and the ID token, read only at logout.
+    through: ProviderSession | None = None
 
     def columns(self) -> dict[str, Any]:
+        through = self.through
         return {
             "practitioner_id": self.practitioner_id,
             "login_method": self.login_method,
             "data": json.dumps(self.data, separators=(",", ":")),
             "created_at": self.created_at,
             "expires_at": self.expires_at,
+            "provider_id": through.provider_id if through else None,
+            "provider_sid": through.sid if through else None,
+            "provider_subject": through.subject if through else None,
+            "id_token": through.id_token if through else None,
         }
 
 
@@ -94,8 +104,8 @@ class SqlWebSessionStore:
             self._session.execute(
                 schema.web_sessions.insert().values(id_digest=id_digest, tenant_id=tenant_id, **row.columns())
             )
-        else:
-            changed = {name: value for name, value in row.columns().items() if name != "created_at"}
+        else:  # the ID token is written at login (the rotation) and not read back until logout
+            changed = {name: value for name, value in row.columns().items() if name not in ("created_at", "id_token")}
             self._session.execute(
                 update(schema.web_sessions).where(c.id_digest == id_digest, c.tenant_id == tenant_id).values(**changed)
             )
@@ -110,6 +120,11 @@ class SqlWebSessionStore:
         )
         if isinstance(result, CursorResult) and result.rowcount == 0:
             self._session.execute(schema.web_sessions.insert().values(tenant_id=tenant_id, **values))
+
+    def id_token(self, id_digest: str, tenant_id: str) -> str | None:
+        """The ID token the session was opened with, if it was opened through a provider."""
+        c = schema.web_sessions.c
+        return self._session.scalar(select(c.id_token).where(c.id_digest == id_digest, c.tenant_id == tenant_id))
 
     def delete(self, id_digest: str) -> None:
         self._session.execute(delete(schema.web_sessions).where(schema.web_sessions.c.id_digest == id_digest))
@@ -134,3 +149,38 @@ class SqlSessionRevocation:
         self._session.execute(
             delete(schema.web_sessions).where(c.tenant_id == tenant_id, c.login_method == method.value)
         )
+
+    def end_provider_sessions(self, tenant_id: str, provider_id: str, sid: str | None, subject: str | None) -> int:
+        c = schema.web_sessions.c
+        named = [c.provider_sid == sid] if sid is not None else []
+        named += [c.provider_subject == subject] if subject is not None else []
+        if not named:  # the domain never asks for every session of a provider; nothing is safer
+            return 0
+        ended = self._session.execute(
+            delete(schema.web_sessions).where(c.tenant_id == tenant_id, c.provider_id == provider_id, *named)
+        )
+        return ended.rowcount if isinstance(ended, CursorResult) else 0
+
+
+class SqlLogoutTokenReplays:
+    """The jti of each back-channel logout token accepted, as a digest, until it expires."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def first_use(self, tenant_id: str, provider_id: str, jti_digest: str, until: datetime) -> bool:
+        # One statement: of concurrent inserts of one key, PostgreSQL lets the first commit and
+        # the others find the conflict then (ON CONFLICT waits for it), so exactly one is first.
+        t = schema.logout_token_jtis
+        insert = postgresql.insert if self._session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        statement = (
+            insert(t)
+            .values(provider_id=provider_id, jti_digest=jti_digest, tenant_id=tenant_id, expires_at=until)
+            .on_conflict_do_nothing(index_elements=[t.c.provider_id, t.c.jti_digest])
+            .returning(t.c.jti_digest)
+        )
+        return self._session.execute(statement).first() is not None
+
+    def delete_expired(self, now: datetime) -> int:
+        c = schema.logout_token_jtis.c
+        return delete_unlocked(self._session, schema.logout_token_jtis, c.jti_digest, c.expires_at <= now)

@@ -10,18 +10,21 @@ from typing import Any, TypeVar
 from urllib.parse import quote_plus
 
 from oic.oauth2.message import AccessTokenRequest
-from oic.oic.message import AccessTokenResponse, AuthorizationRequest
+from oic.oic.message import AccessTokenResponse, AuthorizationRequest, EndSessionRequest
 
 from adapters.http_fetch.fetcher import FetchFailed, FetchResponse, GuardedFetcher
 from adapters.oidc.id_token import (
     EXPIRED,
+    ID_TOKEN as ID_TOKEN_NAME,
     ISSUED_IN_THE_FUTURE,
     CLOCK_LEEWAY,
     UnknownSigningKey,
     parsed,
+    signed_claims,
+    unsigned_claims,
     verified_claims,
 )
-from adapters.oidc.keys import KeyCache
+from adapters.oidc.keys import KeyCache, SigningKey
 from domain.sso.checks import (
     DISCOVERY,
     ID_TOKEN,
@@ -35,7 +38,7 @@ from domain.sso.checks import (
     token_refused,
 )
 from domain.sso.claims import claim_value
-from domain.errors import DomainError, IdentityRejected, ProviderUnavailable, UnsafeUrl
+from domain.errors import DomainError, IdentityRejected, N_, Nn_, ProviderUnavailable, UnsafeUrl
 from domain.sso.identity import VerifiedIdentity
 from domain.sso.provider import DiscoveredConfiguration, IdentityProvider
 from domain.sso.redemption import CodeRedemption
@@ -43,7 +46,11 @@ from domain.sso.redemption import CodeRedemption
 DISCOVERY_FIELDS = ("authorization_endpoint", "token_endpoint", "jwks_uri", "userinfo_endpoint")
 # id_token.py's refusals of a signed token's times: between two synchronised clocks a fresh token passes.
 CLOCK_REASONS = (EXPIRED, ISSUED_IN_THE_FUTURE)
-OAUTH2_HAS_NO = "plain OAuth 2.0 has no %s; the userinfo answer says who it is"
+NO_DISCOVERY = N_("plain OAuth 2.0 has no discovery document; the userinfo answer says who it is")
+NO_KEYS = N_("plain OAuth 2.0 has no signing keys; the userinfo answer says who it is")
+NO_ID_TOKEN = N_("plain OAuth 2.0 has no ID token; the userinfo answer says who it is")
+
+LOGOUT_TOKEN = "the logout token"  # as a refusal names it
 
 T = TypeVar("T")
 V = TypeVar("V")
@@ -90,7 +97,7 @@ class _Steps:
         except DomainError as err:
             self.add(Check.failed(step, str(err)))
         else:
-            self.add(Check.passed(step, explanation or "passed"))
+            self.add(Check.passed(step, explanation or N_("passed")))
             return value
         return None
 
@@ -139,10 +146,13 @@ class PyoidcClient:
         if missing:
             raise ProviderUnavailable(f"the issuer's document has no {', '.join(missing)}")
         methods = document.get("token_endpoint_auth_methods_supported") or []
+        end_session = document.get("end_session_endpoint")
         return DiscoveredConfiguration(
             issuer=document["issuer"],
             **{name: document[name] for name in DISCOVERY_FIELDS},
             token_endpoint_auth_methods_supported=tuple(m for m in methods if isinstance(m, str)),
+            end_session_endpoint=end_session if isinstance(end_session, str) else "",
+            backchannel_logout_supported=document.get("backchannel_logout_supported") is True,
         )
 
     def authorization_url(
@@ -153,6 +163,7 @@ class PyoidcClient:
         nonce: str,
         code_challenge: str,
         login_hint: str | None = None,
+        ui_locales: str | None = None,
     ) -> str:
         settings = provider.settings
         request = AuthorizationRequest(
@@ -171,27 +182,46 @@ class PyoidcClient:
             request["domain_hint"] = settings.domain_hint
         if login_hint:
             request["login_hint"] = login_hint
+        if ui_locales:
+            request["ui_locales"] = ui_locales
         return str(request.request(settings.authorization_endpoint))
+
+    def end_session_url(
+        self, provider: IdentityProvider, id_token_hint: str | None, post_logout_redirect_uri: str, state: str
+    ) -> str:
+        request = EndSessionRequest(
+            client_id=provider.settings.client_id, post_logout_redirect_uri=post_logout_redirect_uri, state=state
+        )
+        if id_token_hint:
+            request["id_token_hint"] = id_token_hint
+        return str(request.request(provider.settings.end_session_endpoint))
+
+    def unverified_claims(self, raw_token: str) -> dict[str, Any]:
+        return unsigned_claims(raw_token, LOGOUT_TOKEN)
+
+    def signed_claims(self, provider: IdentityProvider, raw_token: str) -> dict[str, Any]:
+        return self._signed(provider, lambda keys: signed_claims(raw_token, keys, LOGOUT_TOKEN), LOGOUT_TOKEN)
 
     def redeem(self, provider: IdentityProvider, redemption: CodeRedemption) -> VerifiedIdentity:
         tokens = self._exchange_code(provider, redemption)
         if provider.settings.protocol == "oauth2":
             return self._oauth2_identity(provider, tokens["access_token"])
-        claims = self._verify_id_token(provider, _id_token_of(tokens), redemption.nonce)
-        return self._oidc_identity(provider, tokens["access_token"], claims)
+        raw = _id_token_of(tokens)
+        claims = self._verify_id_token(provider, raw, redemption.nonce)
+        return self._oidc_identity(provider, tokens["access_token"], claims, raw)
 
     def diagnose(self, provider: IdentityProvider, redemption: CodeRedemption) -> Diagnosis:
         """What ``redeem`` checks, each step reported on its own: the same steps, run one by one."""
         steps = _Steps()
         oidc = provider.settings.protocol == "oidc"
-        steps.add(self._discovery_check(provider) if oidc else Check.skipped(DISCOVERY, OAUTH2_HAS_NO % "document"))
+        steps.add(self._discovery_check(provider) if oidc else Check.skipped(DISCOVERY, NO_DISCOVERY))
         if oidc:
             steps.run(KEYS, lambda: self._keys_found(provider))
         else:
-            steps.add(Check.skipped(KEYS, OAUTH2_HAS_NO % "signing keys"))
+            steps.add(Check.skipped(KEYS, NO_KEYS))
         tokens = steps.run(TOKEN, lambda: self._tokens(provider, redemption))
         if not oidc:
-            steps.add(Check.skipped(ID_TOKEN, OAUTH2_HAS_NO % "ID token"))
+            steps.add(Check.skipped(ID_TOKEN, NO_ID_TOKEN))
             identity = steps.after(tokens, USERINFO, lambda t: (self._oauth2_identity(provider, t["access_token"]), ""))
             return steps.diagnosis(identity)
         signed = steps.after(tokens, ID_TOKEN, lambda t: self._id_token_claims(provider, t, redemption.nonce))
@@ -203,16 +233,21 @@ class PyoidcClient:
         try:
             found = self.discover(provider.settings.issuer)
         except DomainError as err:
-            return Check(DISCOVERY, Status.NOTE, f"{err}; the saved endpoints are used without it")
+            return Check(
+                DISCOVERY, Status.NOTE, N_("%(problem)s; the saved endpoints are used without it", problem=str(err))
+            )
         differ = [name for name in DISCOVERY_FIELDS if getattr(found, name) != getattr(provider.settings, name)]
         if differ:
-            named = ", ".join(name.replace("_", " ") for name in differ)
-            return Check(DISCOVERY, Status.NOTE, f"the issuer now publishes another {named} than the one saved here")
-        return Check.passed(DISCOVERY, "the issuer's discovery document names the endpoints saved here")
+            named = ", ".join(differ)  # the form's field names: the same in every language
+            differs = N_("the issuer now publishes other values than the ones saved here for %(fields)s", fields=named)
+            return Check(DISCOVERY, Status.NOTE, differs)
+        return Check.passed(DISCOVERY, N_("the issuer's discovery document names the endpoints saved here"))
 
     def _keys_found(self, provider: IdentityProvider) -> tuple[int, str]:
         count = len(self._keys.keys(provider))
-        return count, f"{count} signing key{'s' if count != 1 else ''} published at the JWKS URI"
+        return count, Nn_(
+            "%(count)s signing key published at the JWKS URI", "%(count)s signing keys published at the JWKS URI", count
+        )
 
     def _tokens(self, provider: IdentityProvider, redemption: CodeRedemption) -> tuple[dict[str, Any], str]:
         try:
@@ -221,7 +256,7 @@ class PyoidcClient:
             raise ProviderUnavailable(
                 token_refused(refused.status, refused.error, refused.description, redemption.redirect_uri)
             ) from refused
-        return tokens, "the client id and secret were accepted and the code was exchanged for tokens"
+        return tokens, N_("the client id and secret were accepted and the code was exchanged for tokens")
 
     def _id_token_claims(
         self, provider: IdentityProvider, tokens: dict[str, Any], nonce: str
@@ -235,14 +270,21 @@ class PyoidcClient:
             if difference is None:
                 raise
             raise IdentityRejected(clock_skew(difference)) from rejected
-        return (tokens["access_token"], claims), "signature, issuer, audience, expiry, issue time and nonce are right"
+        return (tokens["access_token"], claims), N_(
+            "signature, issuer, audience, expiry, issue time and nonce are right"
+        )
 
-    def _oidc_identity(self, provider: IdentityProvider, access_token: str, claims: dict[str, Any]) -> VerifiedIdentity:
+    def _oidc_identity(
+        self, provider: IdentityProvider, access_token: str, claims: dict[str, Any], raw_id_token: str | None = None
+    ) -> VerifiedIdentity:
+        """``raw_id_token``: the token as sent, kept by a login's session (a test sign-in keeps none)."""
         userinfo = self._userinfo(provider, access_token)
         if userinfo.get("sub") != claims["sub"]:
             raise IdentityRejected("the userinfo answer is about another subject than the ID token")
-        # The signed ID token wins where both speak.
-        return VerifiedIdentity(issuer=claims["iss"], subject=claims["sub"], claims={**userinfo, **claims})
+        # The signed ID token wins where both speak; the sid is the ID token's alone.
+        sid = claims.get("sid") if "sid" in claims else None
+        merged = {**userinfo, **claims}
+        return VerifiedIdentity(claims["iss"], claims["sub"], merged, sid=sid, id_token=raw_id_token)
 
     def _oauth2_identity(self, provider: IdentityProvider, access_token: str) -> VerifiedIdentity:
         """Plain OAuth 2.0: no ID token to verify (one in the answer is ignored), so the identity is
@@ -302,16 +344,22 @@ class PyoidcClient:
         return dict(tokens.to_dict())
 
     def _verify_id_token(self, provider: IdentityProvider, raw: str, nonce: str) -> dict[str, Any]:
+        return self._signed(
+            provider, lambda keys: verified_claims(raw, keys, provider, nonce, self._wall_clock()), ID_TOKEN_NAME
+        )
+
+    def _signed(self, provider: IdentityProvider, check: Callable[[list[SigningKey]], T], what: str) -> T:
+        """``check`` with the provider's keys; on an unknown key id, with its keys refreshed once."""
         try:
-            return verified_claims(raw, self._keys.keys(provider), provider, nonce, self._wall_clock())
+            return check(self._keys.keys(provider))
         except UnknownSigningKey:
             # Key rotation: refresh once (rate-limited), then decide; never skip the check.
             if self._keys.refresh_for_unknown_kid(provider):
                 try:
-                    return verified_claims(raw, self._keys.keys(provider), provider, nonce, self._wall_clock())
+                    return check(self._keys.keys(provider))
                 except UnknownSigningKey:
                     pass
-            raise IdentityRejected("the ID token is signed with a key the provider does not publish") from None
+            raise IdentityRejected(f"{what} is signed with a key the provider does not publish") from None
 
     def _userinfo(self, provider: IdentityProvider, access_token: str) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import hmac
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeGuard
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -16,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from adapters.oidc.keys import SigningKey, base64url_decode
 from domain.errors import IdentityRejected
+from domain.sso.logout import is_instant
 from domain.sso.provider import IdentityProvider
 
 # Asymmetric algorithms only: HMAC would accept a token "signed" with the public key or
@@ -26,7 +26,8 @@ CLOCK_LEEWAY = 60  # seconds of clock difference tolerated between us and the pr
 HASHES: dict[str, hashes.HashAlgorithm] = {"256": hashes.SHA256(), "384": hashes.SHA384(), "512": hashes.SHA512()}
 # RFC 7518 3.4: each ES algorithm has its curve, and its signature is r || s, each as long as the curve's order.
 ES_CURVES = {"ES256": ("secp256r1", 32), "ES384": ("secp384r1", 48), "ES512": ("secp521r1", 66)}
-NOT_A_JWS = "the ID token is not a signed JWT"
+ID_TOKEN = "the ID token"
+NOT_A_JWS = "%s is not a signed JWT"
 # The refusals of a signed token's times: the test sign-in tells them as a clock difference.
 EXPIRED = "the ID token has expired"
 ISSUED_IN_THE_FUTURE = "the ID token was issued in the future (iat)"
@@ -44,19 +45,20 @@ class CompactJws:
     signature: bytes
 
 
-def parsed(raw: str) -> CompactJws:
-    """The three parts of a compact JWS, decoded; IdentityRejected when ``raw`` is not one."""
+def parsed(raw: str, what: str = ID_TOKEN) -> CompactJws:
+    """The three parts of a compact JWS, decoded; IdentityRejected when ``raw`` is not one.
+    ``what``: the token, as a refusal names it (an ID token, a logout token)."""
     parts = raw.split(".")
     if len(parts) != 3:
-        raise IdentityRejected(NOT_A_JWS)
+        raise IdentityRejected(NOT_A_JWS % what)
     try:
         header, payload, signature = (base64url_decode(part) for part in parts)
         # Read before the signature is checked: json.loads raises RecursionError on deep nesting.
         document = json.loads(header.decode("utf-8"))
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError included
-        raise IdentityRejected(NOT_A_JWS) from exc
+        raise IdentityRejected(NOT_A_JWS % what) from exc
     if not isinstance(document, dict):
-        raise IdentityRejected(NOT_A_JWS)
+        raise IdentityRejected(NOT_A_JWS % what)
     return CompactJws(document, f"{parts[0]}.{parts[1]}".encode("ascii"), payload, signature)
 
 
@@ -64,23 +66,29 @@ def verified_claims(
     raw: str, keys: Sequence[SigningKey], provider: IdentityProvider, nonce: str, now: float
 ) -> dict[str, Any]:
     """The token's claims when every check passes; IdentityRejected naming the first that fails."""
-    token = parsed(raw)
-    algorithm = token.header.get("alg")
-    if not isinstance(algorithm, str) or algorithm not in ALLOWED_ALGORITHMS:
-        raise IdentityRejected(f"the ID token is signed with {algorithm!r}, which is not accepted")
-    if "crit" in token.header:  # RFC 7515 4.1.11: extensions we do not understand must be refused
-        raise IdentityRejected("the ID token requires header extensions this portal does not understand (crit)")
-    kid = token.header.get("kid")
-    candidates = [k for k in keys if k.kty == KEY_TYPE[algorithm[:2]] and (kid is None or k.kid == kid)]
-    if not candidates:
-        raise UnknownSigningKey(kid)
-    _verify_signature(token, algorithm, candidates)
-    claims = _claims(token.payload)
+    claims = signed_claims(raw, keys)
     _check_claims(claims, provider, nonce, now)
     return claims
 
 
-def _verify_signature(token: CompactJws, algorithm: str, candidates: list[SigningKey]) -> None:
+def signed_claims(raw: str, keys: Sequence[SigningKey], what: str = ID_TOKEN) -> dict[str, Any]:
+    """The claims of a JWS that one of ``keys`` signed with an allowed algorithm, not yet checked;
+    UnknownSigningKey when no key fits its kid, IdentityRejected for anything else."""
+    token = parsed(raw, what)
+    algorithm = token.header.get("alg")
+    if not isinstance(algorithm, str) or algorithm not in ALLOWED_ALGORITHMS:
+        raise IdentityRejected(f"{what} is signed with {algorithm!r}, which is not accepted")
+    if "crit" in token.header:  # RFC 7515 4.1.11: extensions we do not understand must be refused
+        raise IdentityRejected(f"{what} requires header extensions this portal does not understand (crit)")
+    kid = token.header.get("kid")
+    candidates = [k for k in keys if k.kty == KEY_TYPE[algorithm[:2]] and (kid is None or k.kid == kid)]
+    if not candidates:
+        raise UnknownSigningKey(kid)
+    _verify_signature(token, algorithm, candidates, what)
+    return _claims(token.payload, what)
+
+
+def _verify_signature(token: CompactJws, algorithm: str, candidates: list[SigningKey], what: str) -> None:
     failure: Exception | None = None
     for key in candidates:
         try:
@@ -88,7 +96,7 @@ def _verify_signature(token: CompactJws, algorithm: str, candidates: list[Signin
             return
         except (InvalidSignature, ValueError) as exc:  # ValueError: e.g. a key too short for PS512
             failure = exc
-    raise IdentityRejected("the ID token's signature is not valid") from failure
+    raise IdentityRejected(f"{what}'s signature is not valid") from failure
 
 
 def _verify(key: SigningKey, algorithm: str, token: CompactJws) -> None:
@@ -112,25 +120,23 @@ def _verify(key: SigningKey, algorithm: str, token: CompactJws) -> None:
     public_key.verify(encode_dss_signature(r, s), token.signing_input, ec.ECDSA(digest))
 
 
-def _claims(payload: bytes) -> dict[str, Any]:
-    """The signed payload as a JSON object. json.loads raises RecursionError on deep nesting and
+def _claims(payload: bytes, what: str = ID_TOKEN) -> dict[str, Any]:
+    """The payload as a JSON object. json.loads raises RecursionError on deep nesting and
     ValueError on integers of more than 4,300 digits, so no input makes it run away."""
     try:
         claims = json.loads(payload.decode("utf-8"))
     except (UnicodeDecodeError, RecursionError) as exc:
-        raise IdentityRejected("the ID token cannot be verified") from exc
+        raise IdentityRejected(f"{what} cannot be verified") from exc
     except ValueError as exc:
-        raise IdentityRejected("the ID token carries no claims") from exc
+        raise IdentityRejected(f"{what} carries no claims") from exc
     if not isinstance(claims, dict):
-        raise IdentityRejected("the ID token carries no claims")
+        raise IdentityRejected(f"{what} carries no claims")
     return claims
 
 
-def _is_instant(value: object) -> TypeGuard[int | float]:
-    """A JSON number that can name a moment: not a bool (an int to Python), not NaN or infinite."""
-    if isinstance(value, bool):
-        return False
-    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
+def unsigned_claims(raw: str, what: str) -> dict[str, Any]:
+    """What a JWS says before its signature is checked: only to choose whose keys check it."""
+    return _claims(parsed(raw, what).payload, what)
 
 
 def _check_claims(claims: dict[str, Any], provider: IdentityProvider, nonce: str, now: float) -> None:
@@ -143,11 +149,11 @@ def _check_claims(claims: dict[str, Any], provider: IdentityProvider, nonce: str
     if (len(audiences) > 1 or "azp" in claims) and claims.get("azp") != provider.settings.client_id:
         raise IdentityRejected("the ID token names another authorized party (azp)")
     expires, issued = claims.get("exp"), claims.get("iat")
-    if not _is_instant(expires):
+    if not is_instant(expires):
         raise IdentityRejected("the ID token has no expiry (exp)")
     if expires + CLOCK_LEEWAY <= now:
         raise IdentityRejected(EXPIRED)
-    if not _is_instant(issued):
+    if not is_instant(issued):
         raise IdentityRejected("the ID token has no issue time (iat)")
     if issued - CLOCK_LEEWAY > now:
         raise IdentityRejected(ISSUED_IN_THE_FUTURE)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from domain.audit import AuditKind, AuditTrail, loggable
-from domain.errors import AccountDeactivated, InvalidValue, LoginFailed, LoginThrottled, NotAllowed
+from domain.errors import N_, AccountDeactivated, InvalidValue, LoginFailed, LoginThrottled, NotAllowed
 from domain.ports import Clock, PasswordHasher, PractitionerRepository
 from domain.practitioners.email import normalize_email
 from domain.practitioners.practitioner import Practitioner
@@ -15,7 +15,7 @@ from domain.tenancy.tenant import Tenant
 from domain.throttle import Throttle, ThrottleRule, take_all
 
 
-SSO_ONLY = "this practice signs in with Single Sign On only"
+SSO_ONLY = N_("this practice signs in with Single Sign On only")
 
 # Per practitioner account: small, the attack is guessing one password.
 FAILED_LOGINS_PER_ACCOUNT = ThrottleRule(max_uses=10, window=timedelta(minutes=15))
@@ -73,7 +73,7 @@ class PasswordLogin:
             raise AccountDeactivated()
         if self._hasher.needs_rehash(practitioner.password_hash):
             practitioner.set_password(self._hasher.hash(password))
-        summary = f"{practitioner.email} logged in with a password"
+        summary = N_("%(email)s logged in with a password", email=practitioner.email)
         self._audit.record(
             tenant, AuditKind.PASSWORD_LOGIN_SUCCEEDED, summary, practitioner.id, subject_id=practitioner.id
         )
@@ -89,8 +89,3 @@ class PasswordLogin:
         summary = f"password login failed for {loggable(email, 254) or 'an empty email'}{why}"
         about = practitioner.id if practitioner is not None else None
         self._audit.record(tenant, AuditKind.PASSWORD_LOGIN_FAILED, summary, subject_id=about)
-
-    def log_out(self, tenant: Tenant, practitioner: Practitioner) -> None:
-        """Audits the end of a session, whichever way it was opened; the web layer forgets the session."""
-        summary = f"{practitioner.email} logged out"
-        self._audit.record(tenant, AuditKind.LOGGED_OUT, summary, practitioner.id, subject_id=practitioner.id)

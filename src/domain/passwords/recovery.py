@@ -12,27 +12,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from html import escape
 
 from domain.audit import AuditKind, AuditLog, AuditQuery, AuditTrail
-from domain.errors import InvalidResetToken, LoginFailed, LoginThrottled, UnknownPractitioner
+from domain.errors import InvalidResetToken, LoginFailed, LoginThrottled, N_, Nn_, UnknownPractitioner
 from domain.identifiers import digest
 from domain.passwords.login import FAILED_LOGINS_PER_ACCOUNT, FAILED_LOGINS_PER_ADDRESS, account_bucket, address_bucket
 from domain.passwords.new_password import validate_new_password
 from domain.passwords.reset_token import PasswordResetToken, ResetPurpose
 from domain.ports import (
     Clock,
-    MailMessage,
-    Mailer,
     PasswordHasher,
     PasswordResetTokenRepository,
     PractitionerRepository,
     RecoveryLinks,
     TokenSource,
 )
+from domain.practitioners.mail import Letter, Post
 from domain.practitioners.practitioner import Practitioner
 from domain.tenancy.tenant import Tenant
-from domain.text import fold_to_one_line
 from domain.throttle import Throttle, take_all
 
 # The session a recovery link opens survives the policy, so it is short: long enough to repair
@@ -66,23 +63,26 @@ class RecoveryNotice:
     signed_in_from: str | None = None  # the client address, as the audit trail recorded it
 
 
-def recovery_message(tenant: Tenant, owner: Practitioner, link: str) -> MailMessage:
+def recovery_letter(tenant: Tenant, link: str) -> Letter:
     minutes = int(LINK_LIFETIME.total_seconds() // 60)
-    opening = (
-        f"The administrator of Practice Portal sent you this link to sign in to {tenant.name} "
-        "once, without Single Sign On, for example while your identity provider does not work."
+    return Letter(
+        N_("Your recovery link for %(practice)s", practice=tenant.name),
+        N_(
+            "The administrator of Practice Portal sent you this link to sign in to %(practice)s once, without "
+            "Single Sign On, for example while your identity provider does not work.",
+            practice=tenant.name,
+        ),
+        (
+            Nn_(
+                "The link works once and expires in %(count)s minute. You will need your password; if your account "
+                "has none, you choose one first. If you did not ask for this, tell your administrator.",
+                "The link works once and expires in %(count)s minutes. You will need your password; if your "
+                "account has none, you choose one first. If you did not ask for this, tell your administrator.",
+                minutes,
+            ),
+        ),
+        link=link,
     )
-    closing = (
-        f"The link works once and expires in {minutes} minutes. You will need your password; if your "
-        "account has none, you choose one first. If you did not ask for this, tell your administrator."
-    )
-    text = f"Hello {owner.first_name},\n\n{opening}\n\n{link}\n\n{closing}\n\n{tenant.name}\n"
-    html = (
-        f"<p>Hello {escape(owner.first_name)},</p><p>{escape(opening)}</p>"
-        f'<p><a href="{escape(link)}">{escape(link)}</a></p><p>{escape(closing)}</p><p>{escape(tenant.name)}</p>'
-    )
-    subject = fold_to_one_line(f"Your recovery link for {tenant.name}")
-    return MailMessage(to=owner.email, subject=subject, text=text, html=html)
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ class OwnerRecovery:
     _tokens: PasswordResetTokenRepository
     _throttle: Throttle
     _hasher: PasswordHasher
-    _mailer: Mailer
+    _post: Post
     _links: RecoveryLinks
     _token_source: TokenSource
     _clock: Clock
@@ -108,8 +108,8 @@ class OwnerRecovery:
         # Every password and recovery link of the owner's; an email change's link is not about signing in.
         self._tokens.discard_open(tenant.id, owner.id, (ResetPurpose.RESET, ResetPurpose.SET, ResetPurpose.RECOVERY))
         self._tokens.add(PasswordResetToken.issue(owner, token, ResetPurpose.RECOVERY, self._clock.now()))
-        self._mailer.send(recovery_message(tenant, owner, self._links.recovery_link(tenant, token)))
-        summary = f"recovery link mailed to the account owner {owner.email} by the operator"
+        self._post.send(tenant, owner, recovery_letter(tenant, self._links.recovery_link(tenant, token)))
+        summary = N_("recovery link mailed to the account owner %(email)s by the operator", email=owner.email)
         self._audit.record(tenant, AuditKind.RECOVERY_LINK_SENT, summary, subject_id=owner.id)
         return owner
 

@@ -8,13 +8,12 @@ from datetime import timedelta
 from domain.errors import InvalidResetToken, NotAllowed
 from domain.identifiers import digest
 from domain.passwords.login import SSO_ONLY, account_bucket
-from domain.passwords.messages import password_link_message
+from domain.passwords.messages import password_link_letter
 from domain.passwords.new_password import validate_new_password
 from domain.passwords.reset_token import PasswordResetToken, ResetPurpose
 from domain.ports import (
     Clock,
     Links,
-    Mailer,
     PasswordHasher,
     PasswordResetTokenRepository,
     PractitionerRepository,
@@ -22,6 +21,7 @@ from domain.ports import (
     TokenSource,
 )
 from domain.practitioners.email import normalize_email
+from domain.practitioners.mail import Post
 from domain.practitioners.practitioner import Practitioner
 from domain.tenancy.policy import TenantAuthPolicy
 from domain.tenancy.tenant import Tenant
@@ -46,7 +46,7 @@ class PasswordReset:
     _tokens: PasswordResetTokenRepository
     _throttle: Throttle
     _hasher: PasswordHasher
-    _mailer: Mailer
+    _post: Post
     _links: Links
     _token_source: TokenSource
     _sessions: SessionRevocation
@@ -101,4 +101,4 @@ class PasswordReset:
         self._tokens.discard_open(tenant.id, practitioner.id, PASSWORD_LINKS)  # not an email change's link
         self._tokens.add(PasswordResetToken.issue(practitioner, token, purpose, self._clock.now()))
         link = self._links.password_link(token)
-        self._mailer.send(password_link_message(tenant, practitioner, link, purpose))
+        self._post.send(tenant, practitioner, password_link_letter(tenant, link, purpose))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.audit import AuditKind, AuditTrail
-from domain.errors import NotAllowed, UnknownLink
+from domain.errors import N_, NotAllowed, UnknownLink
 from domain.ports import IdentityLinkRepository, IdentityProviderRepository
 from domain.practitioners.practitioner import Practitioner
 from domain.practitioners.profile import ProfileField
@@ -23,7 +23,7 @@ EDITABLE = (
     ProfileField.JOB_TITLE,
 )
 
-LOCKED = "in this practice your personal data comes from its identity provider and cannot be changed here"
+LOCKED = N_("in this practice your personal data comes from its identity provider and cannot be changed here")
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,19 @@ class AccountSettings:
             self._audit.record(tenant, AuditKind.PROFILE_CHANGED, summary, practitioner.id)
         return changed
 
+    def choose_language(self, tenant: Tenant, practitioner: Practitioner, language: str | None) -> bool:
+        """The practitioner's own choice of language (None: none). Allowed in every workflow: it is
+        not data the provider owns. Audited as a profile change; returns whether it changed."""
+        if not practitioner.choose_language(language):
+            return False
+        email, language = practitioner.email, practitioner.language
+        if language is None:
+            summary = N_("%(email)s chose no language of their own", email=email)
+        else:
+            summary = N_("%(email)s chose the language %(language)s", email=email, language=language)
+        self._audit.record(tenant, AuditKind.PROFILE_CHANGED, summary, practitioner.id)
+        return True
+
     def linked_accounts(
         self, tenant: Tenant, practitioner: Practitioner
     ) -> list[tuple[IdentityLink, IdentityProvider | None]]:
@@ -65,9 +78,14 @@ class AccountSettings:
         other_links = sum(1 for other in links if other is not link and other.provider_id in enabled)
         if not TenantAuthPolicy.of(tenant).leaves_a_way_in(other_links, practitioner.has_usable_password):
             raise NotAllowed(
-                "this is your last way to log in; set a password (Forgot your password?) or link another provider first"
+                N_(
+                    "this is your last way to log in; set a password (Forgot your password?) "
+                    "or link another provider first"
+                )
             )
         self._links.remove(link)
-        summary = f"{practitioner.email} removed a linked account (sub {link.subject})"
+        summary = N_(
+            "%(email)s removed a linked account (sub %(subject)s)", email=practitioner.email, subject=link.subject
+        )
         self._audit.record(tenant, AuditKind.LINK_REMOVED, summary, practitioner.id)
         return link

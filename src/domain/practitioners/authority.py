@@ -26,14 +26,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from domain.errors import NotAllowed, ProtectedState
+from domain.errors import N_, NotAllowed, ProtectedState
 from domain.practitioners.practitioner import Practitioner
 from domain.practitioners.rights import ModuleRight
 
 
-ONLY_RIGHTS_HOLDERS = "only the account owner or someone with the Practitioners right manages practitioners"
+ONLY_RIGHTS_HOLDERS = N_("only the account owner or someone with the Practitioners right manages practitioners")
 
-ONLY_OWNER_GRANTS = "only the account owner grants module rights"
+ONLY_OWNER_GRANTS = N_("only the account owner grants module rights")
 
 
 class Ending(Enum):
@@ -46,6 +46,21 @@ class Ending(Enum):
     def attribute(self) -> str | None:
         """The attribute the ending changes, if it is one (SCIM answers `mutability` for it)."""
         return "active" if self is Ending.DEACTIVATE else None
+
+
+# Whole sentences for each ending: a verb is never put into a translated sentence.
+_OWN_ACCOUNT = {
+    Ending.DEACTIVATE: N_("you cannot deactivate your own account"),
+    Ending.DELETE: N_("you cannot delete your own account"),
+}
+_OWN_ACCOUNT_AS_OWNER = {
+    Ending.DEACTIVATE: N_("you cannot deactivate your own account: a practice always keeps its account owner"),
+    Ending.DELETE: N_("you cannot delete your own account: a practice always keeps its account owner"),
+}
+_THE_OWNER = {
+    Ending.DEACTIVATE: N_("the account owner cannot be deactivated: a practice always keeps its account owner"),
+    Ending.DELETE: N_("the account owner cannot be deleted: a practice always keeps its account owner"),
+}
 
 
 @dataclass(frozen=True)
@@ -81,14 +96,17 @@ class Authority:
         if created_by is None:
             return cls(tenant_id, name, None, is_owner=False, manages_practitioners=True)
         if creator is None or creator.tenant_id != tenant_id:
-            raise NotAllowed("the practitioner who created this token no longer exists; create a new token")
+            raise NotAllowed(N_("the practitioner who created this token no longer exists; create a new token"))
         if not creator.active:
             raise NotAllowed(
-                "the practitioner who created this token is deactivated; create a new token, or reactivate them"
+                N_("the practitioner who created this token is deactivated; create a new token, or reactivate them")
             )
         if not creator.holds(ModuleRight.PRACTITIONERS):
             raise NotAllowed(
-                "the practitioner who created this token no longer holds the Practitioners right; create a new token"
+                N_(
+                    "the practitioner who created this token no longer holds the Practitioners right; "
+                    "create a new token"
+                )
             )
         return cls(tenant_id, name, creator.id, is_owner=creator.is_owner, manages_practitioners=True)
 
@@ -134,22 +152,23 @@ class Authority:
         if self.reaches_rights_holders:
             return None
         if target.is_owner:
-            return NotAllowed("only the account owner changes the account owner")
+            return NotAllowed(N_("only the account owner changes the account owner"))
         if target.rights:
             held = ", ".join(sorted(r.value for r in target.rights))
             return NotAllowed(
-                f"only the account owner changes practitioners who hold a module right ({target.email} holds {held})"
+                N_(
+                    "only the account owner changes practitioners who hold a module right (%(email)s holds %(rights)s)",
+                    email=target.email,
+                    rights=held,
+                )
             )
         return None
 
     def _end_refusal(self, target: Practitioner, ending: Ending) -> NotAllowed | None:
         # Refused whoever asks, so checked before reach: the answer does not depend on authority.
-        verb = ending.value
         if target.id == self.practitioner_id:
-            suffix = ": a practice always keeps its account owner" if target.is_owner else ""
-            return ProtectedState(f"you cannot {verb} your own account{suffix}", ending.attribute)
+            own = _OWN_ACCOUNT_AS_OWNER if target.is_owner else _OWN_ACCOUNT
+            return ProtectedState(own[ending], ending.attribute)
         if target.is_owner:
-            return ProtectedState(
-                f"the account owner cannot be {verb}d: a practice always keeps its account owner", ending.attribute
-            )
+            return ProtectedState(_THE_OWNER[ending], ending.attribute)
         return self._reach_refusal(target)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.audit import AuditKind, AuditTrail
-from domain.errors import EmailAlreadyRegistered, InvalidValue, UnknownPractitioner
-from domain.passwords.login import SSO_ONLY
+from domain.errors import N_, EmailAlreadyRegistered, InvalidValue, UnknownPractitioner
 from domain.passwords.new_password import validate_new_password
 from domain.passwords.reset import PasswordReset
 from domain.ports import Clock, Page, PasswordHasher, PractitionerRepository, SessionRevocation
@@ -53,7 +52,9 @@ class PractitionerDirectory:
         practitioner = Practitioner.register(tenant, email, first_name, last_name, self._clock.now(), rights=rights)
         wants_password = bool(password) or send_password_link
         if wants_password and not TenantAuthPolicy.of(tenant).password_login_allowed:
-            raise InvalidValue("password", f"{SSO_ONLY}: no local password can be set")
+            raise InvalidValue(
+                "password", N_("this practice signs in with Single Sign On only: no local password can be set")
+            )
         if password:
             practitioner.set_password(self._hasher.hash(validate_new_password(password)))
         if self._practitioners.get_by_email(tenant.id, practitioner.email) is not None:

@@ -7,7 +7,7 @@ import string
 
 import idna
 
-from domain.errors import InvalidValue
+from domain.errors import N_, InvalidValue
 from domain.text import one_line_text
 
 
@@ -30,30 +30,31 @@ _ATEXT = frozenset(string.ascii_letters + string.digits + "!#$%&'*+-/=?^_`{|}~")
 
 _FOLD_ASCII = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
-_INVALID = "enter a valid email address"
-
 
 def normalize_email(raw: str) -> str:
     """The stored and comparison form of one email address; InvalidValue says what is wrong."""
-    text = one_line_text(raw or "", "email", "email address").strip(" ")
+    text = one_line_text(raw or "", "email", N_("email address")).strip(" ")
     if not text:
-        raise InvalidValue("email", "enter an email address")
+        raise InvalidValue("email", N_("enter an email address"))
     if "," in text or ";" in text:
-        raise InvalidValue("email", f"{_INVALID}: one address, not a list")
+        raise InvalidValue("email", N_("enter a valid email address: one address, not a list"))
     if any(c in '"()<>' for c in text):
         raise InvalidValue(
-            "email", f"{_INVALID}: the address alone, without a name, quotes, angle brackets or comments"
+            "email",
+            N_("enter a valid email address: the address alone, without a name, quotes, angle brackets or comments"),
         )
     if any(c.isspace() or not c.isprintable() for c in text):  # what one line of text may still hold
-        raise InvalidValue("email", f"{_INVALID}: no spaces or invisible characters")
+        raise InvalidValue("email", N_("enter a valid email address: no spaces or invisible characters"))
     if "@" not in text:
-        raise InvalidValue("email", f"{_INVALID}, such as name@practice.example")
+        raise InvalidValue("email", N_("enter a valid email address, such as name@practice.example"))
     if text.count("@") > 1:
-        raise InvalidValue("email", f"{_INVALID}: exactly one @")
+        raise InvalidValue("email", N_("enter a valid email address: exactly one @"))
     local, domain = text.split("@")
     email = f"{_local_part(local)}@{_domain(domain)}"
     if len(email) > MAX_EMAIL_LENGTH:
-        raise InvalidValue("email", f"{_INVALID}: at most {MAX_EMAIL_LENGTH} characters")
+        raise InvalidValue(
+            "email", N_("enter a valid email address: at most %(limit)s characters", limit=MAX_EMAIL_LENGTH)
+        )
     return email
 
 
@@ -67,25 +68,37 @@ def same_mailbox(a: str, b: str) -> bool:
 
 def _local_part(local: str) -> str:
     if not local:
-        raise InvalidValue("email", f"{_INVALID}: a name before the @, such as name@practice.example")
+        raise InvalidValue(
+            "email", N_("enter a valid email address: a name before the @, such as name@practice.example")
+        )
     if not all(c in _ATEXT or c == "." for c in local):
         raise InvalidValue(
             "email",
-            f"{_INVALID}: before the @ only a-z, 0-9 and . ! # $ % & ' * + - / = ? ^ _ ` {{ | }} ~ "
-            "(no accented or other non-ASCII characters)",
+            N_(
+                "enter a valid email address: before the @ only a-z, 0-9 and %(symbols)s "
+                "(no accented or other non-ASCII characters)",
+                symbols=". ! # $ % & ' * + - / = ? ^ _ ` { | } ~",
+            ),
         )
     if local.startswith(".") or local.endswith(".") or ".." in local:
-        raise InvalidValue("email", f"{_INVALID}: before the @ a dot is never first, last or doubled")
+        raise InvalidValue(
+            "email", N_("enter a valid email address: before the @ a dot is never first, last or doubled")
+        )
     if len(local) > MAX_LOCAL_PART_LENGTH:
-        raise InvalidValue("email", f"{_INVALID}: at most {MAX_LOCAL_PART_LENGTH} characters before the @")
+        raise InvalidValue(
+            "email",
+            N_("enter a valid email address: at most %(limit)s characters before the @", limit=MAX_LOCAL_PART_LENGTH),
+        )
     return local.translate(_FOLD_ASCII)
 
 
 def _domain(domain: str) -> str:
     invalid = InvalidValue(
         "email",
-        f"{_INVALID}: after the @ a domain name such as practice.example "
-        "(letters, digits and hyphens between dots, no hyphen first or last)",
+        N_(
+            "enter a valid email address: after the @ a domain name such as practice.example "
+            "(letters, digits and hyphens between dots, no hyphen first or last)"
+        ),
     )
     labels = domain.split(".")
     if len(labels) < 2 or not all(labels):
@@ -96,7 +109,11 @@ def _domain(domain: str) -> str:
                 mapped = idna.uts46_remap(c, std3_rules=True)
                 if not mapped or any(m.isascii() for m in mapped):
                     raise InvalidValue(
-                        "email", f"{_INVALID}: the domain holds U+{ord(c):04X}, a look-alike of a plain character"
+                        "email",
+                        N_(
+                            "enter a valid email address: the domain holds %(character)s, a look-alike of a plain character",
+                            character=f"U+{ord(c):04X}",
+                        ),
                     )
         stored = idna.encode(idna.uts46_remap(domain.translate(_FOLD_ASCII), std3_rules=True), strict=True).decode(
             "ascii"

@@ -20,23 +20,30 @@ Decisions:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from html import escape
 
 from domain.audit import AuditKind, AuditTrail
-from domain.errors import EmailAlreadyRegistered, InvalidResetToken, InvalidValue, NotAllowed, UnknownPractitioner
+from domain.errors import (
+    EmailAlreadyRegistered,
+    InvalidResetToken,
+    InvalidValue,
+    N_,
+    Nn_,
+    NotAllowed,
+    UnknownPractitioner,
+)
 from domain.identifiers import digest
 from domain.passwords.reset_token import PasswordResetToken, ResetPurpose
-from domain.ports import Clock, Links, MailMessage, Mailer, PasswordResetTokenRepository, PractitionerRepository
+from domain.ports import Clock, Links, PasswordResetTokenRepository, PractitionerRepository
 from domain.ports import TokenSource
 from domain.practitioners.authority import Authority
 from domain.practitioners.email import normalize_email
+from domain.practitioners.mail import Letter, Post
 from domain.practitioners.practitioner import Practitioner
 from domain.provisioning.scim_user import ScimQuery
 from domain.tenancy.policy import TenantAuthPolicy
 from domain.tenancy.tenant import Tenant
-from domain.text import fold_to_one_line
 
-PROVIDER_OWNS_EMAIL = (
+PROVIDER_OWNS_EMAIL = N_(
     "in this practice the email comes from its identity provider (pseudo-SSO): change it there, "
     "and it is taken over at the practitioner's next sign-in"
 )
@@ -66,49 +73,53 @@ class PendingChange:
     new_email: str
 
 
-def email_change_message(tenant: Tenant, practitioner: Practitioner, link: str) -> MailMessage:
+def email_change_letter(tenant: Tenant, practitioner: Practitioner, link: str) -> Letter:
     """To the new address: the link that proves it."""
-    opening = (
-        f"An administrator of {tenant.name} entered this address as the new email of your account, "
-        f"{practitioner.full_name}. It replaces {practitioner.email} once you confirm it with this link:"
-    )
-    closing = (
-        f"The link works once and expires in {LINK_DAYS} days. Until then your account keeps its current email. "
-        "If you do not expect this, ignore this message."
-    )
-    return _message(
-        tenant, practitioner, practitioner.pending_email or "", "Confirm your new email", opening, link, closing
+    return Letter(
+        N_("Confirm your new email for %(practice)s", practice=tenant.name),
+        N_(
+            "An administrator of %(practice)s entered this address as the new email of your account, "
+            "%(name)s. It replaces %(email)s once you confirm it with this link:",
+            practice=tenant.name,
+            name=practitioner.full_name,
+            email=practitioner.email,
+        ),
+        (
+            Nn_(
+                "The link works once and expires in %(count)s day. Until then your account keeps its current "
+                "email. If you do not expect this, ignore this message.",
+                "The link works once and expires in %(count)s days. Until then your account keeps its current "
+                "email. If you do not expect this, ignore this message.",
+                LINK_DAYS,
+            ),
+        ),
+        link=link,
     )
 
 
-def email_changed_notice(tenant: Tenant, practitioner: Practitioner, old_email: str) -> MailMessage:
+def email_changed_letter(tenant: Tenant, practitioner: Practitioner) -> Letter:
     """To the old address, once the new one is proven."""
-    opening = f"Your registered email at {tenant.name} was changed to {practitioner.email}."
-    closing = (
-        "From now on mail from the portal goes there, and you log in with it. "
-        "If you did not expect this, tell your practice's administrator at once."
+    return Letter(
+        N_("Your registered email was changed for %(practice)s", practice=tenant.name),
+        N_(
+            "Your registered email at %(practice)s was changed to %(email)s.",
+            practice=tenant.name,
+            email=practitioner.email,
+        ),
+        (
+            N_(
+                "From now on mail from the portal goes there, and you log in with it. "
+                "If you did not expect this, tell your practice's administrator at once."
+            ),
+        ),
     )
-    return _message(tenant, practitioner, old_email, "Your registered email was changed", opening, None, closing)
-
-
-def _message(
-    tenant: Tenant, practitioner: Practitioner, to: str, title: str, opening: str, link: str | None, closing: str
-) -> MailMessage:
-    linked = f"{link}\n\n" if link else ""
-    text = f"Hello {practitioner.first_name},\n\n{opening}\n\n{linked}{closing}\n\n{tenant.name}\n"
-    linked_html = f'<p><a href="{escape(link)}">{escape(link)}</a></p>' if link else ""
-    html = (
-        f"<p>Hello {escape(practitioner.first_name)},</p><p>{escape(opening)}</p>{linked_html}"
-        f"<p>{escape(closing)}</p><p>{escape(tenant.name)}</p>"
-    )
-    return MailMessage(to=to, subject=fold_to_one_line(f"{title} for {tenant.name}"), text=text, html=html)
 
 
 @dataclass(frozen=True)
 class EmailChange:
     _practitioners: PractitionerRepository
     _tokens: PasswordResetTokenRepository
-    _mailer: Mailer
+    _post: Post
     _links: Links
     _token_source: TokenSource
     _clock: Clock
@@ -124,15 +135,18 @@ class EmailChange:
             raise NotAllowed(PROVIDER_OWNS_EMAIL)
         email = normalize_email(email)
         if email == practitioner.email:
-            raise InvalidValue("email", f"{email} is already their registered email")
+            raise InvalidValue("email", N_("%(email)s is already their registered email", email=email))
         if email_taken(self._practitioners, tenant.id, practitioner, email):
             raise EmailAlreadyRegistered(email)
         token = self._token_source.new_token()
         self._tokens.discard_open(tenant.id, practitioner.id, _ONLY)
         self._tokens.add(PasswordResetToken.issue(practitioner, token, ResetPurpose.EMAIL_CHANGE, self._clock.now()))
         practitioner.await_email(email)
-        self._mailer.send(email_change_message(tenant, practitioner, self._links.email_change_link(token)))
-        summary = f"{practitioner.email}: change of email to {email} asked; a link was mailed to {email}"
+        letter = email_change_letter(tenant, practitioner, self._links.email_change_link(token))
+        self._post.send(tenant, practitioner, letter, to=email)
+        summary = N_(
+            "%(old)s: change of email to %(new)s asked; a link was mailed to %(new)s", old=practitioner.email, new=email
+        )
         self._audit.record(tenant, AuditKind.EMAIL_CHANGE_REQUESTED, summary, actor.id, subject_id=practitioner.id)
         return practitioner
 
@@ -150,8 +164,10 @@ class EmailChange:
         record.redeem(self._clock.now())
         old_email = practitioner.email
         practitioner.adopt_pending_email()
-        self._mailer.send(email_changed_notice(tenant, practitioner, old_email))
-        summary = f"{old_email}: email changed to {practitioner.email}, proven by the mailed link"
+        self._post.send(tenant, practitioner, email_changed_letter(tenant, practitioner), to=old_email)
+        summary = N_(
+            "%(old)s: email changed to %(new)s, proven by the mailed link", old=old_email, new=practitioner.email
+        )
         self._audit.record(tenant, AuditKind.EMAIL_CHANGED, summary, practitioner.id, subject_id=practitioner.id)
         return practitioner
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.audit import AuditKind, AuditTrail
-from domain.errors import DomainError, UnknownLink, UnknownPractitioner
+from domain.errors import N_, DomainError, UnknownLink, UnknownPractitioner
 from domain.ports import IdentityLinkRepository, IdentityProviderRepository, PractitionerRepository
 from domain.practitioners.authority import Authority
 from domain.practitioners.practitioner import Practitioner
@@ -28,29 +28,44 @@ from domain.tenancy.tenant import Tenant, UnknownIdentityHandling
 class LastWayIn(DomainError):
     """The removal would leave the practitioner no way to log in, and the admin did not confirm it."""
 
-
-LAST_WAY_IN = (
-    "this is {name}'s last way to log in; removing it locks them out until they sign in again through "
-    "a provider as described below, or an admin helps; tick the confirmation to remove it anyway"
-)
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            N_(
+                "this is %(name)s's last way to log in; removing it locks them out until they sign in again "
+                "through a provider as described below, or an admin helps; tick the confirmation to remove it "
+                "anyway",
+                name=name,
+            )
+        )
 
 
 def after_removal(tenant: Tenant, practitioner: Practitioner) -> str:
-    """What the practitioner's next sign-in with a removed identity does, under the practice's policy."""
-    code = (
-        "the portal asks for their registered email and mails a one-time code to it "
-        f"({practitioner.email}); once they enter the code, the identity is linked to their account again"
-    )
+    """What the practitioner's next sign-in with a removed identity does, under the practice's policy
+    (one whole text for each policy, so that each translates as a whole)."""
     handling = TenantAuthPolicy.of(tenant).unknown_identity
     if handling is UnknownIdentityHandling.CONFIRM_BY_OTP:
-        return f"their next sign-in with that identity matches nobody: {code}"
-    verified = (
-        "their next sign-in with that identity matches nobody. If the provider marks its email verified and it "
-        f"is their registered email, the identity is linked again at once; otherwise {code}"
-    )
+        return N_(
+            "their next sign-in with that identity matches nobody: the portal asks for their registered email and "
+            "mails a one-time code to it (%(email)s); once they enter the code, the identity is linked to their "
+            "account again",
+            email=practitioner.email,
+        )
     if handling is UnknownIdentityHandling.REGISTER:
-        return f"{verified}. If the provider's email is registered to nobody here, a new account is made for it"
-    return verified
+        return N_(
+            "their next sign-in with that identity matches nobody. If the provider marks its email verified and it "
+            "is their registered email, the identity is linked again at once; otherwise the portal asks for their "
+            "registered email and mails a one-time code to it (%(email)s); once they enter the code, the identity "
+            "is linked to their account again. If the provider's email is registered to nobody here, a new account "
+            "is made for it",
+            email=practitioner.email,
+        )
+    return N_(
+        "their next sign-in with that identity matches nobody. If the provider marks its email verified and it "
+        "is their registered email, the identity is linked again at once; otherwise the portal asks for their "
+        "registered email and mails a one-time code to it (%(email)s); once they enter the code, the identity "
+        "is linked to their account again",
+        email=practitioner.email,
+    )
 
 
 @dataclass(frozen=True)
@@ -63,13 +78,13 @@ class LinkedIdentity:
 
     @property
     def provider_name(self) -> str:
-        return self.provider.display_name if self.provider is not None else "A removed provider"
+        return self.provider.display_name if self.provider is not None else N_("A removed provider")
 
     @property
     def provider_state(self) -> str | None:
         if self.provider is None:
-            return "removed"
-        return None if self.provider.settings.enabled else "switched off"
+            return N_("removed")
+        return None if self.provider.settings.enabled else N_("switched off")
 
 
 @dataclass(frozen=True)
@@ -106,11 +121,14 @@ class LinkedIdentities:
         if found is None:
             raise UnknownLink()
         if found.last_way_in and not last_way_in_confirmed:
-            raise LastWayIn(LAST_WAY_IN.format(name=practitioner.full_name))
+            raise LastWayIn(practitioner.full_name)
         self._links.remove(found.link)
-        summary = (
-            f"{practitioner.email}: link to {found.provider_name} (sub {found.link.subject}) removed by admin "
-            f"{actor.email}"
+        summary = N_(
+            "%(email)s: link to %(provider)s (sub %(subject)s) removed by admin %(admin)s",
+            email=practitioner.email,
+            provider=found.provider_name,
+            subject=found.link.subject,
+            admin=actor.email,
         )
         self._audit.record(tenant, AuditKind.LINK_REMOVED_BY_ADMIN, summary, actor.id, subject_id=practitioner.id)
         return practitioner, found

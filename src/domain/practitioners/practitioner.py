@@ -19,7 +19,8 @@ from domain.practitioners.profile import (
     clean_optional,
     clean_salutation,
 )
-from domain.tenancy.language import DEFAULT_LANGUAGE, first_spoken
+from domain.errors import InvalidValue, N_
+from domain.tenancy.language import DEFAULT_LANGUAGE, first_spoken, language_tag, spoken
 from domain.tenancy.tenant import Tenant
 
 
@@ -82,6 +83,28 @@ class Practitioner:
         the practice's default, else English."""
         return first_spoken(self.language, self.provided_language, tenant.default_language) or DEFAULT_LANGUAGE
 
+    def choose_language(self, language: str | None) -> bool:
+        """The practitioner's own choice of language (None or empty: none, so their provider, their
+        practice or their browser decides). Only a language the product speaks can be chosen.
+        Returns whether the choice changed."""
+        chosen = spoken(language) if language else None
+        if language and chosen is None:
+            raise InvalidValue("language", N_("choose one of the languages offered"))
+        if chosen == self.language:
+            return False
+        self.language = chosen
+        return True
+
+    def provide_language(self, tag: str | None) -> bool:
+        """The language tag the identity provider (``locale``) or the SCIM client
+        (``preferredLanguage``) sent, kept as sent (None or empty: none); it counts wherever the
+        practitioner chose none. Returns whether it changed (the same tag leaves the row alone)."""
+        kept = language_tag(tag or "", "provided_language")
+        if kept == self.provided_language:
+            return False
+        self.provided_language = kept
+        return True
+
     @property
     def scim_user_name(self) -> str:
         return self.user_name or self.email
@@ -113,8 +136,8 @@ class Practitioner:
         return cls(
             tenant_id=tenant.id,
             email=normalize_email(email),
-            first_name=clean_name(first_name, "first_name", "first name"),
-            last_name=clean_name(last_name, "last_name", "last name"),
+            first_name=clean_name(first_name, "first_name", N_("first name")),
+            last_name=clean_name(last_name, "last_name", N_("last name")),
             created_at=now,
             is_owner=is_owner,
             rights=rights,
@@ -191,15 +214,15 @@ class Practitioner:
         cleaned: dict[ProfileField, str | None] = {}
         for profile_field, raw in changes.items():
             if profile_field is ProfileField.FIRST_NAME:
-                cleaned[profile_field] = clean_name(raw or "", "first_name", "first name")
+                cleaned[profile_field] = clean_name(raw or "", "first_name", N_("first name"))
             elif profile_field is ProfileField.LAST_NAME:
-                cleaned[profile_field] = clean_name(raw or "", "last_name", "last name")
+                cleaned[profile_field] = clean_name(raw or "", "last_name", N_("last name"))
             elif profile_field is ProfileField.SALUTATION:
                 cleaned[profile_field] = clean_salutation(raw)
             elif profile_field is ProfileField.PHONE:
-                cleaned[profile_field] = clean_optional(raw, "phone", MAX_PHONE_LENGTH)
+                cleaned[profile_field] = clean_optional(raw, "phone", N_("phone"), MAX_PHONE_LENGTH)
             elif profile_field is ProfileField.JOB_TITLE:
-                cleaned[profile_field] = clean_optional(raw, "job_title", MAX_JOB_TITLE_LENGTH)
+                cleaned[profile_field] = clean_optional(raw, "job_title", N_("job title"), MAX_JOB_TITLE_LENGTH)
         changed = [f for f, value in cleaned.items() if getattr(self, f.value) != value]
         for profile_field in changed:
             setattr(self, profile_field.value, cleaned[profile_field])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from domain.errors import InvalidValue
+from domain.errors import N_, InvalidValue
 from domain.text import one_line_text
 
 
@@ -29,6 +29,21 @@ class ProfileField(str, Enum):
     def label(self) -> str:
         return self.value.replace("_", " ")
 
+    @property
+    def heading(self) -> str:
+        """The field's name as a page's label or heading shows it (a Message, translatable)."""
+        return _HEADINGS[self]
+
+
+_HEADINGS = {
+    ProfileField.FIRST_NAME: N_("First name"),
+    ProfileField.LAST_NAME: N_("Last name"),
+    ProfileField.EMAIL: N_("Email"),
+    ProfileField.SALUTATION: N_("Salutation"),
+    ProfileField.PHONE: N_("Phone"),
+    ProfileField.JOB_TITLE: N_("Job title"),
+}
+
 
 class Salutation(str, Enum):
     MALE = "male"
@@ -39,19 +54,21 @@ class Salutation(str, Enum):
 def clean_name(raw: str, field: str, label: str) -> str:
     name = " ".join(one_line_text(raw or "", field, label).split())
     if not name:
-        raise InvalidValue(field, f"enter a {label}")
+        raise InvalidValue(field, N_("enter a %(label)s", label=label))
     if len(name) > MAX_NAME_LENGTH:
-        raise InvalidValue(field, f"the {label} is longer than {MAX_NAME_LENGTH} characters")
+        raise InvalidValue(
+            field, N_("the %(label)s is longer than %(limit)s characters", label=label, limit=MAX_NAME_LENGTH)
+        )
     return name
 
 
-def clean_optional(raw: str | None, field: str, limit: int) -> str | None:
+def clean_optional(raw: str | None, field: str, label: str, limit: int) -> str | None:
     """An optional one-line field: spaces folded, empty means unset."""
-    value = " ".join(one_line_text(raw or "", field, field.replace("_", " ")).split())
+    value = " ".join(one_line_text(raw or "", field, label).split())
     if not value:
         return None
     if len(value) > limit:
-        raise InvalidValue(field, f"at most {limit} characters")
+        raise InvalidValue(field, N_("at most %(limit)s characters", limit=limit))
     return value
 
 
@@ -60,5 +77,5 @@ def clean_salutation(raw: str | None) -> str | None:
     if not value:
         return None
     if value not in {s.value for s in Salutation}:
-        raise InvalidValue("salutation", "choose male, female, diverse or nothing")
+        raise InvalidValue("salutation", N_("choose male, female, diverse or nothing"))
     return value

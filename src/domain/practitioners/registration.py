@@ -9,6 +9,7 @@ from domain.passwords.reset import PasswordReset
 from domain.ports import Clock, PractitionerRepository
 from domain.practitioners.email import normalize_email
 from domain.practitioners.practitioner import Practitioner
+from domain.tenancy.login_policy import NO_REGISTRATIONS
 from domain.tenancy.policy import TenantAuthPolicy
 from domain.tenancy.tenant import Tenant
 
@@ -26,7 +27,7 @@ class SelfRegistration:
         register an address they do not control and then use the account.
         """
         if not TenantAuthPolicy.of(tenant).self_registration_allowed:
-            raise NotAllowed("this practice does not take registrations; ask its administrator for an account")
+            raise NotAllowed(NO_REGISTRATIONS)
         candidate = Practitioner.register(tenant, email, first_name, last_name, self._clock.now())
         existing = self._practitioners.get_by_email(tenant.id, normalize_email(email))
         if existing is not None:

@@ -38,6 +38,7 @@ class UserValues:
     title: str | None = None
     email_primary: bool = True  # how the client marked the email it sent
     display_name: str | None = None  # as sent; None: the full name stands in
+    preferred_language: str | None = None  # as sent (RFC 7643 4.1.2): Practitioner.provided_language
 
     @classmethod
     def of(cls, practitioner: Practitioner) -> UserValues:
@@ -53,6 +54,7 @@ class UserValues:
             practitioner.job_title,
             practitioner.email_primary,
             practitioner.display_name,
+            practitioner.provided_language,
         )
 
 
@@ -73,6 +75,7 @@ class ScimUser:
     title: str | None | Unchanged = UNCHANGED
     email_primary: bool | Unchanged = UNCHANGED
     display_name: str | None | Unchanged = UNCHANGED
+    preferred_language: str | None | Unchanged = UNCHANGED
 
     def over(self, base: UserValues) -> UserValues:
         """This user's values where set, ``base``'s elsewhere."""

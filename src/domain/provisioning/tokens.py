@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import hmac
 
 from domain.audit import AuditTrail
-from domain.errors import NotAllowed, UnknownToken
+from domain.errors import N_, NotAllowed, UnknownToken
 from domain.identifiers import digest
 from domain.ports import Clock, PractitionerRepository, ScimTokenRepository, TokenSource
 from domain.practitioners.authority import Authority
@@ -27,11 +27,13 @@ class ProvisioningTokens:
     def create(self, tenant: Tenant, name: str, creator: Practitioner) -> tuple[ScimToken, str]:
         """A new token acting for ``creator``: the record, and the token itself, shown once and never stored."""
         Authority.of(creator).require_may_provision()
-        name = clean_name(name, "name", "token name")
+        name = clean_name(name, "name", N_("token name"))
         secret = TOKEN_PREFIX + self._token_source.new_token(32)
         token = ScimToken(tenant.id, name, digest(secret), self._clock.now(), created_by=creator.id)
         self._tokens.add(token)
-        self._audit.record(tenant, ProvisioningKind.TOKEN_CREATED, f"SCIM token {name!r} created", creator.id)
+        self._audit.record(
+            tenant, ProvisioningKind.TOKEN_CREATED, N_("SCIM token %(name)r created", name=name), creator.id
+        )
         return token, secret
 
     def tokens(self, tenant: Tenant) -> list[ScimToken]:
@@ -65,7 +67,8 @@ class ProvisioningTokens:
             raise UnknownToken()
         if token.active:
             token.revoked_at = self._clock.now()
-            self._audit.record(tenant, ProvisioningKind.TOKEN_REVOKED, f"SCIM token {token.name!r} revoked", actor_id)
+            revoked = N_("SCIM token %(name)r revoked", name=token.name)
+            self._audit.record(tenant, ProvisioningKind.TOKEN_REVOKED, revoked, actor_id)
         return token
 
     def authenticate(self, tenant: Tenant, presented: str) -> ScimToken | None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 
 from domain.audit import AuditKind, AuditTrail
 from domain.errors import (
+    N_,
     InvalidValue,
     NotAllowed,
     NotUnique,
@@ -30,6 +31,7 @@ from domain.provisioning.scim_user import BLANK_USER, ScimQuery, ScimUser, UserV
 from domain.provisioning.version import require_version
 from domain.sso.linking import link_identity
 from domain.sso.provider import IdentityProvider
+from domain.tenancy.language import language_tag
 from domain.tenancy.tenant import Tenant
 from domain.text import one_line_text
 
@@ -141,7 +143,7 @@ class Provisioning:
         It decides who signs in as whom, so it takes the Authentication right, not only Practitioners.
         """
         if not actor.holds(ModuleRight.AUTHENTICATION):
-            raise NotAllowed("only the account owner or someone with the Authentication right decides this")
+            raise NotAllowed(N_("only the account owner or someone with the Authentication right decides this"))
         if provider_id is not None and self._providers.get(tenant.id, provider_id) is None:
             raise UnknownProvider()
         if tenant.scim_subject_provider_id != provider_id:
@@ -227,6 +229,7 @@ class Provisioning:
         practitioner.external_id = external_id
         practitioner.display_name = Provisioning._display_name(practitioner.display_name, values.display_name)
         practitioner.email_primary = values.email_primary
+        practitioner.provide_language(language_tag(values.preferred_language or "", "preferredLanguage"))
         practitioner.update_profile({ProfileField.PHONE: values.phone, ProfileField.JOB_TITLE: values.title})
 
     @staticmethod

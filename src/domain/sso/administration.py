@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from domain.audit import AuditKind, AuditTrail
-from domain.errors import InvalidForm, ProviderUnavailable, UnknownProvider, UnsafeUrl
+from domain.errors import N_, InvalidForm, Message, ProviderUnavailable, UnknownProvider, UnsafeUrl
 from domain.ports import (
     IdentityLinkRepository,
     IdentityProviderClient,
@@ -13,7 +15,7 @@ from domain.ports import (
     UrlSafety,
 )
 from domain.practitioners.practitioner import Practitioner
-from domain.sso.provider import DiscoveredConfiguration, IdentityProvider, ProviderSettings, url_problem
+from domain.sso.provider import REQUIRED, DiscoveredConfiguration, IdentityProvider, ProviderSettings, url_problem
 from domain.tenancy.policy import TenantAuthPolicy
 from domain.tenancy.tenant import Tenant
 
@@ -56,7 +58,9 @@ class ProviderAdministration:
             raise InvalidForm({"issuer": problem})
         configuration = self._client.discover(issuer)
         if configuration.issuer != issuer:
-            raise ProviderUnavailable(f"the document's issuer is {configuration.issuer}, not {issuer}")
+            raise ProviderUnavailable(
+                N_("the document's issuer is %(found)s, not %(issuer)s", found=configuration.issuer, issuer=issuer)
+            )
         return configuration
 
     def save(
@@ -68,16 +72,22 @@ class ProviderAdministration:
         client_secret: str,
         restrict_to_sso: bool,
         acknowledge_relink: bool = False,
+        discovered: DiscoveredConfiguration | None = None,
     ) -> IdentityProvider:
-        """Validates everything, then writes: a form with any error changes nothing."""
+        """Validates everything, then writes: a form with any error changes nothing.
+
+        ``discovered``: what the admin's last discovery found, the one source of whether the
+        provider sends back-channel logouts (no form field says so)."""
         existing = self.provider(tenant, provider_id) if provider_id else None
-        settings = settings.normalized()
+        supported = _backchannel_support(settings.issuer, existing, discovered)
+        settings = replace(settings, backchannel_logout_supported=supported).normalized()
         errors = self._problems(tenant, existing, settings, client_secret, restrict_to_sso)
         trust_changes = existing.trust_changes(settings) if existing is not None else []
         if trust_changes and not acknowledge_relink:
-            errors["acknowledge_relink"] = (
-                f"changing the {_listed(trust_changes)} means every linked practitioner confirms their "
-                "link again with a mailed code at their next sign-in; tick the box to go ahead"
+            errors["acknowledge_relink"] = N_(
+                "changing the %(settings)s means every linked practitioner confirms their "
+                "link again with a mailed code at their next sign-in; tick the box to go ahead",
+                settings=_listed(trust_changes),
             )
         if errors:
             raise InvalidForm(errors)
@@ -123,23 +133,31 @@ class ProviderAdministration:
                 except UnsafeUrl as unsafe:
                     errors[name] = unsafe.reason
         if existing is None and not client_secret:
-            errors["client_secret"] = "this field is required"
+            errors["client_secret"] = REQUIRED
         elif len(client_secret) > 1000:
-            errors["client_secret"] = "the client secret has at most 1000 characters"
+            errors["client_secret"] = N_("the client secret has at most %(limit)s characters", limit=1000)
         enabled = settings.enabled + sum(
             1 for p in self._providers.list(tenant.id) if p.settings.enabled and p is not existing
         )
         if not TenantAuthPolicy(tenant.auth.but(restrict_to_sso=restrict_to_sso)).leaves_a_way_in(enabled):
             if restrict_to_sso:
-                errors["restrict_to_sso"] = "restricting login to Single Sign On needs an enabled provider"
+                errors["restrict_to_sso"] = N_("restricting login to Single Sign On needs an enabled provider")
             else:
-                errors["enabled"] = "in pseudo-SSO nobody could log in without an enabled provider"
+                errors["enabled"] = N_("in pseudo-SSO nobody could log in without an enabled provider")
         return errors
 
     def set_enabled(self, actor: Practitioner, tenant: Tenant, provider_id: str, enabled: bool) -> IdentityProvider:
         provider = self.provider(tenant, provider_id)
         if not enabled:
-            self._refuse_losing_the_last_way_in(tenant, provider, "switched off")
+            self._refuse_losing_the_last_way_in(
+                tenant,
+                provider,
+                N_(
+                    "%(provider)s is the only way to log in here and cannot be switched off; "
+                    "allow password login or enable another provider first",
+                    provider=provider.display_name,
+                ),
+            )
         if provider.settings.enabled != enabled:
             if enabled:
                 provider.enable()
@@ -148,7 +166,9 @@ class ProviderAdministration:
             self._audit.record(
                 tenant,
                 AuditKind.SETTINGS_CHANGED,
-                f"{provider.display_name}: {'enabled' if enabled else 'disabled'}",
+                N_("%(provider)s: enabled", provider=provider.display_name)
+                if enabled
+                else N_("%(provider)s: disabled", provider=provider.display_name),
                 actor.id,
             )
         return provider
@@ -156,22 +176,39 @@ class ProviderAdministration:
     def remove(self, actor: Practitioner, tenant: Tenant, provider_id: str) -> IdentityProvider:
         """Removes the provider and with it every link to it."""
         provider = self.provider(tenant, provider_id)
-        self._refuse_losing_the_last_way_in(tenant, provider, "removed")
+        self._refuse_losing_the_last_way_in(
+            tenant,
+            provider,
+            N_(
+                "%(provider)s is the only way to log in here and cannot be removed; "
+                "allow password login or enable another provider first",
+                provider=provider.display_name,
+            ),
+        )
         self._providers.remove(provider)
         self._audit.record(
-            tenant, AuditKind.SETTINGS_CHANGED, f"{provider.display_name}: removed, with its linked accounts", actor.id
+            tenant,
+            AuditKind.SETTINGS_CHANGED,
+            N_("%(provider)s: removed, with its linked accounts", provider=provider.display_name),
+            actor.id,
         )
         return provider
 
-    def _refuse_losing_the_last_way_in(self, tenant: Tenant, provider: IdentityProvider, what: str) -> None:
+    def _refuse_losing_the_last_way_in(self, tenant: Tenant, provider: IdentityProvider, refusal: Message) -> None:
         remaining = sum(1 for p in self._providers.list(tenant.id) if p.settings.enabled and p is not provider)
         if provider.settings.enabled and not TenantAuthPolicy.of(tenant).leaves_a_way_in(remaining):
-            raise InvalidForm(
-                {
-                    "form": f"{provider.display_name} is the only way to log in here and cannot be {what}; "
-                    "allow password login or enable another provider first"
-                }
-            )
+            raise InvalidForm({"form": refusal})
+
+
+def _backchannel_support(
+    issuer: str, existing: IdentityProvider | None, discovered: DiscoveredConfiguration | None
+) -> bool:
+    """What discovery said of this issuer: just now, or when the provider was saved with it."""
+    if discovered is not None and discovered.issuer == issuer:
+        return discovered.backchannel_logout_supported
+    return (
+        existing is not None and existing.settings.issuer == issuer and existing.settings.backchannel_logout_supported
+    )
 
 
 def _listed(names: list[str]) -> str:

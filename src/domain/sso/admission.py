@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from domain.audit import AuditKind, AuditTrail
-from domain.errors import AccountDeactivated, SsoRefused
+from domain.errors import AccountDeactivated, N_, SsoRefused
 from domain.ports import Clock, IdentityLinkRepository, PractitionerRepository, SessionRevocation, TokenSource
 from domain.practitioners.practitioner import Practitioner
 from domain.practitioners.profile import ProfileField
@@ -23,7 +23,8 @@ from domain.tenancy.tenant import Tenant
 @dataclass(frozen=True)
 class SsoLogin:
     """What every Single Sign On login ends with: the profile mirrored in pseudo-SSO, the rights
-    from the provider's roles where the policy applies them, and the audit."""
+    from the provider's roles where the policy applies them, the provider's ``locale`` kept (in
+    every workflow: it is not profile data), and the audit."""
 
     _mirror: ProfileMirror
     _roles: RoleSync
@@ -35,9 +36,13 @@ class SsoLogin:
             self._mirror.mirror(tenant, practitioner, ProviderProfile.of(tenant, sign_in.identity))
         roles = role_values(tenant, sign_in.identity.claims)
         self._roles.sync(tenant, practitioner, roles, sign_in.provider.display_name)
-        summary = f"{practitioner.email} signed in with {sign_in.provider.display_name}"
+        if sign_in.identity.locale is not None:  # a provider that says nothing leaves SCIM's word
+            practitioner.provide_language(sign_in.identity.locale)
+        summary = N_(
+            "%(email)s signed in with %(provider)s", email=practitioner.email, provider=sign_in.provider.display_name
+        )
         self._audit.record(tenant, AuditKind.SSO_LOGIN_SUCCEEDED, summary, practitioner.id)
-        return LoggedIn(practitioner, sign_in.pending.next_path)
+        return LoggedIn(practitioner, sign_in.pending.next_path, sign_in.provider_session())
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,11 @@ class EmailLinking:
         practitioner, identity, provider = match.practitioner, sign_in.identity, sign_in.provider
         held = self._take_over(sign_in.tenant, practitioner)
         add_link(self._links, practitioner, held, provider.id, identity.issuer, identity.subject, self._clock.now())
-        summary = f"{practitioner.email} linked by the verified email from {provider.display_name}"
+        summary = N_(
+            "%(email)s linked by the verified email from %(provider)s",
+            email=practitioner.email,
+            provider=provider.display_name,
+        )
         self._audit.record(sign_in.tenant, AuditKind.LINK_CONFIRMED, summary, practitioner.id)
         return self._login.log_in(sign_in, practitioner)
 
@@ -109,7 +118,11 @@ class JitRegistration:
         self._practitioners.add(practitioner)  # no password: it signs in through its provider
         # A practitioner this new holds no links to replace.
         add_link(self._links, practitioner, (), sign_in.provider.id, identity.issuer, identity.subject, now)
-        summary = f"{practitioner.email} registered at first sign-in with {sign_in.provider.display_name}"
+        summary = N_(
+            "%(email)s registered at first sign-in with %(provider)s",
+            email=practitioner.email,
+            provider=sign_in.provider.display_name,
+        )
         self._audit.record(sign_in.tenant, AuditKind.REGISTERED, summary, practitioner.id)
         return self._login.log_in(sign_in, practitioner)
 

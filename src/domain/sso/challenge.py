@@ -7,7 +7,7 @@ import hmac
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from domain.errors import LinkCodeRefused
+from domain.errors import N_, LinkCodeRefused, Nn_
 from domain.identifiers import new_id
 
 
@@ -16,6 +16,8 @@ CODE_DIGITS = 6
 CODE_LIFETIME = timedelta(minutes=10)
 
 MAX_WRONG_CODES = 5
+
+TOO_MANY_WRONG = N_("too many wrong codes; ask for a new one")
 
 
 def code_digest(salt: str, code: str) -> str:
@@ -67,16 +69,22 @@ class LinkChallenge:
     def verify(self, code: str, now: datetime) -> None:
         """Uses the code up when it is right; counts a wrong try otherwise."""
         if self.used_at is not None:
-            raise LinkCodeRefused("this code was already used; ask for a new one")
+            raise LinkCodeRefused(N_("this code was already used; ask for a new one"))
         if now >= self.expires_at:
-            raise LinkCodeRefused("this code has expired; ask for a new one")
+            raise LinkCodeRefused(N_("this code has expired; ask for a new one"))
         if self.wrong_attempts >= MAX_WRONG_CODES:
-            raise LinkCodeRefused("too many wrong codes; ask for a new one")
+            raise LinkCodeRefused(TOO_MANY_WRONG)
         candidate = "".join(ch for ch in (code or "") if not ch.isspace())[:32]
         if not hmac.compare_digest(code_digest(self.salt, candidate), self.code_digest):
             self.wrong_attempts += 1
             left = MAX_WRONG_CODES - self.wrong_attempts
             if left <= 0:
-                raise LinkCodeRefused("too many wrong codes; ask for a new one")
-            raise LinkCodeRefused(f"that code is not right; {left} tries left")
+                raise LinkCodeRefused(TOO_MANY_WRONG)
+            # English keeps its one form ("1 tries left" is what pages and tests have always read);
+            # the catalogs give German and Dutch their singular.
+            raise LinkCodeRefused(
+                Nn_(
+                    "that code is not right; %(count)s tries left", "that code is not right; %(count)s tries left", left
+                )
+            )
         self.used_at = now

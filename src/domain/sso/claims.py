@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from domain.errors import IdentityRejected, InvalidValue
+from domain.errors import N_, IdentityRejected, InvalidValue
 from domain.practitioners.email import normalize_email
 from domain.practitioners.profile import (
     MAX_JOB_TITLE_LENGTH,
@@ -93,11 +93,15 @@ def parse_value_map(text: str) -> tuple[tuple[str, str], ...]:
             continue
         source, sep, target = line.partition("=")
         if not sep or not source.strip():
-            raise InvalidValue("value_map", f"write each value as 'claim value = field value', not {line.strip()!r}")
+            raise InvalidValue(
+                "value_map",
+                N_("write each value as 'claim value = field value', not %(line)s", line=repr(line.strip())),
+            )
         pair = (" ".join(source.split()), target.strip())
         if not all(is_one_line(value) for value in pair):
             raise InvalidValue(
-                "value_map", "a value in the value map holds a control character or a character that cannot be stored"
+                "value_map",
+                N_("a value in the value map holds a control character or a character that cannot be stored"),
             )
         pairs.append(pair)
     return tuple(pairs)

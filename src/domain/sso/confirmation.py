@@ -6,22 +6,22 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from domain.audit import AuditKind, AuditTrail
-from domain.errors import AccountDeactivated, CodeRequestsThrottled, LinkCodeRefused, SsoRefused
+from domain.errors import N_, AccountDeactivated, CodeRequestsThrottled, LinkCodeRefused, SsoRefused
 from domain.identifiers import digest
 from domain.ports import (
     Clock,
     IdentityLinkRepository,
     IdentityProviderRepository,
     LinkChallengeRepository,
-    Mailer,
     PractitionerRepository,
     TokenSource,
 )
 from domain.practitioners.email import normalize_email
+from domain.practitioners.mail import Post
 from domain.practitioners.practitioner import Practitioner
 from domain.sso.challenge import CODE_DIGITS, CODE_LIFETIME, LinkChallenge
 from domain.sso.linking import link_identity
-from domain.sso.messages import link_code_message
+from domain.sso.messages import link_code_letter
 from domain.sso.mirror import ProfileMirror
 from domain.sso.pending import EXPIRED, PendingLink
 from domain.sso.provider import IdentityProvider
@@ -49,7 +49,7 @@ class LinkConfirmation:
     _links: IdentityLinkRepository
     _challenges: LinkChallengeRepository
     _throttle: Throttle
-    _mailer: Mailer
+    _post: Post
     _token_source: TokenSource
     _mirror: ProfileMirror
     _roles: RoleSync
@@ -120,7 +120,7 @@ class LinkConfirmation:
             )
         )
         minutes = int(CODE_LIFETIME.total_seconds() // 60)
-        self._mailer.send(link_code_message(tenant, practitioner, code, provider.display_name, minutes))
+        self._post.send(tenant, practitioner, link_code_letter(tenant, code, provider.display_name, minutes))
         self._audit.record(
             tenant,
             AuditKind.LINK_REQUESTED,
@@ -146,6 +146,8 @@ class LinkConfirmation:
             )
             raise
         practitioner.prove_email()  # the code went to the registered email
+        if pending.locale is not None:
+            practitioner.provide_language(pending.locale)
         self._audit.record(
             tenant, AuditKind.LINK_CONFIRMED, f"{practitioner.email} linked (sub {challenge.subject})", practitioner.id
         )
@@ -163,7 +165,7 @@ class LinkConfirmation:
         self._require_current(tenant, pending)
         challenge = self._challenges.open_for(tenant.id, digest(pending.binding))
         if challenge is None:
-            raise LinkCodeRefused("no code was sent for this sign-in yet, or it was replaced; ask for a code")
+            raise LinkCodeRefused(N_("no code was sent for this sign-in yet, or it was replaced; ask for a code"))
         try:
             challenge.verify(code, self._clock.now())
         except LinkCodeRefused as refused:

@@ -11,11 +11,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from domain.audit import AuditKind, AuditTrail
-from domain.errors import AccountDeactivated, DomainError, IdentityRejected, NotAllowed, SsoRefused, UnknownProvider
+from domain.errors import (
+    AccountDeactivated,
+    DomainError,
+    IdentityRejected,
+    Message,
+    N_,
+    NotAllowed,
+    SsoRefused,
+    UnknownProvider,
+)
 from domain.ports import Clock, IdentityProviderClient, IdentityProviderRepository, SecretBox
 from domain.practitioners.practitioner import Practitioner
 from domain.practitioners.rights import ModuleRight
 from domain.practitioners.profile import ProfileField
+from domain.text import one_after_another
 from domain.sso.checks import AT_PROVIDER, CLAIMS, PROVIDER_STEPS, Check, Status, callback_error
 from domain.sso.identity import VerifiedIdentity
 from domain.sso.matching import ConfirmByCode, LinkByVerifiedEmail, Linked, RegisterNew, UserMatcher
@@ -24,13 +34,32 @@ from domain.sso.pending import NOT_STARTED, PendingLogin, ProviderAnswer
 from domain.sso.provider import IdentityProvider
 from domain.tenancy.tenant import Tenant
 
-NOT_YOURS = (
+NOT_YOURS = N_(
     "this test sign-in was started by another administrator or in a session that has ended; "
     "start it again from the Authentication page"
 )
-CODE_CAME_BACK = "you signed in at the provider, and it sent your browser back here with a code"
+CODE_CAME_BACK = N_("you signed in at the provider, and it sent your browser back here with a code")
 # Which scope makes a provider send the standard claim a profile field is read from by default.
 SCOPE_FOR = {ProfileField.EMAIL: "email", ProfileField.FIRST_NAME: "profile", ProfileField.LAST_NAME: "profile"}
+# What to do when the provider sent no value for such a field (the claim it was looked for in, the scope).
+NOT_SENT = {
+    ProfileField.EMAIL: N_(
+        "the provider sent no email (claim %(claim)s): add the scope %(scope)s at the provider, or map the "
+        "email to a claim it sends on the login policy page"
+    ),
+    ProfileField.FIRST_NAME: N_(
+        "the provider sent no first name (claim %(claim)s): add the scope %(scope)s at the provider, or map "
+        "the first name to a claim it sends on the login policy page"
+    ),
+    ProfileField.LAST_NAME: N_(
+        "the provider sent no last name (claim %(claim)s): add the scope %(scope)s at the provider, or map "
+        "the last name to a claim it sends on the login policy page"
+    ),
+}
+EMAIL_NOT_VERIFIED = N_(
+    "the provider does not mark the email as verified (email_verified): the portal never links "
+    "by it or takes it as proven; a one-time password mailed to it confirms who it is"
+)
 
 
 @dataclass(frozen=True)
@@ -42,7 +71,7 @@ class SignInTestResult:
     checks: tuple[Check, ...]
     identity: VerifiedIdentity | None = None
     profile: ProviderProfile | None = None
-    verdict: str | None = None
+    verdict: str | None = None  # a whole sentence: "With this identity, ..."
 
     @property
     def passed(self) -> bool:
@@ -77,10 +106,13 @@ class SignInTest:
         if provider is None:
             raise UnknownProvider()
         result = self._checked(tenant, provider, test, answer, redirect_uri)
-        outcome = "passed" if result.passed else f"failed at {result.failed_step}"
-        self._audit.record(
-            tenant, AuditKind.PROVIDER_TEST_SIGN_IN, f"Test sign-in with {provider.display_name} {outcome}", tester.id
+        name = provider.display_name
+        summary = (
+            N_("Test sign-in with %(provider)s passed", provider=name)
+            if result.passed
+            else N_("Test sign-in with %(provider)s failed at %(step)s", provider=name, step=result.failed_step)
         )
+        self._audit.record(tenant, AuditKind.PROVIDER_TEST_SIGN_IN, summary, tester.id)
         return result
 
     def _accepted(
@@ -92,7 +124,7 @@ class SignInTest:
         if admin is None or admin.id != pending.tested_by:
             raise NotAllowed(NOT_YOURS)
         if not admin.holds(ModuleRight.AUTHENTICATION):
-            raise NotAllowed("only an administrator of the Authentication module can test a provider")
+            raise NotAllowed(N_("only an administrator of the Authentication module can test a provider"))
         return admin, pending, pending.accept(callback, tenant.id, self._clock.now())
 
     def _checked(
@@ -135,42 +167,47 @@ class SignInTest:
         claim_of = {mapping.field: mapping.claim for mapping in tenant.auth.claim_mappings}
         missing = [field for field in SCOPE_FOR if field not in profile.values]
         advice = [
-            f"the provider sent no {field.label} (claim {claim_of.get(field, '?')}): add the scope "
-            f"{SCOPE_FOR[field]} at the provider, or map the {field.label} to a claim it sends on the "
-            "login policy page"
+            Message(NOT_SENT[field].msgid, {"claim": claim_of.get(field, "?"), "scope": SCOPE_FOR[field]})
             for field in missing
         ]
         if ProfileField.EMAIL in missing:
-            return Check.failed(CLAIMS, "; ".join(advice)), profile
+            return Check.failed(CLAIMS, one_after_another(advice)), profile
         if not profile.email_verified:
-            advice.append(
-                "the provider does not mark the email as verified (email_verified): the portal never links "
-                "by it or takes it as proven; a one-time password mailed to it confirms who it is"
-            )
+            advice.append(EMAIL_NOT_VERIFIED)
         if advice:
-            return Check(CLAIMS, Status.NOTE, "; ".join(advice)), profile
-        return Check.passed(CLAIMS, "the claim mappings find an email the provider vouches for and both names"), profile
+            return Check(CLAIMS, Status.NOTE, one_after_another(advice)), profile
+        found = N_("the claim mappings find an email the provider vouches for and both names")
+        return Check.passed(CLAIMS, found), profile
 
     def _verdict(self, tenant: Tenant, provider: IdentityProvider, identity: VerifiedIdentity) -> str:
         """What a real sign-in with this identity would do now; the matcher only reads."""
         try:
             match = self._matcher.match(tenant, provider, identity)
         except AccountDeactivated:
-            return "it would be refused: the account of this person is deactivated"
+            return N_("With this identity, it would be refused: the account of this person is deactivated.")
         except DomainError as refused:
-            return f"it would be refused: {refused}"
+            return N_("With this identity, it would be refused: %(reason)s.", reason=str(refused))
         match match:
             case Linked(practitioner):
-                return f"it signs in as {practitioner.full_name} ({practitioner.email}), linked to this identity"
+                return N_(
+                    "With this identity, it signs in as %(name)s (%(email)s), linked to this identity.",
+                    name=practitioner.full_name,
+                    email=practitioner.email,
+                )
             case LinkByVerifiedEmail(practitioner):
-                return (
-                    f"it links this identity to {practitioner.full_name} ({practitioner.email}) by the email "
-                    "the provider vouches for, and signs them in"
+                return N_(
+                    "With this identity, it links this identity to %(name)s (%(email)s) by the email "
+                    "the provider vouches for, and signs them in.",
+                    name=practitioner.full_name,
+                    email=practitioner.email,
                 )
             case RegisterNew(profile):
-                return f"it registers a new practitioner, {profile[ProfileField.EMAIL]}, from these claims"
+                return N_(
+                    "With this identity, it registers a new practitioner, %(email)s, from these claims.",
+                    email=profile[ProfileField.EMAIL],
+                )
             case ConfirmByCode():
-                return (
-                    "it asks for the email registered here and mails a one-time password to it; the identity "
-                    "is linked once the code is entered"
+                return N_(
+                    "With this identity, it asks for the email registered here and mails a one-time password to "
+                    "it; the identity is linked once the code is entered."
                 )

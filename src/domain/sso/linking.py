@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from domain.errors import SsoRefused
+from domain.errors import N_, SsoRefused
 from domain.ports import IdentityLinkRepository
 from domain.practitioners.practitioner import Practitioner
 from domain.sso.identity import IdentityLink
 
 
-TAKEN = "this account at the provider is already linked to another practitioner"
+TAKEN = N_("this account at the provider is already linked to another practitioner")
 
 
 def link_identity(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from domain.errors import AccountDeactivated, InvalidValue, SsoRefused
+from domain.errors import N_, AccountDeactivated, InvalidValue, SsoRefused
 from domain.ports import IdentityLinkRepository, PractitionerRepository
 from domain.practitioners.email import normalize_email
 from domain.practitioners.practitioner import Practitioner
@@ -103,6 +103,9 @@ def _require_registration_data(profile: dict[ProfileField, str | None]) -> None:
     if missing:
         names = ", ".join(f.label for f in missing)
         raise SsoRefused(
-            f"your identity provider did not send your {names}, which a new account needs; "
-            "ask your practice's administrator to create your account"
+            N_(
+                "your identity provider did not send your %(names)s, which a new account needs; "
+                "ask your practice's administrator to create your account",
+                names=names,
+            )
         )

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from domain.errors import N_
 from domain.audit import AuditKind, AuditTrail
 from domain.ports import PractitionerRepository
 from domain.practitioners.email_change import email_taken
@@ -78,9 +79,13 @@ class ProfileMirror:
         if not email or email == practitioner.email:
             return False
         if not profile.email_verified:
-            kept = f"{practitioner.email}: email {email} from the provider is not marked verified there; kept"
+            kept = N_(
+                "%(email)s: email %(new)s from the provider is not marked verified there; kept",
+                email=practitioner.email,
+                new=email,
+            )
         elif email_taken(self._practitioners, tenant.id, practitioner, email):
-            kept = f"{practitioner.email}: email {email} from the provider is taken; kept"
+            kept = N_("%(email)s: email %(new)s from the provider is taken; kept", email=practitioner.email, new=email)
         else:
             return practitioner.change_email(email, proven=True)
         self._audit.record(tenant, AuditKind.PROFILE_MIRRORED, kept, practitioner.id)

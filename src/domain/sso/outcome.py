@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from domain.practitioners.practitioner import Practitioner
-from domain.sso.identity import VerifiedIdentity
+from domain.sso.identity import ProviderSession, VerifiedIdentity
 from domain.sso.pending import PendingLink, PendingLogin
 from domain.sso.provider import IdentityProvider
 from domain.tenancy.tenant import Tenant
@@ -33,13 +33,23 @@ class VerifiedSignIn:
             next_path=self.pending.next_path,
             started_at=now,
             practitioner_id=practitioner_id,
+            locale=self.identity.locale,
+            sid=self.identity.sid,
+            id_token=self.identity.id_token,
         )
+
+    def provider_session(self) -> ProviderSession:
+        """What the session opened by this sign-in remembers of the provider."""
+        return ProviderSession(self.provider.id, self.identity.subject, self.identity.sid, self.identity.id_token)
 
 
 @dataclass(frozen=True)
 class LoggedIn:
     practitioner: Practitioner
     next_path: str
+    # What the session remembers of the provider it is opened through: a detail of the login, not
+    # part of who logs in where (the outcome's equality)
+    through: ProviderSession | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -11,16 +11,18 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from domain.errors import SsoRefused
+from domain.errors import N_, SsoRefused
+from domain.sso.identity import ProviderSession
 from domain.sso.mirror import ProviderProfile
 from domain.sso.provider import IdentityProvider
 from domain.sso.redemption import CodeRedemption
+from domain.tenancy.language import claimed_tag
 
 
 LOGIN_LIFETIME = timedelta(minutes=10)
 
-NOT_STARTED = "this sign-in was not started in this browser, or was already used; start again"
-EXPIRED = "this sign-in has expired; start again with Single Sign On"
+NOT_STARTED = N_("this sign-in was not started in this browser, or was already used; start again")
+EXPIRED = N_("this sign-in has expired; start again with Single Sign On")
 
 
 def pkce_challenge(verifier: str) -> str:
@@ -100,15 +102,17 @@ class ProviderAnswer:
         error = self.parameters.get("error")
         if error:
             detail = self.parameters.get("error_description") or error
-            raise SsoRefused(f"{provider.display_name} did not sign you in: {detail[:200]}")
+            raise SsoRefused(
+                N_("%(provider)s did not sign you in: %(detail)s", provider=provider.display_name, detail=detail[:200])
+            )
         # RFC 9207: a provider that names itself must be the one this login went to. A plain
         # OAuth 2.0 provider has no issuer configured to compare with.
         issuer = self.parameters.get("iss")
         if provider.settings.protocol == "oidc" and issuer is not None and issuer != provider.settings.issuer:
-            raise SsoRefused("the answer came from another identity provider than the one this sign-in went to")
+            raise SsoRefused(N_("the answer came from another identity provider than the one this sign-in went to"))
         code = self.parameters.get("code")
         if not code:
-            raise SsoRefused(f"{provider.display_name} sent no authorization code; start again")
+            raise SsoRefused(N_("%(provider)s sent no authorization code; start again", provider=provider.display_name))
         return code
 
 
@@ -134,6 +138,15 @@ class PendingLink(_SessionRecord):
     # Where the policy applies the provider's roles: the roles claim's values that the mapping
     # names (at most one per mapping row, so small), applied once the code confirms the link.
     roles: tuple[str, ...] | None = None
+    # The provider's ``locale`` claim (VerifiedIdentity.locale), kept once the code confirms the link.
+    locale: str | None = None
+    # The ID token's sid and the token itself: the session a confirmed login opens remembers them.
+    sid: str | None = None
+    id_token: str | None = None
+
+    def provider_session(self) -> ProviderSession:
+        """What the session a confirmed login opens remembers of the provider."""
+        return ProviderSession(self.provider_id, self.subject, self.sid, self.id_token)
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "profile": None if self.profile is None else self.profile.to_dict()}
@@ -143,6 +156,8 @@ class PendingLink(_SessionRecord):
         profile, roles = data.get("profile"), data.get("roles")
         if roles is not None and not (isinstance(roles, list) and all(isinstance(r, str) for r in roles)):
             raise TypeError("the roles are not a list of texts")
+        if claimed_tag(data.get("locale")) != data.get("locale"):
+            raise TypeError("the locale is not a language tag")
         return super().from_dict(
             {
                 **data,

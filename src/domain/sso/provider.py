@@ -5,34 +5,39 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from urllib.parse import urlsplit
 
-from domain.errors import InvalidValue
+from domain.errors import InvalidValue, N_
 from domain.identifiers import new_id
 from domain.practitioners.email import normalize_email
-from domain.text import is_one_line, url_shape_problem
+from domain.text import is_one_line, not_one_line, url_shape_problem
 
 
 TOKEN_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 
 # How a changed setting is named in the audit log, in the words of the admin form.
 SETTING_LABELS = {
-    "display_name": "button text",
-    "client_id": "client id",
-    "issuer": "issuer",
-    "authorization_endpoint": "authorization endpoint",
-    "token_endpoint": "token endpoint",
-    "jwks_uri": "JWKS URI",
-    "userinfo_endpoint": "userinfo endpoint",
-    "token_endpoint_auth_method": "token endpoint authentication",
-    "enabled": "enabled",
-    "protocol": "protocol",
-    "subject_field": "foreign id field",
-    "email_field": "email field",
-    "given_name_field": "first name field",
-    "family_name_field": "last name field",
-    "extra_scopes": "extra scopes",
-    "domain_hint": "domain hint",
-    "send_login_hint": "login hint",
+    "display_name": N_("button text"),
+    "client_id": N_("client id"),
+    "issuer": N_("issuer"),
+    "authorization_endpoint": N_("authorization endpoint"),
+    "token_endpoint": N_("token endpoint"),
+    "jwks_uri": N_("JWKS URI"),
+    "userinfo_endpoint": N_("userinfo endpoint"),
+    "token_endpoint_auth_method": N_("token endpoint authentication"),
+    "enabled": N_("enabled"),
+    "protocol": N_("protocol"),
+    "subject_field": N_("foreign id field"),
+    "email_field": N_("email field"),
+    "given_name_field": N_("first name field"),
+    "family_name_field": N_("last name field"),
+    "extra_scopes": N_("extra scopes"),
+    "domain_hint": N_("domain hint"),
+    "send_login_hint": N_("login hint"),
+    "end_session_endpoint": N_("end-session endpoint"),
+    "logout_at_provider": N_("logout at the provider"),
+    "backchannel_logout_supported": N_("back-channel logout support"),
 }
+
+REQUIRED = N_("this field is required")
 
 PROVIDER_URL_FIELDS = (
     "issuer",
@@ -79,12 +84,12 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 def url_problem(url: str, development: bool) -> str | None:
     """What is wrong with an admin-entered URL's form, or None. Reachability is checked apart."""
     if not url:
-        return "this field is required"
+        return REQUIRED
     if url_shape_problem(url):
-        return "enter a single URL without spaces or control characters"
+        return N_("enter a single URL without spaces or control characters")
     if not url.isascii():  # it becomes a Location header, which carries ASCII only
-        return "enter the URL in ASCII: a domain name in its xn-- form, other characters percent-encoded"
-    full_url = "enter a full URL, such as https://login.example.com/..."
+        return N_("enter the URL in ASCII: a domain name in its xn-- form, other characters percent-encoded")
+    full_url = N_("enter a full URL, such as https://login.example.com/...")
     try:
         parts = urlsplit(url)
         hostname = parts.hostname
@@ -93,11 +98,11 @@ def url_problem(url: str, development: bool) -> str | None:
     if parts.scheme not in {"https", "http"} or not hostname:
         return full_url
     if parts.username or parts.password:
-        return "a URL with a user name or password in it is not accepted"
+        return N_("a URL with a user name or password in it is not accepted")
     if parts.scheme == "http" and not (development and is_local_host(hostname)):
-        return "the URL must start with https://"
+        return N_("the URL must start with https://")
     if parts.fragment:
-        return "a URL with a #fragment is not accepted"
+        return N_("a URL with a #fragment is not accepted")
     return None
 
 
@@ -136,37 +141,40 @@ class ProviderSettings:
     def problems(self, development: bool) -> dict[str, str]:
         errors: dict[str, str] = {}
         if not self.display_name.strip():
-            errors["display_name"] = "enter the name shown on the button"
+            errors["display_name"] = N_("enter the name shown on the button")
         elif len(self.display_name) > 80:
-            errors["display_name"] = "the name has at most 80 characters"
+            errors["display_name"] = N_("the name has at most %(limit)s characters", limit=80)
         if not self.client_id.strip():
-            errors["client_id"] = "this field is required"
+            errors["client_id"] = REQUIRED
         elif len(self.client_id) > 255:
-            errors["client_id"] = "the client id has at most 255 characters"
+            errors["client_id"] = N_("the client id has at most %(limit)s characters", limit=255)
         if self.protocol not in PROTOCOLS:
-            errors["protocol"] = "choose OpenID Connect or OAuth 2.0"
+            errors["protocol"] = N_("choose OpenID Connect or OAuth 2.0")
         for name in self.url_fields:
             problem = url_problem(getattr(self, name), development)
             if problem:
                 errors[name] = problem
         if "issuer" in self.url_fields and "issuer" not in errors and urlsplit(self.issuer).query:
-            errors["issuer"] = "an issuer has no ?query part"
+            errors["issuer"] = N_("an issuer has no ?query part")
         if self.token_endpoint_auth_method not in TOKEN_AUTH_METHODS:
-            errors["token_endpoint_auth_method"] = "choose client_secret_basic or client_secret_post"
+            errors["token_endpoint_auth_method"] = N_("choose client_secret_basic or client_secret_post")
         for name in USERINFO_FIELD_NAMES:
             value = getattr(self, name)
             if self.protocol == "oauth2" and not value.strip():
-                errors[name] = "name the userinfo field"
+                errors[name] = N_("name the userinfo field")
             elif len(value) > 100:
-                errors[name] = "a field name has at most 100 characters"
+                errors[name] = N_("a field name has at most %(limit)s characters", limit=100)
         # The button text is also the subject line of the link code mail: a line break there
         # would end the mail header.
         for name in ("display_name", "client_id", *USERINFO_FIELD_NAMES):
             if not is_one_line(getattr(self, name)):
-                errors[name] = (
-                    f"the {SETTING_LABELS[name]} must be one line, without line breaks, tabs or other control characters"
-                )
-        for name, problem in (("extra_scopes", self._scopes_problem()), ("domain_hint", self._domain_hint_problem())):
+                errors[name] = not_one_line(SETTING_LABELS[name])
+        checked = (
+            ("extra_scopes", self._scopes_problem()),
+            ("domain_hint", self._domain_hint_problem()),
+            ("end_session_endpoint", self._end_session_problem(development)),
+        )
+        for name, problem in checked:
             if problem:
                 errors[name] = problem
         return errors
@@ -174,15 +182,28 @@ class ProviderSettings:
     def _scopes_problem(self) -> str | None:
         tokens = [token for token in self.extra_scopes.split(" ") if token]
         if any(not set(token) <= SCOPE_TOKEN_CHARACTERS for token in tokens):
-            return (
+            return N_(
                 "separate scopes with spaces; a scope has letters, digits and punctuation only, "
                 "without quotes, backslashes or other characters"
             )
         if len(tokens) > MAX_EXTRA_SCOPES:
-            return f"at most {MAX_EXTRA_SCOPES} extra scopes"
+            return N_("at most %(limit)s extra scopes", limit=MAX_EXTRA_SCOPES)
         if len(self.extra_scopes) > MAX_EXTRA_SCOPES_LENGTH:
-            return f"the extra scopes have at most {MAX_EXTRA_SCOPES_LENGTH} characters together"
+            return N_("the extra scopes have at most %(limit)s characters together", limit=MAX_EXTRA_SCOPES_LENGTH)
         return None
+
+    def _end_session_problem(self, development: bool) -> str | None:
+        """Optional; a browser is sent there, the server never fetches it, so only its form counts."""
+        if self.end_session_endpoint:
+            return url_problem(self.end_session_endpoint, development)
+        if self.logout_at_provider:
+            return N_("enter the end-session endpoint to log out at the provider too")
+        return None
+
+    @property
+    def logs_out_at_provider(self) -> bool:
+        """Whether logout sends the browser on to the provider's end-session endpoint."""
+        return self.protocol == "oidc" and self.logout_at_provider and bool(self.end_session_endpoint)
 
     def _domain_hint_problem(self) -> str | None:
         if not self.domain_hint:
@@ -193,9 +214,10 @@ class ProviderSettings:
             for label in labels
         )
         if not well_formed or labels[-1].isdigit() or len(self.domain_hint) > MAX_DOMAIN_LENGTH:
-            return (
+            return N_(
                 "enter a domain name such as practice.example: letters, digits and hyphens between dots "
-                f"(an international name in its xn-- form), at most {MAX_DOMAIN_LENGTH} characters"
+                "(an international name in its xn-- form), at most %(limit)s characters",
+                limit=MAX_DOMAIN_LENGTH,
             )
         return None
 
@@ -221,14 +243,36 @@ class ProviderSettings:
             return tuple(name for name in PROVIDER_URL_FIELDS if name not in OIDC_ONLY_FIELDS)
         return PROVIDER_URL_FIELDS
 
+    def filled_from(self, found: DiscoveredConfiguration) -> ProviderSettings:
+        """These settings with the endpoints discovery found; an end-session endpoint the provider
+        does not publish keeps what was entered."""
+        return replace(
+            self,
+            issuer=found.issuer,
+            authorization_endpoint=found.authorization_endpoint,
+            token_endpoint=found.token_endpoint,
+            jwks_uri=found.jwks_uri,
+            userinfo_endpoint=found.userinfo_endpoint,
+            token_endpoint_auth_method=found.preferred_auth_method,
+            end_session_endpoint=found.end_session_endpoint or self.end_session_endpoint,
+            backchannel_logout_supported=found.backchannel_logout_supported,
+        )
+
     def normalized(self) -> ProviderSettings:
         """As stored: a plain OAuth 2.0 provider keeps no issuer and no JWKS URI; the extra scopes
         without repeats and without the base scopes; the domain hint in lower case."""
         base = BASE_SCOPES.get(self.protocol, ())
         extra = dict.fromkeys(token for token in self.extra_scopes.split(" ") if token and token not in base)
         folded = replace(self, extra_scopes=" ".join(extra), domain_hint=self.domain_hint.lower().rstrip("."))
-        if self.protocol == "oauth2":
-            return replace(folded, issuer="", jwks_uri="")  # OIDC_ONLY_FIELDS
+        if self.protocol == "oauth2":  # OIDC_ONLY_FIELDS, and no logout without an ID token
+            return replace(
+                folded,
+                issuer="",
+                jwks_uri="",
+                end_session_endpoint="",
+                logout_at_provider=False,
+                backchannel_logout_supported=False,
+            )
         return folded
 
 
@@ -291,6 +335,8 @@ class DiscoveredConfiguration:
     jwks_uri: str
     userinfo_endpoint: str
     token_endpoint_auth_methods_supported: tuple[str, ...] = ()
+    end_session_endpoint: str = ""  # RP-Initiated Logout 1.0; empty when not published
+    backchannel_logout_supported: bool = False  # Back-Channel Logout 1.0
 
     @property
     def preferred_auth_method(self) -> str:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from collections.abc import Mapping
 
 from domain.audit import AuditKind, AuditTrail
-from domain.errors import DomainError, NotAllowed, SsoRefused, UnknownProvider
+from domain.errors import N_, DomainError, NotAllowed, SsoRefused, UnknownProvider
 from domain.ports import Clock, IdentityProviderClient, IdentityProviderRepository, SecretBox, TokenSource
 from domain.practitioners.practitioner import Practitioner
 from domain.practitioners.rights import ModuleRight
@@ -42,17 +42,34 @@ class SingleSignOn:
         redirect_uri: str,
         linking_practitioner: Practitioner | None = None,
         typed_email: str | None = None,
+        language: str | None = None,
     ) -> tuple[PendingLogin, str]:
         """Fresh state, nonce and PKCE verifier for one login, and where to send the browser.
 
         ``typed_email``: what the practitioner typed as their email, passed on as a login hint
-        when the provider is set to get one and it is an email address."""
+        when the provider is set to get one and it is an email address. ``language``: the
+        language of the page the button was on, which the provider's pages are asked to speak
+        (``ui_locales``)."""
         if linking_practitioner is not None:
             TenantAuthPolicy.of(tenant).require_linked_accounts_shown()
         provider = self._enabled_provider(tenant, provider_id)
         linking = linking_practitioner.id if linking_practitioner else None
         login_hint = provider.settings.login_hint(typed_email)
-        return self._authorize(tenant, provider, redirect_uri, next_path, login_hint, linking_practitioner_id=linking)
+        return self._authorize(
+            tenant, provider, redirect_uri, next_path, login_hint, language, linking_practitioner_id=linking
+        )
+
+    def initiate(
+        self, tenant: Tenant, issuer: str, next_path: str, redirect_uri: str, typed_email: str | None = None
+    ) -> tuple[PendingLogin, str]:
+        """A login the provider started (OpenID Connect Core 4, from its app launcher): the same
+        fresh authorization request as the button, at the enabled provider with that issuer."""
+        chosen = (p for p in self.enabled_providers(tenant) if p.settings.protocol == "oidc" and p.settings.issuer)
+        provider = next((p for p in chosen if p.settings.issuer == issuer), None)
+        if provider is None:
+            raise UnknownProvider()
+        login_hint = provider.settings.login_hint(typed_email)
+        return self._authorize(tenant, provider, redirect_uri, next_path, login_hint)
 
     def begin_test(
         self, tenant: Tenant, admin: Practitioner, provider_id: str, redirect_uri: str
@@ -60,7 +77,7 @@ class SingleSignOn:
         """An admin's test sign-in: a real authorization request to the provider, enabled or not,
         to the same redirect URI as every login (so the test proves the one registered there)."""
         if not admin.holds(ModuleRight.AUTHENTICATION):
-            raise NotAllowed("only an administrator of the Authentication module can test a provider")
+            raise NotAllowed(N_("only an administrator of the Authentication module can test a provider"))
         provider = self._providers.get(tenant.id, provider_id)
         if provider is None:
             raise UnknownProvider()
@@ -73,6 +90,7 @@ class SingleSignOn:
         redirect_uri: str,
         next_path: str,
         login_hint: str | None,
+        language: str | None = None,
         **purpose: str | None,
     ) -> tuple[PendingLogin, str]:
         """Fresh state, nonce and PKCE verifier, kept as the pending login, and the provider's URL.
@@ -89,7 +107,7 @@ class SingleSignOn:
         )
         challenge = pkce_challenge(pending.code_verifier)
         url = self._client.authorization_url(
-            provider, redirect_uri, pending.state, pending.nonce, challenge, login_hint=login_hint
+            provider, redirect_uri, pending.state, pending.nonce, challenge, login_hint=login_hint, ui_locales=language
         )
         return pending, url
 
@@ -104,7 +122,9 @@ class SingleSignOn:
         try:
             return self._admission.admit(self._verify(tenant, pending, callback, redirect_uri))
         except DomainError as refused:
-            self._audit.record(tenant, AuditKind.SSO_LOGIN_FAILED, f"Single Sign On refused: {refused}")
+            self._audit.record(
+                tenant, AuditKind.SSO_LOGIN_FAILED, N_("Single Sign On refused: %(reason)s", reason=str(refused))
+            )
             raise
 
     def _verify(

@@ -4,13 +4,13 @@ registration link; RegistrationOffer, what the registration page offers under th
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from domain.audit import AuditKind, AuditTrail
-from domain.errors import IdentityRejected, InvalidForm
+from domain.errors import IdentityRejected, InvalidForm, N_
 from domain.ports import IdentityProviderRepository, SessionRevocation
 from domain.practitioners.practitioner import Practitioner
 from domain.practitioners.profile import ProfileField
@@ -25,7 +25,7 @@ from domain.tenancy.tenant import (
     UnknownIdentityHandling,
     Workflow,
 )
-from domain.text import document_problem, is_one_line, url_shape_problem
+from domain.text import document_problem, in_a_row, is_one_line, url_shape_problem
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class LoginPolicy:
     roles_from_provider: bool = False
 
 
+UNCHANGED = N_("login policy: saved without changes")
 MAX_ROLE_MAPPINGS = 50
 MAX_ROLE_VALUE_LENGTH = 255
 
@@ -94,6 +95,9 @@ def registration_url_problem(url: str) -> str | None:
     return None
 
 
+NO_REGISTRATIONS = N_("this practice does not take registrations; ask its administrator for an account")
+
+
 @dataclass(frozen=True)
 class RegistrationOffer:
     """What the registration page offers a newcomer under a tenant's policy; nothing at all when
@@ -118,8 +122,10 @@ class RegistrationOffer:
         if policy.is_pseudo_sso:
             if tenant.auth.registration_url is None:
                 return cls(
-                    closed_because="accounts here come from this practice's identity provider, and no link to "
-                    "its registration page is set up; ask the practice's administrator for an account"
+                    closed_because=N_(
+                        "accounts here come from this practice's identity provider, and no link to "
+                        "its registration page is set up; ask the practice's administrator for an account"
+                    )
                 )
             return cls(provider_page=tenant.auth.registration_url)
         if policy.self_registration_shown:
@@ -130,7 +136,7 @@ class RegistrationOffer:
             )
             if offer.form or (offer.providers and offer.providers_register):
                 return offer
-        return cls(closed_because="this practice does not take registrations; ask its administrator for an account")
+        return cls(closed_because=NO_REGISTRATIONS)
 
 
 @dataclass(frozen=True)
@@ -168,7 +174,7 @@ class LoginPolicyAdministration:
         tenant.auth = after
         if before.workflow != after.workflow:
             TenantAuthPolicy.of(tenant).end_closed_sessions(tenant.id, self._sessions)
-        summary = "login policy: " + (", ".join(changed) if changed else "saved without changes")
+        summary = N_("login policy: %(changes)s", changes=in_a_row(changed)) if changed else UNCHANGED
         self._audit.record(tenant, AuditKind.SETTINGS_CHANGED, summary, actor.id)
         return changed
 
@@ -193,32 +199,38 @@ class LoginPolicyAdministration:
             raise InvalidForm({"sample_claims": rejected.reason}) from None
 
 
+# What the trail says of each setting's new value: each a whole item, translated as one.
+_WORKFLOW_CHANGED = {Workflow.STANDARD: N_("workflow standard"), Workflow.PSEUDO_SSO: N_("workflow pseudo_sso")}
+_UNKNOWN_IDENTITIES_CHANGED = {
+    UnknownIdentityHandling.CONFIRM_BY_OTP: N_("unknown identities confirm_by_otp"),
+    UnknownIdentityHandling.LINK_VERIFIED_EMAIL: N_("unknown identities link_verified_email"),
+    UnknownIdentityHandling.REGISTER: N_("unknown identities register"),
+}
+_SELF_REGISTRATION_CHANGED = {True: N_("self-registration on"), False: N_("self-registration off")}
+_ROLES_FROM_PROVIDER_CHANGED = {True: N_("roles from the provider on"), False: N_("roles from the provider off")}
+
+
 def _changes(before: AuthSettings, after: AuthSettings) -> list[str]:
-    """What a save changed, in the words of the audit trail."""
-    changed = [
-        f"{label} {new}"
-        for label, old, new in (
-            ("workflow", before.workflow.value, after.workflow.value),
-            ("unknown identities", before.unknown_identity.value, after.unknown_identity.value),
-            ("self-registration", _on_off(before.self_registration), _on_off(after.self_registration)),
-            ("roles claim", before.roles_claim or "none", after.roles_claim or "none"),
-            ("roles from the provider", _on_off(before.roles_from_provider), _on_off(after.roles_from_provider)),
-        )
-        if old != new
-    ]
+    """What a save changed, in the words of the audit trail (each item a Message)."""
+    chosen: tuple[tuple[Mapping[Any, str], object, object], ...] = (
+        (_WORKFLOW_CHANGED, before.workflow, after.workflow),
+        (_UNKNOWN_IDENTITIES_CHANGED, before.unknown_identity, after.unknown_identity),
+        (_SELF_REGISTRATION_CHANGED, before.self_registration, after.self_registration),
+    )
+    changed = [said[new] for said, old, new in chosen if old != new]
+    if before.roles_claim != after.roles_claim:
+        claim = after.roles_claim
+        changed.append(N_("roles claim %(claim)s", claim=claim) if claim else N_("roles claim none"))
+    if before.roles_from_provider != after.roles_from_provider:
+        changed.append(_ROLES_FROM_PROVIDER_CHANGED[after.roles_from_provider])
     if before.claim_mappings != after.claim_mappings:
-        changed.append("claim mappings changed")
+        changed.append(N_("claim mappings changed"))
     if before.role_mappings != after.role_mappings:
         # Each mapping: a right given by a value is a right given to whoever the provider gives it.
         shown = "; ".join(f"{m.value} = {m.right.value}" for m in after.role_mappings)
-        changed.append(f"role mappings {shown}" if shown else "role mappings removed")
+        changed.append(N_("role mappings %(mappings)s", mappings=shown) if shown else N_("role mappings removed"))
     if before.registration_url != after.registration_url:
         # The address itself: a changed link sends newcomers elsewhere, so the trail says where.
-        changed.append(
-            f"registration link {after.registration_url}" if after.registration_url else "registration link removed"
-        )
+        url = after.registration_url
+        changed.append(N_("registration link %(url)s", url=url) if url else N_("registration link removed"))
     return changed
-
-
-def _on_off(flag: bool) -> str:
-    return "on" if flag else "off"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.audit import AuditKind, AuditTrail
-from domain.errors import TenantAlreadyExists, UnknownTenant
+from domain.errors import N_, TenantAlreadyExists, UnknownTenant
 from domain.passwords.new_password import validate_new_password
 from domain.ports import Clock, PasswordHasher, PractitionerRepository, TenantRepository, TokenSource
 from domain.practitioners.practitioner import Practitioner
@@ -52,7 +52,7 @@ class TenantOnboarding:
             raise TenantAlreadyExists(tenant.slug)
         self._tenants.add(tenant)
         self._practitioners.add(owner)
-        summary = f"{owner.email} added as the account owner when the practice was opened"
+        summary = N_("%(email)s added as the account owner when the practice was opened", email=owner.email)
         self._audit.record(tenant, AuditKind.PRACTITIONER_ADDED, summary, subject_id=owner.id)
         return OpenedTenant(tenant, owner, generated)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from domain.errors import NotAllowed
+from domain.errors import N_, NotAllowed
 from domain.ports import SessionRevocation
 from domain.practitioners.practitioner import LoginMethod
 from domain.tenancy.tenant import AuthSettings, Tenant, UnknownIdentityHandling, Workflow
@@ -53,7 +53,7 @@ class TenantAuthPolicy:
     def require_linked_accounts_shown(self) -> None:
         """Under pseudo-SSO the provider owns the links: nobody links or unlinks by hand."""
         if not self.linked_accounts_shown:
-            raise NotAllowed("linked accounts are managed by this practice's identity provider")
+            raise NotAllowed(N_("linked accounts are managed by this practice's identity provider"))
 
     def leaves_a_way_in(self, enabled_providers: int, usable_password: bool = True) -> bool:
         """A way to log in must remain: an enabled provider, or a password where this policy allows

@@ -6,11 +6,14 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from domain.errors import InvalidValue
+from domain.errors import InvalidForm, InvalidValue, Message, N_
 from domain.identifiers import new_id
 from domain.practitioners.profile import ProfileField, clean_name
 from domain.practitioners.rights import ModuleRight
+from domain.tenancy.language import LANGUAGES
 
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -24,11 +27,13 @@ def validate_slug(raw: str) -> str:
     if not _SLUG.match(slug):
         raise InvalidValue(
             "slug",
-            "an instance name has 1 to 63 lower-case letters, digits or hyphens, "
-            "and does not start or end with a hyphen",
+            N_(
+                "an instance name has 1 to 63 lower-case letters, digits or hyphens, "
+                "and does not start or end with a hyphen"
+            ),
         )
     if slug in _RESERVED_SLUGS:
-        raise InvalidValue("slug", f"{slug!r} is reserved; choose another instance name")
+        raise InvalidValue("slug", N_("%(slug)s is reserved; choose another instance name", slug=repr(slug)))
     return slug
 
 
@@ -96,6 +101,31 @@ class AuthSettings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
+# Where a practice has not chosen: most practices are in Germany, Austria and Switzerland.
+DEFAULT_TIME_ZONE = "Europe/Berlin"
+
+
+@cache
+def time_zone_names() -> tuple[str, ...]:
+    """Every IANA time zone name the system's database knows, sorted; read once (about 600)."""
+    return tuple(sorted(available_timezones()))
+
+
+def time_zone_problem(zone: str) -> Message | None:
+    """Why ``zone`` is not a time zone a practice can keep its dates in, or None: an IANA name
+    such as Europe/Berlin, spelled exactly."""
+    if zone not in time_zone_names():
+        return N_("choose a time zone from the list, such as Europe/Berlin")
+    return None
+
+
+def default_language_problem(language: str | None) -> Message | None:
+    """Why ``language`` cannot be a practice's default language (None: none, the browser decides)."""
+    if language is not None and language not in LANGUAGES:
+        return N_("choose one of the languages offered")
+    return None
+
+
 # How long the audit trail keeps a practice's events: a year unless its admins choose; at least a
 # month (an incident is often noticed weeks later), at most ten years.
 DEFAULT_AUDIT_RETENTION_DAYS = 365
@@ -117,16 +147,45 @@ class Tenant:
     audit_retention_days: int = DEFAULT_AUDIT_RETENTION_DAYS
     # The language of whoever has chosen none (None: the browser's), and the zone dates are shown in.
     default_language: str | None = None
-    time_zone: str = "Europe/Berlin"
+    time_zone: str = DEFAULT_TIME_ZONE
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The zone the practice's dates and times are shown and filtered in: ``time_zone``, or the
+        default where the stored name names no zone this system knows (a row written by hand)."""
+        try:
+            return ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo(DEFAULT_TIME_ZONE)
 
     @classmethod
     def open(cls, slug: str, name: str) -> Tenant:
-        return cls(slug=validate_slug(slug), name=clean_name(name, "name", "practice name"))
+        return cls(slug=validate_slug(slug), name=clean_name(name, "name", N_("practice name")))
 
     def keep_audit_events_for(self, days: int) -> None:
         if not MIN_AUDIT_RETENTION_DAYS <= days <= MAX_AUDIT_RETENTION_DAYS:
             raise InvalidValue(
                 "audit_retention_days",
-                f"keep events for {MIN_AUDIT_RETENTION_DAYS} to {MAX_AUDIT_RETENTION_DAYS} days (ten years)",
+                N_(
+                    "keep events for %(low)s to %(high)s days (ten years)",
+                    low=MIN_AUDIT_RETENTION_DAYS,
+                    high=MAX_AUDIT_RETENTION_DAYS,
+                ),
             )
         self.audit_retention_days = days
+
+    def speak_and_keep_time(self, default_language: str | None, time_zone: str) -> bool:
+        """The language of whoever has chosen none (None: the browser's) and the zone its dates are
+        shown in. Both are checked before either changes (InvalidForm naming each field that is
+        wrong). Returns whether anything changed."""
+        problems = {
+            "default_language": default_language_problem(default_language),
+            "time_zone": time_zone_problem(time_zone),
+        }
+        errors: dict[str, str] = {name: problem for name, problem in problems.items() if problem is not None}
+        if errors:
+            raise InvalidForm(errors)
+        if (self.default_language, self.time_zone) == (default_language, time_zone):
+            return False
+        self.default_language, self.time_zone = default_language, time_zone
+        return True

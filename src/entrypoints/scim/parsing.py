@@ -258,6 +258,9 @@ def parse_user(body: object, resource_id: str | None = None) -> ScimUser:
         external_id=_sent(attributes, "externalid", lambda value: as_optional_string("externalId", value)),
         title=_sent(attributes, "title", lambda value: as_optional_string("title", value)),
         display_name=_sent(attributes, "displayname", lambda value: as_optional_string("displayName", value)),
+        preferred_language=_sent(
+            attributes, "preferredlanguage", lambda value: as_optional_string("preferredLanguage", value)
+        ),
         phone=_sent(attributes, "phonenumbers", lambda value: pick_entry("phoneNumbers", value, preferred_type="work")),
         email_primary=email_primary,
     )

@@ -28,7 +28,12 @@ _PATH = re.compile(r"^(?P<attr>[A-Za-z][\w$-]*)(?:\[(?P<filter>[^\]]*)\])?(?:\.(
 READ_ONLY = {"id", "meta", "schemas", "groups"}
 MAX_OPERATIONS = 100
 # Single-valued strings a client may set or remove, by lower-cased name: the ScimUser field each sets.
-OPTIONAL_STRINGS = {"externalid": "external_id", "title": "title", "displayname": "display_name"}
+OPTIONAL_STRINGS = {
+    "externalid": "external_id",
+    "title": "title",
+    "displayname": "display_name",
+    "preferredlanguage": "preferred_language",
+}
 
 
 def _error(detail: str, scim_type: str) -> ScimError:

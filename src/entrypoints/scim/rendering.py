@@ -60,6 +60,8 @@ def user_resource(request: Request, practitioner: Practitioner, groups: Sequence
         resource["phoneNumbers"] = [{"value": practitioner.phone, "type": "work"}]
     if practitioner.job_title:
         resource["title"] = practitioner.job_title
+    if practitioner.provided_language:
+        resource["preferredLanguage"] = practitioner.provided_language
     resource["active"] = bool(practitioner.active)
     if groups:
         base = base_url(request)

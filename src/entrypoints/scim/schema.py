@@ -81,6 +81,12 @@ USER_ATTRIBUTES = [
     ),
     _attribute("title", description="Job title."),
     _attribute(
+        "preferredLanguage",
+        description="The practitioner's language as a language tag (such as nl-NL), kept and returned as sent, "
+        "at most 64 characters. Pages and mails use it where the practitioner chose no language of their own; "
+        "a language the portal does not speak (it speaks en, de and nl) is kept but not used.",
+    ),
+    _attribute(
         "active",
         "boolean",
         required=True,

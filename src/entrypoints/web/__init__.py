@@ -47,6 +47,8 @@ def main(global_config: dict[str, Any], **settings: Any) -> Router:
         config.include(_request_pipeline)
         for feature in FEATURES:
             config.include(f".features.{feature}")
+        if portal.sso_demo_provider:
+            config.include("entrypoints.openid_provider.demo")
     if portal.mail_backend == "outbox":
         log.info("mail is not sent: the `worker` command writes every message to %s", portal.mail_outbox_dir.resolve())
     return config.make_wsgi_app()
@@ -70,6 +72,7 @@ def _request_pipeline(config: Configurator) -> None:
     config.include(".security")
     config.include(".rendering")
     config.include(".language")
+    config.include(".dates")
     config.add_jinja2_search_path("entrypoints.web:templates", name=".jinja2")
     config.add_static_view("static", "entrypoints.web:static", cache_max_age=3600)
     config.scan(".errors")

@@ -11,6 +11,7 @@ from pyramid.httpexceptions import HTTPException, HTTPForbidden, HTTPNotFound, H
 from pyramid.request import Request
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
+from domain.errors import N_, Message
 from entrypoints.web.tenancy import HostNotServed, NoSuchInstance
 
 log = logging.getLogger(__name__)
@@ -19,31 +20,33 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class ErrorPage:
     status: int
-    title: str
-    message: str  # may name {fields} of the failure, filled in by shown()
+    title: Message
+    message: Message  # may name %(fields)s of the failure, filled in by shown()
 
     def shown(self, request: Request, **fields: str) -> dict[str, Any]:
         request.response.status = self.status
-        return {"title": self.title, "message": self.message.format(**fields)}
+        return {"title": self.title, "message": Message(self.message.msgid, fields)}
 
 
-UNKNOWN_ADDRESS = ErrorPage(400, "Unknown address", "This address is not served by Practice Portal.")
+UNKNOWN_ADDRESS = ErrorPage(400, N_("Unknown address"), N_("This address is not served by Practice Portal."))
 NO_SUCH_PRACTICE = ErrorPage(
-    404, "No such practice", "The instance “{slug}” does not exist. Check the address you were given."
+    404, N_("No such practice"), N_("The instance “%(slug)s” does not exist. Check the address you were given.")
 )
 FORM_EXPIRED = ErrorPage(
     400,
-    "The form has expired",
-    "The form was out of date or sent from another site. Go back, reload the page and try again.",
+    N_("The form has expired"),
+    N_("The form was out of date or sent from another site. Go back, reload the page and try again."),
 )
-PAGE_NOT_FOUND = ErrorPage(404, "Page not found", "There is no page at this address.")
+PAGE_NOT_FOUND = ErrorPage(404, N_("Page not found"), N_("There is no page at this address."))
 NOT_ALLOWED = ErrorPage(
-    403, "Not allowed", "Your account does not have the right to open this page. Ask your practice's account owner."
+    403,
+    N_("Not allowed"),
+    N_("Your account does not have the right to open this page. Ask your practice's account owner."),
 )
 UNEXPECTED = ErrorPage(
     500,
-    "Something went wrong",
-    "Nothing was saved. Please try again in a moment; if it keeps happening, tell your practice's administrator.",
+    N_("Something went wrong"),
+    N_("Nothing was saved. Please try again in a moment; if it keeps happening, tell your practice's administrator."),
 )
 
 

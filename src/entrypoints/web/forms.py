@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from pyramid.request import Request
 
-from domain.errors import InvalidValue
+from domain.errors import N_, InvalidValue
 from domain.text import is_storable
 
 
@@ -14,13 +14,13 @@ def text(request: Request, name: str, limit: int = 1024) -> str:
     """A form field as text; absent or repeated fields read as one string, never an error."""
     value = request.POST.get(name, "")
     if not isinstance(value, str):  # a file upload where text was expected
-        raise InvalidValue(name, "this field takes text")
+        raise InvalidValue(name, N_("this field takes text"))
     if len(value) > limit:
-        raise InvalidValue(name, f"this field takes at most {limit} characters")
+        raise InvalidValue(name, N_("this field takes at most %(limit)s characters", limit=limit))
     # Valid UTF-8 (readable.py checked the request); a NUL is refused here, beside its field,
     # as PostgreSQL cannot store it (SQLite would): refused on both.
     if not is_storable(value):
-        raise InvalidValue(name, "this field contains a character that is not allowed")
+        raise InvalidValue(name, N_("this field contains a character that is not allowed"))
     return value
 
 
@@ -42,9 +42,30 @@ def checked(request: Request, name: str) -> bool:
     return request.POST.get(name) in {"on", "true", "1", "yes"}
 
 
-def sentence(message: str) -> str:
-    """A domain message (lower-case, no full stop) as a sentence on a page."""
+class Sentence(str):
+    """A domain message shown as a sentence, still translatable: the str is the English sentence,
+    and ``request.say`` (so every ``{{ }}``) says ``message`` in the page's language, as a sentence."""
+
+    __slots__ = ("message",)
+    message: str
+
+    def __new__(cls, message: str) -> Sentence:
+        self = super().__new__(cls, as_sentence(message))
+        self.message = message
+        return self
+
+
+def as_sentence(message: str) -> str:
+    """A domain message (lower-case, no full stop) as a sentence on a page. A message that starts
+    with an email address keeps it as typed: a capital would change the address."""
+    if "@" in message.split(" ", 1)[0]:
+        return f"{message}."
     return f"{message[:1].upper()}{message[1:]}."
+
+
+def sentence(message: str) -> str:
+    """A domain message as a sentence on a page, in the page's language when it is shown."""
+    return Sentence(message)
 
 
 def safe_next(target: str | None) -> str:

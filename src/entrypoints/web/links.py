@@ -28,6 +28,22 @@ class RequestLinks:
         """The one redirect URI of the instance, registered at its identity providers."""
         return self._absolute(self._request.route_path("process_sso"))
 
+    def post_logout_redirect_uri(self) -> str:
+        """Where a provider sends the browser back after a logout there (RP-Initiated Logout)."""
+        return self._absolute(self._request.route_path("sso_logged_out"))
+
+    def backchannel_logout_uri(self) -> str:
+        """Where a provider posts its logout tokens (Back-Channel Logout)."""
+        return self._absolute(self._request.route_path("sso_backchannel_logout"))
+
+    def initiate_login_uri(self) -> str:
+        """Where a provider's app launcher starts a sign-in (OpenID Connect Core 4)."""
+        return self._absolute(self._request.route_path("sso_initiate"))
+
+    def instance_origin(self) -> str:
+        """The instance's own scheme, host and port, as every absolute link into it begins."""
+        return self._absolute("")
+
 
 class SettingsRecoveryLinks:
     """The RecoveryLinks port: links built from settings for the tenant named, as the operator's

@@ -35,6 +35,10 @@ class Unreadable(Exception):
     """What in the request is not text the portal can read, in a visitor's words."""
 
 
+# A provider's server posts its logout tokens here, and reads its refusals as OAuth JSON errors.
+BACKCHANNEL_LOGOUT_PATH = "/sso/backchannel-logout"
+
+
 def _is_scim(request: Request) -> bool:
     path = request.environ.get("PATH_INFO", "")  # as received: it may not decode
     return bool(path == "/scim" or path.startswith("/scim/"))
@@ -98,6 +102,8 @@ def check_readable(request: Request) -> None:
 def _refusal(request: Request, problem: str) -> Response:
     if _is_scim(request):
         return error_response(400, f"{problem}; send UTF-8 text without NUL characters", "invalidSyntax")
+    if request.environ.get("PATH_INFO", "") == BACKCHANNEL_LOGOUT_PATH:
+        return oauth_error(problem)
     # tenant and me are given, so rendering reads neither the Host, the session nor the cookies.
     response = render_to_response(
         "error.jinja2",
@@ -110,6 +116,13 @@ def _refusal(request: Request, problem: str) -> Response:
         request=request,
     )
     response.status = 400
+    return response
+
+
+def oauth_error(description: str, status: int = 400, error: str = "invalid_request") -> Response:
+    """A refusal a server reads (RFC 6749 5.2's shape), never cached."""
+    response = Response(json={"error": error, "error_description": description}, status=status)
+    response.cache_control = "no-store"
     return response
 
 

@@ -17,6 +17,7 @@ from domain.ports import PractitionerRepository
 from domain.tenancy.policy import TenantAuthPolicy
 from domain.practitioners.practitioner import LoginMethod
 from domain.practitioners.rights import ModuleRight
+from domain.sso.identity import ProviderSession
 from entrypoints.web.sessions import LOGIN_METHOD_KEY, PRACTITIONER_KEY
 from entrypoints.web.tenancy import tenant_or_none
 
@@ -116,13 +117,21 @@ class SessionSecurityPolicy:
         return ACLHelper().permits(context, principals, permission)
 
     def remember(
-        self, request: Request, userid: str, method: LoginMethod = LoginMethod.PASSWORD, **kw: Any
+        self,
+        request: Request,
+        userid: str,
+        method: LoginMethod = LoginMethod.PASSWORD,
+        through: ProviderSession | None = None,
+        **kw: Any,
     ) -> list[tuple[str, str]]:
-        """Rotates the session: a fixed pre-login session id is worth nothing afterwards."""
+        """Rotates the session: a fixed pre-login session id is worth nothing afterwards.
+        ``through``: the identity provider a Single Sign On login came through."""
         request.session.invalidate()
         self._identities.clear(request)
         request.session[PRACTITIONER_KEY] = userid
         request.session[LOGIN_METHOD_KEY] = method.value
+        if through is not None:
+            request.session.open_through(through)
         return []
 
     def forget(self, request: Request, **kw: Any) -> list[tuple[str, str]]:

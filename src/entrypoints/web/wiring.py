@@ -31,7 +31,7 @@ from adapters.db.sso_repositories import (
     SqlIdentityProviderRepository,
     SqlLinkChallengeRepository,
 )
-from adapters.db.web_sessions import SqlSessionRevocation
+from adapters.db.web_sessions import SqlLogoutTokenReplays, SqlSessionRevocation
 from adapters.hashing import Argon2PasswordHasher
 from adapters.http_fetch.fetcher import FetchPolicy, GuardedFetcher
 from adapters.mail import OutboxTransport, SmtpTransport, Transport
@@ -41,6 +41,7 @@ from adapters.secret_box import FernetSecretBox
 from adapters.system import SecretsTokenSource, SystemClock
 from adapters.translation import CatalogTranslator
 from domain.audit import AuditLog, AuditTrail, RequestOrigin
+from domain.practitioners.mail import Post
 from domain.ports import (
     Clock,
     IdentityLinkRepository,
@@ -56,6 +57,7 @@ from domain.ports import (
     ScimGroupRepository,
     ScimTokenRepository,
     SecretBox,
+    LogoutTokenReplays,
     SessionRevocation,
     TenantRepository,
     TokenSource,
@@ -84,6 +86,7 @@ PER_REQUEST: dict[type[object], Callable[[Request], object]] = dict(
         _adapter(PasswordResetTokenRepository, lambda r: SqlPasswordResetTokenRepository(r.dbsession)),
         _adapter(Throttle, lambda r: SqlThrottle(r.dbsession)),
         _adapter(SessionRevocation, lambda r: SqlSessionRevocation(r.dbsession)),
+        _adapter(LogoutTokenReplays, lambda r: SqlLogoutTokenReplays(r.dbsession)),
         _adapter(Mailer, lambda r: SqlMailOutbox(r.dbsession, r.find_service(Clock, context=None))),
         _adapter(Links, RequestLinks),
         _adapter(RecoveryLinks, SettingsRecoveryLinks),
@@ -128,8 +131,9 @@ def includeme(config: Configurator) -> None:
     _process_wide(config, settings)
     for port, adapter in PER_REQUEST.items():
         add_adapter(config, port, adapter)
-    # The shared kernel's one service; every feature's services may ask for it.
+    # The shared kernel's services; every feature's services may ask for them.
     add_service(config, AuditTrail)
+    add_service(config, Post)
 
 
 def _process_wide(config: Configurator, settings: PortalSettings) -> None:

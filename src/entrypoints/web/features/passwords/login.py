@@ -10,9 +10,12 @@ from pyramid.view import view_config
 from domain.errors import AccountDeactivated, DomainError, LoginFailed, LoginThrottled, NotAllowed
 from domain.passwords.login import PasswordLogin
 from domain.tenancy.policy import TenantAuthPolicy
+from domain.sso.logout import ProviderLogout
 from domain.sso.sign_in import SingleSignOn
 from domain.practitioners.practitioner import LoginMethod
+from entrypoints.web.features.sso.session_keys import LOGOUT_KEY
 from entrypoints.web.forms import safe_next, text
+from entrypoints.web.links import RequestLinks
 
 # How each refusal is reported: the status a client can act on, the words come from the domain.
 STATUS = {LoginFailed: 401, LoginThrottled: 429, AccountDeactivated: 403, NotAllowed: 403}
@@ -57,7 +60,17 @@ def login(request: Request) -> Any:
 
 @view_config(route_name="logout", request_method="POST")
 def logout(request: Request) -> Any:
+    at_provider = None
     if request.identity is not None:  # a browser whose session already ended has nobody to log out
-        request.find_service(PasswordLogin).log_out(request.tenant, request.identity)
+        at_provider = request.find_service(ProviderLogout).log_out(
+            request.tenant,
+            request.identity,
+            request.session.provider_session(),  # read before the session ends
+            RequestLinks(request).post_logout_redirect_uri(),
+        )
     forget(request)
-    return HTTPSeeOther(request.route_path("login", _query={"logged_out": "1"}))
+    if at_provider is None:
+        return HTTPSeeOther(request.route_path("login", _query={"logged_out": "1"}))
+    # in a new session without anybody in it, which the provider's redirect back brings the state to
+    request.session[LOGOUT_KEY] = at_provider.to_dict()
+    return HTTPSeeOther(at_provider.url)

@@ -10,6 +10,7 @@ from pyramid.security import remember
 from pyramid.view import view_config
 
 from domain.errors import DomainError, InvalidResetToken, InvalidValue, LoginFailed, LoginThrottled
+from domain.passwords.new_password import PASSWORDS_DIFFER
 from domain.passwords.recovery import RECOVERY_SESSION_LIFETIME, OwnerRecovery, RecoveryLink, RecoveryNotice
 from domain.practitioners.practitioner import LoginMethod, Practitioner
 from entrypoints.web.forms import text
@@ -46,7 +47,7 @@ def _sign_in(request: Request, service: OwnerRecovery, link: RecoveryLink) -> Pr
         # REMOTE_ADDR, as the login form counts it (see features/passwords/login.py).
         return service.sign_in(request.tenant, token, password, request.remote_addr or "unknown")
     if password != text(request, "password_confirm"):
-        raise InvalidValue("password_confirm", "the two passwords are not the same")
+        raise InvalidValue("password_confirm", PASSWORDS_DIFFER)
     return service.choose_password(request.tenant, token, password)
 
 

@@ -8,16 +8,12 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
 from pyramid.view import view_config
 
-from domain.errors import DomainError, InvalidResetToken, InvalidValue, NotAllowed
+from domain.errors import N_, DomainError, InvalidResetToken, InvalidValue, NotAllowed
 from domain.passwords.login import SSO_ONLY
+from domain.passwords.new_password import PASSWORDS_DIFFER
 from domain.passwords.reset import PasswordReset
 from domain.tenancy.policy import TenantAuthPolicy
 from entrypoints.web.forms import text
-
-SENT = (
-    "If this email is registered with {practice}, a link to set a new password is on its way. "
-    "It works once, for one hour."
-)
 
 
 @view_config(route_name="password_forgot", request_method="GET", renderer="password_forgot.jinja2")
@@ -39,7 +35,12 @@ def forgot(request: Request) -> dict[str, Any]:
     except InvalidValue as err:
         request.response.status = 400
         return {"sent": None, "error": err.message, "email": request.POST.get("email", "")}
-    return {"sent": SENT.format(practice=request.tenant.name), "error": None, "email": ""}
+    sent = N_(
+        "If this email is registered with %(practice)s, a link to set a new password is on its way. "
+        "It works once, for one hour.",
+        practice=request.tenant.name,
+    )
+    return {"sent": sent, "error": None, "email": ""}
 
 
 @view_config(route_name="password_reset", request_method="GET", renderer="password_reset.jinja2")
@@ -58,7 +59,7 @@ def reset(request: Request) -> Any:
     try:
         password, confirmation = text(request, "password"), text(request, "password_confirm")
         if password != confirmation:
-            raise InvalidValue("password_confirm", "the two passwords are not the same")
+            raise InvalidValue("password_confirm", PASSWORDS_DIFFER)
         service.complete(request.tenant, request.matchdict["token"], password)
     except InvalidValue as err:
         request.response.status = 400

@@ -19,6 +19,7 @@ def includeme(config: Configurator) -> None:
     add_routes(config, PractitionersAdmin, admin_practitioner="/admin/practitioners/{id}")
     add_routes(config, TenantPage, email_confirm="/email/confirm/{token}")
     add_routes(config, PractitionerPage, account="/account", account_linked="/account/linked")
+    add_routes(config, PractitionerPage, account_language="/account/language")
     add_routes(config, TenantPage, register="/register")
     config.scan(".admin")
     config.scan(".account")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pyramid.httpexceptions import HTTPSeeOther
@@ -9,7 +10,15 @@ from pyramid.request import Request
 from pyramid.view import view_config, view_defaults
 
 from domain.practitioners.authority import Authority
-from domain.errors import DomainError, EmailAlreadyRegistered, InvalidValue, NotAllowed, UnknownPractitioner
+from domain.errors import (
+    N_,
+    DomainError,
+    EmailAlreadyRegistered,
+    InvalidValue,
+    Message,
+    NotAllowed,
+    UnknownPractitioner,
+)
 from domain.tenancy.policy import TenantAuthPolicy
 from domain.practitioners.directory import PAGE_SIZE, PractitionerDirectory
 from domain.practitioners.rights import ModuleRight
@@ -72,7 +81,8 @@ class PractitionersAdminViews:
             return self._refuse_add(form, "email", str(err), 400)
         except NotAllowed as err:
             return self._refuse_add(form, "rights", str(err), 403)
-        request.session.flash(f"{practitioner.full_name} ({practitioner.email}) was added.")
+        added = N_("%(name)s (%(email)s) was added.", name=practitioner.full_name, email=practitioner.email)
+        request.session.flash(request.say(added))
         return HTTPSeeOther(request.route_path("admin_practitioners"))
 
     def _refuse_add(self, form: dict[str, str], field: str, message: str, status: int) -> dict[str, Any]:
@@ -81,26 +91,28 @@ class PractitionersAdminViews:
 
     @view_config(request_method="POST", request_param="action=deactivate")
     def deactivate(self) -> Any:
-        return self._act(self.directory.deactivate, "{name} was deactivated and logged out.")
+        return self._act(
+            self.directory.deactivate, lambda name: N_("%(name)s was deactivated and logged out.", name=name)
+        )
 
     @view_config(request_method="POST", request_param="action=reactivate")
     def reactivate(self) -> Any:
-        return self._act(self.directory.reactivate, "{name} was reactivated.")
+        return self._act(self.directory.reactivate, lambda name: N_("%(name)s was reactivated.", name=name))
 
     @view_config(request_method="POST", request_param="action=rights")
     def set_rights(self) -> Any:
         rights = _rights(self.request)
         return self._act(
             lambda actor, tenant, pid: self.directory.set_rights(actor, tenant, pid, rights),
-            "The rights of {name} were saved.",
+            lambda name: N_("The rights of %(name)s were saved.", name=name),
         )
 
     @view_config(request_method="POST")
     def unknown_action(self) -> dict[str, Any]:
         self.request.response.status = 400
-        return self._listing(errors={"action": "That action is not known. Reload the page and try again."})
+        return self._listing(errors={"action": N_("That action is not known. Reload the page and try again.")})
 
-    def _act(self, action: Any, done: str) -> Any:
+    def _act(self, action: Any, done: Callable[[str], Message]) -> Any:
         request = self.request
         try:
             practitioner = action(request.identity, request.tenant, text(request, "practitioner_id", 64))
@@ -110,7 +122,7 @@ class PractitionersAdminViews:
         except DomainError as err:
             request.response.status = 403 if isinstance(err, NotAllowed) else 400
             return self._listing(errors={"action": str(err)})
-        request.session.flash(done.format(name=practitioner.full_name))
+        request.session.flash(request.say(done(practitioner.full_name)))
         return HTTPSeeOther(request.route_path("admin_practitioners", _query=self._return_query()))
 
     def _return_query(self) -> dict[str, str]:

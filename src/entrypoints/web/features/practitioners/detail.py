@@ -13,7 +13,7 @@ from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.request import Request
 from pyramid.view import view_config, view_defaults
 
-from domain.errors import DomainError, InvalidValue, NotAllowed, UnknownLink, UnknownPractitioner
+from domain.errors import N_, DomainError, InvalidValue, NotAllowed, UnknownLink, UnknownPractitioner
 from domain.practitioners.email_change import LINK_DAYS, EmailChange
 from domain.practitioners.linked_identities import LinkedIdentities, after_removal
 from domain.tenancy.policy import TenantAuthPolicy
@@ -38,7 +38,8 @@ class PractitionerAdminViews:
             "record": record,
             "p": record.practitioner,
             "policy": TenantAuthPolicy.of(request.tenant),
-            "after_removal": sentence(after_removal(request.tenant, record.practitioner)),
+            # said here: the template puts it into a translated sentence, where no Message is translated
+            "after_removal": request.say(sentence(after_removal(request.tenant, record.practitioner))),
             "link_days": LINK_DAYS,
             "form": {},
             "errors": {},
@@ -63,10 +64,12 @@ class PractitionerAdminViews:
             )
         except DomainError as err:
             return self._refuse("unlink", err)
-        request.session.flash(
-            f"The link to {removed.provider_name} was removed. {practitioner.full_name} can no longer log in with it "
-            "until it is linked again."
+        removal = N_(
+            "The link to %(provider)s was removed. %(name)s can no longer log in with it until it is linked again.",
+            provider=removed.provider_name,
+            name=practitioner.full_name,
         )
+        request.session.flash(request.say(removal))
         return HTTPSeeOther(request.route_path("admin_practitioner", id=self.practitioner_id))
 
     @view_config(request_method="POST", request_param="action=email")
@@ -78,16 +81,19 @@ class PractitionerAdminViews:
             )
         except DomainError as err:
             return self._refuse("email", err, form={"email": request.POST.get("email", "")})
-        request.session.flash(
-            f"A link to confirm {practitioner.pending_email} was mailed to that address. Until it is followed, "
-            f"{practitioner.full_name} keeps {practitioner.email}."
+        mailed = N_(
+            "A link to confirm %(new_email)s was mailed to that address. Until it is followed, %(name)s keeps %(email)s.",
+            new_email=practitioner.pending_email,
+            name=practitioner.full_name,
+            email=practitioner.email,
         )
+        request.session.flash(request.say(mailed))
         return HTTPSeeOther(request.route_path("admin_practitioner", id=self.practitioner_id))
 
     @view_config(request_method="POST")
     def unknown_action(self) -> dict[str, Any]:
         self.request.response.status = 400
-        return self._page(errors={"action": "That action is not known. Reload the page and try again."})
+        return self._page(errors={"action": N_("That action is not known. Reload the page and try again.")})
 
     def _refuse(self, field: str, err: DomainError, form: dict[str, Any] | None = None) -> dict[str, Any]:
         if isinstance(err, UnknownPractitioner):
@@ -98,6 +104,4 @@ class PractitionerAdminViews:
         )
         message = err.message if isinstance(err, InvalidValue) else str(err)
         form = {k: v if isinstance(v, str) else "" for k, v in (form or {}).items()}
-        # A message that starts with an email address keeps it as typed: a capital would change the address.
-        shown = f"{message}." if "@" in message.split(" ", 1)[0] else sentence(message)
-        return self._page(errors={field: shown}, form=form)
+        return self._page(errors={field: sentence(message)}, form=form)

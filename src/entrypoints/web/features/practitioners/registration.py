@@ -13,23 +13,19 @@ from typing import Any
 from pyramid.request import Request
 from pyramid.view import view_config
 
-from domain.errors import InvalidValue, NotAllowed
+from domain.errors import N_, InvalidValue, NotAllowed
 from domain.practitioners.registration import SelfRegistration
 from domain.sso.sign_in import SingleSignOn
 from domain.tenancy.login_policy import RegistrationOffer
 from entrypoints.web.forms import sentence, text
 
 FIELDS = ("email", "first_name", "last_name")
-SENT = (
-    "Check your mail. A link to choose your password is on its way to {email}; it works once. "
-    "If this address already has an account at {practice}, the mail helps you into that account instead."
-)
 
 
 def _closed(request: Request, message: str) -> dict[str, Any]:
     request.override_renderer = "error.jinja2"
     request.response.status = 404
-    return {"title": "No registration here", "message": sentence(message)}
+    return {"title": N_("No registration here"), "message": sentence(message)}
 
 
 def _offer(request: Request) -> RegistrationOffer:
@@ -60,4 +56,10 @@ def register(request: Request) -> dict[str, Any]:
     except InvalidValue as err:
         request.response.status = 400
         return _page(_offer(request), form=form, errors={err.field: sentence(err.message)})
-    return _page(None, sent=SENT.format(email=email.strip(), practice=request.tenant.name))  # nothing else is shown
+    sent = N_(
+        "Check your mail. A link to choose your password is on its way to %(email)s; it works once. "
+        "If this address already has an account at %(practice)s, the mail helps you into that account instead.",
+        email=email.strip(),
+        practice=request.tenant.name,
+    )
+    return _page(None, sent=sent)  # nothing else is shown

@@ -8,7 +8,7 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
 from pyramid.view import view_config, view_defaults
 
-from domain.errors import InvalidValue, NotAllowed, UnknownProvider, UnknownToken
+from domain.errors import N_, InvalidValue, NotAllowed, UnknownProvider, UnknownToken
 from domain.provisioning.tokens import ProvisioningTokens
 from domain.provisioning.users import Provisioning
 from domain.sso.sign_in import SingleSignOn
@@ -72,7 +72,7 @@ class ProvisioningAdminViews:
             return self._refuse(403, errors={"subject": str(err)})
         except (InvalidValue, UnknownProvider) as err:
             return self._refuse(400, errors={"subject": str(err)})
-        request.session.flash("The SCIM externalId setting is saved.")
+        request.session.flash(request.say(N_("The SCIM externalId setting is saved.")))
         return HTTPSeeOther(request.route_path("admin_provisioning"))
 
     @view_config(request_method="POST", request_param="action=revoke")
@@ -86,9 +86,10 @@ class ProvisioningAdminViews:
             token = self.tokens.revoke(request.tenant, token_id, request.identity.id)
         except UnknownToken as err:  # no such token in this practice: another's id reads the same
             return self._refuse(404, errors={"action": str(err)})
-        request.session.flash(f"The token “{token.name}” was revoked; clients using it are refused from now on.")
+        revoked = N_("The token “%(name)s” was revoked; clients using it are refused from now on.", name=token.name)
+        request.session.flash(request.say(revoked))
         return HTTPSeeOther(request.route_path("admin_provisioning"))
 
     @view_config(request_method="POST")
     def unknown_action(self) -> dict[str, Any]:
-        return self._refuse(400, errors={"action": "That action is not known. Reload the page and try again."})
+        return self._refuse(400, errors={"action": N_("That action is not known. Reload the page and try again.")})

@@ -8,7 +8,7 @@ import csv
 import io
 import tempfile
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from datetime import timezone
 from typing import IO, Any
 
@@ -19,9 +19,16 @@ from pyramid.response import FileIter, Response
 from pyramid.view import view_config, view_defaults
 
 from domain.audit import AuditCursor, AuditPage, AuditQuery, AuditReport, ListedEvent, kind_choices
-from domain.errors import DomainError, InvalidForm, InvalidValue, UnknownProvider
+from domain.errors import DomainError, InvalidForm, InvalidValue, N_, Nn_, UnknownProvider
 from domain.sso.administration import ProviderAdministration
-from domain.sso.provider import IdentityProvider, PROVIDER_URL_FIELDS, ProviderSettings, USERINFO_FIELD_NAMES
+from domain.sso.provider import (
+    DiscoveredConfiguration,
+    IdentityProvider,
+    PROVIDER_URL_FIELDS,
+    ProviderSettings,
+    USERINFO_FIELD_NAMES,
+)
+from entrypoints.web.features.sso.session_keys import DISCOVERED_KEY
 from entrypoints.web.links import RequestLinks
 from domain.tenancy.tenant import MAX_AUDIT_RETENTION_DAYS, MIN_AUDIT_RETENTION_DAYS
 from entrypoints.web.forms import checked, query_text, sentence, text
@@ -30,7 +37,8 @@ TEXT_FIELDS = ("display_name", "client_id", *PROVIDER_URL_FIELDS, "token_endpoin
 EMPTY = ProviderSettings("Single Sign On", "", "", "", "", "", "")
 # Fields a request may leave out (a form from before they existed): they read as the default.
 DEFAULTED_FIELDS = {
-    name: getattr(EMPTY, name) for name in ("protocol", *USERINFO_FIELD_NAMES, "extra_scopes", "domain_hint")
+    name: getattr(EMPTY, name)
+    for name in ("protocol", *USERINFO_FIELD_NAMES, "extra_scopes", "domain_hint", "end_session_endpoint")
 }
 NEW = "new"  # ?provider=new: the empty form that adds a provider
 
@@ -65,6 +73,9 @@ class AuthenticationViews:
             "form": asdict(form),
             "restrict_to_sso": self.request.tenant.auth.restrict_to_sso,
             "redirect_uri": RequestLinks(self.request).redirect_uri(),
+            "post_logout_redirect_uri": RequestLinks(self.request).post_logout_redirect_uri(),
+            "backchannel_logout_uri": RequestLinks(self.request).backchannel_logout_uri(),
+            "initiate_login_uri": RequestLinks(self.request).initiate_login_uri(),
             "errors": {},
             "notice": self.request.session.pop_flash(),
             "discovered": False,
@@ -92,7 +103,8 @@ class AuthenticationViews:
             enabled=checked(request, "enabled"),
             send_login_hint=checked(request, "send_login_hint"),
             logout_at_provider=checked(request, "logout_at_provider"),
-            backchannel_logout_supported=checked(request, "backchannel_logout_supported"),
+            # what discovery said (ProviderAdministration.save decides), never a form field
+            backchannel_logout_supported=bool(self.provider and self.provider.settings.backchannel_logout_supported),
         )
 
     def _refuse(self, form: ProviderSettings, errors: dict[str, str]) -> dict[str, Any]:
@@ -118,17 +130,18 @@ class AuthenticationViews:
         except InvalidForm as err:
             return self._refuse(form, err.errors)
         except DomainError as err:  # unreachable, unsafe or mismatching issuer
-            return self._refuse(form, {"issuer": f"discovery failed: {err}"})
-        filled = replace(
-            form,
-            issuer=found.issuer,
-            authorization_endpoint=found.authorization_endpoint,
-            token_endpoint=found.token_endpoint,
-            jwks_uri=found.jwks_uri,
-            userinfo_endpoint=found.userinfo_endpoint,
-            token_endpoint_auth_method=found.preferred_auth_method,
-        )
+            return self._refuse(form, {"issuer": N_("discovery failed: %(reason)s", reason=str(err))})
+        filled = form.filled_from(found)
+        self.request.session[DISCOVERED_KEY] = asdict(found)  # for the save that follows
         return self._page(filled, discovered=True, restrict_to_sso=checked(self.request, "restrict_to_sso"))
+
+    def _discovered(self) -> DiscoveredConfiguration | None:
+        """What the admin's last discovery in this browser found, if anything readable."""
+        kept = self.request.session.get(DISCOVERED_KEY)
+        try:
+            return DiscoveredConfiguration(**kept) if isinstance(kept, dict) else None
+        except TypeError:  # kept by another version
+            return None
 
     @view_config(request_method="POST", request_param="action=save")
     def save(self) -> Any:
@@ -143,12 +156,13 @@ class AuthenticationViews:
                 text(request, "client_secret", 1000),
                 checked(request, "restrict_to_sso"),
                 acknowledge_relink=checked(request, "acknowledge_relink"),
+                discovered=self._discovered(),
             )
         except InvalidValue as err:
             return self._refuse(self._as_typed(), {err.field: err.message})
         except InvalidForm as err:
             return self._refuse(form, err.errors)
-        request.session.flash(f"{saved.display_name} is saved.")
+        request.session.flash(request.say(N_("%(provider)s is saved.", provider=saved.display_name)))
         return HTTPSeeOther(request.route_path("admin_authentication", _query={"provider": saved.id}))
 
     @view_config(request_method="POST", request_param="action=enable")
@@ -163,7 +177,10 @@ class AuthenticationViews:
     def remove(self) -> Any:
         def removed(provider_id: str) -> str:
             provider = self.admin.remove(self.request.identity, self.request.tenant, provider_id)
-            self.request.session.flash(f"{provider.display_name} is removed, and with it every account linked to it.")
+            removed = N_(
+                "%(provider)s is removed, and with it every account linked to it.", provider=provider.display_name
+            )
+            self.request.session.flash(self.request.say(removed))
             listing: str = self.request.route_path("admin_authentication")
             return listing
 
@@ -171,7 +188,11 @@ class AuthenticationViews:
 
     def _switch(self, provider_id: str, enabled: bool) -> str:
         provider = self.admin.set_enabled(self.request.identity, self.request.tenant, provider_id, enabled)
-        self.request.session.flash(f"{provider.display_name} is {'enabled' if enabled else 'disabled'}.")
+        name = provider.display_name
+        switched = (
+            N_("%(provider)s is enabled.", provider=name) if enabled else N_("%(provider)s is disabled.", provider=name)
+        )
+        self.request.session.flash(self.request.say(switched))
         shown: str = self.request.route_path("admin_authentication", _query={"provider": provider.id})
         return shown
 
@@ -194,22 +215,24 @@ class AuthenticationViews:
 
     @view_config(request_method="POST")
     def unknown_action(self) -> Any:
-        return self._refuse(EMPTY, {"form": "That action is not known. Reload the page and try again."})
+        return self._refuse(EMPTY, {"form": N_("That action is not known. Reload the page and try again.")})
 
 
 # ---- /admin/audit -------------------------------------------------------------------------------
 
 FILTERS = ("kind", "person", "from", "to")  # the query parameters of the page, its links and its download
+# The download speaks the page's language, as the page does (its "Kind" column keeps the kind as
+# recorded, so a spreadsheet can still filter by it whatever the language it was downloaded in).
 CSV_COLUMNS = (
-    "When (UTC)",
-    "Event",
-    "Who",
-    "About",
-    "What happened",
-    "Client address",
-    "User agent",
-    "Kind",
-    "Event id",
+    N_("When (UTC)"),
+    N_("Event"),
+    N_("Who"),
+    N_("About"),
+    N_("What happened"),
+    N_("Client address"),
+    N_("User agent"),
+    N_("Kind"),
+    N_("Event id"),
 )
 # A spreadsheet reads a cell starting with one of these as a formula (a tab or carriage return
 # first is skipped by some): such a cell is written with a leading apostrophe, shown as text.
@@ -222,24 +245,25 @@ def spreadsheet_safe(value: str) -> str:
     return "'" + value if value[:1] in FORMULA_STARTS else value
 
 
-def _csv_cells(listed: ListedEvent) -> list[str]:
+def _csv_cells(listed: ListedEvent, say: Callable[[str], str]) -> list[str]:
     event = listed.event
     when = event.at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-    cells = [when, listed.label, listed.who, listed.about, event.summary]
+    cells = [when, *(say(text) for text in (listed.label, listed.who, listed.about, event.summary))]
     cells += [event.client_address or "", event.user_agent or "", event.kind, event.id]
     return [spreadsheet_safe(cell) for cell in cells]
 
 
-def csv_body(events: Iterable[ListedEvent]) -> tuple[IO[bytes], int]:
+def csv_body(events: Iterable[ListedEvent], say: Callable[[str], str] = str) -> tuple[IO[bytes], int]:
     """The events as UTF-8 CSV (with the byte order mark spreadsheets look for), spooled a batch
-    at a time, so memory stays bounded however many there are; the file, rewound, and its size."""
+    at a time, so memory stays bounded however many there are; the file, rewound, and its size.
+    ``say`` puts the headings, labels and summaries in the reader's language."""
     spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 (FileIter closes it)
     spool.write(codecs.BOM_UTF8)
     text = io.StringIO()
     writer = csv.writer(text)
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow([say(heading) for heading in CSV_COLUMNS])
     for listed in events:
-        writer.writerow(_csv_cells(listed))
+        writer.writerow(_csv_cells(listed, say))
         if text.tell() >= CSV_FLUSH_AT:
             spool.write(text.getvalue().encode("utf-8"))
             text.seek(0)
@@ -272,7 +296,7 @@ class AuditViews:
         older = page.older
         return {
             "events": page.events,
-            "kinds": kind_choices(),
+            "kinds": kind_choices(self.request.say),
             "typed": self.typed,
             "older": self._link("admin_audit", before=older.text()) if older else None,
             "newest": self._link("admin_audit") if query_text(self.request, "before") else None,
@@ -305,7 +329,10 @@ class AuditViews:
         except InvalidValue as err:
             newest = self.report.page(request.tenant, AuditQuery(), None)
             return self._refuse(err.field, err.message, newest, retention_days=query_text(request, err.field))
-        request.session.flash(f"Events are now kept for {request.tenant.audit_retention_days} days.")
+        kept = request.tenant.audit_retention_days
+        request.session.flash(
+            request.say(Nn_("Events are now kept for %(count)s day.", "Events are now kept for %(count)s days.", kept))
+        )
         return HTTPSeeOther(request.route_path("admin_audit"))
 
     @view_config(route_name="admin_audit_csv", request_method="GET")
@@ -317,7 +344,7 @@ class AuditViews:
             refused = render_to_response("admin_audit.jinja2", self._refuse(err.field, err.message), request)
             refused.status = 400
             return refused
-        body, size = csv_body(self.report.export(request.tenant, query))
+        body, size = csv_body(self.report.export(request.tenant, query), request.say)
         response = Response(app_iter=FileIter(body), content_type="text/csv", charset="utf-8", content_length=size)
         response.content_disposition = f'attachment; filename="audit-{request.tenant.slug}.csv"'
         response.cache_control = "no-store"  # the practice's trail stays out of shared caches

@@ -10,6 +10,7 @@ from pyramid.security import remember
 from pyramid.view import view_config
 
 from domain.errors import (
+    N_,
     AccountDeactivated,
     CodeRequestsThrottled,
     DomainError,
@@ -35,16 +36,19 @@ CALLBACK_PARAMETERS = ("state", "code", "error", "error_description", "iss")
 STATUS = {UnknownProvider: 404, AccountDeactivated: 403, CodeRequestsThrottled: 429}
 
 
-def _refusal(request: Request, err: DomainError) -> dict[str, Any]:
+def refusal(request: Request, err: DomainError) -> dict[str, Any]:
     """How a failed sign-in is shown: 502 when the provider failed us, 4xx when it said no."""
     if isinstance(err, ProviderUnavailable):
         request.response.status = 502
         return {
-            "title": "The identity provider did not answer properly",
-            "message": f"{err}. Try again in a moment; if it keeps happening, tell your practice's administrator.",
+            "title": N_("The identity provider did not answer properly"),
+            "message": N_(
+                "%(problem)s. Try again in a moment; if it keeps happening, tell your practice's administrator.",
+                problem=str(err),
+            ),
         }
     request.response.status = STATUS.get(type(err), 400)
-    return {"title": "Single Sign On did not work", "message": sentence(str(err))}
+    return {"title": N_("Single Sign On did not work"), "message": sentence(str(err))}
 
 
 def _pending(request: Request, key: str, kind: type[Any]) -> Any:
@@ -70,9 +74,10 @@ def start(request: Request) -> Any:
             # the email typed on the login page (a field), or ?login_hint= of a link to this button;
             # only hint, so anything odd is simply not passed on
             typed_email=query_text(request, "login_hint")[:320],
+            language=request.locale_name,
         )
     except DomainError as err:
-        return _refusal(request, err)
+        return refusal(request, err)
     request.session[LOGIN_KEY] = pending.to_dict()
     return HTTPSeeOther(url)
 
@@ -89,18 +94,18 @@ def process_sso(request: Request) -> Any:
             request.tenant, pending, callback, RequestLinks(request).redirect_uri()
         )
     except DomainError as err:
-        return _refusal(request, err)
+        return refusal(request, err)
     return _redirect_after(request, outcome)
 
 
 def _redirect_after(request: Request, outcome: Outcome) -> HTTPSeeOther:
     """Where each outcome of the callback sends the browser."""
     match outcome:
-        case LoggedIn(practitioner, next_path):
-            remember(request, practitioner.id, method=LoginMethod.SSO)
+        case LoggedIn(practitioner, next_path, through):
+            remember(request, practitioner.id, method=LoginMethod.SSO, through=through)
             return HTTPSeeOther(safe_next(next_path))
         case AlreadyLinked():
-            request.session.flash("This account at the provider is already linked to you.")
+            request.session.flash(request.say(N_("This account at the provider is already linked to you.")))
             return HTTPSeeOther(request.route_path("account_linked"))
         case ConfirmLink(pending, code_sent):
             request.session[LINK_KEY] = pending.to_dict()
@@ -146,7 +151,7 @@ def link(request: Request) -> Any:
             return _link_page(
                 request,
                 pending,
-                notice="If this email is registered here, a code is on its way to it. It is valid for 10 minutes.",
+                notice=N_("If this email is registered here, a code is on its way to it. It is valid for 10 minutes."),
             )
     except InvalidValue as err:
         request.response.status = 400
@@ -157,11 +162,12 @@ def link(request: Request) -> Any:
     except DomainError as err:
         for key in (LINK_KEY, CODE_ASKED_KEY):
             request.session.pop(key, None)
-        return _link_page(request, None, **_refusal(request, err))
+        return _link_page(request, None, **refusal(request, err))
     if pending.practitioner_id is None:
-        remember(request, practitioner.id, method=LoginMethod.SSO)  # also ends the pending link: a new session
+        # also ends the pending link: a new session, opened through the provider
+        remember(request, practitioner.id, method=LoginMethod.SSO, through=pending.provider_session())
         return HTTPSeeOther(safe_next(pending.next_path))
     for key in (LINK_KEY, CODE_ASKED_KEY):
         request.session.pop(key, None)
-    request.session.flash("Single Sign On is linked to your account.")
+    request.session.flash(request.say(N_("Single Sign On is linked to your account.")))
     return HTTPSeeOther(request.route_path("account_linked"))

@@ -4,7 +4,7 @@ shows instead of logging anyone in (``login.process_sso`` hands a test's callbac
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
@@ -13,7 +13,7 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import view_config
 
-from domain.errors import DomainError, InvalidValue, NotAllowed, UnknownProvider
+from domain.errors import DomainError, InvalidValue, N_, Nn_, NotAllowed, UnknownProvider
 from domain.sso.diagnosis import SignInTest, SignInTestResult
 from domain.sso.pending import PendingLogin
 from domain.sso.sign_in import SingleSignOn
@@ -52,26 +52,36 @@ def test_sign_in_report(request: Request, pending: PendingLogin, callback: Mappi
             request.tenant, request.identity, pending, callback, RequestLinks(request).redirect_uri()
         )
     except DomainError as refused:
-        refusal = {"title": "The test sign-in cannot be shown", "message": sentence(str(refused))}
+        title = request.say(N_("The test sign-in cannot be shown"))
+        refusal = {"title": title, "message": sentence(request.say(str(refused)))}
         response = render_to_response("error.jinja2", refusal, request)
         response.status = (
             403 if isinstance(refused, NotAllowed) else 404 if isinstance(refused, UnknownProvider) else 400
         )
         return response
-    page = {"result": result, "claims": shown_claims(result), "redirect_uri": RequestLinks(request).redirect_uri()}
+    claims = shown_claims(result, request.say)
+    page = {"result": result, "claims": claims, "redirect_uri": RequestLinks(request).redirect_uri()}
     response = render_to_response("admin_test_sign_in.jinja2", page, request)
     response.cache_control = "no-store"  # personal data from the provider stays out of every cache
     return response
 
 
-def shown_claims(result: SignInTestResult) -> list[tuple[str, str]]:
-    """The verified claims by name, each value as JSON text (a string as it is), cut when big."""
+def shown_claims(result: SignInTestResult, say: Callable[[str], str] = str) -> list[tuple[str, str]]:
+    """The verified claims by name, each value as JSON text (a string as it is), cut when big
+    (``say`` tells how long it was in the reader's language)."""
     if result.identity is None:
         return []
     shown = []
     for name, value in sorted(result.identity.claims.items()):
         rendered = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         if len(rendered) > MAX_SHOWN:
-            rendered = f"{rendered[:MAX_SHOWN]}… ({len(rendered)} characters in all)"
+            rendered = say(
+                Nn_(
+                    "%(start)s… (%(count)s character in all)",
+                    "%(start)s… (%(count)s characters in all)",
+                    len(rendered),
+                    start=rendered[:MAX_SHOWN],
+                )
+            )
         shown.append((name, rendered))
     return shown

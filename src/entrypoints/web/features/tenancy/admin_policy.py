@@ -9,7 +9,7 @@ from pyramid.request import Request
 from pyramid.view import view_config, view_defaults
 
 from domain.sso.claims import REQUIRED_FOR_REGISTRATION, parse_value_map, validate_mappings
-from domain.errors import InvalidForm, InvalidValue
+from domain.errors import InvalidForm, InvalidValue, N_
 from domain.tenancy.login_policy import (
     MAX_ROLE_MAPPINGS,
     MAX_ROLE_VALUE_LENGTH,
@@ -22,7 +22,7 @@ from domain.tenancy.tenant import ClaimMapping, RoleMapping
 from domain.practitioners.profile import ProfileField
 from domain.practitioners.rights import ModuleRight
 from domain.tenancy.tenant import UnknownIdentityHandling, Workflow
-from domain.text import MAX_URL_LENGTH
+from domain.text import MAX_URL_LENGTH, in_a_row
 from entrypoints.web.forms import checked, text
 
 CLAIM_LIMIT = 200  # the domain allows 100; a little more so its own message explains the rule
@@ -31,54 +31,60 @@ SAMPLE_CLAIMS_LIMIT = 20000
 REGISTRATION_URL_LIMIT = MAX_URL_LENGTH + 100  # a little more, so the domain's message names the limit
 ROLE_VALUE_LIMIT = MAX_ROLE_VALUE_LENGTH + 100  # likewise
 BLANK_ROLE_ROWS = 3  # empty rows the page offers for new mappings, up to MAX_ROLE_MAPPINGS in all
-RIGHTS = ((ModuleRight.PRACTITIONERS, "Practitioners"), (ModuleRight.AUTHENTICATION, "Authentication"))
+RIGHTS = ((ModuleRight.PRACTITIONERS, N_("Practitioners")), (ModuleRight.AUTHENTICATION, N_("Authentication")))
 
 WORKFLOWS = (
     (
         Workflow.STANDARD,
-        "Standard",
-        "Token data fills a new account once; afterwards practitioners edit their personal data themselves.",
+        N_("Standard"),
+        N_("Token data fills a new account once; afterwards practitioners edit their personal data themselves."),
     ),
     (
         Workflow.PSEUDO_SSO,
-        "Pseudo-SSO",
-        "The identity provider is the source of truth: every Single Sign On login overwrites the mapped fields, "
-        "personal data is read-only, and nobody can log in with a password, you included: saving it ends every "
-        "session opened with a password, yours too, so link your own account to the provider first. "
-        "The email changes only to an address the provider marks verified (its email_verified claim is true) "
-        "that no other practitioner here uses; otherwise the registered email stays, and the audit trail says why. "
-        "A first sign-in confirmed by a one-time password fills the data from the provider too.",
+        N_("Pseudo-SSO"),
+        N_(
+            "The identity provider is the source of truth: every Single Sign On login overwrites the mapped fields, "
+            "personal data is read-only, and nobody can log in with a password, you included: saving it ends every "
+            "session opened with a password, yours too, so link your own account to the provider first. "
+            "The email changes only to an address the provider marks verified (its email_verified claim is true) "
+            "that no other practitioner here uses; otherwise the registered email stays, and the audit trail says "
+            "why. A first sign-in confirmed by a one-time password fills the data from the provider too."
+        ),
     ),
 )
 UNKNOWN_IDENTITY = (
     (
         UnknownIdentityHandling.CONFIRM_BY_OTP,
-        "Confirm by one-time password",
-        "A practitioner signing in for the first time proves their registered email with a code sent to it.",
+        N_("Confirm by one-time password"),
+        N_("A practitioner signing in for the first time proves their registered email with a code sent to it."),
         False,
     ),
     (
         UnknownIdentityHandling.LINK_VERIFIED_EMAIL,
-        "Link by verified email",
-        "A provider account whose email equals a registered email is linked straight away when the provider says "
-        "the email is verified; otherwise the one-time password is asked.",
+        N_("Link by verified email"),
+        N_(
+            "A provider account whose email equals a registered email is linked straight away when the provider "
+            "says the email is verified; otherwise the one-time password is asked."
+        ),
         True,
     ),
     (
         UnknownIdentityHandling.REGISTER,
-        "Register newcomers",
-        "As linking by verified email, and anyone else the provider signs in gets a new account here, "
-        "made from the token's names and email.",
+        N_("Register newcomers"),
+        N_(
+            "As linking by verified email, and anyone else the provider signs in gets a new account here, "
+            "made from the token's names and email."
+        ),
         True,
     ),
 )
 FIELD_HINTS = {
-    ProfileField.FIRST_NAME: "such as given_name",
-    ProfileField.LAST_NAME: "such as family_name",
-    ProfileField.EMAIL: "such as email",
-    ProfileField.SALUTATION: "maps to male, female or diverse",
-    ProfileField.PHONE: "such as phone_number",
-    ProfileField.JOB_TITLE: "such as jobTitle",
+    ProfileField.FIRST_NAME: N_("such as given_name"),
+    ProfileField.LAST_NAME: N_("such as family_name"),
+    ProfileField.EMAIL: N_("such as email"),
+    ProfileField.SALUTATION: N_("maps to male, female or diverse"),
+    ProfileField.PHONE: N_("such as phone_number"),
+    ProfileField.JOB_TITLE: N_("such as jobTitle"),
 }
 
 
@@ -103,9 +109,9 @@ class _Form:
         if self.values["roles_claim"] and (problem := claim_name_problem(self.values["roles_claim"])):
             self.errors["roles_claim"] = problem
         self.role_mappings = self._role_rows(request)
-        self.workflow = self._choice(Workflow, "workflow", "choose standard or pseudo-SSO")
+        self.workflow = self._choice(Workflow, "workflow", N_("choose standard or pseudo-SSO"))
         self.unknown_identity = self._choice(
-            UnknownIdentityHandling, "unknown_identity", "choose how an unknown identity is handled"
+            UnknownIdentityHandling, "unknown_identity", N_("choose how an unknown identity is handled")
         )
         mappings = []
         for profile_field in ProfileField:
@@ -120,7 +126,9 @@ class _Form:
                 continue
             if not claim:
                 if value_map:
-                    self.errors[f"value_map-{profile_field.value}"] = "a value map needs a claim to read the value from"
+                    self.errors[f"value_map-{profile_field.value}"] = N_(
+                        "a value map needs a claim to read the value from"
+                    )
                 continue
             mappings.append(ClaimMapping(profile_field, claim, value_map))
         self.mappings = tuple(mappings)
@@ -138,7 +146,7 @@ class _Form:
             if problem := role_value_problem(value):
                 self.errors.setdefault(f"role_value-{row}", problem)
             if right not in {r.value for r in ModuleRight}:
-                self.errors.setdefault(f"role_right-{row}", "choose the right this value gives")
+                self.errors.setdefault(f"role_right-{row}", N_("choose the right this value gives"))
             elif not problem:
                 mappings.append(RoleMapping(value.strip(), ModuleRight(right)))
         while rows and rows[-1] == ("", ""):
@@ -242,8 +250,12 @@ class PolicyViews:
             changed = self.admin.save(self.request.identity, self.request.tenant, form.policy())
         except InvalidForm as err:
             return self._refuse(form.values, err.errors)
-        summary = ", ".join(changed) if changed else "nothing changed"
-        self.request.session.flash(f"The login policy is saved ({summary}).")
+        saved = (
+            N_("The login policy is saved (%(changes)s).", changes=in_a_row(changed))
+            if changed
+            else N_("The login policy is saved (nothing changed).")
+        )
+        self.request.session.flash(self.request.say(saved))
         return HTTPSeeOther(self.request.route_path("admin_policy"))
 
     @view_config(request_method="POST", request_param="action=preview")
@@ -262,4 +274,6 @@ class PolicyViews:
 
     @view_config(request_method="POST")
     def unknown_action(self) -> Any:
-        return self._refuse(self._saved_values(), {"form": "That action is not known. Reload the page and try again."})
+        return self._refuse(
+            self._saved_values(), {"form": N_("That action is not known. Reload the page and try again.")}
+        )
