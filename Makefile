@@ -44,11 +44,13 @@ run: install
 # Single Sign On at once: the demo identity provider (development only) is the demo tenant's.
 	@$(PP) $(CONFIG) demo-provider connect demo
 	@echo "Serving http://demo.localhost:6543/login, mail goes to var/outbox/  (Ctrl-C stops both)"
-# The worker delivers the mail that requests queue. Ctrl-C reaches both; when the server ends
-# otherwise, the worker is stopped too.
+# The worker delivers the mail that requests queue. Ctrl-C stops both; when the server ends
+# otherwise, the worker is stopped too. The shell starts the worker with Ctrl-C ignored (a
+# background job) until the worker sets its own handler, so the INT trap stops it (SIGTERM: it
+# finishes the current message) rather than wait for a Ctrl-C it may never have seen.
 	@$(PP) $(CONFIG) worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
-	trap 'trap - EXIT; wait $$worker; exit 130' INT; trap 'exit 143' TERM; \
+	trap 'trap - EXIT; kill $$worker 2>/dev/null; wait $$worker; exit 130' INT; trap 'exit 143' TERM; \
 	$(BIN)/pserve $(CONFIG)
 
 test: install lint typecheck

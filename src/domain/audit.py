@@ -128,7 +128,7 @@ def _sort_key(text: str) -> str:
 def kinds_like(kind: str) -> tuple[str, ...]:
     """The kinds the filter for ``kind`` lists: every kind shown under its label."""
     if kind not in KNOWN_KINDS:
-        raise InvalidValue("kind", "that kind of event is not known; choose one from the list")
+        raise InvalidValue("kind", N_("that kind of event is not known; choose one from the list"))
     return tuple(known for known in KNOWN_KINDS if kind_label(known) == kind_label(kind))
 
 
@@ -214,7 +214,7 @@ class AuditCursor:
                 raise ValueError(text)
             at = datetime.strptime(found.group(1), "%Y%m%d%H%M%S%f").replace(tzinfo=timezone.utc)
         except ValueError:
-            raise InvalidValue("before", "that page link is broken; start again from the newest events") from None
+            raise InvalidValue("before", N_("that page link is broken; start again from the newest events")) from None
         return cls(at, found.group(2))
 
 
@@ -279,7 +279,8 @@ class AuditPage:
     older: AuditCursor | None  # where the next, older page starts; None on the last page
 
 
-def _day(text: str, field_name: str, label: str) -> date | None:
+def _day(text: str, field_name: str, not_a_date: str) -> date | None:
+    """The day ``text`` names, None for no text; ``not_a_date`` is the whole sentence refusing it."""
     text = text.strip()
     if not text:
         return None
@@ -288,9 +289,7 @@ def _day(text: str, field_name: str, label: str) -> date | None:
             raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:
-        raise InvalidValue(
-            field_name, f"the {label} is not a date; write it as YYYY-MM-DD, such as 2026-01-31"
-        ) from None
+        raise InvalidValue(field_name, not_a_date) from None
 
 
 def _midnight(day: date, zone: tzinfo) -> datetime | None:
@@ -305,7 +304,7 @@ def _midnight(day: date, zone: tzinfo) -> datetime | None:
 def _whole_days(text: str) -> int:
     text = text.strip()
     if not (text.isascii() and text.isdigit() and len(text) <= 6):
-        raise InvalidValue("audit_retention_days", "give a whole number of days, such as 365")
+        raise InvalidValue("audit_retention_days", N_("give a whole number of days, such as 365"))
     return int(text)
 
 
@@ -323,9 +322,10 @@ class AuditReport:
     def query(self, tenant: Tenant, kind: str, person: str, first_day: str, last_day: str) -> AuditQuery:
         """The filter from what the admin typed: a kind, a person's email or name, a range of days on
         the practice's clock (``Tenant.zone``), the last one included."""
-        since, last = _day(first_day, "from", "first day"), _day(last_day, "to", "last day")
+        since = _day(first_day, "from", N_("the first day is not a date; write it as YYYY-MM-DD, such as 2026-01-31"))
+        last = _day(last_day, "to", N_("the last day is not a date; write it as YYYY-MM-DD, such as 2026-01-31"))
         if since is not None and last is not None and last < since:
-            raise InvalidValue("to", "the last day is before the first day")
+            raise InvalidValue("to", N_("the last day is before the first day"))
         return AuditQuery(
             kinds_like(kind) if kind else None,
             self._people(tenant, person.strip()),
@@ -337,10 +337,12 @@ class AuditReport:
         if not person:
             return None
         if len(person) > 254:
-            raise InvalidValue("person", "type at most 254 characters of a name or an email")
+            raise InvalidValue("person", N_("type at most 254 characters of a name or an email"))
         found = self._practitioners.search(tenant.id, person, 0, MAX_PEOPLE)
         if found.total > MAX_PEOPLE:
-            raise InvalidValue("person", f"more than {MAX_PEOPLE} people match; type more of the name or email")
+            raise InvalidValue(
+                "person", N_("more than %(count)s people match; type more of the name or email", count=MAX_PEOPLE)
+            )
         return frozenset(p.id for p in found.items)
 
     def page(self, tenant: Tenant, query: AuditQuery, before: AuditCursor | None) -> AuditPage:
@@ -372,7 +374,7 @@ class AuditReport:
     def keep_events_for(self, actor: Practitioner, tenant: Tenant, days: str) -> None:
         """Events older than this many days go at the next clean-up (the worker's, or `purge`)."""
         if not actor.holds(ModuleRight.AUTHENTICATION):
-            raise NotAllowed("only the account owner or someone with the Authentication right decides this")
+            raise NotAllowed(N_("only the account owner or someone with the Authentication right decides this"))
         was = tenant.audit_retention_days
         tenant.keep_audit_events_for(_whole_days(days))
         if tenant.audit_retention_days != was:

@@ -38,15 +38,17 @@ def is_one_line(text: str) -> bool:
 # One limit for every URL: what an admin enters and what the server fetches (discovery
 # documents and redirects included). The provider URL columns hold as many characters.
 MAX_URL_LENGTH = 2000
+URL_TOO_LONG = N_("the address is longer than %(limit)s characters", limit=MAX_URL_LENGTH)
+URL_NOT_ONE_TOKEN = N_("the address has spaces or control characters")
 
 
 def url_shape_problem(url: str) -> str | None:
     """Why ``url`` is not one token that every URL parser reads alike, or None. Whitespace and
     control characters are where parsers disagree; the rest of a URL's form is checked apart."""
     if len(url) > MAX_URL_LENGTH:
-        return f"is longer than {MAX_URL_LENGTH} characters"
+        return URL_TOO_LONG
     if not is_one_line(url) or any(ch.isspace() for ch in url):
-        return "has spaces or control characters"
+        return URL_NOT_ONE_TOKEN
     return None
 
 
@@ -82,12 +84,18 @@ def document_problem(document: object) -> str | None:
         path, value = pending.pop()
         where = path if len(path) <= _SHOWN_PATH_LENGTH else path[: _SHOWN_PATH_LENGTH - 1] + "…"
         if isinstance(value, str) and not is_storable(value):
-            return f"{where or 'the value'} contains a character that cannot be stored"
+            if not where:
+                return N_("the value contains a character that cannot be stored")
+            return N_("%(where)s contains a character that cannot be stored", where=where)
         if isinstance(value, float) and not math.isfinite(value):
-            return f"{where or 'the value'} is not a finite number"
+            return (
+                N_("%(where)s is not a finite number", where=where) if where else N_("the value is not a finite number")
+            )
         if isinstance(value, Mapping):
             if not all(isinstance(key, str) and is_storable(key) for key in value):
-                return f"an attribute name{' in ' + where if where else ''} contains a character that cannot be stored"
+                if not where:
+                    return N_("an attribute name contains a character that cannot be stored")
+                return N_("an attribute name in %(where)s contains a character that cannot be stored", where=where)
             pending.extend((f"{path}.{key}" if path else key, item) for key, item in reversed(list(value.items())))
         elif isinstance(value, list):
             pending.extend((f"{path}[{index}]", item) for index, item in reversed(list(enumerate(value))))

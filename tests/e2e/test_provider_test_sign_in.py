@@ -68,6 +68,15 @@ def test_a_working_provider_passes_every_check_and_nobody_is_logged_in_or_linked
     )
 
 
+def test_the_test_sign_in_asks_the_provider_to_speak_the_admins_language(sso: Sso):
+    provider_id = sso.connect()
+    admin = sso.admin()
+    for accepted, language in (("nl-NL,nl;q=0.9", "nl"), ("de-AT", "de")):
+        admin.extra_environ["HTTP_ACCEPT_LANGUAGE"] = accepted
+        sso.at_provider(start_test(admin, provider_id))
+        assert sso.op.requests_to("/authorization")[-1].query["ui_locales"] == [language]
+
+
 def test_a_disabled_provider_can_be_tested_before_anyone_depends_on_it(sso: Sso):
     provider_id = sso.connect()
     admin = sso.admin()

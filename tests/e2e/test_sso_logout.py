@@ -7,6 +7,7 @@ sessions they name; /sso/initiate starts a normal authorization-code flow. On bo
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -14,6 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 import webtest
+from jwkest.jwk import SYMKey
+from jwkest.jws import JWS
 from sqlalchemy import Engine, text
 
 from tests.e2e.conftest import BASE_DOMAIN
@@ -29,6 +32,7 @@ from tests.e2e.sso import (  # noqa: F401  (fixtures)
 )
 from tests.e2e.test_concurrent_limits import all_at_once, served
 from tests.e2e.test_login_and_sessions import logout_form
+from tests.loopback_op.protocol import b64url, b64url_decode
 
 BACKCHANNEL = "/sso/backchannel-logout"
 
@@ -315,6 +319,34 @@ def test_a_malformed_logout_token_is_refused_and_ends_nothing(sso, case):
     assert is_logged_in(browser)
 
 
+def unsigned(token: str) -> str:
+    """The token's claims under ``{"alg": "none"}``, with no signature."""
+    header = b64url(json.dumps({"alg": "none", "typ": "logout+jwt"}).encode())
+    return f"{header}.{token.split('.')[1]}."
+
+
+def claims_changed(token: str) -> str:
+    """The provider's signature kept over claims it did not sign (another subject's logout made ann's)."""
+    head, body, signature = token.split(".")
+    changed = json.loads(b64url_decode(body)) | {"sub": "ann-sub"}
+    return f"{head}.{b64url(json.dumps(changed).encode())}.{signature}"
+
+
+def hs256_with_the_client_secret(token: str) -> str:
+    """Signed with the secret the portal shares with the provider, not with the provider's keys."""
+    claims = json.loads(b64url_decode(token.split(".")[1]))
+    return str(JWS(json.dumps(claims), alg="HS256").sign_compact([SYMKey(key=CLIENT_SECRET)]))
+
+
+@pytest.mark.parametrize("forge", [unsigned, claims_changed, hs256_with_the_client_secret])
+def test_a_logout_token_not_signed_by_the_providers_key_is_refused_and_ends_nothing(sso, forge):
+    connect_with_logout(sso)
+    browser, _ = signed_in(sso)
+    answer = post_token(sso.portal.browser("acme"), forge(sso.op.logout_token(sub="someone-else")), 400)
+    assert answer.json["error"] == "invalid_request"
+    assert is_logged_in(browser)
+
+
 @pytest.mark.parametrize(
     "body",
     [{}, {"logout_token": ""}, {"logout_token": "garbage"}, {"logout_token": "a.b.c"}, {"logout_token": "x" * 30000}],
@@ -341,6 +373,25 @@ def test_a_replayed_logout_token_is_refused(sso):
     again, _ = signed_in(sso)
     assert "used before" in post_token(server, token, 400).json["error_description"]
     assert is_logged_in(again)
+
+
+@pytest.mark.parametrize("mode", ["503", "close"])
+def test_a_logout_token_whose_keys_cannot_be_fetched_is_answered_temporarily_unavailable(sso, engine, mode):
+    """A provider whose keys the portal never read (no sign-in yet) and cannot read now: the token
+    cannot be checked, so nothing is recorded and the provider may send it again; once its keys
+    can be read, the same token is accepted (its jti was not spent by the failed attempt)."""
+    connect_with_logout(sso)
+    sso.op.jwks_unreachable(mode)
+    token = sso.op.logout_token(sub="ann-sub")
+    answer = post_token(sso.portal.browser("acme"), token, 503)
+    assert answer.json["error"] == "temporarily_unavailable" and answer.json["error_description"]
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert len(sso.op.requests_to("/jwks")) == 1
+    with engine.connect() as connection:
+        assert connection.scalar(text("SELECT count(*) FROM logout_token_jtis")) == 0
+    assert not [row for row in audit_rows(sso.admin()) if row["Event"] == "back-channel logout"]
+    sso.op.reset()
+    post_token(sso.portal.browser("acme"), token, 200)
 
 
 def test_expired_logout_token_ids_are_purged_by_the_clean_up(sso, engine, wsgi_app):
@@ -388,6 +439,15 @@ def test_the_provider_starts_a_normal_sign_in(sso):
     assert answer.location.endswith("/sso/link")  # the normal flow: the first sign-in links by code
 
 
+@pytest.mark.parametrize(("accepted", "language"), [("nl-NL,nl;q=0.9", "nl"), ("de-AT", "de"), ("en-GB", "en")])
+def test_the_sign_in_the_provider_starts_asks_it_to_speak_the_browsers_language(sso, accepted, language):
+    connect_with_logout(sso)
+    browser = sso.portal.browser("acme")
+    browser.extra_environ["HTTP_ACCEPT_LANGUAGE"] = accepted
+    sso.at_provider(browser.get("/sso/initiate", {"iss": sso.op.issuer}, status=303).location)
+    assert sso.op.requests_to("/authorization")[-1].query["ui_locales"] == [language]
+
+
 def test_the_provider_may_post_the_initiation_without_a_csrf_token(sso):
     connect_with_logout(sso, send_login_hint=True)
     started = sso.portal.browser("acme").post(
@@ -426,3 +486,31 @@ def test_only_a_same_origin_target_link_is_honoured(sso, target, next_path):
         + (f"?{urlsplit(answer.location).query}" if urlsplit(answer.location).query else "")
         == next_path
     )
+
+
+def test_a_disabled_providers_issuer_starts_no_sign_in(sso):
+    provider_id = connect_with_logout(sso)
+    sso.admin().get("/admin/authentication").forms[f"switch-{provider_id}"].submit(
+        "action", value="disable", status=303
+    )
+    page = sso.portal.browser("acme").get("/sso/initiate", {"iss": sso.op.issuer}, status=400)
+    assert "Single Sign On did not work" in page.text
+    assert sso.op.requests_to("/authorization") == []
+
+
+def test_the_initiation_takes_no_code_state_or_token_and_starts_afresh(sso):
+    connect_with_logout(sso)
+    sso.op.login_as("ann-sub", email="ann@acme.test", email_verified=True)
+    signed_in(sso)  # linked: a code from the provider would log ann straight in
+    stolen = sso.at_provider(sso.start(sso.portal.browser("acme")))  # a callback meant for another browser
+    callback = query_of(stolen)
+    browser = sso.portal.browser("acme")
+    smuggled = {"iss": sso.op.issuer, "id_token": "a.b.c", "access_token": "at", **callback}
+    for method in (browser.get, browser.post):
+        started = method("/sso/initiate", smuggled, status=303)
+        assert started.location.startswith(sso.op.url("/authorization") + "?")
+        assert query_of(started.location)["state"] != callback["state"]
+        assert not is_logged_in(browser)
+    tokens_redeemed = len(sso.op.requests_to("/token"))
+    assert browser.get(stolen, status="*").status_int == 400  # nor does the code work with the new state
+    assert len(sso.op.requests_to("/token")) == tokens_redeemed and not is_logged_in(browser)

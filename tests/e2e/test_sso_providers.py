@@ -432,7 +432,7 @@ def test_an_acknowledged_client_id_change_makes_linked_practitioners_confirm_onc
     saved = form.submit("action", value="save", status=303)
     assert added(saved) == provider_id and provider_row(engine, provider_id).client_id == "portal-v2"
     assert [link.needs_reconfirmation for link in links_of(engine, provider_id)] == [True]
-    assert "1 linked accounts must confirm again" in audit_rows(sso.admin())[0]["What happened"]
+    assert "1 linked account must confirm again" in audit_rows(sso.admin())[0]["What happened"]
     sso.op.register_client("portal-v2", CLIENT_SECRET, [redirect_uri("acme")])
 
     browser = sso.portal.browser("acme")

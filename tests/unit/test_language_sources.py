@@ -186,6 +186,17 @@ def test_the_authorization_request_asks_for_the_pages_language(world, acme):
     assert "ui_locales" not in url
 
 
+def test_the_admins_test_sign_in_and_the_providers_own_start_ask_for_the_pages_language_too(world, acme):
+    tenant, owner, _ = acme
+    provider = world.connect_provider(tenant)
+    _, tested = world.sso.begin_test(tenant, owner, provider.id, REDIRECT, language="nl")
+    _, initiated = world.sso.initiate(tenant, provider.settings.issuer, "/", REDIRECT, language="de")
+    assert "ui_locales=nl" in tested and "ui_locales=de" in initiated
+    _, tested = world.sso.begin_test(tenant, owner, provider.id, REDIRECT)
+    _, initiated = world.sso.initiate(tenant, provider.settings.issuer, "/", REDIRECT)
+    assert "ui_locales" not in tested and "ui_locales" not in initiated
+
+
 # --- SCIM preferredLanguage ---------------------------------------------------------------------
 
 

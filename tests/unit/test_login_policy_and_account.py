@@ -139,7 +139,7 @@ def test_changing_issuer_or_client_id_needs_acknowledging_and_makes_links_confir
         owner, tenant, provider.id, provider_settings(client_id="other"), "", False, acknowledge_relink=True
     )
     assert world.links.links[0].needs_reconfirmation
-    assert "1 linked accounts must confirm again" in world.audit.events[-1].summary
+    assert "1 linked account must confirm again" in world.audit.events[-1].summary
 
 
 def test_a_second_provider_can_be_added_disabled_and_removed_with_its_links(world, acme):

@@ -254,7 +254,7 @@ def test_one_url_length_limit_holds_for_what_admins_enter_and_what_the_server_fe
     longest = "https://idp.test/" + "x" * (MAX_URL_LENGTH - len("https://idp.test/"))
     assert url_shape_problem(longest) is None
     assert url_problem(longest, development=False) is None
-    assert url_shape_problem(longest + "x") == f"is longer than {MAX_URL_LENGTH} characters"
+    assert url_shape_problem(longest + "x") == f"the address is longer than {MAX_URL_LENGTH} characters"
     assert url_problem(longest + "x", development=False) is not None
 
 
@@ -262,4 +262,4 @@ def test_one_url_length_limit_holds_for_what_admins_enter_and_what_the_server_fe
     "url", ["https://idp.test/a b", "https://idp.test/\x85", "https://idp.test/\tx", "https://idp.test/\u2028"]
 )
 def test_a_url_with_spaces_or_control_characters_is_refused(url: str):
-    assert url_shape_problem(url) == "has spaces or control characters"
+    assert url_shape_problem(url) == "the address has spaces or control characters"

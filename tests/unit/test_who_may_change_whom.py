@@ -70,7 +70,7 @@ def test_a_practitioners_right_holder_is_told_why_a_rights_holder_is_out_of_reac
         Authority.of(people["clerk"]).require_may_manage(people["owner"])
     with pytest.raises(
         NotAllowed,
-        match=r"only the account owner changes practitioners who hold a module right \(auditor@acme.test holds authentication\)",
+        match=r"only the account owner changes practitioners who hold a module right \(auditor@acme.test holds Authentication\)",
     ):
         Authority.of(people["clerk"]).require_may_manage(people["auditor"])
 

@@ -13,12 +13,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from adapters.db.orm import start_mappers
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, ping_on_checkout: bool = True) -> Engine:
+    """``ping_on_checkout``: a round trip before each checkout's first statement finds a connection
+    the server dropped. The web app turns it off and retries a request that meets one instead
+    (entrypoints/web: ``retry_on_lost_connections``), so that no page pays the round trip."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
         _make_sqlite_transactional(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=ping_on_checkout)
 
 
 def _make_sqlite_transactional(engine: Engine) -> None:

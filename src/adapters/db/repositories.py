@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
-from sqlalchemy import case, delete, func, or_, select, update
+from sqlalchemy import Select, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -46,6 +47,14 @@ class SqlTenantRepository:
         return list(self._session.scalars(select(Tenant).order_by(schema.tenants.c.slug)))
 
 
+@functools.cache
+def _by_email() -> Select[Practitioner]:
+    """Built once (after the mappers are configured): an SSO callback for an unknown identity and
+    every password login run it, so neither building it nor its cache key is paid again."""
+    c = schema.practitioners.c
+    return select(Practitioner).where(c.tenant_id == bindparam("tenant_id"), c.email == bindparam("email"))
+
+
 class SqlPractitionerRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
@@ -67,8 +76,7 @@ class SqlPractitionerRepository:
         return found if found is not None and found.tenant_id == tenant_id else None
 
     def get_by_email(self, tenant_id: str, email: str) -> Practitioner | None:
-        c = schema.practitioners.c
-        return self._session.scalars(select(Practitioner).where(c.tenant_id == tenant_id, c.email == email)).first()
+        return self._session.scalars(_by_email(), {"tenant_id": tenant_id, "email": email}).first()
 
     def get_many(self, tenant_id: str, practitioner_ids: set[str]) -> list[Practitioner]:
         if not practitioner_ids:

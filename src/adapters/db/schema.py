@@ -37,9 +37,14 @@ metadata = MetaData(
 )
 
 
-def tenant_id() -> Column[str]:
+def row_id() -> Column[str]:
+    """A row's own id: domain.identifiers.new_id, 32 hexadecimal characters."""
+    return Column("id", String(32), primary_key=True)
+
+
+def tenant_id(*, index: bool = False) -> Column[str]:
     """The practice a row belongs to: every row goes when its practice goes."""
-    return Column("tenant_id", String(32), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
+    return Column("tenant_id", String(32), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False, index=index)
 
 
 def practitioner_id(*, nullable: bool) -> Column[str]:
@@ -62,7 +67,7 @@ def _enum(enum_class: type) -> Enum:
 tenants = Table(
     "tenants",
     metadata,
-    Column("id", String(32), primary_key=True),
+    row_id(),
     Column("slug", String(63), nullable=False, unique=True),
     Column("name", String(100), nullable=False),
     Column("active", Boolean, nullable=False),
@@ -87,7 +92,7 @@ tenants = Table(
 practitioners = Table(
     "practitioners",
     metadata,
-    Column("id", String(32), primary_key=True),
+    row_id(),
     tenant_id(),
     Column("email", String(254), nullable=False),
     Column("first_name", String(100), nullable=False),
@@ -125,7 +130,7 @@ practitioners = Table(
 password_reset_tokens = Table(
     "password_reset_tokens",
     metadata,
-    Column("id", String(32), primary_key=True),
+    row_id(),
     tenant_id(),
     practitioner_id(nullable=False),
     Column("token_digest", String(64), nullable=False, unique=True),
@@ -186,8 +191,8 @@ mail_outbox = Table(
 identity_providers = Table(
     "identity_providers",
     metadata,
-    Column("id", String(32), primary_key=True),
-    Column("tenant_id", String(32), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False, index=True),
+    row_id(),
+    tenant_id(index=True),
     Column("display_name", String(80), nullable=False),
     Column("client_id", String(255), nullable=False),
     Column("sealed_client_secret", Text, nullable=False),
@@ -216,7 +221,7 @@ identity_providers = Table(
 identity_links = Table(
     "identity_links",
     metadata,
-    Column("id", String(32), primary_key=True),
+    row_id(),
     tenant_id(),
     practitioner_id(nullable=False),
     Column("provider_id", String(32), ForeignKey("identity_providers.id", ondelete="CASCADE"), nullable=False),
@@ -232,7 +237,7 @@ identity_links = Table(
 link_challenges = Table(
     "link_challenges",
     metadata,
-    Column("id", String(32), primary_key=True),
+    row_id(),
     tenant_id(),
     Column("practitioner_id", String(32), ForeignKey("practitioners.id", ondelete="CASCADE"), nullable=False),
     Column("provider_id", String(32), ForeignKey("identity_providers.id", ondelete="CASCADE"), nullable=False),
@@ -251,7 +256,7 @@ link_challenges = Table(
 audit_events = Table(
     "audit_events",
     metadata,
-    Column("id", String(32), primary_key=True),
+    row_id(),
     tenant_id(),
     Column("kind", String(40), nullable=False),
     Column("at", UTCDateTime, nullable=False),
@@ -272,8 +277,8 @@ audit_events = Table(
 scim_tokens = Table(
     "scim_tokens",
     metadata,
-    Column("id", String(32), primary_key=True),
-    Column("tenant_id", String(32), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False, index=True),
+    row_id(),
+    tenant_id(index=True),
     Column("name", String(100), nullable=False),
     Column("token_digest", String(64), nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
@@ -291,7 +296,7 @@ scim_tokens = Table(
 scim_groups = Table(
     "scim_groups",
     metadata,
-    Column("id", String(32), primary_key=True),
+    row_id(),
     tenant_id(),
     Column("display_name", String(255), nullable=False),
     # fold_user_name-style key of the displayName: unique per tenant without regard to case.

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, delete, func, literal, or_, select, tuple_, update
+import functools
+
+from sqlalchemy import Select, and_, bindparam, delete, func, literal, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from adapters.db import schema
@@ -42,6 +44,19 @@ class SqlIdentityProviderRepository:
         self._session.expire_all()
 
 
+@functools.cache
+def _link_with_practitioner() -> Select[IdentityLink, Practitioner]:
+    """Built once (after the mappers are configured), as the visit's statement: every SSO callback
+    runs it, so neither building it nor its cache key is paid again."""
+    c, p = schema.identity_links.c, schema.practitioners.c
+    key = [c[name] == bindparam(name) for name in ("tenant_id", "provider_id", "issuer", "subject")]
+    return (
+        select(IdentityLink, Practitioner)
+        .outerjoin(schema.practitioners, and_(p.id == c.practitioner_id, p.tenant_id == c.tenant_id))
+        .where(*key)
+    )
+
+
 class SqlIdentityLinkRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
@@ -63,12 +78,8 @@ class SqlIdentityLinkRepository:
     def find(self, tenant_id: str, provider_id: str, issuer: str, subject: str) -> IdentityLink | None:
         """The link, read together with its practitioner: the sign-in that follows gets the
         practitioner from the session's identity map, without a statement of its own."""
-        c, p = schema.identity_links.c, schema.practitioners.c
-        row = self._session.execute(
-            select(IdentityLink, Practitioner)
-            .outerjoin(schema.practitioners, and_(p.id == c.practitioner_id, p.tenant_id == c.tenant_id))
-            .where(c.tenant_id == tenant_id, c.provider_id == provider_id, c.issuer == issuer, c.subject == subject)
-        ).first()
+        key = {"tenant_id": tenant_id, "provider_id": provider_id, "issuer": issuer, "subject": subject}
+        row = self._session.execute(_link_with_practitioner(), key).first()
         if row is None:
             return None
         # The identity map holds objects weakly: keep the practitioner alive until it is asked for.

@@ -15,7 +15,7 @@ import socket
 from collections.abc import Callable, Iterable, Sequence
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
-from domain.errors import UnsafeUrl
+from domain.errors import N_, UnsafeUrl
 from domain.text import url_shape_problem
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -63,9 +63,10 @@ class Refusal(Exception):
         super().__init__(reason)
         self.reason = reason
 
-    def unsafe(self, url: str, context: str = "") -> UnsafeUrl:
-        """The domain's error for this refusal of ``url``, which never repeats a password."""
-        return UnsafeUrl(_redacted(url), self.reason + context)
+    def unsafe(self, url: str, reason: str | None = None) -> UnsafeUrl:
+        """The domain's error for this refusal of ``url``, which never repeats a password;
+        ``reason`` says it instead of the refusal's own (as the refusal and when it came)."""
+        return UnsafeUrl(_redacted(url), reason or self.reason)
 
 
 class AddressPolicy:
@@ -99,17 +100,17 @@ class AddressPolicy:
         parts = _parse(url)
         scheme = parts.scheme.lower()
         if scheme not in ("http", "https"):
-            raise Refusal("only https addresses can be used")
+            raise Refusal(N_("only https addresses can be used"))
         if "@" in parts.netloc:
-            raise Refusal("the address must not contain a user name or password")
+            raise Refusal(N_("the address must not contain a user name or password"))
         if not parts.hostname:
-            raise Refusal("the address has no host name")
+            raise Refusal(N_("the address has no host name"))
         host = _normalise_host(parts.hostname)
         if scheme == "http" and not self._development:
-            raise Refusal("plain http is not allowed; use https")
+            raise Refusal(N_("plain http is not allowed; use https"))
         addresses = self._vetted_addresses(host)
         if scheme == "http" and not all(_is_loopback(a) for a in addresses):
-            raise Refusal("plain http is only allowed for loopback hosts during development")
+            raise Refusal(N_("plain http is only allowed for loopback hosts during development"))
 
     def addresses_to_connect(self, host: str) -> list[str]:
         """The addresses a connection to ``host`` (as the HTTP library spells it) may use: all
@@ -125,8 +126,10 @@ class AddressPolicy:
             problem = self._problem(host, address)
             if problem is not None:
                 if literal:
-                    raise Refusal(f"{address} is {problem}")
-                raise Refusal(f"{host} resolves to {address}, {problem}")
+                    raise Refusal(N_("%(address)s is %(kind)s", address=address, kind=problem))
+                raise Refusal(
+                    N_("%(host)s resolves to %(address)s, %(kind)s", host=host, address=address, kind=problem)
+                )
         return addresses
 
     def _addresses_of(self, host: str) -> list[str]:
@@ -139,16 +142,16 @@ class AddressPolicy:
         try:
             addresses = [str(a) for a in self._resolve(host)]
         except (OSError, UnicodeError):
-            raise Refusal("the host name does not resolve") from None
+            raise Refusal(N_("the host name does not resolve")) from None
         if not addresses:
-            raise Refusal("the host name does not resolve")
+            raise Refusal(N_("the host name does not resolve"))
         return list(dict.fromkeys(addresses))
 
     def _problem(self, host: str, address: str) -> str | None:
         """Why ``address`` (one answer for ``host``) may not be used, or None."""
         ip = _ip_or_none(address)
         if ip is None:
-            return "an address that cannot be checked"
+            return N_("an address that cannot be checked")
         found = _classify(ip)
         if found is None:
             return None
@@ -164,15 +167,15 @@ class AddressPolicy:
 def _parse(url: str) -> SplitResult:
     """``url`` split into its parts, refused when parsers could read it in different ways."""
     if not isinstance(url, str) or not url:
-        raise Refusal("the address is empty")
+        raise Refusal(N_("the address is empty"))
     problem = url_shape_problem(url)
     if problem:
-        raise Refusal(f"the address {problem}")
+        raise Refusal(problem)
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError:
-        raise Refusal("the address is not well formed") from None
+        raise Refusal(N_("the address is not well formed")) from None
     return parts
 
 
@@ -185,28 +188,28 @@ def _classify(ip: IpAddress) -> tuple[str, str] | None:
             if found is None:
                 return None
             kind, description = found
-            return kind, f"{description} (IPv4 {embedded} inside IPv6)"
+            return kind, N_("%(kind)s (IPv4 %(address)s inside IPv6)", kind=description, address=str(embedded))
         if ip in _NAT64_LOCAL:
-            return "reserved", "a reserved address (local NAT64)"
+            return "reserved", N_("a reserved address (local NAT64)")
     if ip in _METADATA_ADDRESSES:
-        return "metadata", "a cloud metadata address"
+        return "metadata", N_("a cloud metadata address")
     if ip.is_unspecified:
-        return "unspecified", "an unspecified address"
+        return "unspecified", N_("an unspecified address")
     if ip.is_loopback:
-        return "loopback", "a loopback address"
+        return "loopback", N_("a loopback address")
     if ip.is_link_local:
-        return "link-local", "a link-local address"
+        return "link-local", N_("a link-local address")
     if ip.is_multicast:
-        return "multicast", "a multicast address"
+        return "multicast", N_("a multicast address")
     if isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT:
-        return "private", "a private address (carrier-grade NAT)"
+        return "private", N_("a private address (carrier-grade NAT)")
     if any(ip in network for network in _SITE_PRIVATE if network.version == ip.version):
-        return "private", "a private address"
+        return "private", N_("a private address")
     if isinstance(ip, ipaddress.IPv6Address) and ip not in _IPV6_GLOBAL_UNICAST:
-        return "reserved", "a reserved address"
+        return "reserved", N_("a reserved address")
     # The rest of what Python does not call global: documentation, benchmarking, 240/4, ...
     if not ip.is_global or ip.is_reserved:
-        return "reserved", "a reserved address"
+        return "reserved", N_("a reserved address")
     return None
 
 
@@ -252,9 +255,9 @@ def _normalise_host(host: str) -> str:
         try:
             host = host.encode("idna").decode("ascii")
         except UnicodeError:
-            raise Refusal("the host name is not well formed") from None
+            raise Refusal(N_("the host name is not well formed")) from None
     if not _HOST_NAME.match(host):
-        raise Refusal("the host name is not well formed")
+        raise Refusal(N_("the host name is not well formed"))
     return host
 
 

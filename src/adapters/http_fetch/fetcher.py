@@ -27,7 +27,7 @@ from adapters.http_fetch.address_policy import AddressPolicy, Refusal, Resolver
 from adapters.http_fetch.connection import DEFAULT_PORTS, HandshakeFailed, Origin
 from adapters.http_fetch.deadline import Deadline, DeadlinePassed
 from adapters.http_fetch.transport import Answer, AnswerCompressed, AnswerTooLarge, Request, Transport
-from domain.errors import UnsafeUrl
+from domain.errors import N_, UnsafeUrl
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Headers that carry credentials: they go to the origin the caller named, never to another
@@ -93,7 +93,7 @@ class FetchResponse:
     def require_ok(self, what: str) -> FetchResponse:
         """Return self when the status is 2xx; otherwise fail with "<what> answered HTTP <n>"."""
         if not self.ok:
-            raise FetchFailed(f"{what} answered HTTP {self.status}")
+            raise FetchFailed(N_("%(what)s answered HTTP %(status)s", what=what, status=self.status))
         return self
 
     def json(self) -> dict[str, Any] | list[Any]:
@@ -101,9 +101,9 @@ class FetchResponse:
         try:
             value = json.loads(self.body)
         except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError
-            raise FetchFailed("the answer is not valid JSON") from exc
+            raise FetchFailed(N_("the answer is not valid JSON")) from exc
         if not isinstance(value, (dict, list)):
-            raise FetchFailed("the answer is not valid JSON")
+            raise FetchFailed(N_("the answer is not valid JSON"))
         return value
 
 
@@ -157,7 +157,7 @@ class GuardedFetcher:
             if method != "GET" or response.status not in _REDIRECT_STATUSES or not location:
                 return FetchResponse(response.status, response.headers, response.body, current)
             if redirects >= self.policy.max_redirects:
-                raise FetchFailed("too many redirects")
+                raise FetchFailed(N_("too many redirects"))
             redirects += 1
             target = self._redirect_target(current, location)
             if _origin(target) != _origin(current):
@@ -177,22 +177,22 @@ class GuardedFetcher:
         try:
             self.check(target)
         except UnsafeUrl as refused:
-            raise UnsafeUrl(refused.url, f"{refused.reason} (reached by a redirect)") from None
+            raise UnsafeUrl(refused.url, N_("%(reason)s (reached by a redirect)", reason=refused.reason)) from None
         return target
 
     def _translated(self, exc: Exception, url: str) -> tuple[Exception, BaseException | None]:
         """The one FetchFailed (or UnsafeUrl) the caller handles for a failed exchange, and the
         library error to chain it to (None when ours says all there is)."""
         if isinstance(exc, Refusal):  # the name resolved differently when connecting than when checked
-            return exc.unsafe(url, " (noticed when connecting)"), None
+            return exc.unsafe(url, N_("%(reason)s (noticed when connecting)", reason=exc.reason)), None
         if isinstance(exc, AnswerTooLarge):
-            return FetchFailed(f"the answer is larger than {_size(self.policy.max_bytes)}"), None
+            return FetchFailed(N_("the answer is larger than %(size)s", size=_size(self.policy.max_bytes))), None
         if isinstance(exc, AnswerCompressed):
-            return FetchFailed("the answer is compressed, though it was asked for uncompressed"), None
+            return FetchFailed(N_("the answer is compressed, though it was asked for uncompressed")), None
         if isinstance(exc, DeadlinePassed):
             return FetchFailed(self._timeout_message()), None
         if isinstance(exc, HandshakeFailed):
-            return FetchFailed(f"could not connect: {_tls_reason(exc)}"), exc
+            return FetchFailed(N_("could not connect: %(reason)s", reason=_tls_reason(exc))), exc
         return self._failure(exc), exc
 
     def _failure(self, exc: BaseException) -> FetchFailed:
@@ -200,13 +200,13 @@ class GuardedFetcher:
         if any(isinstance(e, TimeoutError) for e in _causes(exc)):
             return FetchFailed(self._timeout_message())
         if isinstance(exc, (http.client.IncompleteRead, ssl.SSLError)):
-            return FetchFailed("could not connect: the connection broke off during the answer")
+            return FetchFailed(N_("could not connect: the connection broke off during the answer"))
         if isinstance(exc, http.client.InvalidURL):
-            return FetchFailed("could not connect: the address is not valid")
-        return FetchFailed(f"could not connect: {_connection_reason(exc)}")
+            return FetchFailed(N_("could not connect: the address is not valid"))
+        return FetchFailed(N_("could not connect: %(reason)s", reason=_connection_reason(exc)))
 
     def _timeout_message(self) -> str:
-        return f"no answer within {self.policy.timeout:g} s"
+        return N_("no answer within %(seconds)s s", seconds=f"{self.policy.timeout:g}")
 
 
 def _request_headers(headers: Mapping[str, str] | None, *, form: bool) -> dict[str, str]:
@@ -216,7 +216,7 @@ def _request_headers(headers: Mapping[str, str] | None, *, form: bool) -> dict[s
         chosen["content-type"] = ("Content-Type", _FORM)
     for name, value in (headers or {}).items():
         if not _HEADER_NAME.fullmatch(name) or not _HEADER_VALUE.fullmatch(value):
-            raise FetchFailed("the request could not be sent: a header is not valid")
+            raise FetchFailed(N_("the request could not be sent: a header is not valid"))
         chosen[name.lower()] = (name, value)
     return dict(chosen.values())
 
@@ -263,14 +263,14 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 def _tls_reason(exc: BaseException) -> str:
     for e in _causes(exc):
         if isinstance(e, ssl.SSLCertVerificationError) and e.verify_message:
-            return f"the TLS certificate was not accepted ({e.verify_message})"
-    return "the TLS handshake failed"
+            return N_("the TLS certificate was not accepted (%(detail)s)", detail=e.verify_message)
+    return N_("the TLS handshake failed")
 
 
 def _connection_reason(exc: BaseException) -> str:
     for e in _causes(exc):
         if isinstance(e, http.client.RemoteDisconnected):
-            return "the server closed the connection without answering"
+            return N_("the server closed the connection without answering")
         if isinstance(e, OSError) and e.strerror:
             return e.strerror[:1].lower() + e.strerror[1:]
-    return "the connection failed"
+    return N_("the connection failed")

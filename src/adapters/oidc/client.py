@@ -24,7 +24,7 @@ from adapters.oidc.id_token import (
     unsigned_claims,
     verified_claims,
 )
-from adapters.oidc.keys import KeyCache, SigningKey
+from adapters.oidc.keys import KeyCache, SigningKey, problem_at
 from domain.sso.checks import (
     DISCOVERY,
     ID_TOKEN,
@@ -50,7 +50,11 @@ NO_DISCOVERY = N_("plain OAuth 2.0 has no discovery document; the userinfo answe
 NO_KEYS = N_("plain OAuth 2.0 has no signing keys; the userinfo answer says who it is")
 NO_ID_TOKEN = N_("plain OAuth 2.0 has no ID token; the userinfo answer says who it is")
 
-LOGOUT_TOKEN = "the logout token"  # as a refusal names it
+LOGOUT_TOKEN = N_("the logout token")
+# The places the client talks to, as its refusals name them.
+_ISSUER = N_("the issuer")
+_TOKEN_ENDPOINT = N_("the token endpoint")
+_USERINFO_ENDPOINT = N_("the userinfo endpoint")  # as a refusal names it
 
 T = TypeVar("T")
 V = TypeVar("V")
@@ -113,7 +117,7 @@ class _Steps:
 
 def _id_token_of(tokens: dict[str, Any]) -> str:
     if not isinstance(tokens.get("id_token"), str):
-        raise IdentityRejected("the token endpoint answered without an ID token")
+        raise IdentityRejected(N_("the token endpoint answered without an ID token"))
     return str(tokens["id_token"])
 
 
@@ -141,10 +145,10 @@ class PyoidcClient:
 
     def discover(self, issuer: str) -> DiscoveredConfiguration:
         url = issuer.rstrip("/") + "/.well-known/openid-configuration"
-        document = self._json(self._call("the issuer", lambda: self._fetcher.get(url)), "the issuer")
+        document = self._json(self._call(_ISSUER, lambda: self._fetcher.get(url)), _ISSUER)
         missing = [name for name in ("issuer", *DISCOVERY_FIELDS) if not isinstance(document.get(name), str)]
         if missing:
-            raise ProviderUnavailable(f"the issuer's document has no {', '.join(missing)}")
+            raise ProviderUnavailable(N_("the issuer's document has no %(fields)s", fields=", ".join(missing)))
         methods = document.get("token_endpoint_auth_methods_supported") or []
         end_session = document.get("end_session_endpoint")
         return DiscoveredConfiguration(
@@ -280,7 +284,7 @@ class PyoidcClient:
         """``raw_id_token``: the token as sent, kept by a login's session (a test sign-in keeps none)."""
         userinfo = self._userinfo(provider, access_token)
         if userinfo.get("sub") != claims["sub"]:
-            raise IdentityRejected("the userinfo answer is about another subject than the ID token")
+            raise IdentityRejected(N_("the userinfo answer is about another subject than the ID token"))
         # The signed ID token wins where both speak; the sid is the ID token's alone.
         sid = claims.get("sid") if "sid" in claims else None
         merged = {**userinfo, **claims}
@@ -292,11 +296,14 @@ class PyoidcClient:
         userinfo = self._userinfo(provider, access_token)
         foreign_id = claim_value(userinfo, provider.settings.subject_field)  # a name or a dotted path
         if isinstance(foreign_id, bool) or not isinstance(foreign_id, (str, int)) or str(foreign_id) == "":
-            raise IdentityRejected(f"the userinfo answer has no {provider.settings.subject_field}")
+            raise IdentityRejected(N_("the userinfo answer has no %(field)s", field=provider.settings.subject_field))
         subject = str(foreign_id)
         if len(subject) > 255:
             raise IdentityRejected(
-                f"the userinfo answer's {provider.settings.subject_field} is longer than 255 characters"
+                N_(
+                    "the userinfo answer's %(field)s is longer than 255 characters",
+                    field=provider.settings.subject_field,
+                )
             )
         claims = {name: value for name, value in userinfo.items() if name != "email_verified"}
         claims["sub"] = subject
@@ -329,18 +336,18 @@ class PyoidcClient:
             pair = f"{quote_plus(provider.settings.client_id)}:{quote_plus(client_secret)}"
             headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
         response = self._call(
-            "the token endpoint",
+            _TOKEN_ENDPOINT,
             lambda: self._fetcher.post(provider.settings.token_endpoint, data=request, headers=headers),
             require_ok=False,
         )
         if not response.ok:
             raise TokenEndpointRefused.of(response)
-        document = self._json(response, "the token endpoint")
+        document = self._json(response, _TOKEN_ENDPOINT)
         tokens = AccessTokenResponse().from_dict(document)
         if not isinstance(tokens.get("access_token"), str):
-            raise ProviderUnavailable("the token endpoint answered without an access token")
+            raise ProviderUnavailable(N_("the token endpoint answered without an access token"))
         if str(tokens.get("token_type", "")).lower() != "bearer":
-            raise ProviderUnavailable("the token endpoint answered with a token type other than Bearer")
+            raise ProviderUnavailable(N_("the token endpoint answered with a token type other than Bearer"))
         return dict(tokens.to_dict())
 
     def _verify_id_token(self, provider: IdentityProvider, raw: str, nonce: str) -> dict[str, Any]:
@@ -359,14 +366,16 @@ class PyoidcClient:
                     return check(self._keys.keys(provider))
                 except UnknownSigningKey:
                     pass
-            raise IdentityRejected(f"{what} is signed with a key the provider does not publish") from None
+            raise IdentityRejected(
+                N_("%(what)s is signed with a key the provider does not publish", what=what)
+            ) from None
 
     def _userinfo(self, provider: IdentityProvider, access_token: str) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
         response = self._call(
-            "the userinfo endpoint", lambda: self._fetcher.get(provider.settings.userinfo_endpoint, headers=headers)
+            _USERINFO_ENDPOINT, lambda: self._fetcher.get(provider.settings.userinfo_endpoint, headers=headers)
         )
-        return self._json(response, "the userinfo endpoint")
+        return self._json(response, _USERINFO_ENDPOINT)
 
     @staticmethod
     def _call(what: str, request: Callable[[], FetchResponse], require_ok: bool = True) -> FetchResponse:
@@ -376,17 +385,17 @@ class PyoidcClient:
                 response.require_ok(what)
             return response
         except FetchFailed as failed:
-            message = failed.message if failed.message.startswith(what) else f"{what}: {failed.message}"
+            message = failed.message if failed.message.startswith(what) else problem_at(what, failed.message)
             raise ProviderUnavailable(message) from failed
         except UnsafeUrl as unsafe:
-            raise ProviderUnavailable(f"{what}: {unsafe.reason}") from unsafe
+            raise ProviderUnavailable(problem_at(what, unsafe.reason)) from unsafe
 
     @staticmethod
     def _json(response: FetchResponse, what: str) -> dict[str, Any]:
         try:
             document = response.json()
         except FetchFailed as failed:
-            raise ProviderUnavailable(f"{what}: {failed.message}") from failed
+            raise ProviderUnavailable(problem_at(what, failed.message)) from failed
         if not isinstance(document, dict):
-            raise ProviderUnavailable(f"{what} answered with something other than a JSON object")
+            raise ProviderUnavailable(N_("%(what)s answered with something other than a JSON object", what=what))
         return document

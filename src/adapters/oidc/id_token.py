@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from adapters.oidc.keys import SigningKey, base64url_decode
-from domain.errors import IdentityRejected
+from domain.errors import N_, IdentityRejected
 from domain.sso.logout import is_instant
 from domain.sso.provider import IdentityProvider
 
@@ -26,11 +26,10 @@ CLOCK_LEEWAY = 60  # seconds of clock difference tolerated between us and the pr
 HASHES: dict[str, hashes.HashAlgorithm] = {"256": hashes.SHA256(), "384": hashes.SHA384(), "512": hashes.SHA512()}
 # RFC 7518 3.4: each ES algorithm has its curve, and its signature is r || s, each as long as the curve's order.
 ES_CURVES = {"ES256": ("secp256r1", 32), "ES384": ("secp384r1", 48), "ES512": ("secp521r1", 66)}
-ID_TOKEN = "the ID token"
-NOT_A_JWS = "%s is not a signed JWT"
+ID_TOKEN = N_("the ID token")
 # The refusals of a signed token's times: the test sign-in tells them as a clock difference.
-EXPIRED = "the ID token has expired"
-ISSUED_IN_THE_FUTURE = "the ID token was issued in the future (iat)"
+EXPIRED = N_("the ID token has expired")
+ISSUED_IN_THE_FUTURE = N_("the ID token was issued in the future (iat)")
 
 
 class UnknownSigningKey(Exception):
@@ -50,15 +49,15 @@ def parsed(raw: str, what: str = ID_TOKEN) -> CompactJws:
     ``what``: the token, as a refusal names it (an ID token, a logout token)."""
     parts = raw.split(".")
     if len(parts) != 3:
-        raise IdentityRejected(NOT_A_JWS % what)
+        raise IdentityRejected(N_("%(what)s is not a signed JWT", what=what))
     try:
         header, payload, signature = (base64url_decode(part) for part in parts)
         # Read before the signature is checked: json.loads raises RecursionError on deep nesting.
         document = json.loads(header.decode("utf-8"))
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError included
-        raise IdentityRejected(NOT_A_JWS % what) from exc
+        raise IdentityRejected(N_("%(what)s is not a signed JWT", what=what)) from exc
     if not isinstance(document, dict):
-        raise IdentityRejected(NOT_A_JWS % what)
+        raise IdentityRejected(N_("%(what)s is not a signed JWT", what=what))
     return CompactJws(document, f"{parts[0]}.{parts[1]}".encode("ascii"), payload, signature)
 
 
@@ -77,9 +76,13 @@ def signed_claims(raw: str, keys: Sequence[SigningKey], what: str = ID_TOKEN) ->
     token = parsed(raw, what)
     algorithm = token.header.get("alg")
     if not isinstance(algorithm, str) or algorithm not in ALLOWED_ALGORITHMS:
-        raise IdentityRejected(f"{what} is signed with {algorithm!r}, which is not accepted")
+        raise IdentityRejected(
+            N_("%(what)s is signed with %(algorithm)r, which is not accepted", what=what, algorithm=algorithm)
+        )
     if "crit" in token.header:  # RFC 7515 4.1.11: extensions we do not understand must be refused
-        raise IdentityRejected(f"{what} requires header extensions this portal does not understand (crit)")
+        raise IdentityRejected(
+            N_("%(what)s requires header extensions this portal does not understand (crit)", what=what)
+        )
     kid = token.header.get("kid")
     candidates = [k for k in keys if k.kty == KEY_TYPE[algorithm[:2]] and (kid is None or k.kid == kid)]
     if not candidates:
@@ -96,7 +99,7 @@ def _verify_signature(token: CompactJws, algorithm: str, candidates: list[Signin
             return
         except (InvalidSignature, ValueError) as exc:  # ValueError: e.g. a key too short for PS512
             failure = exc
-    raise IdentityRejected(f"{what}'s signature is not valid") from failure
+    raise IdentityRejected(N_("%(what)s's signature is not valid", what=what)) from failure
 
 
 def _verify(key: SigningKey, algorithm: str, token: CompactJws) -> None:
@@ -126,11 +129,11 @@ def _claims(payload: bytes, what: str = ID_TOKEN) -> dict[str, Any]:
     try:
         claims = json.loads(payload.decode("utf-8"))
     except (UnicodeDecodeError, RecursionError) as exc:
-        raise IdentityRejected(f"{what} cannot be verified") from exc
+        raise IdentityRejected(N_("%(what)s cannot be verified", what=what)) from exc
     except ValueError as exc:
-        raise IdentityRejected(f"{what} carries no claims") from exc
+        raise IdentityRejected(N_("%(what)s carries no claims", what=what)) from exc
     if not isinstance(claims, dict):
-        raise IdentityRejected(f"{what} carries no claims")
+        raise IdentityRejected(N_("%(what)s carries no claims", what=what))
     return claims
 
 
@@ -141,20 +144,26 @@ def unsigned_claims(raw: str, what: str) -> dict[str, Any]:
 
 def _check_claims(claims: dict[str, Any], provider: IdentityProvider, nonce: str, now: float) -> None:
     if claims.get("iss") != provider.settings.issuer:
-        raise IdentityRejected(f"the ID token's issuer is {claims.get('iss')!r}, not {provider.settings.issuer!r}")
+        raise IdentityRejected(
+            N_(
+                "the ID token's issuer is %(sent)r, not %(expected)r",
+                sent=claims.get("iss"),
+                expected=provider.settings.issuer,
+            )
+        )
     audience = claims.get("aud")
     audiences = [audience] if isinstance(audience, str) else audience if isinstance(audience, list) else []
     if provider.settings.client_id not in audiences:
-        raise IdentityRejected("the ID token is meant for another client (aud)")
+        raise IdentityRejected(N_("the ID token is meant for another client (aud)"))
     if (len(audiences) > 1 or "azp" in claims) and claims.get("azp") != provider.settings.client_id:
-        raise IdentityRejected("the ID token names another authorized party (azp)")
+        raise IdentityRejected(N_("the ID token names another authorized party (azp)"))
     expires, issued = claims.get("exp"), claims.get("iat")
     if not is_instant(expires):
-        raise IdentityRejected("the ID token has no expiry (exp)")
+        raise IdentityRejected(N_("the ID token has no expiry (exp)"))
     if expires + CLOCK_LEEWAY <= now:
         raise IdentityRejected(EXPIRED)
     if not is_instant(issued):
-        raise IdentityRejected("the ID token has no issue time (iat)")
+        raise IdentityRejected(N_("the ID token has no issue time (iat)"))
     if issued - CLOCK_LEEWAY > now:
         raise IdentityRejected(ISSUED_IN_THE_FUTURE)
     # Our own nonce from the browser's session, whatever pyoidc remembers or not.
@@ -163,7 +172,7 @@ def _check_claims(claims: dict[str, Any], provider: IdentityProvider, nonce: str
     if not isinstance(token_nonce, str) or not hmac.compare_digest(
         token_nonce.encode(errors="surrogatepass"), nonce.encode()
     ):
-        raise IdentityRejected("the ID token's nonce does not belong to this sign-in")
+        raise IdentityRejected(N_("the ID token's nonce does not belong to this sign-in"))
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject or len(subject) > 255:
-        raise IdentityRejected("the ID token has no usable subject (sub)")
+        raise IdentityRejected(N_("the ID token has no usable subject (sub)"))

@@ -16,13 +16,21 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from adapters.http_fetch.fetcher import FetchFailed, GuardedFetcher
-from domain.errors import ProviderUnavailable, UnsafeUrl
+from domain.errors import N_, ProviderUnavailable, UnsafeUrl
 from domain.sso.provider import IdentityProvider
 
 KEYS_TIME_TO_LIVE = 3600.0  # seconds: providers rotate keys rarely and announce them early
 MIN_REFRESH_INTERVAL = 60.0  # seconds between fetches a login can cause beyond the regular ones
 MAX_PROVIDERS = 1000  # provider stores kept per process; the least recently used goes first
 NEVER = float("-inf")
+JWKS_ENDPOINT = N_("the JWKS endpoint")
+
+
+def problem_at(what: str, problem: str) -> str:
+    """A problem met at one place the client talks to (``what``: "the JWKS endpoint")."""
+    return N_("%(what)s: %(problem)s", what=what, problem=problem)
+
+
 CURVES: Mapping[str, ec.EllipticCurve] = {"P-256": ec.SECP256R1(), "P-384": ec.SECP384R1(), "P-521": ec.SECP521R1()}
 _BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _BASE64URL = re.compile("[A-Za-z0-9_-]*")
@@ -94,9 +102,9 @@ def signing_keys(jwks: list[object]) -> list[SigningKey]:
         if key is not None:
             keys.append(key)
     if not keys and unreadable is not None:
-        raise ProviderUnavailable("the JWKS endpoint answered with keys that cannot be read") from unreadable
+        raise ProviderUnavailable(N_("the JWKS endpoint answered with keys that cannot be read")) from unreadable
     if not keys:
-        raise ProviderUnavailable("the JWKS endpoint gave no signing keys")
+        raise ProviderUnavailable(N_("the JWKS endpoint gave no signing keys"))
     return keys
 
 
@@ -216,15 +224,17 @@ class KeyCache:
     def _fetch(self, provider: IdentityProvider) -> list[SigningKey]:
         try:
             response = self._fetcher.get(provider.settings.jwks_uri)
-            response.require_ok("the JWKS endpoint")
+            response.require_ok(JWKS_ENDPOINT)
             document = response.json()
         except FetchFailed as failed:
             message = (
-                failed.message if failed.message.startswith("the JWKS") else f"the JWKS endpoint: {failed.message}"
+                failed.message
+                if failed.message.startswith(JWKS_ENDPOINT)
+                else problem_at(JWKS_ENDPOINT, failed.message)
             )
             raise ProviderUnavailable(message) from failed
         except UnsafeUrl as unsafe:
-            raise ProviderUnavailable(f"the JWKS endpoint: {unsafe.reason}") from unsafe
+            raise ProviderUnavailable(problem_at(JWKS_ENDPOINT, unsafe.reason)) from unsafe
         if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
-            raise ProviderUnavailable("the JWKS endpoint answered without a list of keys")
+            raise ProviderUnavailable(N_("the JWKS endpoint answered without a list of keys"))
         return signing_keys(document["keys"])

@@ -69,7 +69,7 @@ class PasswordLogin:
         self._throttle.give_back(address)
         # Only someone who knows the password learns that the account is deactivated.
         if not practitioner.active:
-            self._audit_failure(tenant, email, practitioner, ": the account is deactivated")
+            self._audit_failure(tenant, email, practitioner, deactivated=True)
             raise AccountDeactivated()
         if self._hasher.needs_rehash(practitioner.password_hash):
             practitioner.set_password(self._hasher.hash(password))
@@ -83,9 +83,17 @@ class PasswordLogin:
         self._audit_failure(tenant, email, practitioner)
         return LoginFailed()
 
-    def _audit_failure(self, tenant: Tenant, email: str, practitioner: Practitioner | None, why: str = "") -> None:
+    def _audit_failure(
+        self, tenant: Tenant, email: str, practitioner: Practitioner | None, *, deactivated: bool = False
+    ) -> None:
         """Never the password. The summary is the same whether or not the email names an account,
         and nothing is created for one that does not; the event is about the account if there is one."""
-        summary = f"password login failed for {loggable(email, 254) or 'an empty email'}{why}"
+        typed = loggable(email, 254)
+        if not typed:
+            summary = N_("password login failed for an empty email")
+        elif deactivated:
+            summary = N_("password login failed for %(email)s: the account is deactivated", email=typed)
+        else:
+            summary = N_("password login failed for %(email)s", email=typed)
         about = practitioner.id if practitioner is not None else None
         self._audit.record(tenant, AuditKind.PASSWORD_LOGIN_FAILED, summary, subject_id=about)

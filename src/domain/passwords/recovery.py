@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from collections.abc import Callable
+
 from domain.audit import AuditKind, AuditLog, AuditQuery, AuditTrail
 from domain.errors import InvalidResetToken, LoginFailed, LoginThrottled, N_, Nn_, UnknownPractitioner
 from domain.identifiers import digest
@@ -133,7 +135,14 @@ class OwnerRecovery:
             raise LoginFailed()
         self._throttle.clear(account)
         self._throttle.give_back(address)
-        return self._redeem(tenant, record, owner, "with their password")
+        return self._redeem(
+            tenant,
+            record,
+            owner,
+            lambda email: N_(
+                "the account owner %(email)s signed in with a recovery link with their password", email=email
+            ),
+        )
 
     def choose_password(self, tenant: Tenant, token: str, new_password: str) -> Practitioner:
         """For an owner without a password: sets the first one and redeems the link."""
@@ -143,7 +152,14 @@ class OwnerRecovery:
         validate_new_password(new_password)
         link.owner.set_password(self._hasher.hash(new_password))
         link.owner.prove_email()  # the link went to the registered email
-        return self._redeem(tenant, record, link.owner, "after choosing a password")
+        return self._redeem(
+            tenant,
+            record,
+            link.owner,
+            lambda email: N_(
+                "the account owner %(email)s signed in with a recovery link after choosing a password", email=email
+            ),
+        )
 
     def notice(self, tenant: Tenant) -> RecoveryNotice | None:
         """The open recovery link, if any, and the latest recovery sign-in within the notice period.
@@ -174,8 +190,11 @@ class OwnerRecovery:
             raise InvalidResetToken()
         return record, RecoveryLink(owner)
 
-    def _redeem(self, tenant: Tenant, record: PasswordResetToken, owner: Practitioner, how: str) -> Practitioner:
+    def _redeem(
+        self, tenant: Tenant, record: PasswordResetToken, owner: Practitioner, said: Callable[[str], str]
+    ) -> Practitioner:
+        """``said``: the audit summary for the owner's email."""
         record.redeem(self._clock.now())
-        summary = f"the account owner {owner.email} signed in with a recovery link {how}"
+        summary = said(owner.email)
         self._audit.record(tenant, AuditKind.RECOVERY_SIGNED_IN, summary, owner.id, subject_id=owner.id)
         return owner

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.audit import AuditKind, AuditTrail
+from domain.text import in_a_row
 from domain.errors import N_, NotAllowed, UnknownLink
 from domain.ports import IdentityLinkRepository, IdentityProviderRepository
 from domain.practitioners.practitioner import Practitioner
@@ -40,8 +41,8 @@ class AccountSettings:
             raise NotAllowed(LOCKED)
         changed = practitioner.update_profile({f: v for f, v in changes.items() if f in EDITABLE})
         if changed:
-            names = ", ".join(f.label for f in changed)
-            summary = f"{practitioner.email} changed their {names}"
+            names = in_a_row([f.label for f in changed])
+            summary = N_("%(email)s changed their %(fields)s", email=practitioner.email, fields=names)
             self._audit.record(tenant, AuditKind.PROFILE_CHANGED, summary, practitioner.id)
         return changed
 

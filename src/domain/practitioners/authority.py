@@ -28,7 +28,7 @@ from enum import Enum
 
 from domain.errors import N_, NotAllowed, ProtectedState
 from domain.practitioners.practitioner import Practitioner
-from domain.practitioners.rights import ModuleRight
+from domain.practitioners.rights import ModuleRight, rights_listed
 
 
 ONLY_RIGHTS_HOLDERS = N_("only the account owner or someone with the Practitioners right manages practitioners")
@@ -92,7 +92,7 @@ class Authority:
         token's practice now (None when nobody). Refused with NotAllowed when the creator is
         deleted, deactivated or no longer holds the Practitioners right.
         """
-        name = f"SCIM token {token_name!r}"
+        name = N_("SCIM token %(name)r", name=token_name)
         if created_by is None:
             return cls(tenant_id, name, None, is_owner=False, manages_practitioners=True)
         if creator is None or creator.tenant_id != tenant_id:
@@ -154,12 +154,11 @@ class Authority:
         if target.is_owner:
             return NotAllowed(N_("only the account owner changes the account owner"))
         if target.rights:
-            held = ", ".join(sorted(r.value for r in target.rights))
             return NotAllowed(
                 N_(
                     "only the account owner changes practitioners who hold a module right (%(email)s holds %(rights)s)",
                     email=target.email,
-                    rights=held,
+                    rights=rights_listed(target.rights),
                 )
             )
         return None

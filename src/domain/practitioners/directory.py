@@ -11,7 +11,7 @@ from domain.passwords.reset import PasswordReset
 from domain.ports import Clock, Page, PasswordHasher, PractitionerRepository, SessionRevocation
 from domain.practitioners.authority import Authority
 from domain.practitioners.practitioner import Practitioner
-from domain.practitioners.rights import ModuleRight
+from domain.practitioners.rights import ModuleRight, rights_named
 from domain.tenancy.policy import TenantAuthPolicy
 from domain.tenancy.tenant import Tenant
 
@@ -62,7 +62,9 @@ class PractitionerDirectory:
         self._practitioners.add(practitioner)
         if send_password_link and not password:
             self._password_reset.send_set_password_link(tenant, practitioner)
-        self._record(tenant, actor, AuditKind.PRACTITIONER_ADDED, f"{practitioner.email} added", practitioner)
+        self._record(
+            tenant, actor, AuditKind.PRACTITIONER_ADDED, N_("%(email)s added", email=practitioner.email), practitioner
+        )
         self._record_rights(tenant, actor, practitioner, frozenset())
         return practitioner
 
@@ -71,7 +73,7 @@ class PractitionerDirectory:
         Authority.of(actor).require_may_end(practitioner)
         practitioner.deactivate()
         self._sessions.end_sessions_of(tenant.id, practitioner.id)
-        summary = f"{practitioner.email} deactivated and logged out"
+        summary = N_("%(email)s deactivated and logged out", email=practitioner.email)
         self._record(tenant, actor, AuditKind.PRACTITIONER_DEACTIVATED, summary, practitioner)
         return practitioner
 
@@ -79,9 +81,8 @@ class PractitionerDirectory:
         practitioner = self._get(tenant, practitioner_id)
         Authority.of(actor).require_may_manage(practitioner)
         practitioner.reactivate()
-        self._record(
-            tenant, actor, AuditKind.PRACTITIONER_REACTIVATED, f"{practitioner.email} reactivated", practitioner
-        )
+        summary = N_("%(email)s reactivated", email=practitioner.email)
+        self._record(tenant, actor, AuditKind.PRACTITIONER_REACTIVATED, summary, practitioner)
         return practitioner
 
     def set_rights(
@@ -98,14 +99,13 @@ class PractitionerDirectory:
         self, tenant: Tenant, actor: Practitioner, practitioner: Practitioner, held: frozenset[ModuleRight]
     ) -> None:
         """One event for the rights granted and one for those revoked, each only if there are any."""
-        for kind, verb, changed in (
-            (AuditKind.RIGHTS_GRANTED, "granted", practitioner.rights - held),
-            (AuditKind.RIGHTS_REVOKED, "revoked", held - practitioner.rights),
-        ):
-            if changed:
-                names = " and ".join(sorted(right.value.title() for right in changed))
-                noun = "rights" if len(changed) > 1 else "right"
-                self._record(tenant, actor, kind, f"{practitioner.email}: {names} {noun} {verb}", practitioner)
+        granted, revoked = practitioner.rights - held, held - practitioner.rights
+        if granted:
+            summary = N_("%(email)s: %(rights)s granted", email=practitioner.email, rights=rights_named(granted))
+            self._record(tenant, actor, AuditKind.RIGHTS_GRANTED, summary, practitioner)
+        if revoked:
+            summary = N_("%(email)s: %(rights)s revoked", email=practitioner.email, rights=rights_named(revoked))
+            self._record(tenant, actor, AuditKind.RIGHTS_REVOKED, summary, practitioner)
 
     def _record(self, tenant: Tenant, actor: Practitioner, kind: str, summary: str, about: Practitioner) -> None:
         self._audit.record(tenant, kind, summary, actor.id, subject_id=about.id)

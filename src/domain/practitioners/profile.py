@@ -27,7 +27,8 @@ class ProfileField(str, Enum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ")
+        """The field's name inside a sentence ("the first name"): a Message, translatable."""
+        return _LABELS[self]
 
     @property
     def heading(self) -> str:
@@ -44,11 +45,24 @@ _HEADINGS = {
     ProfileField.JOB_TITLE: N_("Job title"),
 }
 
+_LABELS = {
+    ProfileField.FIRST_NAME: N_("first name"),
+    ProfileField.LAST_NAME: N_("last name"),
+    ProfileField.EMAIL: N_("email"),
+    ProfileField.SALUTATION: N_("salutation"),
+    ProfileField.PHONE: N_("phone"),
+    ProfileField.JOB_TITLE: N_("job title"),
+}
+
 
 class Salutation(str, Enum):
     MALE = "male"
     FEMALE = "female"
     DIVERSE = "diverse"
+
+
+# How a form names each salutation (the value sent stays the English word).
+SALUTATION_NAMES = {Salutation.MALE: N_("male"), Salutation.FEMALE: N_("female"), Salutation.DIVERSE: N_("diverse")}
 
 
 def clean_name(raw: str, field: str, label: str) -> str:

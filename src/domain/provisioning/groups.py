@@ -15,15 +15,15 @@ owner keeps groups in step, but cannot hand out rights through them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from domain.audit import AuditKind, AuditTrail
-from domain.errors import InvalidValue, NotUnique
+from domain.errors import N_, InvalidValue, NotUnique
 from domain.ports import Clock, PractitionerRepository, ScimGroupRepository
 from domain.practitioners.authority import Authority
 from domain.practitioners.practitioner import Practitioner
-from domain.practitioners.rights import ModuleRight
+from domain.practitioners.rights import ModuleRight, rights_named
 from domain.provisioning.scim_group import GroupPatch, GroupQuery, GroupValues, Membership, ScimGroup, UnknownGroup
 from domain.provisioning.version import require_version
 from domain.tenancy.policy import TenantAuthPolicy
@@ -64,7 +64,12 @@ class GroupProvisioning:
         self._require_may_apply(authority, changes)
         self._groups.add(group)
         self._apply_rights(tenant, authority, group, changes)
-        self._record(tenant, authority, AuditKind.SCIM_GROUP_CREATED, f"group {group.display_name!r} created")
+        self._record(
+            tenant,
+            authority,
+            AuditKind.SCIM_GROUP_CREATED,
+            N_("group %(group)r created by %(by)s", group=group.display_name, by=authority.name),
+        )
         return group
 
     # replace, patch and delete take the group the caller loaded with ``get``, as Provisioning does.
@@ -89,7 +94,12 @@ class GroupProvisioning:
         self._require_may_apply(authority, changes)
         self._groups.remove(group)
         self._apply_rights(tenant, authority, group, changes)
-        self._record(tenant, authority, AuditKind.SCIM_GROUP_DELETED, f"group {group.display_name!r} deleted")
+        self._record(
+            tenant,
+            authority,
+            AuditKind.SCIM_GROUP_DELETED,
+            N_("group %(group)r deleted by %(by)s", group=group.display_name, by=authority.name),
+        )
 
     def _update(
         self, tenant: Tenant, authority: Authority, group: ScimGroup, values: GroupValues, if_match: str | None
@@ -106,7 +116,12 @@ class GroupProvisioning:
         group.apply(values, self._clock.now())
         self._groups.save(group)
         self._apply_rights(tenant, authority, group, changes)
-        self._record(tenant, authority, AuditKind.SCIM_GROUP_UPDATED, f"group {group.display_name!r} updated")
+        self._record(
+            tenant,
+            authority,
+            AuditKind.SCIM_GROUP_UPDATED,
+            N_("group %(group)r updated by %(by)s", group=group.display_name, by=authority.name),
+        )
         return group
 
     @staticmethod
@@ -167,17 +182,28 @@ class GroupProvisioning:
         for change in changes:
             person = change.practitioner
             granted, revoked = person.hold_rights(change.rights)
-            for kind, verb, rights in (
-                (AuditKind.RIGHTS_GRANTED, "granted", granted),
-                (AuditKind.RIGHTS_REVOKED, "revoked", revoked),
-            ):
+            said = {"email": person.email, "by": authority.name, "group": group.display_name}
+            summaries: tuple[tuple[str, frozenset[ModuleRight], Callable[[str], str]], ...] = (
+                (
+                    AuditKind.RIGHTS_GRANTED,
+                    granted,
+                    lambda named: N_(
+                        "%(email)s: %(rights)s granted by %(by)s through group %(group)r", rights=named, **said
+                    ),
+                ),
+                (
+                    AuditKind.RIGHTS_REVOKED,
+                    revoked,
+                    lambda named: N_(
+                        "%(email)s: %(rights)s revoked by %(by)s through group %(group)r", rights=named, **said
+                    ),
+                ),
+            )
+            for kind, rights, summary in summaries:
                 if rights:
-                    names = sorted(right.value.title() for right in rights)
-                    summary = (
-                        f"{person.email}: {' and '.join(names)} right{'s' if len(names) > 1 else ''} {verb} "
-                        f"by {authority.name} through group {group.display_name!r}"
+                    self._audit.record(
+                        tenant, kind, summary(rights_named(rights)), authority.practitioner_id, subject_id=person.id
                     )
-                    self._audit.record(tenant, kind, summary, authority.practitioner_id, subject_id=person.id)
 
     def _record(self, tenant: Tenant, authority: Authority, kind: str, summary: str) -> None:
-        self._audit.record(tenant, kind, f"{summary} by {authority.name}", authority.practitioner_id)
+        self._audit.record(tenant, kind, summary, authority.practitioner_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from domain.audit import AuditKind, AuditTrail
@@ -75,7 +76,7 @@ class Provisioning:
         self._require_free_subject(tenant, practitioner, practitioner.external_id)
         self._practitioners.add(practitioner)
         self._link_external_id(tenant, practitioner)
-        self._record_write(tenant, authority, ProvisioningKind.USER_CREATED, "created", practitioner)
+        self._record_write(tenant, authority, ProvisioningKind.USER_CREATED, practitioner)
         return practitioner
 
     # patch, replace and delete take the practitioner the caller loaded with ``get`` (the view
@@ -100,7 +101,7 @@ class Provisioning:
         require_version(practitioner, if_match)
         self._sessions.end_sessions_of(tenant.id, practitioner.id)
         self._practitioners.remove(practitioner)
-        self._record_write(tenant, authority, ProvisioningKind.USER_DELETED, "deleted", practitioner)
+        self._record_write(tenant, authority, ProvisioningKind.USER_DELETED, practitioner)
 
     def _update(
         self, tenant: Tenant, authority: Authority, practitioner: Practitioner, values: UserValues, if_match: str | None
@@ -124,11 +125,11 @@ class Provisioning:
         self._link_external_id(tenant, practitioner)
         if was_active and not practitioner.active:
             self._sessions.end_sessions_of(tenant.id, practitioner.id)
-            self._record_write(tenant, authority, ProvisioningKind.USER_DEACTIVATED, "deactivated", practitioner)
+            self._record_write(tenant, authority, ProvisioningKind.USER_DEACTIVATED, practitioner)
         elif practitioner.active and not was_active:
-            self._record_write(tenant, authority, AuditKind.PRACTITIONER_REACTIVATED, "reactivated", practitioner)
+            self._record_write(tenant, authority, AuditKind.PRACTITIONER_REACTIVATED, practitioner)
         else:
-            self._record_write(tenant, authority, ProvisioningKind.USER_UPDATED, "updated", practitioner)
+            self._record_write(tenant, authority, ProvisioningKind.USER_UPDATED, practitioner)
         return practitioner
 
     @staticmethod
@@ -148,10 +149,12 @@ class Provisioning:
             raise UnknownProvider()
         if tenant.scim_subject_provider_id != provider_id:
             tenant.scim_subject_provider_id = provider_id
-            what = f"provider {provider_id}" if provider_id else "no provider"
-            self._audit.record(
-                tenant, AuditKind.SETTINGS_CHANGED, f"SCIM externalId is the SSO subject at {what}", actor.id
+            summary = (
+                N_("SCIM externalId is the SSO subject at provider %(provider)s", provider=provider_id)
+                if provider_id
+                else N_("SCIM externalId is the SSO subject at no provider")
             )
+            self._audit.record(tenant, AuditKind.SETTINGS_CHANGED, summary, actor.id)
 
     def _subject_provider(self, tenant: Tenant) -> IdentityProvider | None:
         if tenant.scim_subject_provider_id is None:
@@ -252,10 +255,18 @@ class Provisioning:
         if same_email is not None and same_email.id != practitioner_id:
             raise NotUnique("email", email)
 
-    def _record_write(
-        self, tenant: Tenant, authority: Authority, kind: str, done: str, practitioner: Practitioner
-    ) -> None:
+    def _record_write(self, tenant: Tenant, authority: Authority, kind: str, practitioner: Practitioner) -> None:
         # The actor is the person the token acts for (the SCIM API stamps the token itself on the
         # request's origin); the summary names the token too.
-        summary = f"{practitioner.email} {done} by {authority.name}"
+        summary = _WRITTEN[kind](practitioner.email, authority.name)
         self._audit.record(tenant, kind, summary, authority.practitioner_id, subject_id=practitioner.id)
+
+
+# What the trail says of each write, by the kind recorded: (the practitioner's email, the token's name).
+_WRITTEN: dict[str, Callable[[str, str], str]] = {
+    ProvisioningKind.USER_CREATED: lambda email, by: N_("%(email)s created by %(by)s", email=email, by=by),
+    ProvisioningKind.USER_UPDATED: lambda email, by: N_("%(email)s updated by %(by)s", email=email, by=by),
+    ProvisioningKind.USER_DEACTIVATED: lambda email, by: N_("%(email)s deactivated by %(by)s", email=email, by=by),
+    AuditKind.PRACTITIONER_REACTIVATED: lambda email, by: N_("%(email)s reactivated by %(by)s", email=email, by=by),
+    ProvisioningKind.USER_DELETED: lambda email, by: N_("%(email)s deleted by %(by)s", email=email, by=by),
+}

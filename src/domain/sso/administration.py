@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from domain.audit import AuditKind, AuditTrail
-from domain.errors import N_, InvalidForm, Message, ProviderUnavailable, UnknownProvider, UnsafeUrl
+from domain.errors import N_, InvalidForm, Message, Nn_, ProviderUnavailable, UnknownProvider, UnsafeUrl
+from domain.text import in_a_row
 from domain.ports import (
     IdentityLinkRepository,
     IdentityProviderClient,
@@ -95,13 +96,12 @@ class ProviderAdministration:
         provider, changed = self._add_or_apply(tenant, existing, settings, bool(trust_changes))
         if client_secret:
             provider.sealed_client_secret = self._secret_box.seal(client_secret)
-            changed.append("client secret replaced")
+            changed.append(N_("client secret replaced"))
         if tenant.auth.restrict_to_sso != restrict_to_sso:
             tenant.auth = tenant.auth.but(restrict_to_sso=restrict_to_sso)
             TenantAuthPolicy.of(tenant).end_closed_sessions(tenant.id, self._sessions)
-            changed.append(f"restrict to SSO {'on' if restrict_to_sso else 'off'}")
-        summary = f"{provider.display_name}: " + (", ".join(changed) if changed else "saved without changes")
-        self._audit.record(tenant, AuditKind.SETTINGS_CHANGED, summary, actor.id)
+            changed.append(N_("restrict to SSO on") if restrict_to_sso else N_("restrict to SSO off"))
+        self._audit.record(tenant, AuditKind.SETTINGS_CHANGED, _saved(provider.display_name, changed), actor.id)
         return provider
 
     def _add_or_apply(
@@ -110,11 +110,17 @@ class ProviderAdministration:
         if existing is None:
             provider = IdentityProvider(tenant.id, settings, sealed_client_secret="")
             self._providers.add(provider)
-            return provider, ["provider added"]
+            return provider, [N_("provider added")]
         changed = existing.apply(settings)
         if trust_changed:
             waiting = self._links.require_reconfirmation(tenant.id, existing.id)
-            changed.append(f"{waiting} linked accounts must confirm again")
+            changed.append(
+                Nn_(
+                    "%(count)s linked account must confirm again",
+                    "%(count)s linked accounts must confirm again",
+                    waiting,
+                )
+            )
         return existing, changed
 
     def _problems(
@@ -211,6 +217,13 @@ def _backchannel_support(
     )
 
 
+def _saved(provider: str, changed: list[str]) -> str:
+    """The audit summary of a save: each change a whole item, in a row."""
+    if not changed:
+        return N_("%(provider)s: saved without changes", provider=provider)
+    return N_("%(provider)s: %(changes)s", provider=provider, changes=in_a_row(changed))
+
+
 def _listed(names: list[str]) -> str:
     """``a``, ``a or b``, ``a, b or c``: the form's labels in a sentence."""
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+    return names[0] if len(names) == 1 else N_("%(names)s or %(last)s", names=in_a_row(names[:-1]), last=names[-1])

@@ -72,9 +72,8 @@ class LinkConfirmation:
         )
         practitioner = self._practitioners.get_by_email(tenant.id, email)
         if practitioner is None or not practitioner.active:
-            self._audit.record(
-                tenant, AuditKind.LINK_REQUESTED, f"code requested for unregistered or inactive {email}: none sent"
-            )
+            summary = N_("code requested for unregistered or inactive %(email)s: none sent", email=email)
+            self._audit.record(tenant, AuditKind.LINK_REQUESTED, summary)
             return
         provider = self._providers.get(tenant.id, pending.provider_id)
         if provider is None:
@@ -94,9 +93,8 @@ class LinkConfirmation:
     def _take(self, tenant: Tenant, email: str, rules: dict[str, ThrottleRule]) -> None:
         refused = take_all(self._throttle, rules, self._clock.now())
         if refused is not None:
-            self._audit.record(
-                tenant, AuditKind.LINK_REQUESTED, f"code requested for {email}: refused, too many requests"
-            )
+            summary = N_("code requested for %(email)s: refused, too many requests", email=email)
+            self._audit.record(tenant, AuditKind.LINK_REQUESTED, summary)
             raise CodeRequestsThrottled(refused.minutes)
 
     def _issue(
@@ -124,7 +122,7 @@ class LinkConfirmation:
         self._audit.record(
             tenant,
             AuditKind.LINK_REQUESTED,
-            f"code sent to {practitioner.email} to link {provider.display_name}",
+            N_("code sent to %(email)s to link %(provider)s", email=practitioner.email, provider=provider.display_name),
             practitioner.id,
         )
 
@@ -142,15 +140,14 @@ class LinkConfirmation:
             )
         except SsoRefused:
             self._audit.record(
-                tenant, AuditKind.LINK_FAILED, "identity already linked to another practitioner", practitioner.id
+                tenant, AuditKind.LINK_FAILED, N_("identity already linked to another practitioner"), practitioner.id
             )
             raise
         practitioner.prove_email()  # the code went to the registered email
         if pending.locale is not None:
             practitioner.provide_language(pending.locale)
-        self._audit.record(
-            tenant, AuditKind.LINK_CONFIRMED, f"{practitioner.email} linked (sub {challenge.subject})", practitioner.id
-        )
+        summary = N_("%(email)s linked (sub %(subject)s)", email=practitioner.email, subject=challenge.subject)
+        self._audit.record(tenant, AuditKind.LINK_CONFIRMED, summary, practitioner.id)
         # The policy may have changed since the callback: it is asked now, and a link that carries
         # no profile (the workflow was standard then) is mirrored at the next sign-in instead.
         if pending.profile is not None and TenantAuthPolicy.of(tenant).is_pseudo_sso:
@@ -169,9 +166,8 @@ class LinkConfirmation:
         try:
             challenge.verify(code, self._clock.now())
         except LinkCodeRefused as refused:
-            self._audit.record(
-                tenant, AuditKind.LINK_FAILED, f"wrong or unusable code: {refused}", challenge.practitioner_id
-            )
+            summary = N_("wrong or unusable code: %(refusal)s", refusal=str(refused))
+            self._audit.record(tenant, AuditKind.LINK_FAILED, summary, challenge.practitioner_id)
             raise
         return challenge
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeGuard
 
-from domain.errors import IdentityRejected, InvalidValue
+from domain.errors import N_, IdentityRejected, InvalidValue
 from domain.identifiers import new_id
 from domain.practitioners.email import normalize_email
 from domain.tenancy.language import claimed_tag
@@ -33,12 +33,14 @@ class VerifiedIdentity:
         # that follows stores or shows a claim that a database, a page or a mail cannot hold.
         for claim, value in (("iss", self.issuer), ("sub", self.subject)):
             if not is_one_line(value):
-                raise IdentityRejected(f"the {claim} claim is not one line of text")
+                raise IdentityRejected(N_("the %(claim)s claim is not one line of text", claim=claim))
         if self.sid is not None and not usable_claim(self.sid):
-            raise IdentityRejected(f"the sid claim is not a text of 1 to {MAX_CLAIM_LENGTH} characters")
+            raise IdentityRejected(
+                N_("the sid claim is not a text of 1 to %(limit)s characters", limit=MAX_CLAIM_LENGTH)
+            )
         problem = document_problem(self.claims)
         if problem is not None:
-            raise IdentityRejected(f"the claim {problem}")
+            raise IdentityRejected(N_("a claim cannot be kept: %(problem)s", problem=problem))
 
     @property
     def email(self) -> str | None:

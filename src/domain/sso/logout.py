@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, TypeGuard
 
 from domain.audit import AuditKind, AuditTrail
-from domain.errors import LogoutTokenRefused
+from domain.errors import LogoutTokenRefused, N_, Nn_
 from domain.identifiers import digest
 from domain.ports import (
     Clock,
@@ -90,12 +90,16 @@ class ProviderLogout:
         """The logout at the provider to send the browser to, or None: the logout stays here."""
         provider = self._providers.get(tenant.id, through.provider_id) if through is not None else None
         if through is None or provider is None or not provider.settings.logs_out_at_provider:
-            summary = f"{practitioner.email} logged out"
+            summary = N_("%(email)s logged out", email=practitioner.email)
             self._audit.record(tenant, AuditKind.LOGGED_OUT, summary, practitioner.id, subject_id=practitioner.id)
             return None
         state = self._token_source.new_token()
         url = self._client.end_session_url(provider, through.id_token, return_uri, state)
-        summary = f"{practitioner.email} logged out, and is sent to log out at {provider.display_name}"
+        summary = N_(
+            "%(email)s logged out, and is sent to log out at %(provider)s",
+            email=practitioner.email,
+            provider=provider.display_name,
+        )
         self._audit.record(tenant, AuditKind.LOGGED_OUT, summary, practitioner.id, subject_id=practitioner.id)
         return PendingLogout(state, self._clock.now(), url)
 
@@ -185,8 +189,12 @@ class BackChannelLogout:
         if not self._replays.first_use(tenant.id, provider.id, jti_digest, token.remembered_until):
             raise LogoutTokenRefused("this token was used before (jti)")
         ended = self._sessions.end_provider_sessions(tenant.id, provider.id, token.sid, token.subject)
-        # English, as every audit summary
-        summary = f"{provider.display_name} ended {ended} session{'' if ended == 1 else 's'} by back-channel logout"
+        summary = Nn_(
+            "%(provider)s ended %(count)s session by back-channel logout",
+            "%(provider)s ended %(count)s sessions by back-channel logout",
+            ended,
+            provider=provider.display_name,
+        )
         self._audit.record(tenant, AuditKind.SSO_BACKCHANNEL_LOGOUT, summary)
         return ended
 

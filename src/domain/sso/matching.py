@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from domain.errors import N_, AccountDeactivated, InvalidValue, SsoRefused
+from domain.text import in_a_row
 from domain.ports import IdentityLinkRepository, PractitionerRepository
 from domain.practitioners.email import normalize_email
 from domain.practitioners.practitioner import Practitioner
@@ -101,7 +102,7 @@ class UserMatcher:
 def _require_registration_data(profile: dict[ProfileField, str | None]) -> None:
     missing = ClaimMapper.missing_for_registration(profile)
     if missing:
-        names = ", ".join(f.label for f in missing)
+        names = in_a_row([f.label for f in missing])
         raise SsoRefused(
             N_(
                 "your identity provider did not send your %(names)s, which a new account needs; "

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.errors import N_
+from domain.text import in_a_row
 from domain.audit import AuditKind, AuditTrail
 from domain.ports import PractitionerRepository
 from domain.practitioners.email_change import email_taken
@@ -63,13 +64,9 @@ class ProfileMirror:
         if self._mirror_email(tenant, practitioner, profile):
             changed.append(ProfileField.EMAIL)
         if changed:
-            names = ", ".join(f.label for f in changed)
-            self._audit.record(
-                tenant,
-                AuditKind.PROFILE_MIRRORED,
-                f"{practitioner.email}: {names} overwritten from the provider",
-                practitioner.id,
-            )
+            names = in_a_row([f.label for f in changed])
+            summary = N_("%(email)s: %(fields)s overwritten from the provider", email=practitioner.email, fields=names)
+            self._audit.record(tenant, AuditKind.PROFILE_MIRRORED, summary, practitioner.id)
 
     def _mirror_email(self, tenant: Tenant, practitioner: Practitioner, profile: ProviderProfile) -> bool:
         """Whether the email changed. An unverified address would let whoever can set an email

@@ -316,7 +316,9 @@ class IdentityProvider:
         """Takes the new settings whole; returns what changed, in the admin form's words."""
         before, after = asdict(self.settings), asdict(settings)
         self.settings = settings
-        return [f"{SETTING_LABELS[name]} changed" for name in after if before[name] != after[name]]
+        return [
+            N_("%(setting)s changed", setting=SETTING_LABELS[name]) for name in after if before[name] != after[name]
+        ]
 
     def enable(self) -> None:
         self.settings = replace(self.settings, enabled=True)

@@ -7,8 +7,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from domain.audit import AuditKind, AuditTrail
+from domain.errors import N_
 from domain.practitioners.practitioner import Practitioner
-from domain.practitioners.rights import ModuleRight
+from domain.practitioners.rights import ModuleRight, rights_named
 from domain.sso.claims import claim_value
 from domain.tenancy.policy import TenantAuthPolicy
 from domain.tenancy.tenant import Tenant
@@ -46,16 +47,14 @@ class RoleSync:
         if not TenantAuthPolicy.of(tenant).roles_applied or practitioner.is_owner:
             return
         granted, revoked = practitioner.hold_rights(tenant.auth.rights_for(values))
-        for kind, verb, changed in (
-            (AuditKind.RIGHTS_GRANTED, "granted", granted),
-            (AuditKind.RIGHTS_REVOKED, "revoked", revoked),
-        ):
-            if changed:
-                summary = f"{practitioner.email}: {_names(changed)} {verb} by the roles from {provider_name}"
-                self._audit.record(tenant, kind, summary, None, subject_id=practitioner.id)
-
-
-def _names(rights: Iterable[ModuleRight]) -> str:
-    """As the Practitioners page's events name rights: "Authentication and Practitioners rights"."""
-    names = sorted(right.value.title() for right in rights)
-    return " and ".join(names) + (" rights" if len(names) > 1 else " right")
+        said = {"email": practitioner.email, "provider": provider_name}
+        if granted:
+            summary = N_(
+                "%(email)s: %(rights)s granted by the roles from %(provider)s", rights=rights_named(granted), **said
+            )
+            self._audit.record(tenant, AuditKind.RIGHTS_GRANTED, summary, None, subject_id=practitioner.id)
+        if revoked:
+            summary = N_(
+                "%(email)s: %(rights)s revoked by the roles from %(provider)s", rights=rights_named(revoked), **said
+            )
+            self._audit.record(tenant, AuditKind.RIGHTS_REVOKED, summary, None, subject_id=practitioner.id)

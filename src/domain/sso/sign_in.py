@@ -60,28 +60,38 @@ class SingleSignOn:
         )
 
     def initiate(
-        self, tenant: Tenant, issuer: str, next_path: str, redirect_uri: str, typed_email: str | None = None
+        self,
+        tenant: Tenant,
+        issuer: str,
+        next_path: str,
+        redirect_uri: str,
+        typed_email: str | None = None,
+        language: str | None = None,
     ) -> tuple[PendingLogin, str]:
         """A login the provider started (OpenID Connect Core 4, from its app launcher): the same
-        fresh authorization request as the button, at the enabled provider with that issuer."""
+        fresh authorization request as the button, at the enabled provider with that issuer, in
+        the language the portal would speak to this browser (``ui_locales``)."""
         chosen = (p for p in self.enabled_providers(tenant) if p.settings.protocol == "oidc" and p.settings.issuer)
         provider = next((p for p in chosen if p.settings.issuer == issuer), None)
         if provider is None:
             raise UnknownProvider()
         login_hint = provider.settings.login_hint(typed_email)
-        return self._authorize(tenant, provider, redirect_uri, next_path, login_hint)
+        return self._authorize(tenant, provider, redirect_uri, next_path, login_hint, language)
 
     def begin_test(
-        self, tenant: Tenant, admin: Practitioner, provider_id: str, redirect_uri: str
+        self, tenant: Tenant, admin: Practitioner, provider_id: str, redirect_uri: str, language: str | None = None
     ) -> tuple[PendingLogin, str]:
         """An admin's test sign-in: a real authorization request to the provider, enabled or not,
-        to the same redirect URI as every login (so the test proves the one registered there)."""
+        to the same redirect URI as every login (so the test proves the one registered there),
+        asking the provider to speak the admin's page's language (``ui_locales``)."""
         if not admin.holds(ModuleRight.AUTHENTICATION):
             raise NotAllowed(N_("only an administrator of the Authentication module can test a provider"))
         provider = self._providers.get(tenant.id, provider_id)
         if provider is None:
             raise UnknownProvider()
-        return self._authorize(tenant, provider, redirect_uri, "/admin/authentication", None, tested_by=admin.id)
+        return self._authorize(
+            tenant, provider, redirect_uri, "/admin/authentication", None, language, tested_by=admin.id
+        )
 
     def _authorize(
         self,

@@ -25,7 +25,15 @@ from domain.tenancy.tenant import (
     UnknownIdentityHandling,
     Workflow,
 )
-from domain.text import document_problem, in_a_row, is_one_line, url_shape_problem
+from domain.text import (
+    MAX_URL_LENGTH,
+    URL_NOT_ONE_TOKEN,
+    URL_TOO_LONG,
+    document_problem,
+    in_a_row,
+    is_one_line,
+    url_shape_problem,
+)
 
 
 @dataclass(frozen=True)
@@ -48,11 +56,11 @@ MAX_ROLE_VALUE_LENGTH = 255
 def role_value_problem(value: str) -> str | None:
     """Why ``value`` cannot be a role or group value in the mapping, or None."""
     if not value.strip():
-        return "type the role or group value this right comes from"
+        return N_("type the role or group value this right comes from")
     if len(value) > MAX_ROLE_VALUE_LENGTH:
-        return f"a role or group value has at most {MAX_ROLE_VALUE_LENGTH} characters"
+        return N_("a role or group value has at most %(limit)s characters", limit=MAX_ROLE_VALUE_LENGTH)
     if not is_one_line(value):
-        return "a role or group value is one line, without control characters"
+        return N_("a role or group value is one line, without control characters")
     return None
 
 
@@ -65,14 +73,21 @@ def _roles_problems(policy: LoginPolicy, claim: str, mappings: tuple[RoleMapping
     if problems:
         errors["role_mappings"] = problems[0]
     elif len(mappings) > MAX_ROLE_MAPPINGS:
-        errors["role_mappings"] = f"map at most {MAX_ROLE_MAPPINGS} role or group values"
+        errors["role_mappings"] = N_("map at most %(limit)s role or group values", limit=MAX_ROLE_MAPPINGS)
     elif mappings and not claim:
-        errors["roles_claim"] = "name the claim that holds the roles or groups, or remove the mapping"
+        errors["roles_claim"] = N_("name the claim that holds the roles or groups, or remove the mapping")
     if policy.roles_from_provider and not (claim and mappings):
         errors.setdefault(
-            "roles_from_provider", "to apply the provider's roles, name their claim and map at least one value"
+            "roles_from_provider", N_("to apply the provider's roles, name their claim and map at least one value")
         )
     return errors
+
+
+# The one URL rule's problems (domain.text), said of the registration link.
+_LINK_SHAPE_PROBLEMS: dict[str, str] = {
+    URL_TOO_LONG: N_("the link is longer than %(limit)s characters", limit=MAX_URL_LENGTH),
+    URL_NOT_ONE_TOKEN: N_("the link has spaces or control characters"),
+}
 
 
 def registration_url_problem(url: str) -> str | None:
@@ -82,16 +97,16 @@ def registration_url_problem(url: str) -> str | None:
     it must be https all the same, since the page behind it takes a newcomer's personal data."""
     shape = url_shape_problem(url)
     if shape is not None:
-        return f"the link {shape}"
+        return _LINK_SHAPE_PROBLEMS[shape]
     try:
         parts = urlsplit(url)
         host = parts.hostname
     except ValueError:  # such as an unclosed [IPv6 literal
         host = None
     if host is None or parts.scheme.lower() != "https":
-        return "enter a full address that starts with https://, such as https://login.example.com/register"
+        return N_("enter a full address that starts with https://, such as https://login.example.com/register")
     if parts.username or parts.password:
-        return "a link with a user name or password in it is not accepted"
+        return N_("a link with a user name or password in it is not accepted")
     return None
 
 
@@ -165,7 +180,7 @@ class LoginPolicyAdministration:
         errors = validate_mappings(policy.claim_mappings) | _roles_problems(policy, roles_claim, role_mappings)
         enabled_providers = sum(1 for p in self._providers.list(tenant.id) if p.settings.enabled)
         if not TenantAuthPolicy(after).leaves_a_way_in(enabled_providers):
-            errors["workflow"] = "pseudo-SSO needs an enabled Single Sign On provider, or nobody could log in"
+            errors["workflow"] = N_("pseudo-SSO needs an enabled Single Sign On provider, or nobody could log in")
         if registration_url and (problem := registration_url_problem(registration_url)):
             errors["registration_url"] = problem
         if errors:
@@ -185,14 +200,14 @@ class LoginPolicyAdministration:
             claims: Any = json.loads(sample_claims)
         except (ValueError, RecursionError):
             raise InvalidForm(
-                {"sample_claims": 'paste the claims as a JSON object, such as {"given_name": "Ann"}'}
+                {"sample_claims": N_('paste the claims as a JSON object, such as {"given_name": "Ann"}')}
             ) from None
         if not isinstance(claims, dict):
-            raise InvalidForm({"sample_claims": "the claims must be a JSON object"})
+            raise InvalidForm({"sample_claims": N_("the claims must be a JSON object")})
         # The same checks as a provider's answer at sign-in (VerifiedIdentity, ClaimMapper).
         problem = document_problem(claims)
         if problem is not None:
-            raise InvalidForm({"sample_claims": f"the claim {problem}"})
+            raise InvalidForm({"sample_claims": problem})
         try:
             return ClaimMapper(mappings).profile_from(claims)
         except IdentityRejected as rejected:

@@ -168,50 +168,42 @@ def _described(kind: str, id_: str, location: str, **attributes: Any) -> dict[st
     return {"schemas": [kind], "id": id_, **attributes, "meta": meta}
 
 
-def user_schema(base_url: str) -> dict[str, Any]:
-    return _described(
-        SCHEMA_SCHEMA,
-        USER_SCHEMA,
-        f"{base_url}/Schemas/{USER_SCHEMA}",
-        name="User",
-        description="A practitioner of the practice",
-        attributes=USER_ATTRIBUTES,
-    )
+@dataclass(frozen=True)
+class Resource:
+    """A resource this service serves (User, Group): its schema and its resource type describe it alike."""
+
+    name: str
+    urn: str  # its core schema
+    endpoint: str
+    description: str
+    attributes: list[dict[str, Any]]
+
+    def schema(self, base_url: str) -> dict[str, Any]:
+        return _described(
+            SCHEMA_SCHEMA,
+            self.urn,
+            f"{base_url}/Schemas/{self.urn}",
+            name=self.name,
+            description=self.description,
+            attributes=self.attributes,
+        )
+
+    def resource_type(self, base_url: str) -> dict[str, Any]:
+        return _described(
+            RESOURCE_TYPE_SCHEMA,
+            self.name,
+            f"{base_url}/ResourceTypes/{self.name}",
+            name=self.name,
+            endpoint=self.endpoint,
+            description=self.description,
+            schema=self.urn,
+        )
 
 
-def user_resource_type(base_url: str) -> dict[str, Any]:
-    return _described(
-        RESOURCE_TYPE_SCHEMA,
-        "User",
-        f"{base_url}/ResourceTypes/User",
-        name="User",
-        endpoint="/Users",
-        description="A practitioner of the practice",
-        schema=USER_SCHEMA,
-    )
-
-
-def group_schema(base_url: str) -> dict[str, Any]:
-    return _described(
-        SCHEMA_SCHEMA,
-        GROUP_SCHEMA,
-        f"{base_url}/Schemas/{GROUP_SCHEMA}",
-        name="Group",
-        description="A group of the practice's practitioners",
-        attributes=GROUP_ATTRIBUTES,
-    )
-
-
-def group_resource_type(base_url: str) -> dict[str, Any]:
-    return _described(
-        RESOURCE_TYPE_SCHEMA,
-        "Group",
-        f"{base_url}/ResourceTypes/Group",
-        name="Group",
-        endpoint="/Groups",
-        description="A group of the practice's practitioners",
-        schema=GROUP_SCHEMA,
-    )
+RESOURCES = (
+    Resource("User", USER_SCHEMA, "/Users", "A practitioner of the practice", USER_ATTRIBUTES),
+    Resource("Group", GROUP_SCHEMA, "/Groups", "A group of the practice's practitioners", GROUP_ATTRIBUTES),
+)
 
 
 def service_provider_config(base_url: str) -> dict[str, Any]:
@@ -254,5 +246,7 @@ class Catalogue:
         return f"no {self.kind.rsplit(':', 1)[-1]} with that id; this service has {ids}"
 
 
-SCHEMAS = Catalogue(SCHEMA_SCHEMA, ((USER_SCHEMA, user_schema), (GROUP_SCHEMA, group_schema)))
-RESOURCE_TYPES = Catalogue(RESOURCE_TYPE_SCHEMA, (("User", user_resource_type), ("Group", group_resource_type)))
+SCHEMAS = Catalogue(SCHEMA_SCHEMA, tuple((resource.urn, resource.schema) for resource in RESOURCES))
+RESOURCE_TYPES = Catalogue(
+    RESOURCE_TYPE_SCHEMA, tuple((resource.name, resource.resource_type) for resource in RESOURCES)
+)

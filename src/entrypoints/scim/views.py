@@ -6,7 +6,7 @@ Errors are raised, never returned (see errors.py), so a failed write is rolled b
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from pyramid.request import Request
 from pyramid.response import Response
@@ -16,7 +16,7 @@ from pyramid.view import view_config
 from domain.practitioners.authority import Authority
 from domain.practitioners.practitioner import Practitioner
 from domain.provisioning.groups import GroupProvisioning
-from domain.provisioning.scim_group import GroupQuery, Membership, ScimGroup
+from domain.provisioning.scim_group import GroupQuery, GroupValues, Membership, ScimGroup
 from domain.provisioning.version import etag
 from domain.provisioning.scim_user import ScimQuery, ScimUser
 from domain.provisioning.users import Provisioning
@@ -95,7 +95,11 @@ def _groups_of(request: Request, practitioners: list[Practitioner]) -> dict[str,
     return groups.memberships(_context(request).tenant, {p.id for p in practitioners})
 
 
-def _search(request: Request, parameters: dict[str, object]) -> Response:
+@scim_view(route_name="scim_users", request_method="GET")
+@scim_view(route_name="scim_users_search", request_method="POST")
+def search_users(request: Request) -> Response:
+    """A GET with query parameters, or a POST .search with a SearchRequest body (RFC 7644 §3.4.3)."""
+    parameters = search_parameters(request)
     context = _context(request)
     start_index, count = page_bounds(parameters)
     text = filter_text(parameters)
@@ -109,17 +113,6 @@ def _search(request: Request, parameters: dict[str, object]) -> Response:
     return json_response(list_response(resources, total, start_index))
 
 
-@scim_view(route_name="scim_users", request_method="GET")
-def list_users(request: Request) -> Response:
-    return _search(request, search_parameters(request))
-
-
-@scim_view(route_name="scim_users_search", request_method="POST")
-def search_users(request: Request) -> Response:
-    """Querying with POST (RFC 7644 §3.4.3): a SearchRequest body instead of query parameters."""
-    return _search(request, search_parameters(request))
-
-
 @scim_view(route_name="scim_users", request_method="POST")
 def create_user(request: Request) -> Response:
     context = _context(request)
@@ -130,29 +123,27 @@ def create_user(request: Request) -> Response:
 
 # ---- /Users/{id} --------------------------------------------------------------------------
 
-# How a write reads its body (it may need the practitioner), and which Provisioning write it is.
-BodyReader = Callable[[Any, Practitioner], ScimUser]
-UserWrite = Callable[[Provisioning, Tenant, Authority, Practitioner, ScimUser, str | None], Practitioner]
+Named = TypeVar("Named", Practitioner, ScimGroup)  # what the URL names, loaded once
+Changes = TypeVar("Changes")  # what a PUT or PATCH body asks of it
+
+
+def _update(
+    request: Request,
+    named: Named,
+    read: Callable[[Any, Named], Changes],
+    write: Callable[[Tenant, Authority, Named, Changes, str | None], object],
+) -> Named:
+    """A PUT or PATCH of Users or Groups: the body, read against the resource loaded once, is
+    written by the token's authority under the client's If-Match; the resource is then current."""
+    context = _context(request)
+    changes = read(read_json(request), named)
+    write(context.tenant, context.authority, named, changes, request.headers.get("If-Match"))
+    return named
 
 
 def _named(request: Request) -> Practitioner:
     """The practitioner the URL names (404 when none), loaded once: the write is applied to it."""
     return _provisioning(request).get(_context(request).tenant, request.matchdict["id"])
-
-
-def _update(request: Request, read: BodyReader, write: UserWrite) -> Response:
-    context = _context(request)
-    practitioner = _named(request)
-    changes = read(read_json(request), practitioner)
-    write(
-        _provisioning(request),
-        context.tenant,
-        context.authority,
-        practitioner,
-        changes,
-        request.headers.get("If-Match"),
-    )
-    return _answer(request, practitioner)
 
 
 @scim_view(route_name="scim_user", request_method="GET")
@@ -162,14 +153,15 @@ def get_user(request: Request) -> Response:
 
 @scim_view(route_name="scim_user", request_method="PUT")
 def replace_user(request: Request) -> Response:
-    return _update(
-        request, lambda body, practitioner: parse_user(body, resource_id=practitioner.id), Provisioning.replace
-    )
+    def whole_user(body: Any, practitioner: Practitioner) -> ScimUser:
+        return parse_user(body, resource_id=practitioner.id)
+
+    return _answer(request, _update(request, _named(request), whole_user, _provisioning(request).replace))
 
 
 @scim_view(route_name="scim_user", request_method="PATCH")
 def patch_user(request: Request) -> Response:
-    return _update(request, translate_patch, Provisioning.patch)
+    return _answer(request, _update(request, _named(request), translate_patch, _provisioning(request).patch))
 
 
 @scim_view(route_name="scim_user", request_method="DELETE")
@@ -226,20 +218,15 @@ def get_group(request: Request) -> Response:
 
 @scim_view(route_name="scim_group", request_method="PUT")
 def replace_group(request: Request) -> Response:
-    context = _context(request)
-    group = _named_group(request)
-    values = parse_group(read_json(request), resource_id=group.id)
-    _groups(request).replace(context.tenant, context.authority, group, values, request.headers.get("If-Match"))
-    return _answer_group(request, group)
+    def whole_group(body: Any, group: ScimGroup) -> GroupValues:
+        return parse_group(body, resource_id=group.id)
+
+    return _answer_group(request, _update(request, _named_group(request), whole_group, _groups(request).replace))
 
 
 @scim_view(route_name="scim_group", request_method="PATCH")
 def patch_group(request: Request) -> Response:
-    context = _context(request)
-    group = _named_group(request)
-    changes = read_group_patch(read_json(request), group)
-    _groups(request).patch(context.tenant, context.authority, group, changes, request.headers.get("If-Match"))
-    return _answer_group(request, group)
+    return _answer_group(request, _update(request, _named_group(request), read_group_patch, _groups(request).patch))
 
 
 @scim_view(route_name="scim_group", request_method="DELETE")

@@ -9,6 +9,8 @@ from typing import Any
 from pyramid.config import Configurator
 from pyramid.router import Router
 from pyramid_retry import mark_error_retryable
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.orm.exc import StaleDataError
 
 from adapters.db import migrate
@@ -26,7 +28,8 @@ FEATURES = ("tenancy", "practitioners", "passwords", "sso", "provisioning")
 def main(global_config: dict[str, Any], **settings: Any) -> Router:
     """The WSGI application, for pserve and for the tests."""
     portal = PortalSettings.load(settings, os.environ)
-    engine = make_engine(portal.database_url)
+    engine = make_engine(portal.database_url, ping_on_checkout=False)
+    retry_on_lost_connections(engine)
     if not migrate.is_up_to_date(engine):
         config_file = os.path.basename((global_config or {}).get("__file__") or "development.ini")
         raise SystemExit(
@@ -41,6 +44,7 @@ def main(global_config: dict[str, Any], **settings: Any) -> Router:
     # request.localizer, in the catalogs' domain (language.py).
     settings.setdefault("jinja2.i18n.domain", DOMAIN)
     settings.setdefault("jinja2.finalize", "entrypoints.web.language.said")
+    settings.setdefault("jinja2.i18n.gettext", "entrypoints.web.language.PageCatalog")
     with Configurator(settings=settings) as config:
         config.registry.portal_settings = portal
         config.registry.db_engine = engine
@@ -52,6 +56,19 @@ def main(global_config: dict[str, Any], **settings: Any) -> Router:
     if portal.mail_backend == "outbox":
         log.info("mail is not sent: the `worker` command writes every message to %s", portal.mail_outbox_dir.resolve())
     return config.make_wsgi_app()
+
+
+def retry_on_lost_connections(engine: Engine) -> None:
+    """Instead of a ping before each request's first statement (a round trip on every request):
+    a statement that finds its pooled connection dropped by the server (a restart, an idle
+    timeout) makes SQLAlchemy discard the pool, and pyramid_retry runs the request again on a new
+    connection. Not a failed COMMIT: whether it took effect is unknown, so it is not repeated."""
+
+    def mark_retryable(context: ExceptionContext) -> None:
+        if context.is_disconnect and context.statement is not None and context.sqlalchemy_exception is not None:
+            mark_error_retryable(context.sqlalchemy_exception)
+
+    event.listen(engine, "handle_error", mark_retryable)
 
 
 def _request_pipeline(config: Configurator) -> None:

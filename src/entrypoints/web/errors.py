@@ -10,6 +10,7 @@ from pyramid.exceptions import BadCSRFOrigin, BadCSRFToken
 from pyramid.httpexceptions import HTTPException, HTTPForbidden, HTTPNotFound, HTTPSeeOther
 from pyramid.request import Request
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
+from pyramid_retry import is_error_retryable
 
 from domain.errors import N_, Message
 from entrypoints.web.tenancy import HostNotServed, NoSuchInstance
@@ -84,5 +85,9 @@ def forbidden(exc: HTTPForbidden, request: Request) -> Any:
 def unexpected(exc: Exception, request: Request) -> Any:
     if isinstance(exc, HTTPException):  # a redirect or an HTTP error raised on purpose
         return exc
+    if is_error_retryable(request, exc):
+        # The request is run again (pyramid_retry): nothing to show, and the page, which reads
+        # the visit, could meet the same failure (a lost database connection).
+        raise exc
     log.exception("unexpected error on %s %s", request.method, request.path)
     return UNEXPECTED.shown(request)

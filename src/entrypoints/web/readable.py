@@ -25,14 +25,21 @@ from pyramid.response import Response
 from pyramid.tweens import INGRESS
 from webob.compat import cgi_FieldStorage
 
+from domain.errors import N_
 from entrypoints.scim.errors import error_response
+from entrypoints.web.forms import sentence
 
 URLENCODED = "application/x-www-form-urlencoded"
 MULTIPART = "multipart/form-data"
 
 
 class Unreadable(Exception):
-    """What in the request is not text the portal can read, in a visitor's words."""
+    """What in the request is not text the portal can read, in a visitor's words (``problem``, a
+    Message: the page says it in the visitor's language, SCIM and a provider's server in English)."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
 
 
 # A provider's server posts its logout tokens here, and reads its refusals as OAuth JSON errors.
@@ -63,16 +70,16 @@ def _check_form(request: Request) -> None:
     if not urlencoded and request.content_type != MULTIPART:
         return
     if request.charset != "UTF-8":  # WebOb's one spelling of every name of UTF-8
-        raise Unreadable(f"the form is sent as {request.charset}; forms are read as UTF-8")
+        raise Unreadable(N_("the form is sent as %(charset)s; forms are read as UTF-8", charset=request.charset))
     try:
         if urlencoded:
             _decode_urlencoded(request.body)
         else:
             _decode_multipart(request, request.body)
     except UnicodeDecodeError:
-        raise Unreadable("the form is not valid UTF-8") from None
+        raise Unreadable(N_("the form is not valid UTF-8")) from None
     except ValueError:  # a multipart body without a usable boundary, or with broken parts
-        raise Unreadable("the form cannot be read") from None
+        raise Unreadable(N_("the form cannot be read")) from None
 
 
 def check_readable(request: Request) -> None:
@@ -80,20 +87,20 @@ def check_readable(request: Request) -> None:
     try:
         path = request.path_info
     except UnicodeDecodeError:
-        raise Unreadable("the address is not valid UTF-8") from None
+        raise Unreadable(N_("the address is not valid UTF-8")) from None
     if "\x00" in path:
-        raise Unreadable("the address contains a NUL character")
+        raise Unreadable(N_("the address contains a NUL character"))
     try:
         query = list(request.GET.items())
     except UnicodeDecodeError:
-        raise Unreadable("the query in the address is not valid UTF-8") from None
+        raise Unreadable(N_("the query in the address is not valid UTF-8")) from None
     if any("\x00" in key or "\x00" in value for key, value in query):
-        raise Unreadable("the query in the address contains a NUL character")
+        raise Unreadable(N_("the query in the address contains a NUL character"))
     try:
         request.cookies.items()
     except UnicodeDecodeError:
         raise Unreadable(
-            "a cookie your browser sent for this site is not valid UTF-8; delete this site's cookies"
+            N_("a cookie your browser sent for this site is not valid UTF-8; delete this site's cookies")
         ) from None
     if not _is_scim(request):  # a SCIM body is JSON, checked by the SCIM API's reader
         _check_form(request)
@@ -108,8 +115,10 @@ def _refusal(request: Request, problem: str) -> Response:
     response = render_to_response(
         "error.jinja2",
         {
-            "title": "This request cannot be read",
-            "message": f"{problem[:1].upper()}{problem[1:]}. Check the address, or go back and send the form again.",
+            "title": N_("This request cannot be read"),
+            "message": sentence(
+                N_("%(problem)s; check the address, or go back and send the form again", problem=problem)
+            ),
             "tenant": None,
             "me": None,
         },
@@ -131,7 +140,7 @@ def readable_input_tween(handler: Callable[[Request], Response], registry: Regis
         try:
             check_readable(request)
         except Unreadable as unreadable:
-            return _refusal(request, str(unreadable))
+            return _refusal(request, unreadable.problem)
         return handler(request)
 
     return tween

@@ -19,7 +19,7 @@ from domain.practitioners.account import AccountSettings, EDITABLE
 from domain.errors import N_, InvalidValue, NotAllowed, UnknownLink
 from domain.tenancy.policy import TenantAuthPolicy
 from domain.sso.sign_in import SingleSignOn
-from domain.practitioners.profile import Salutation
+from domain.practitioners.profile import SALUTATION_NAMES, Salutation
 from entrypoints.web.forms import sentence, text
 from entrypoints.web.language import say_anew
 
@@ -48,7 +48,7 @@ def profile(
         "policy": TenantAuthPolicy.of(request.tenant),
         "form": form if form is not None else {f.value: getattr(me, f.value) or "" for f in EDITABLE},
         "errors": errors or {},
-        "salutations": [s.value for s in Salutation],
+        "salutations": [(s.value, SALUTATION_NAMES[s]) for s in Salutation],
         "notice": request.session.pop_flash(),
         "language": request.identity.language or "",
     }

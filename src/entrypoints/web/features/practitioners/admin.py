@@ -21,7 +21,7 @@ from domain.errors import (
 )
 from domain.tenancy.policy import TenantAuthPolicy
 from domain.practitioners.directory import PAGE_SIZE, PractitionerDirectory
-from domain.practitioners.rights import ModuleRight
+from domain.practitioners.rights import RIGHT_NAMES, ModuleRight
 from entrypoints.web.forms import checked, page_number, query_text, text
 
 
@@ -48,6 +48,7 @@ class PractitionersAdminViews:
             "page": page,
             "pages": max(1, -(-found.total // PAGE_SIZE)),
             "rights": list(ModuleRight),
+            "right_names": RIGHT_NAMES,
             "policy": TenantAuthPolicy.of(self.request.tenant),
             "authority": Authority.of(self.request.identity),  # which buttons each row offers
             "form": {},

@@ -16,6 +16,7 @@ from pyramid.view import view_config, view_defaults
 from domain.errors import N_, DomainError, InvalidValue, NotAllowed, UnknownLink, UnknownPractitioner
 from domain.practitioners.email_change import LINK_DAYS, EmailChange
 from domain.practitioners.linked_identities import LinkedIdentities, after_removal
+from domain.practitioners.rights import rights_listed
 from domain.tenancy.policy import TenantAuthPolicy
 from entrypoints.web.forms import checked, sentence, text
 
@@ -37,6 +38,7 @@ class PractitionerAdminViews:
         return {
             "record": record,
             "p": record.practitioner,
+            "rights_held": rights_listed(record.practitioner.rights),
             "policy": TenantAuthPolicy.of(request.tenant),
             # said here: the template puts it into a translated sentence, where no Message is translated
             "after_removal": request.say(sentence(after_removal(request.tenant, record.practitioner))),

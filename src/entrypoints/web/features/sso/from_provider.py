@@ -76,6 +76,7 @@ def initiate(request: Request) -> Any:
             _same_origin_path(request, _parameter(request, "target_link_uri")),
             RequestLinks(request).redirect_uri(),
             typed_email=_parameter(request, "login_hint")[:320],
+            language=request.locale_name,
         )
     except DomainError as err:
         page = refusal(request, err)

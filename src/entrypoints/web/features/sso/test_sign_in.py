@@ -37,7 +37,11 @@ def start_test(request: Request) -> Any:
         if not provider_id:
             raise HTTPNotFound()
         pending, url = request.find_service(SingleSignOn).begin_test(
-            request.tenant, request.identity, provider_id, RequestLinks(request).redirect_uri()
+            request.tenant,
+            request.identity,
+            provider_id,
+            RequestLinks(request).redirect_uri(),
+            language=request.locale_name,
         )
     except (InvalidValue, UnknownProvider):  # a file, a character no id has, or no such provider here
         raise HTTPNotFound() from None
