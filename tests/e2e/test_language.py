@@ -173,15 +173,20 @@ def test_the_logged_out_pages_speak_the_browsers_language(acme: Portal, language
             assert text in page.text, f"{text!r} not on the {language} page {path}"
 
 
-@pytest.mark.parametrize("language", ["de", "nl", "en"])
-def test_a_practitioners_pages_speak_the_browsers_language(acme: Portal, language: str):
-    app = browser(acme, f"{language};q=0.9, fr")
-    acme.log_in(app, OWNER, PASSWORD)
-    for path, texts in LOGGED_IN[language].items():
+def assert_pages_speak(app: webtest.TestApp, language: str, pages: dict[str, tuple[str, ...]]) -> None:
+    """Each page answers 200 with ``<html lang>`` and each of its texts in ``language``."""
+    for path, texts in pages.items():
         page = app.get(path, status=200)
         assert page.html.find("html")["lang"] == language, path
         for text in texts:
             assert text in page.text, f"{text!r} not on the {language} page {path}"
+
+
+@pytest.mark.parametrize("language", ["de", "nl", "en"])
+def test_a_practitioners_pages_speak_the_browsers_language(acme: Portal, language: str):
+    app = browser(acme, f"{language};q=0.9, fr")
+    acme.log_in(app, OWNER, PASSWORD)
+    assert_pages_speak(app, language, LOGGED_IN[language])
     assert {"first_name", "last_name", "phone", "job_title"} <= set(app.get("/account").forms["account-form"].fields)
 
 
@@ -208,11 +213,7 @@ ADMIN_PAGES = {
 def test_the_admin_pages_speak_the_browsers_language(acme: Portal, language: str):
     app = browser(acme, f"{language};q=0.9, en;q=0.5")
     acme.log_in(app, OWNER, PASSWORD)
-    for path, texts in ADMIN_PAGES[language].items():
-        page = app.get(path, status=200)
-        assert page.html.find("html")["lang"] == language, path
-        for text in texts:
-            assert text in page.text, f"{text!r} not on the {language} page {path}"
+    assert_pages_speak(app, language, ADMIN_PAGES[language])
     listing = app.get("/admin/practitioners", status=200)
     owner = listing.html.find("a", string="Acme Owner") or listing.html.find("tbody").find("a")
     detail = app.get(owner["href"], status=200)

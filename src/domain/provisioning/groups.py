@@ -63,10 +63,11 @@ class GroupProvisioning:
         changes = self._rights_changes(tenant, group, frozenset(), None)
         self._require_may_apply(authority, changes)
         self._groups.add(group)
-        self._apply_rights(tenant, authority, group, changes)
-        self._record(
+        self._done(
             tenant,
             authority,
+            group,
+            changes,
             AuditKind.SCIM_GROUP_CREATED,
             N_("group %(group)r created by %(by)s", group=group.display_name, by=authority.name),
         )
@@ -93,10 +94,11 @@ class GroupProvisioning:
         changes = self._rights_changes(tenant, group, group.member_ids, None, removed=True)
         self._require_may_apply(authority, changes)
         self._groups.remove(group)
-        self._apply_rights(tenant, authority, group, changes)
-        self._record(
+        self._done(
             tenant,
             authority,
+            group,
+            changes,
             AuditKind.SCIM_GROUP_DELETED,
             N_("group %(group)r deleted by %(by)s", group=group.display_name, by=authority.name),
         )
@@ -115,10 +117,11 @@ class GroupProvisioning:
         self._require_may_apply(authority, changes)
         group.apply(values, self._clock.now())
         self._groups.save(group)
-        self._apply_rights(tenant, authority, group, changes)
-        self._record(
+        self._done(
             tenant,
             authority,
+            group,
+            changes,
             AuditKind.SCIM_GROUP_UPDATED,
             N_("group %(group)r updated by %(by)s", group=group.display_name, by=authority.name),
         )
@@ -205,5 +208,15 @@ class GroupProvisioning:
                         tenant, kind, summary(rights_named(rights)), authority.practitioner_id, subject_id=person.id
                     )
 
-    def _record(self, tenant: Tenant, authority: Authority, kind: str, summary: str) -> None:
+    def _done(
+        self,
+        tenant: Tenant,
+        authority: Authority,
+        group: ScimGroup,
+        changes: list[RightsChange],
+        kind: str,
+        summary: str,
+    ) -> None:
+        """The members' rights as the change leaves them (each audited), then the group's own event."""
+        self._apply_rights(tenant, authority, group, changes)
         self._audit.record(tenant, kind, summary, authority.practitioner_id)
