@@ -394,6 +394,25 @@ def test_a_logout_token_whose_keys_cannot_be_fetched_is_answered_temporarily_una
     post_token(sso.portal.browser("acme"), token, 200)
 
 
+def test_a_logout_token_signed_with_a_new_key_while_the_keys_cannot_be_read_is_answered_unavailable(sso, engine):
+    """The provider rotated its key and its JWKS is down: the token cannot be checked now, so the
+    provider is told to send it again (not refused for good, which would leave the session open)."""
+    connect_with_logout(sso)
+    browser, sid = signed_in(sso)  # the portal has read the provider's keys
+    fetched = len(sso.op.requests_to("/jwks"))
+    sso.op.rotate_signing_key(keep_old=False)
+    sso.op.jwks_unreachable("503")
+    token = sso.op.logout_token(sub="ann-sub", sid=sid)
+    server = sso.portal.browser("acme")
+    for _ in range(2):  # a retry within the refresh interval fetches nothing and is answered alike
+        answer = post_token(server, token, 503)
+        assert answer.json["error"] == "temporarily_unavailable" and answer.json["error_description"]
+    assert len(sso.op.requests_to("/jwks")) == fetched + 1
+    assert is_logged_in(browser)
+    with engine.connect() as connection:
+        assert connection.scalar(text("SELECT count(*) FROM logout_token_jtis")) == 0
+
+
 def test_expired_logout_token_ids_are_purged_by_the_clean_up(sso, engine, wsgi_app):
     from adapters.db.housekeeping import Housekeeping
     from adapters.system import SystemClock

@@ -49,6 +49,22 @@ def test_development_ini_links_to_the_port_it_serves_on():
     assert ini["server:main"]["listen"].endswith(":6543")
 
 
+@pytest.mark.parametrize("ini", ["development.ini", "production.ini"])
+def test_no_ini_logs_the_token_responses_pyoidc_writes_at_info(ini):
+    """pyoidc logs whole token responses, ID tokens included, at INFO (the demo provider's answers)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    check = (
+        "import logging, logging.config, sys; logging.config.fileConfig(sys.argv[1]); "
+        "print(logging.getLogger('oic.oic.provider').isEnabledFor(logging.INFO))"
+    )
+    path = Path(__file__).parents[2] / ini
+    done = subprocess.run([sys.executable, "-c", check, str(path)], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
+
+
 @pytest.mark.parametrize(
     "overrides, message",
     [

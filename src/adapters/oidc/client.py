@@ -204,7 +204,14 @@ class PyoidcClient:
         return unsigned_claims(raw_token, LOGOUT_TOKEN)
 
     def signed_claims(self, provider: IdentityProvider, raw_token: str) -> dict[str, Any]:
-        return self._signed(provider, lambda keys: signed_claims(raw_token, keys, LOGOUT_TOKEN), LOGOUT_TOKEN)
+        # A provider sends a back-channel logout again when it is answered "unavailable": a token
+        # signed with a new key while the keys cannot be read must not be refused for good.
+        return self._signed(
+            provider,
+            lambda keys: signed_claims(raw_token, keys, LOGOUT_TOKEN),
+            LOGOUT_TOKEN,
+            unreadable_keys_are_temporary=True,
+        )
 
     def redeem(self, provider: IdentityProvider, redemption: CodeRedemption) -> VerifiedIdentity:
         tokens = self._exchange_code(provider, redemption)
@@ -355,17 +362,28 @@ class PyoidcClient:
             provider, lambda keys: verified_claims(raw, keys, provider, nonce, self._wall_clock()), ID_TOKEN_NAME
         )
 
-    def _signed(self, provider: IdentityProvider, check: Callable[[list[SigningKey]], T], what: str) -> T:
-        """``check`` with the provider's keys; on an unknown key id, with its keys refreshed once."""
+    def _signed(
+        self,
+        provider: IdentityProvider,
+        check: Callable[[list[SigningKey]], T],
+        what: str,
+        unreadable_keys_are_temporary: bool = False,
+    ) -> T:
+        """``check`` with the provider's keys; on an unknown key id, with its keys refreshed once.
+        A refresh that fails refuses the token, or with ``unreadable_keys_are_temporary`` raises
+        ProviderUnavailable (the keys may hold it once they can be read)."""
         try:
             return check(self._keys.keys(provider))
         except UnknownSigningKey:
             # Key rotation: refresh once (rate-limited), then decide; never skip the check.
-            if self._keys.refresh_for_unknown_kid(provider):
+            failure = self._keys.refresh_for_unknown_kid(provider)
+            if failure is None:
                 try:
                     return check(self._keys.keys(provider))
                 except UnknownSigningKey:
                     pass
+            elif unreadable_keys_are_temporary:
+                raise ProviderUnavailable(failure.what) from None
             raise IdentityRejected(
                 N_("%(what)s is signed with a key the provider does not publish", what=what)
             ) from None

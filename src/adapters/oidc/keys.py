@@ -114,7 +114,7 @@ class _ProviderKeys:
     fetched_at: float = NEVER  # last successful fetch
     last_scheduled_attempt: float = NEVER  # last fetch because the keys were missing or old
     last_kid_refresh: float = NEVER  # last fetch because a token named an unknown kid
-    kid_refresh_succeeded: bool = False
+    kid_refresh_failure: ProviderUnavailable | None = None  # why the last of those fetches failed
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -198,16 +198,18 @@ class KeyCache:
                         raise failure
         return store.keys
 
-    def refresh_for_unknown_kid(self, provider: IdentityProvider) -> bool:
-        """Whether the keys may have changed since the token was checked: then check once more."""
+    def refresh_for_unknown_kid(self, provider: IdentityProvider) -> ProviderUnavailable | None:
+        """Fetches the keys again because a token named a kid not among them, at most once per interval
+        (within it, the last refresh's outcome stands). None: the keys may have changed, so check once
+        more; otherwise why they could not be read (the old keys stay)."""
         store = self._store(provider)
         with store.lock:
             now = self._now()
             if now - store.last_kid_refresh < self._min_interval:
-                return store.kid_refresh_succeeded  # a login just refreshed: reuse, fetch nothing
+                return store.kid_refresh_failure  # a login just refreshed: reuse, fetch nothing
             store.last_kid_refresh = now
-            store.kid_refresh_succeeded = self._load(provider, store) is None
-            return store.kid_refresh_succeeded
+            store.kid_refresh_failure = self._load(provider, store)
+            return store.kid_refresh_failure
 
     def _store(self, provider: IdentityProvider) -> _ProviderKeys:
         return self._stores.get((provider.id, provider.settings.jwks_uri))
