@@ -12,12 +12,18 @@ Both apps are served side by side and loaded in turn, ROUNDS bursts each (WARM_U
 then DURATION / ROUNDS seconds counted), so the machine's other load falls on both alike. The ratio
 page/bare is the measure; req/s are printed as information. In-process, the SQL statements of one
 /account GET are counted too, and its writes (there must be none).
+
+The anatomy (in-process, no server, the WSGI app called directly with the same request): the CPU of
+one request of each app, and how much of the page's goes to rendering its Jinja2 template, timed
+around ``jinja2.Template.render``. The bare view renders no template, so bare / (bare + render) bounds
+the in-process ratio of any page that renders this template, whatever the rest of it costs.
 """
 
 from __future__ import annotations
 
 import contextlib
 import http.client
+import io
 import json
 import socket
 import statistics
@@ -28,6 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import webtest
 from sqlalchemy import select
 
@@ -43,6 +50,7 @@ from common import (
     statement_lines,
     verbose,
 )
+from bare_app import bare_app
 from adapters.db import schema  # after common, which puts this checkout's src/ first on the path
 
 BENCH = Path(__file__).resolve().parent
@@ -148,6 +156,84 @@ def statements_of_a_page(portal: Portal, browser: webtest.TestApp) -> None:
         print(statement_lines(counter.statements))
 
 
+def environ(request_headers: dict[str, str]) -> dict[str, Any]:
+    """A WSGI environ of GET PAGE with the browser's Host and cookie, as a server would make it."""
+    return {
+        "REQUEST_METHOD": "GET",
+        "SCRIPT_NAME": "",
+        "PATH_INFO": PAGE,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "10.2.0.1",
+        "HTTP_HOST": request_headers["Host"],
+        "HTTP_COOKIE": request_headers["Cookie"],
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+
+
+def cpu_per_request(app: Any, request_environ: dict[str, Any], n: int = 300) -> float:
+    """CPU seconds of one request of ``app``, called directly (median of 3 runs of n, after a warm-up)."""
+
+    def get() -> None:
+        statuses: list[str] = []
+        body = b"".join(app(dict(request_environ), lambda status, headers, exc_info=None: statuses.append(status)))
+        if not statuses[0].startswith("200") or not body:
+            raise RuntimeError(f"GET {PAGE} answered {statuses[0]}")
+
+    runs = []
+    for _ in range(4):
+        started = time.process_time()
+        for _ in range(n):
+            get()
+        runs.append((time.process_time() - started) / n)
+    return statistics.median(runs[1:])
+
+
+@contextlib.contextmanager
+def render_timer() -> Iterator[list[float]]:
+    """The CPU seconds of each Jinja2 template render while active (the bench's own instrument)."""
+    spent: list[float] = []
+    original = jinja2.Template.render
+
+    def timed(self: jinja2.Template, *args: Any, **kwargs: Any) -> str:
+        started = time.process_time()
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            spent.append(time.process_time() - started)
+
+    jinja2.Template.render = timed  # type: ignore[method-assign]
+    try:
+        yield spent
+    finally:
+        jinja2.Template.render = original  # type: ignore[method-assign]
+
+
+def anatomy(portal: Portal, request_headers: dict[str, str], practitioner_id: str) -> None:
+    """In-process CPU of one request of each app, and the page's part spent rendering its template."""
+    request_environ = environ(request_headers)
+    bare = cpu_per_request(bare_app(portal.settings["sqlalchemy.url"], practitioner_id), request_environ)
+    with render_timer() as spent:
+        page = cpu_per_request(portal.app, request_environ)
+    render = statistics.median(spent)
+    print(f"  in-process CPU of one GET (no server): bare {bare * 1e6:,.0f} µs, page {page * 1e6:,.0f} µs")
+    print(
+        f"    of the page's: rendering its template {render * 1e6:,.0f} µs ({render / bare:.1f}x the bare view's whole"
+        f" request), the rest {(page - render) * 1e6:,.0f} µs ({(page - render) / bare:.1f}x)"
+    )
+    print(
+        f"    so a page rendering this template reaches at most {bare / (bare + render):.2f}x of the bare view"
+        " in-process, however cheap the rest"
+    )
+
+
 def run() -> None:
     with benchmark_portal() as portal:
         heading(f"2. Logged-in page view (GET {PAGE}) against a bare Pyramid view, {THREADS} clients, {DURATION:g} s")
@@ -156,6 +242,7 @@ def run() -> None:
         statements_of_a_page(portal, browsers[0])
         practitioner_id = _practitioner_id(portal, f"p0@{SLUG}.test")
         requests = [headers(portal, browser) for browser in browsers]
+        anatomy(portal, requests[0], practitioner_id)
         for server, label in (("waitress", "waitress (development.ini)"), ("gunicorn", "gunicorn -w 2, gthread x 8")):
             options = {"server": server, "settings": portal.settings, "practitioner_id": practitioner_id}
             page, bare = compare(options, requests)
