@@ -9,8 +9,11 @@ keywords the catalogs are extracted by (babel.cfg, ``make translations``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class Message(str):
@@ -44,6 +47,14 @@ def N_(msgid: str, **values: object) -> Message:
 def Nn_(singular: str, plural: str, count: int, **values: object) -> Message:
     """Marks a text whose form depends on ``count`` (``%(count)s`` names it in the text)."""
     return Message(singular, {"count": count, **values}, plural, count)
+
+
+def known(thing: T | None, missing: Callable[[], Exception]) -> T:
+    """What a lookup found; when it found nothing (None), raises what ``missing`` makes, such as
+    ``known(repository.get(tenant.id, group_id), UnknownGroup)``."""
+    if thing is None:
+        raise missing()
+    return thing
 
 
 class DomainError(Exception):

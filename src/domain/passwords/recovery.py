@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from collections.abc import Callable
 
 from domain.audit import AuditKind, AuditLog, AuditQuery, AuditTrail
-from domain.errors import InvalidResetToken, LoginFailed, LoginThrottled, N_, Nn_, UnknownPractitioner
+from domain.errors import InvalidResetToken, LoginFailed, LoginThrottled, N_, Nn_, UnknownPractitioner, known
 from domain.identifiers import digest
 from domain.passwords.login import FAILED_LOGINS_PER_ACCOUNT, FAILED_LOGINS_PER_ADDRESS, account_bucket, address_bucket
 from domain.passwords.new_password import validate_new_password
@@ -102,9 +102,8 @@ class OwnerRecovery:
 
     def send_link(self, tenant: Tenant) -> Practitioner:
         """Mails the owner a recovery link, whatever the policy; returns the owner it went to."""
-        owner = self._practitioners.get_owner(tenant.id)
-        if owner is None:  # every practice has its owner; nobody else ever gets a recovery link
-            raise UnknownPractitioner()
+        # Every practice has its owner; nobody else ever gets a recovery link.
+        owner = known(self._practitioners.get_owner(tenant.id), UnknownPractitioner)
         token = self._token_source.new_token()
         # A new link supersedes the owner's unused ones, recovery links and password links alike.
         # Every password and recovery link of the owner's; an email change's link is not about signing in.

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from domain.audit import AuditKind, AuditTrail
 from domain.text import in_a_row
-from domain.errors import N_, NotAllowed, UnknownLink
+from domain.errors import N_, NotAllowed, UnknownLink, known
 from domain.ports import IdentityLinkRepository, IdentityProviderRepository
 from domain.practitioners.practitioner import Practitioner
 from domain.practitioners.profile import ProfileField
@@ -72,9 +72,7 @@ class AccountSettings:
         """Removes a link, unless it is the practitioner's last way to log in."""
         TenantAuthPolicy.of(tenant).require_linked_accounts_shown()
         links = self._links.of_practitioner(tenant.id, practitioner.id)
-        link = next((link for link in links if link.id == link_id), None)
-        if link is None:
-            raise UnknownLink()
+        link = known(next((link for link in links if link.id == link_id), None), UnknownLink)
         enabled = {p.id for p in self._providers.list(tenant.id) if p.settings.enabled}
         other_links = sum(1 for other in links if other is not link and other.provider_id in enabled)
         if not TenantAuthPolicy.of(tenant).leaves_a_way_in(other_links, practitioner.has_usable_password):

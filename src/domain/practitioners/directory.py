@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.audit import AuditKind, AuditTrail
-from domain.errors import N_, EmailAlreadyRegistered, InvalidValue, UnknownPractitioner
+from domain.errors import N_, EmailAlreadyRegistered, InvalidValue, UnknownPractitioner, known
 from domain.passwords.new_password import validate_new_password
 from domain.passwords.reset import PasswordReset
 from domain.ports import Clock, Page, PasswordHasher, PractitionerRepository, SessionRevocation
@@ -111,7 +111,4 @@ class PractitionerDirectory:
         self._audit.record(tenant, kind, summary, actor.id, subject_id=about.id)
 
     def _get(self, tenant: Tenant, practitioner_id: str) -> Practitioner:
-        practitioner = self._practitioners.get(tenant.id, practitioner_id)
-        if practitioner is None:
-            raise UnknownPractitioner()
-        return practitioner
+        return known(self._practitioners.get(tenant.id, practitioner_id), UnknownPractitioner)

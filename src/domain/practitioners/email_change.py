@@ -30,6 +30,7 @@ from domain.errors import (
     Nn_,
     NotAllowed,
     UnknownPractitioner,
+    known,
 )
 from domain.identifiers import digest
 from domain.passwords.reset_token import PasswordResetToken, ResetPurpose
@@ -127,9 +128,7 @@ class EmailChange:
 
     def request(self, actor: Practitioner, tenant: Tenant, practitioner_id: str, email: str) -> Practitioner:
         """Stores the new address as pending and mails its link to it; the registered email stays."""
-        practitioner = self._practitioners.get(tenant.id, practitioner_id)
-        if practitioner is None:
-            raise UnknownPractitioner()
+        practitioner = known(self._practitioners.get(tenant.id, practitioner_id), UnknownPractitioner)
         Authority.of(actor).require_may_manage(practitioner)
         if TenantAuthPolicy.of(tenant).is_pseudo_sso:
             raise NotAllowed(PROVIDER_OWNS_EMAIL)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.audit import AuditKind, AuditTrail
-from domain.errors import N_, DomainError, UnknownLink, UnknownPractitioner
+from domain.errors import N_, DomainError, UnknownLink, UnknownPractitioner, known
 from domain.ports import IdentityLinkRepository, IdentityProviderRepository, PractitionerRepository
 from domain.practitioners.authority import Authority
 from domain.practitioners.practitioner import Practitioner
@@ -117,9 +117,8 @@ class LinkedIdentities:
     ) -> tuple[Practitioner, LinkedIdentity]:
         practitioner = self._get(tenant, practitioner_id)
         Authority.of(actor).require_may_manage(practitioner)
-        found = next((i for i in self._identities(tenant, practitioner) if i.link.id == link_id), None)
-        if found is None:
-            raise UnknownLink()
+        identities = self._identities(tenant, practitioner)
+        found = known(next((i for i in identities if i.link.id == link_id), None), UnknownLink)
         if found.last_way_in and not last_way_in_confirmed:
             raise LastWayIn(practitioner.full_name)
         self._links.remove(found.link)
@@ -146,7 +145,4 @@ class LinkedIdentities:
         return [LinkedIdentity(link, providers.get(link.provider_id), last_way_in(link)) for link in links]
 
     def _get(self, tenant: Tenant, practitioner_id: str) -> Practitioner:
-        practitioner = self._practitioners.get(tenant.id, practitioner_id)
-        if practitioner is None:
-            raise UnknownPractitioner()
-        return practitioner
+        return known(self._practitioners.get(tenant.id, practitioner_id), UnknownPractitioner)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from domain.audit import AuditKind, AuditTrail
-from domain.errors import N_, InvalidValue, NotUnique
+from domain.errors import N_, InvalidValue, Message, NotUnique, known
 from domain.ports import Clock, PractitionerRepository, ScimGroupRepository
 from domain.practitioners.authority import Authority
 from domain.practitioners.practitioner import Practitioner
@@ -28,6 +28,14 @@ from domain.provisioning.scim_group import GroupPatch, GroupQuery, GroupValues, 
 from domain.provisioning.version import require_version
 from domain.tenancy.policy import TenantAuthPolicy
 from domain.tenancy.tenant import Tenant
+
+# What the audit trail says of a group's own event, by its kind, given the group's display name and
+# who changed it (each member whose rights change has an event of their own).
+GROUP_EVENTS: dict[str, Callable[[str, str], Message]] = {
+    AuditKind.SCIM_GROUP_CREATED: lambda group, by: N_("group %(group)r created by %(by)s", group=group, by=by),
+    AuditKind.SCIM_GROUP_UPDATED: lambda group, by: N_("group %(group)r updated by %(by)s", group=group, by=by),
+    AuditKind.SCIM_GROUP_DELETED: lambda group, by: N_("group %(group)r deleted by %(by)s", group=group, by=by),
+}
 
 
 @dataclass(frozen=True)
@@ -44,10 +52,7 @@ class GroupProvisioning:
     _clock: Clock
 
     def get(self, tenant: Tenant, group_id: str) -> ScimGroup:
-        group = self._groups.get(tenant.id, group_id)
-        if group is None:
-            raise UnknownGroup()
-        return group
+        return known(self._groups.get(tenant.id, group_id), UnknownGroup)
 
     def search(self, tenant: Tenant, query: GroupQuery, offset: int, limit: int) -> tuple[list[ScimGroup], int]:
         return self._groups.search(tenant.id, query, offset, limit)
@@ -63,14 +68,7 @@ class GroupProvisioning:
         changes = self._rights_changes(tenant, group, frozenset(), None)
         self._require_may_apply(authority, changes)
         self._groups.add(group)
-        self._done(
-            tenant,
-            authority,
-            group,
-            changes,
-            AuditKind.SCIM_GROUP_CREATED,
-            N_("group %(group)r created by %(by)s", group=group.display_name, by=authority.name),
-        )
+        self._done(tenant, authority, group, changes, AuditKind.SCIM_GROUP_CREATED)
         return group
 
     # replace, patch and delete take the group the caller loaded with ``get``, as Provisioning does.
@@ -94,14 +92,7 @@ class GroupProvisioning:
         changes = self._rights_changes(tenant, group, group.member_ids, None, removed=True)
         self._require_may_apply(authority, changes)
         self._groups.remove(group)
-        self._done(
-            tenant,
-            authority,
-            group,
-            changes,
-            AuditKind.SCIM_GROUP_DELETED,
-            N_("group %(group)r deleted by %(by)s", group=group.display_name, by=authority.name),
-        )
+        self._done(tenant, authority, group, changes, AuditKind.SCIM_GROUP_DELETED)
 
     def _update(
         self, tenant: Tenant, authority: Authority, group: ScimGroup, values: GroupValues, if_match: str | None
@@ -117,14 +108,7 @@ class GroupProvisioning:
         self._require_may_apply(authority, changes)
         group.apply(values, self._clock.now())
         self._groups.save(group)
-        self._done(
-            tenant,
-            authority,
-            group,
-            changes,
-            AuditKind.SCIM_GROUP_UPDATED,
-            N_("group %(group)r updated by %(by)s", group=group.display_name, by=authority.name),
-        )
+        self._done(tenant, authority, group, changes, AuditKind.SCIM_GROUP_UPDATED)
         return group
 
     @staticmethod
@@ -209,14 +193,11 @@ class GroupProvisioning:
                     )
 
     def _done(
-        self,
-        tenant: Tenant,
-        authority: Authority,
-        group: ScimGroup,
-        changes: list[RightsChange],
-        kind: str,
-        summary: str,
+        self, tenant: Tenant, authority: Authority, group: ScimGroup, changes: list[RightsChange], kind: str
     ) -> None:
-        """The members' rights as the change leaves them (each audited), then the group's own event."""
+        """The members' rights as the change leaves them (each audited), then the group's own event
+        (``kind``: one of GROUP_EVENTS)."""
         self._apply_rights(tenant, authority, group, changes)
-        self._audit.record(tenant, kind, summary, authority.practitioner_id)
+        self._audit.record(
+            tenant, kind, GROUP_EVENTS[kind](group.display_name, authority.name), authority.practitioner_id
+        )

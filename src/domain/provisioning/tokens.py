@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import hmac
 
 from domain.audit import AuditTrail
-from domain.errors import N_, NotAllowed, UnknownToken
+from domain.errors import N_, NotAllowed, UnknownToken, known
 from domain.identifiers import digest
 from domain.ports import Clock, PractitionerRepository, ScimTokenRepository, TokenSource
 from domain.practitioners.authority import Authority
@@ -62,9 +62,7 @@ class ProvisioningTokens:
         return None if token.created_by is None else self._practitioners.get(tenant.id, token.created_by)
 
     def revoke(self, tenant: Tenant, token_id: str, actor_id: str | None = None) -> ScimToken:
-        token = self._tokens.get(tenant.id, token_id)
-        if token is None:
-            raise UnknownToken()
+        token = known(self._tokens.get(tenant.id, token_id), UnknownToken)
         if token.active:
             token.revoked_at = self._clock.now()
             revoked = N_("SCIM token %(name)r revoked", name=token.name)

@@ -14,6 +14,7 @@ from domain.errors import (
     SsoRefused,
     UnknownPractitioner,
     UnknownProvider,
+    known,
 )
 from domain.ports import (
     Clock,
@@ -47,10 +48,7 @@ class Provisioning:
     _clock: Clock
 
     def get(self, tenant: Tenant, practitioner_id: str) -> Practitioner:
-        practitioner = self._practitioners.get(tenant.id, practitioner_id)
-        if practitioner is None:
-            raise UnknownPractitioner()
-        return practitioner
+        return known(self._practitioners.get(tenant.id, practitioner_id), UnknownPractitioner)
 
     def search(self, tenant: Tenant, query: ScimQuery, offset: int, limit: int) -> tuple[list[Practitioner], int]:
         if query.email is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from domain.audit import AuditKind, AuditTrail
-from domain.errors import N_, InvalidForm, Message, Nn_, ProviderUnavailable, UnknownProvider, UnsafeUrl
+from domain.errors import N_, InvalidForm, Message, Nn_, ProviderUnavailable, UnknownProvider, UnsafeUrl, known
 from domain.text import in_a_row
 from domain.ports import (
     IdentityLinkRepository,
@@ -46,10 +46,7 @@ class ProviderAdministration:
         return self._providers.list(tenant.id)
 
     def provider(self, tenant: Tenant, provider_id: str) -> IdentityProvider:
-        provider = self._providers.get(tenant.id, provider_id)
-        if provider is None:
-            raise UnknownProvider()
-        return provider
+        return known(self._providers.get(tenant.id, provider_id), UnknownProvider)
 
     def discover(self, issuer: str) -> DiscoveredConfiguration:
         """Reads ``<issuer>/.well-known/openid-configuration`` for the admin to review."""

@@ -20,6 +20,7 @@ from domain.errors import (
     NotAllowed,
     SsoRefused,
     UnknownProvider,
+    known,
 )
 from domain.ports import Clock, IdentityProviderClient, IdentityProviderRepository, SecretBox
 from domain.practitioners.practitioner import Practitioner
@@ -102,9 +103,8 @@ class SignInTest:
         """The callback of a test this admin started in this session: refused (raised) otherwise.
         Whatever the provider answered, a result, audited once as passed or failed."""
         tester, test, answer = self._accepted(tenant, admin, pending, callback)
-        provider = self._providers.get(tenant.id, test.provider_id)  # enabled or not: testing comes first
-        if provider is None:
-            raise UnknownProvider()
+        # Enabled or not: testing comes first.
+        provider = known(self._providers.get(tenant.id, test.provider_id), UnknownProvider)
         result = self._checked(tenant, provider, test, answer, redirect_uri)
         name = provider.display_name
         summary = (

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from collections.abc import Mapping
 
 from domain.audit import AuditKind, AuditTrail
-from domain.errors import N_, DomainError, NotAllowed, SsoRefused, UnknownProvider
+from domain.errors import N_, DomainError, NotAllowed, SsoRefused, UnknownProvider, known
 from domain.ports import Clock, IdentityProviderClient, IdentityProviderRepository, SecretBox, TokenSource
 from domain.practitioners.practitioner import Practitioner
 from domain.practitioners.rights import ModuleRight
@@ -72,9 +72,7 @@ class SingleSignOn:
         fresh authorization request as the button, at the enabled provider with that issuer, in
         the language the portal would speak to this browser (``ui_locales``)."""
         chosen = (p for p in self.enabled_providers(tenant) if p.settings.protocol == "oidc" and p.settings.issuer)
-        provider = next((p for p in chosen if p.settings.issuer == issuer), None)
-        if provider is None:
-            raise UnknownProvider()
+        provider = known(next((p for p in chosen if p.settings.issuer == issuer), None), UnknownProvider)
         login_hint = provider.settings.login_hint(typed_email)
         return self._authorize(tenant, provider, redirect_uri, next_path, login_hint, language)
 
@@ -86,9 +84,7 @@ class SingleSignOn:
         asking the provider to speak the admin's page's language (``ui_locales``)."""
         if not admin.holds(ModuleRight.AUTHENTICATION):
             raise NotAllowed(N_("only an administrator of the Authentication module can test a provider"))
-        provider = self._providers.get(tenant.id, provider_id)
-        if provider is None:
-            raise UnknownProvider()
+        provider = known(self._providers.get(tenant.id, provider_id), UnknownProvider)
         return self._authorize(
             tenant, provider, redirect_uri, "/admin/authentication", None, language, tested_by=admin.id
         )

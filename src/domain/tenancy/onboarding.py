@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.audit import AuditKind, AuditTrail
-from domain.errors import N_, TenantAlreadyExists, UnknownTenant
+from domain.errors import N_, TenantAlreadyExists, UnknownTenant, known
 from domain.passwords.new_password import validate_new_password
 from domain.ports import Clock, PasswordHasher, PractitionerRepository, TenantRepository, TokenSource
 from domain.practitioners.practitioner import Practitioner
@@ -64,7 +64,4 @@ class TenantOnboarding:
 
     def owner_of(self, tenant: Tenant) -> Practitioner:
         """Who the operator acts as inside an instance."""
-        owner = self._practitioners.get_owner(tenant.id)
-        if owner is None:
-            raise UnknownTenant(tenant.slug)
-        return owner
+        return known(self._practitioners.get_owner(tenant.id), lambda: UnknownTenant(tenant.slug))

@@ -6,7 +6,8 @@ Errors are raised, never returned (see errors.py), so a failed write is rolled b
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, TypeVar
+from dataclasses import dataclass
+from typing import Any, Callable, Generic, Protocol, TypeVar
 
 from pyramid.request import Request
 from pyramid.response import Response
@@ -16,18 +17,18 @@ from pyramid.view import view_config
 from domain.practitioners.authority import Authority
 from domain.practitioners.practitioner import Practitioner
 from domain.provisioning.groups import GroupProvisioning
-from domain.provisioning.scim_group import GroupQuery, GroupValues, Membership, ScimGroup
+from domain.provisioning.scim_group import GroupQuery, Membership, ScimGroup
 from domain.provisioning.version import etag
-from domain.provisioning.scim_user import ScimQuery, ScimUser
+from domain.provisioning.scim_user import ScimQuery
 from domain.provisioning.users import Provisioning
 from domain.tenancy.tenant import Tenant
 from entrypoints.scim import ScimContext
 from entrypoints.scim.errors import ScimError, json_response
 from entrypoints.scim.filters import parse_user_filter
 from entrypoints.scim.groups import group_resource, parse_group, parse_group_filter, read_group_patch
-from entrypoints.scim.parsing import integer, parse_user, read_json, selection
+from entrypoints.scim.parsing import Selection, integer, parse_user, read_json, selection
 from entrypoints.scim.patch import translate_patch
-from entrypoints.scim.rendering import base_url, list_response, project, user_location, user_resource, user_response
+from entrypoints.scim.rendering import base_url, list_response, project, user_resource, user_response
 from entrypoints.scim.schema import (
     MAX_RESULTS,
     RESOURCE_TYPES,
@@ -48,17 +49,7 @@ def _context(request: Request) -> ScimContext:
     return request.context  # type: ignore[no-any-return]
 
 
-def _provisioning(request: Request) -> Provisioning:
-    return request.find_service(Provisioning)  # type: ignore[no-any-return]
-
-
-def _answer(request: Request, practitioner: Practitioner, status: int = 200, **headers: str) -> Response:
-    wanted = selection(request.GET.get("attributes"), request.GET.get("excludedAttributes"))
-    groups = _groups_of(request, [practitioner]).get(practitioner.id, [])
-    return user_response(request, practitioner, wanted, status, groups, **headers)
-
-
-# ---- /Users -------------------------------------------------------------------------------
+# ---- searches -----------------------------------------------------------------------------
 
 
 def page_bounds(parameters: dict[str, object]) -> tuple[int, int]:
@@ -89,152 +80,226 @@ def search_parameters(request: Request) -> dict[str, object]:
     return parameters
 
 
-def _groups_of(request: Request, practitioners: list[Practitioner]) -> dict[str, list[Membership]]:
-    """The groups of each practitioner, for the read-only ``groups`` attribute: one lookup for them all."""
-    groups: GroupProvisioning = request.find_service(GroupProvisioning)
-    return groups.memberships(_context(request).tenant, {p.id for p in practitioners})
+# ---- /Users and /Groups ----------------------------------------------------------------------
+# One set of endpoints serves both, with the same authentication, errors, ETags, pagination and
+# filter rules; a ResourceType holds what differs: the service, the readers, the rendering.
 
 
-@scim_view(route_name="scim_users", request_method="GET")
-@scim_view(route_name="scim_users_search", request_method="POST")
-def search_users(request: Request) -> Response:
-    """A GET with query parameters, or a POST .search with a SearchRequest body (RFC 7644 §3.4.3)."""
-    parameters = search_parameters(request)
-    context = _context(request)
-    start_index, count = page_bounds(parameters)
-    text = filter_text(parameters)
-    query, satisfiable = parse_user_filter(text) if text else (ScimQuery(), True)
-    practitioners, total = (
-        _provisioning(request).search(context.tenant, query, start_index - 1, count) if satisfiable else ([], 0)
-    )
-    wanted = selection(parameters.get("attributes"), parameters.get("excludedattributes"))
-    groups = _groups_of(request, practitioners)
-    resources = [project(user_resource(request, p, groups.get(p.id, [])), wanted) for p in practitioners]
-    return json_response(list_response(resources, total, start_index))
+class Identified(Protocol):
+    """What a URL names: its id is in the URL, in a Location and in the body of a PUT."""
+
+    @property
+    def id(self) -> str: ...
 
 
-@scim_view(route_name="scim_users", request_method="POST")
-def create_user(request: Request) -> Response:
-    context = _context(request)
-    user = parse_user(read_json(request))
-    practitioner = _provisioning(request).create(context.tenant, context.authority, user)
-    return _answer(request, practitioner, 201, Location=user_location(request, practitioner))
+Resource = TypeVar("Resource", bound=Identified)  # what a URL names: a Practitioner, a ScimGroup
+Query = TypeVar("Query")  # a search's criteria
+Whole = TypeVar("Whole")  # a whole resource as a client sends it: the body of a POST or a PUT
+Changes = TypeVar("Changes")  # what a PATCH body asks of a resource
+Query_contra = TypeVar("Query_contra", contravariant=True)
+Whole_contra = TypeVar("Whole_contra", contravariant=True)
+Changes_contra = TypeVar("Changes_contra", contravariant=True)
 
 
-# ---- /Users/{id} --------------------------------------------------------------------------
+class ResourceService(Protocol[Resource, Query_contra, Whole_contra, Changes_contra]):
+    """The domain service of a resource type: Provisioning (Users), GroupProvisioning (Groups)."""
 
-Named = TypeVar("Named", Practitioner, ScimGroup)  # what the URL names, loaded once
-Changes = TypeVar("Changes")  # what a PUT or PATCH body asks of it
+    def get(self, tenant: Tenant, resource_id: str, /) -> Resource: ...
+
+    def search(self, tenant: Tenant, query: Query_contra, offset: int, limit: int, /) -> tuple[list[Resource], int]: ...
+
+    def create(self, tenant: Tenant, authority: Authority, values: Whole_contra, /) -> Resource: ...
+
+    def replace(
+        self, tenant: Tenant, authority: Authority, resource: Resource, values: Whole_contra, if_match: str | None, /
+    ) -> object: ...
+
+    def patch(
+        self, tenant: Tenant, authority: Authority, resource: Resource, changes: Changes_contra, if_match: str | None, /
+    ) -> object: ...
+
+    def delete(self, tenant: Tenant, authority: Authority, resource: Resource, if_match: str | None, /) -> None: ...
+
+
+Asked = TypeVar("Asked")  # what a PUT or PATCH body asks of a resource: the whole, or changes
 
 
 def _update(
     request: Request,
-    named: Named,
-    read: Callable[[Any, Named], Changes],
-    write: Callable[[Tenant, Authority, Named, Changes, str | None], object],
-) -> Named:
-    """A PUT or PATCH of Users or Groups: the body, read against the resource loaded once, is
-    written by the token's authority under the client's If-Match; the resource is then current."""
+    named: Resource,
+    read: Callable[[object, Resource], Asked],
+    write: Callable[[Tenant, Authority, Resource, Asked, str | None], object],
+) -> Resource:
+    """A PUT or PATCH: the body, read against the resource loaded once, is written by the token's
+    authority under the client's If-Match; the resource is then current."""
     context = _context(request)
     changes = read(read_json(request), named)
     write(context.tenant, context.authority, named, changes, request.headers.get("If-Match"))
     return named
 
 
-def _named(request: Request) -> Practitioner:
-    """The practitioner the URL names (404 when none), loaded once: the write is applied to it."""
-    return _provisioning(request).get(_context(request).tenant, request.matchdict["id"])
+@dataclass(frozen=True)
+class ResourceType(Generic[Resource, Query, Whole, Changes]):
+    """One resource type as its endpoints serve it. Errors are the service's and the readers'
+    (404 for an unknown id, 400 for a bad body); a write is checked against the client's If-Match."""
+
+    segment: str  # its collection in URLs: Users, Groups
+    service: type[ResourceService[Resource, Query, Whole, Changes]]  # found per request
+    read: Callable[[object, str | None], Whole]  # a whole body, for a new resource (None) or the URL's id
+    read_patch: Callable[[object, Resource], Changes]  # a PATCH body, read against the resource it changes
+    read_filter: Callable[[str], tuple[Query, bool]]  # a filter: its query, and whether anything can match
+    unfiltered: Query  # the query of a search without a filter
+    render: Callable[[Request, list[Resource]], list[dict[str, Any]]]  # what a search lists, unprojected
+    respond: Callable[[Request, Resource, Selection, int, dict[str, str]], Response]  # one, with its ETag
+
+    def _service(self, request: Request) -> ResourceService[Resource, Query, Whole, Changes]:
+        return request.find_service(self.service)  # type: ignore[no-any-return]
+
+    def _answer(self, request: Request, resource: Resource, status: int = 200, **headers: str) -> Response:
+        wanted = selection(request.GET.get("attributes"), request.GET.get("excludedAttributes"))
+        return self.respond(request, resource, wanted, status, headers)
+
+    def _named(self, request: Request) -> Resource:
+        """The resource the URL names (404 when none), loaded once: the write is applied to it."""
+        return self._service(request).get(_context(request).tenant, request.matchdict["id"])
+
+    def search(self, request: Request) -> Response:
+        """A GET with query parameters, or a POST .search with a SearchRequest body (RFC 7644 §3.4.3)."""
+        parameters = search_parameters(request)
+        start_index, count = page_bounds(parameters)
+        text = filter_text(parameters)
+        query, satisfiable = self.read_filter(text) if text else (self.unfiltered, True)
+        tenant = _context(request).tenant
+        found, total = self._service(request).search(tenant, query, start_index - 1, count) if satisfiable else ([], 0)
+        wanted = selection(parameters.get("attributes"), parameters.get("excludedattributes"))
+        resources = [project(resource, wanted) for resource in self.render(request, found)]
+        return json_response(list_response(resources, total, start_index))
+
+    def create(self, request: Request) -> Response:
+        context = _context(request)
+        created = self._service(request).create(context.tenant, context.authority, self.read(read_json(request), None))
+        return self._answer(request, created, 201, Location=f"{base_url(request)}/{self.segment}/{created.id}")
+
+    def get(self, request: Request) -> Response:
+        return self._answer(request, self._named(request))
+
+    def replace(self, request: Request) -> Response:
+        def whole(body: object, resource: Resource) -> Whole:
+            return self.read(body, resource.id)
+
+        return self._answer(request, _update(request, self._named(request), whole, self._service(request).replace))
+
+    def patch(self, request: Request) -> Response:
+        return self._answer(
+            request, _update(request, self._named(request), self.read_patch, self._service(request).patch)
+        )
+
+    def delete(self, request: Request) -> Response:
+        context = _context(request)
+        resource = self._named(request)
+        self._service(request).delete(context.tenant, context.authority, resource, request.headers.get("If-Match"))
+        return Response(status=204)
 
 
-@scim_view(route_name="scim_user", request_method="GET")
-def get_user(request: Request) -> Response:
-    return _answer(request, _named(request))
+def _groups_of(request: Request, practitioners: list[Practitioner]) -> dict[str, list[Membership]]:
+    """The groups of each practitioner, for the read-only ``groups`` attribute: one lookup for them all."""
+    groups: GroupProvisioning = request.find_service(GroupProvisioning)
+    return groups.memberships(_context(request).tenant, {p.id for p in practitioners})
 
 
-@scim_view(route_name="scim_user", request_method="PUT")
-def replace_user(request: Request) -> Response:
-    def whole_user(body: Any, practitioner: Practitioner) -> ScimUser:
-        return parse_user(body, resource_id=practitioner.id)
-
-    return _answer(request, _update(request, _named(request), whole_user, _provisioning(request).replace))
+def _listed_users(request: Request, practitioners: list[Practitioner]) -> list[dict[str, Any]]:
+    groups = _groups_of(request, practitioners)
+    return [user_resource(request, p, groups.get(p.id, [])) for p in practitioners]
 
 
-@scim_view(route_name="scim_user", request_method="PATCH")
-def patch_user(request: Request) -> Response:
-    return _answer(request, _update(request, _named(request), translate_patch, _provisioning(request).patch))
+def _user_response(
+    request: Request, practitioner: Practitioner, wanted: Selection, status: int, headers: dict[str, str]
+) -> Response:
+    groups = _groups_of(request, [practitioner]).get(practitioner.id, [])
+    return user_response(request, practitioner, wanted, status, groups, **headers)
 
 
-@scim_view(route_name="scim_user", request_method="DELETE")
-def delete_user(request: Request) -> Response:
-    context = _context(request)
-    practitioner = _named(request)
-    _provisioning(request).delete(context.tenant, context.authority, practitioner, request.headers.get("If-Match"))
-    return Response(status=204)
+def _listed_groups(request: Request, groups: list[ScimGroup]) -> list[dict[str, Any]]:
+    return [group_resource(base_url(request), group) for group in groups]
 
 
-# ---- /Groups: the same authentication, errors, ETags, pagination and filter rules as /Users ----
-
-
-def _groups(request: Request) -> GroupProvisioning:
-    return request.find_service(GroupProvisioning)  # type: ignore[no-any-return]
-
-
-def _answer_group(request: Request, group: ScimGroup, status: int = 200, **headers: str) -> Response:
-    wanted = selection(request.GET.get("attributes"), request.GET.get("excludedAttributes"))
+def _group_response(
+    request: Request, group: ScimGroup, wanted: Selection, status: int, headers: dict[str, str]
+) -> Response:
     body = project(group_resource(base_url(request), group), wanted)
     return json_response(body, status, {"ETag": etag(group), **headers})
 
 
-def _named_group(request: Request) -> ScimGroup:
-    """The group the URL names (404 when none), loaded once: the write is applied to it."""
-    return _groups(request).get(_context(request).tenant, request.matchdict["id"])
+USERS = ResourceType(
+    segment="Users",
+    service=Provisioning,
+    read=parse_user,
+    read_patch=translate_patch,
+    read_filter=parse_user_filter,
+    unfiltered=ScimQuery(),
+    render=_listed_users,
+    respond=_user_response,
+)
+GROUPS = ResourceType(
+    segment="Groups",
+    service=GroupProvisioning,
+    read=parse_group,
+    read_patch=read_group_patch,
+    read_filter=parse_group_filter,
+    unfiltered=GroupQuery(),
+    render=_listed_groups,
+    respond=_group_response,
+)
+SERVED: dict[str, ResourceType[Any, Any, Any, Any]] = {
+    "scim_users": USERS,
+    "scim_users_search": USERS,
+    "scim_user": USERS,
+    "scim_groups": GROUPS,
+    "scim_groups_search": GROUPS,
+    "scim_group": GROUPS,
+}
 
 
+def _served(request: Request) -> ResourceType[Any, Any, Any, Any]:
+    return SERVED[request.matched_route.name]
+
+
+@scim_view(route_name="scim_users", request_method="GET")
+@scim_view(route_name="scim_users_search", request_method="POST")
 @scim_view(route_name="scim_groups", request_method="GET")
 @scim_view(route_name="scim_groups_search", request_method="POST")
-def search_groups(request: Request) -> Response:
-    parameters = search_parameters(request)
-    start_index, count = page_bounds(parameters)
-    text = filter_text(parameters)
-    query, satisfiable = parse_group_filter(text) if text else (GroupQuery(), True)
-    tenant = _context(request).tenant
-    groups, total = _groups(request).search(tenant, query, start_index - 1, count) if satisfiable else ([], 0)
-    wanted = selection(parameters.get("attributes"), parameters.get("excludedattributes"))
-    resources = [project(group_resource(base_url(request), group), wanted) for group in groups]
-    return json_response(list_response(resources, total, start_index))
+def search_resources(request: Request) -> Response:
+    return _served(request).search(request)
 
 
+@scim_view(route_name="scim_users", request_method="POST")
 @scim_view(route_name="scim_groups", request_method="POST")
-def create_group(request: Request) -> Response:
-    context = _context(request)
-    group = _groups(request).create(context.tenant, context.authority, parse_group(read_json(request)))
-    return _answer_group(request, group, 201, Location=f"{base_url(request)}/Groups/{group.id}")
+def create_resource(request: Request) -> Response:
+    return _served(request).create(request)
 
 
+@scim_view(route_name="scim_user", request_method="GET")
 @scim_view(route_name="scim_group", request_method="GET")
-def get_group(request: Request) -> Response:
-    return _answer_group(request, _named_group(request))
+def get_resource(request: Request) -> Response:
+    return _served(request).get(request)
 
 
+@scim_view(route_name="scim_user", request_method="PUT")
 @scim_view(route_name="scim_group", request_method="PUT")
-def replace_group(request: Request) -> Response:
-    def whole_group(body: Any, group: ScimGroup) -> GroupValues:
-        return parse_group(body, resource_id=group.id)
-
-    return _answer_group(request, _update(request, _named_group(request), whole_group, _groups(request).replace))
+def replace_resource(request: Request) -> Response:
+    return _served(request).replace(request)
 
 
+@scim_view(route_name="scim_user", request_method="PATCH")
 @scim_view(route_name="scim_group", request_method="PATCH")
-def patch_group(request: Request) -> Response:
-    return _answer_group(request, _update(request, _named_group(request), read_group_patch, _groups(request).patch))
+def patch_resource(request: Request) -> Response:
+    return _served(request).patch(request)
 
 
+@scim_view(route_name="scim_user", request_method="DELETE")
 @scim_view(route_name="scim_group", request_method="DELETE")
-def delete_group(request: Request) -> Response:
-    context = _context(request)
-    group = _named_group(request)
-    _groups(request).delete(context.tenant, context.authority, group, request.headers.get("If-Match"))
-    return Response(status=204)
+def delete_resource(request: Request) -> Response:
+    return _served(request).delete(request)
 
 
 # ---- discovery ----------------------------------------------------------------------------
