@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import io
 import json
 import socket
 import statistics
@@ -43,12 +42,15 @@ from common import (
     Portal,
     StatementCounter,
     benchmark_portal,
+    call,
+    cookie_header,
     count_line,
     goal_line,
     heading,
     populate,
     statement_lines,
     verbose,
+    wsgi_get,
 )
 from bare_app import bare_app
 from adapters.db import schema  # after common, which puts this checkout's src/ first on the path
@@ -71,8 +73,7 @@ def logged_in(portal: Portal, n: int) -> webtest.TestApp:
 
 
 def headers(portal: Portal, browser: webtest.TestApp) -> dict[str, str]:
-    cookie = "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
-    return {"Host": portal.host(SLUG), "Cookie": cookie}
+    return {"Host": portal.host(SLUG), "Cookie": cookie_header(browser.cookies)}
 
 
 def free_port() -> int:
@@ -156,36 +157,13 @@ def statements_of_a_page(portal: Portal, browser: webtest.TestApp) -> None:
         print(statement_lines(counter.statements))
 
 
-def environ(request_headers: dict[str, str]) -> dict[str, Any]:
-    """A WSGI environ of GET PAGE with the browser's Host and cookie, as a server would make it."""
-    return {
-        "REQUEST_METHOD": "GET",
-        "SCRIPT_NAME": "",
-        "PATH_INFO": PAGE,
-        "QUERY_STRING": "",
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "10.2.0.1",
-        "HTTP_HOST": request_headers["Host"],
-        "HTTP_COOKIE": request_headers["Cookie"],
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(),
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-    }
-
-
 def cpu_per_request(app: Any, request_environ: dict[str, Any], n: int = 300) -> float:
     """CPU seconds of one request of ``app``, called directly (median of 3 runs of n, after a warm-up)."""
 
     def get() -> None:
-        statuses: list[str] = []
-        body = b"".join(app(dict(request_environ), lambda status, headers, exc_info=None: statuses.append(status)))
-        if not statuses[0].startswith("200") or not body:
-            raise RuntimeError(f"GET {PAGE} answered {statuses[0]}")
+        status, _ = call(app, request_environ)
+        if not status.startswith("200"):
+            raise RuntimeError(f"GET {PAGE} answered {status}")
 
     runs = []
     for _ in range(4):
@@ -218,7 +196,7 @@ def render_timer() -> Iterator[list[float]]:
 
 def anatomy(portal: Portal, request_headers: dict[str, str], practitioner_id: str) -> None:
     """In-process CPU of one request of each app, and the page's part spent rendering its template."""
-    request_environ = environ(request_headers)
+    request_environ = wsgi_get(request_headers["Host"], PAGE, request_headers["Cookie"], "10.2.0.1")
     bare = cpu_per_request(bare_app(portal.settings["sqlalchemy.url"], practitioner_id), request_environ)
     with render_timer() as spent:
         page = cpu_per_request(portal.app, request_environ)
