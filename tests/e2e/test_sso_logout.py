@@ -19,6 +19,8 @@ from jwkest.jwk import SYMKey
 from jwkest.jws import JWS
 from sqlalchemy import Engine, text
 
+from entrypoints.openid_provider.keys import signing_jwk
+from entrypoints.openid_provider.logout import logout_token_claims, signed_logout_token
 from tests.e2e.conftest import BASE_DOMAIN
 from tests.e2e.sso import (  # noqa: F401  (fixtures)
     CLIENT_ID,
@@ -533,3 +535,37 @@ def test_the_initiation_takes_no_code_state_or_token_and_starts_afresh(sso):
     tokens_redeemed = len(sso.op.requests_to("/token"))
     assert browser.get(stolen, status="*").status_int == 400  # nor does the code work with the new state
     assert len(sso.op.requests_to("/token")) == tokens_redeemed and not is_logged_in(browser)
+
+
+# --- what the provider signs is answered as Back-Channel Logout 1.0 2.8 says: 200 or a readable 400,
+# never a 500 it would take for an outage and send again ------------------------------------------
+
+
+def test_a_logout_token_whose_jti_is_no_text_is_refused_with_a_json_error(sso):
+    connect_with_logout(sso)
+    browser, sid = signed_in(sso)
+    token = sso.op.logout_token(sub="ann-sub", sid=sid, jti="\ud800")  # JSON's "\ud800": a lone surrogate
+    answer = post_token(sso.portal.browser("acme"), token, 400)
+    assert answer.json["error"] == "invalid_request" and "jti" in answer.json["error_description"]
+    assert is_logged_in(browser)
+
+
+def test_a_logout_token_expiring_beyond_any_clock_is_answered(sso):
+    """An exp no float can hold (JSON integers have no limit): not expired; its age is what counts."""
+    connect_with_logout(sso)
+    browser, sid = signed_in(sso)
+    post_token(sso.portal.browser("acme"), sso.op.logout_token(sub="ann-sub", sid=sid, exp=10**400), 200)
+    assert not is_logged_in(browser)
+
+
+def test_a_logout_token_signed_with_another_providers_key_is_refused_for_good(sso):
+    connect_with_logout(sso)
+    browser, sid = signed_in(sso)  # the portal has read this provider's keys
+    another_providers_key = signing_jwk(7, name="another-provider")
+    token = signed_logout_token(logout_token_claims(sso.op.issuer, CLIENT_ID, "ann-sub", sid), another_providers_key)
+    fetched = len(sso.op.requests_to("/jwks"))
+    answer = post_token(sso.portal.browser("acme"), token, 400)
+    assert answer.json["error"] == "invalid_request"
+    assert "does not publish" in answer.json["error_description"]
+    assert len(sso.op.requests_to("/jwks")) == fetched + 1  # looked again once, for a rotated key
+    assert is_logged_in(browser)

@@ -27,6 +27,7 @@ from domain.practitioners.practitioner import Practitioner
 from domain.sso.identity import MAX_CLAIM_LENGTH, ProviderSession, usable_claim
 from domain.sso.provider import IdentityProvider
 from domain.tenancy.tenant import Tenant
+from domain.text import is_storable
 
 BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 CLOCK_LEEWAY = timedelta(seconds=60)  # clock difference tolerated between us and the provider
@@ -129,7 +130,8 @@ class LogoutToken:
                 raise LogoutTokenRefused(f"the {name} claim is not a text of 1 to {MAX_CLAIM_LENGTH} characters")
         if sid is None and subject is None:
             raise LogoutTokenRefused("the token names neither a session (sid) nor a subject (sub)")
-        if not isinstance(jti, str) or not jti or len(jti) > 1000:
+        # storable: a lone surrogate (JSON's "\ud800") has no UTF-8 form for the replay store's digest
+        if not isinstance(jti, str) or not jti or len(jti) > 1000 or not is_storable(jti):
             raise LogoutTokenRefused("the token has no usable jti")
         return cls(sid, subject, jti, issued_at)
 
@@ -155,7 +157,8 @@ def _check_times(claims: Mapping[str, Any], now: datetime) -> datetime:
         raise LogoutTokenRefused("the token was issued in the future (iat)")
     if issued < moment - (LOGOUT_TOKEN_MAX_AGE + CLOCK_LEEWAY).total_seconds():
         raise LogoutTokenRefused("the token was issued too long ago (iat)")
-    if expires is not None and (not is_instant(expires) or expires + CLOCK_LEEWAY.total_seconds() <= moment):
+    # compared, never added to: a JSON integer beyond any float would overflow the sum
+    if expires is not None and (not is_instant(expires) or expires <= moment - CLOCK_LEEWAY.total_seconds()):
         raise LogoutTokenRefused("the token has expired (exp)")
     return datetime.fromtimestamp(issued, timezone.utc)
 

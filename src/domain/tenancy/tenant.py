@@ -152,10 +152,12 @@ class Tenant:
     @property
     def zone(self) -> ZoneInfo:
         """The zone the practice's dates and times are shown and filtered in: ``time_zone``, or the
-        default where the stored name names no zone this system knows (a row written by hand)."""
+        default where the stored name names no zone this system knows (a row written by hand): not
+        found, not a key (``../x``), not a zone file (``zone.tab``), or no file at all (``Europe``, a
+        directory: an OSError)."""
         try:
             return ZoneInfo(self.time_zone)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             return ZoneInfo(DEFAULT_TIME_ZONE)
 
     @classmethod
