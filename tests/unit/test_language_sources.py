@@ -261,6 +261,8 @@ def test_no_default_language_leaves_it_to_the_browser(world, acme, settings):
         ("de", "europe/berlin", {"time_zone"}),
         ("de", "", {"time_zone"}),
         ("de", "../../etc/passwd", {"time_zone"}),
+        ("de", "localtime", {"time_zone"}),  # the server's own zone: dates would follow its setting
+        ("de", "Factory", {"time_zone"}),
         ("xx", "Nowhere", {"default_language", "time_zone"}),
     ],
 )

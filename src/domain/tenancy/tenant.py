@@ -105,10 +105,15 @@ class AuthSettings:
 DEFAULT_TIME_ZONE = "Europe/Berlin"
 
 
+# Files of the system's zone database that name no place: "localtime" is the server's own zone (a
+# practice's dates would follow whatever the server is set to), "Factory" a placeholder zone.
+NOT_PLACES = frozenset({"localtime", "Factory", "posixrules"})
+
+
 @cache
 def time_zone_names() -> tuple[str, ...]:
     """Every IANA time zone name the system's database knows, sorted; read once (about 600)."""
-    return tuple(sorted(available_timezones()))
+    return tuple(sorted(available_timezones() - NOT_PLACES))
 
 
 def time_zone_problem(zone: str) -> Message | None:
