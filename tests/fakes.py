@@ -230,6 +230,14 @@ class FakeSessionRevocation:
         self.open = {k: s for k, s in self.open.items() if not named(s)}
         return before - len(self.open)
 
+    def stop_following(self, tenant_id: str, provider_id: str) -> int:
+        def follows(s: OpenSession) -> bool:
+            return s.tenant_id == tenant_id and s.through is not None and s.through.provider_id == provider_id
+
+        following = {k for k, s in self.open.items() if follows(s)}
+        self.open = {k: replace(s, through=None) if k in following else s for k, s in self.open.items()}
+        return len(following)
+
 
 class FakeLogoutTokenReplays:
     def __init__(self) -> None:

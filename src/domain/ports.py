@@ -104,6 +104,11 @@ class SessionRevocation(Protocol):
         """Ends the tenant's sessions opened through the provider with that provider session id
         and subject (each only where given; at least one is); returns how many ended."""
 
+    def stop_following(self, tenant_id: str, provider_id: str) -> int:
+        """The tenant's sessions opened through the provider stay open but no longer follow it: their
+        logout stays in the portal, no logout token names them, and their ID token is forgotten;
+        returns how many."""
+
 
 class LogoutTokenReplays(Protocol):
     def first_use(self, tenant_id: str, provider_id: str, jti_digest: str, until: datetime) -> bool:

@@ -22,6 +22,7 @@ from adapters.db.repositories import SqlPractitionerRepository, SqlTenantReposit
 from adapters.db.web_sessions import SessionRow, SqlSessionRevocation, SqlWebSessionStore
 from domain.ports import SessionRevocation
 from domain.practitioners.practitioner import LoginMethod, Practitioner
+from domain.sso.identity import ProviderSession
 from domain.tenancy.tenant import Tenant
 from tests.conftest import DATABASES, empty_all_tables
 from tests.contract.conftest import ContractDatabases
@@ -38,9 +39,18 @@ class Sessions(Protocol):
     def know(self, tenant: Tenant, *people: Practitioner) -> None:
         """The tenant and its people exist where the sessions are kept."""
 
-    def open_session(self, tenant_id: str, practitioner_id: str | None, method: LoginMethod | None) -> str: ...
+    def open_session(
+        self,
+        tenant_id: str,
+        practitioner_id: str | None,
+        method: LoginMethod | None,
+        through: ProviderSession | None = None,
+    ) -> str: ...
 
     def is_open(self, session_id: str) -> bool: ...
+
+    def follows(self, session_id: str) -> str | None:
+        """The provider an open session follows, None when it follows none."""
 
     def commit(self) -> None: ...
 
@@ -49,11 +59,21 @@ class InMemory:
     def __init__(self) -> None:
         self.revocation = FakeSessionRevocation()
 
-    def open_session(self, tenant_id: str, practitioner_id: str | None, method: LoginMethod | None) -> str:
-        return self.revocation.open_session(tenant_id, practitioner_id, method)
+    def open_session(
+        self,
+        tenant_id: str,
+        practitioner_id: str | None,
+        method: LoginMethod | None,
+        through: ProviderSession | None = None,
+    ) -> str:
+        return self.revocation.open_session(tenant_id, practitioner_id, method, through)
 
     def is_open(self, session_id: str) -> bool:
         return self.revocation.is_open(session_id)
+
+    def follows(self, session_id: str) -> str | None:
+        through = self.revocation.open[session_id].through
+        return None if through is None else through.provider_id
 
     def know(self, tenant: Tenant, *people: Practitioner) -> None:
         """Sessions in memory need nobody to exist."""
@@ -84,15 +104,26 @@ class InDatabase:
         for person in people:
             SqlPractitionerRepository(self._session).add(person)
 
-    def open_session(self, tenant_id: str, practitioner_id: str | None, method: LoginMethod | None) -> str:
+    def open_session(
+        self,
+        tenant_id: str,
+        practitioner_id: str | None,
+        method: LoginMethod | None,
+        through: ProviderSession | None = None,
+    ) -> str:
         session_id = secrets.token_hex(32)
         self._slug_of[session_id] = self._slugs[tenant_id]
-        row = SessionRow(practitioner_id, method.value if method else None, {}, NOW, NOW + timedelta(hours=1))
+        method_value = method.value if method else None
+        row = SessionRow(practitioner_id, method_value, {}, NOW, NOW + timedelta(hours=1), through)
         self._store.save(session_id, tenant_id, row, new=True)
         return session_id
 
     def is_open(self, session_id: str) -> bool:
         return self._store.visit(self._slug_of[session_id], session_id, NOW).session is not None
+
+    def follows(self, session_id: str) -> str | None:
+        stored = self._store.visit(self._slug_of[session_id], session_id, NOW).session
+        return None if stored is None or stored.through is None else stored.through.provider_id
 
     def commit(self) -> None:
         self._manager.commit()
@@ -168,3 +199,56 @@ def test_ending_the_sessions_opened_one_way_ends_exactly_those_of_that_tenant(se
     sessions.revocation.end_sessions_opened_by(opened.beta, SSO)
     sessions.commit()
     assert opened.still_open(sessions) == {"ann by sso", "acme visitor", "cleo by password"}
+
+
+# ---- sessions opened through an identity provider ------------------------------------------------
+
+
+@pytest.fixture
+def through_providers(sessions: Sessions, opened: Opened) -> Opened:
+    """Besides ``opened``: Ann twice through provider "idp-1" (sids s1, s2), once through "idp-2",
+    and Cleo of Beta through "idp-1" (another practice's provider id, the same string)."""
+    through = {
+        "ann at idp-1 s1": (opened.acme, ProviderSession("idp-1", "ann-sub", "s1", "token-1")),
+        "ann at idp-1 s2": (opened.acme, ProviderSession("idp-1", "ann-sub", "s2", "token-2")),
+        "ann at idp-2": (opened.acme, ProviderSession("idp-2", "ann-sub", "s1", "token-3")),
+        "cleo at idp-1": (opened.beta, ProviderSession("idp-1", "ann-sub", "s1", "token-4")),
+    }
+    for whose, (tenant_id, provider_session) in through.items():
+        opened.sessions[whose] = sessions.open_session(tenant_id, opened.ann, SSO, provider_session)
+    sessions.commit()
+    return opened
+
+
+def test_a_logout_token_ends_the_sessions_of_its_sid_at_that_provider_in_that_tenant(
+    sessions: Sessions, through_providers: Opened
+):
+    opened = through_providers
+    assert sessions.revocation.end_provider_sessions(opened.acme, "idp-1", "s1", "ann-sub") == 1
+    sessions.commit()
+    assert {"ann at idp-1 s1"} == set(opened.sessions) - opened.still_open(sessions)
+    assert sessions.revocation.end_provider_sessions(opened.acme, "idp-1", None, "ann-sub") == 1
+    sessions.commit()
+    assert {"ann at idp-1 s1", "ann at idp-1 s2"} == set(opened.sessions) - opened.still_open(sessions)
+
+
+def test_a_provider_no_longer_followed_leaves_its_sessions_open_and_unnamed_by_logout_tokens(
+    sessions: Sessions, through_providers: Opened
+):
+    opened = through_providers
+    assert sessions.revocation.stop_following(opened.acme, "idp-1") == 2
+    sessions.commit()
+    assert opened.still_open(sessions) == set(opened.sessions)
+    following = {whose: sessions.follows(session_id) for whose, session_id in opened.sessions.items()}
+    assert following == {
+        "ann by password": None,
+        "ann by sso": None,
+        "bob by password": None,
+        "acme visitor": None,
+        "cleo by password": None,
+        "ann at idp-1 s1": None,
+        "ann at idp-1 s2": None,
+        "ann at idp-2": "idp-2",
+        "cleo at idp-1": "idp-1",
+    }
+    assert sessions.revocation.end_provider_sessions(opened.acme, "idp-1", None, "ann-sub") == 0

@@ -110,6 +110,22 @@ def test_a_single_sign_on_session_remembers_the_provider_its_sid_sub_and_id_toke
     assert all(row["id_token"] and row["id_token"].count(".") == 2 for row in rows)
 
 
+def test_after_a_change_of_the_providers_issuer_its_sessions_stay_open_and_log_out_here(sso, engine):
+    """Another issuer is another party: the old ID token never goes to the new one's logout, and the
+    admin's own session, written again by the save, does not take the provider back."""
+    provider_id = connect_with_logout(sso)
+    ann, _ = signed_in(sso)
+    admin = sso.admin_through_provider(provider_id=provider_id)
+    page = admin.get(f"/admin/authentication?provider={provider_id}")
+    form = page.forms["provider-form"]
+    form["issuer"], form["acknowledge_relink"], form["client_secret"] = sso.op.issuer + "/v2", True, ""
+    form.submit("action", value="save", status=303).follow()
+    assert [row["provider_id"] for row in session_rows(engine)] == [None]
+    assert {row["provider_id"] for row in session_rows(engine, "owner@acme.test")} == {None}  # and its password one
+    for browser in (ann, admin):
+        assert log_out(browser).location.endswith("/login?logged_out=1")  # not to the provider
+
+
 def test_a_password_session_remembers_no_provider(sso, engine):
     connect_with_logout(sso)
     sso.portal.log_in(sso.portal.browser("acme"), "ann@acme.test")

@@ -163,3 +163,28 @@ def test_moving_the_token_endpoint_or_keys_to_another_host_needs_the_relink_ackn
     else:
         world.provider_admin.save(owner, tenant, provider.id, provider_settings(**{field: moved}), "", False)
     assert getattr(provider.settings, field) == moved
+
+
+def test_a_change_of_trust_leaves_the_providers_sessions_open_but_no_longer_following_it(world, acme):
+    """Another issuer or client is another party: the old ID token must not go to its logout, nor
+    its logout tokens end sessions the old one opened. Other providers' sessions still follow theirs."""
+    from domain.sso.identity import ProviderSession
+
+    tenant, owner = acme
+    provider = world.provider_admin.save(owner, tenant, None, provider_settings(), "s3cret", False)
+    other = world.provider_admin.save(owner, tenant, None, provider_settings(display_name="Other ID"), "s3cret", False)
+    through_it = world.sessions.open_session(tenant.id, owner.id, LoginMethod.SSO, ProviderSession(provider.id, "s"))
+    through_other = world.sessions.open_session(tenant.id, owner.id, LoginMethod.SSO, ProviderSession(other.id, "s"))
+    world.provider_admin.save(owner, tenant, provider.id, provider_settings(display_name="Renamed"), "", False)
+    assert world.sessions.open[through_it].through is not None  # a new name is the same party
+    world.provider_admin.save(
+        owner,
+        tenant,
+        provider.id,
+        provider_settings(issuer="https://new.contoso.test"),
+        "",
+        False,
+        acknowledge_relink=True,
+    )
+    assert world.sessions.is_open(through_it) and world.sessions.open[through_it].through is None
+    assert world.sessions.open[through_other].through == ProviderSession(other.id, "s")

@@ -24,6 +24,8 @@ class StoredSession:
     data: dict[str, Any]
     created_at: datetime
     expires_at: datetime
+    # The provider it was opened through (its ID token is read only at logout), while it follows it.
+    through: ProviderSession | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,11 @@ class SessionRow:
         }
 
 
+# Written when a session is opened or rotated at a login, never by a later write of its data: what
+# was changed meanwhile (a provider whose trust changed no longer followed) is not brought back.
+_SET_AT_LOGIN = frozenset({"created_at", "provider_id", "provider_sid", "provider_subject", "id_token"})
+
+
 @dataclass(frozen=True)
 class Visit:
     """What a request to an instance needs before anything else, read in one statement: the
@@ -72,7 +79,9 @@ def _visit_statement() -> Select[Any]:
     s, p, t = schema.web_sessions.c, schema.practitioners.c, schema.tenants.c
     live_session = and_(s.id_digest == bindparam("id_digest"), s.tenant_id == t.id, s.expires_at > bindparam("now"))
     return (
-        select(Tenant, s.data, s.created_at, s.expires_at, Practitioner)
+        select(
+            Tenant, s.data, s.created_at, s.expires_at, s.provider_id, s.provider_sid, s.provider_subject, Practitioner
+        )
         .select_from(schema.tenants)
         .outerjoin(schema.web_sessions, live_session)
         .outerjoin(schema.practitioners, and_(p.id == s.practitioner_id, p.tenant_id == t.id))
@@ -94,7 +103,12 @@ class SqlWebSessionStore:
             return Visit(None)
         if row.data is None:
             return Visit(row.Tenant)
-        stored = StoredSession(json.loads(row.data), row.created_at, row.expires_at)
+        through = (
+            None
+            if row.provider_id is None
+            else ProviderSession(row.provider_id, row.provider_subject, row.provider_sid)
+        )
+        stored = StoredSession(json.loads(row.data), row.created_at, row.expires_at, through)
         return Visit(row.Tenant, stored, row.Practitioner)
 
     def save(self, id_digest: str, tenant_id: str, row: SessionRow, *, new: bool) -> None:
@@ -104,8 +118,8 @@ class SqlWebSessionStore:
             self._session.execute(
                 schema.web_sessions.insert().values(id_digest=id_digest, tenant_id=tenant_id, **row.columns())
             )
-        else:  # the ID token is written at login (the rotation) and not read back until logout
-            changed = {name: value for name, value in row.columns().items() if name not in ("created_at", "id_token")}
+        else:
+            changed = {name: value for name, value in row.columns().items() if name not in _SET_AT_LOGIN}
             self._session.execute(
                 update(schema.web_sessions).where(c.id_digest == id_digest, c.tenant_id == tenant_id).values(**changed)
             )
@@ -160,6 +174,15 @@ class SqlSessionRevocation:
             delete(schema.web_sessions).where(c.tenant_id == tenant_id, c.provider_id == provider_id, *named)
         )
         return ended.rowcount if isinstance(ended, CursorResult) else 0
+
+    def stop_following(self, tenant_id: str, provider_id: str) -> int:
+        c = schema.web_sessions.c
+        forgotten = self._session.execute(
+            update(schema.web_sessions)
+            .where(c.tenant_id == tenant_id, c.provider_id == provider_id)
+            .values(provider_id=None, provider_sid=None, provider_subject=None, id_token=None)
+        )
+        return forgotten.rowcount if isinstance(forgotten, CursorResult) else 0
 
 
 class SqlLogoutTokenReplays:

@@ -110,6 +110,10 @@ class ProviderAdministration:
             return provider, [N_("provider added")]
         changed = existing.apply(settings)
         if trust_changed:
+            # Another issuer or client is another party: sessions opened through the old one no
+            # longer follow the provider (its ID token would go to the new one's logout), and
+            # every link is confirmed again.
+            self._sessions.stop_following(tenant.id, existing.id)
             waiting = self._links.require_reconfirmation(tenant.id, existing.id)
             changed.append(
                 Nn_(

@@ -28,7 +28,6 @@ LIFETIME = timedelta(hours=12)
 PRACTITIONER_KEY = "practitioner_id"
 LOGIN_METHOD_KEY = "login_method"
 LIFETIME_KEY = "lifetime_seconds"  # set by shorten(): a session that must end sooner than LIFETIME
-PROVIDER_KEY = "provider_session"  # opened through an identity provider: its id, sid and subject
 _FLASH_KEY = "_flash"
 
 
@@ -56,13 +55,16 @@ class DatabaseSession(dict[str, Any]):
         self._dirty = False
         self._cookie_callback_added = False
         self._invalidated = False
-        self._id_token: str | None = None  # the ID token of a login through a provider, for its row
+        # The provider the session was opened through, kept in its row's own columns (a back-channel
+        # logout finds it there); the ID token only when this request's login brought it.
+        self._through: ProviderSession | None = None
         self.new = True
         self._created: datetime = request.now
         stored = request.visit.session if tenant_or_none(request) is not None else None
         if stored is not None:  # the visit read it, for the cookie's id, in this tenant
             dict.update(self, stored.data)
             self._id, self._created, self.new = request.cookies[COOKIE_NAME], stored.created_at, False
+            self._through = stored.through
 
     @property
     def created(self) -> float:
@@ -84,7 +86,7 @@ class DatabaseSession(dict[str, Any]):
             self._replaced_id = self._replaced_id or self._id
         dict.clear(self)
         self._id = None
-        self._id_token = None
+        self._through = None
         self._invalidated = True
         self._created = self._request.now
         self.changed()
@@ -100,21 +102,15 @@ class DatabaseSession(dict[str, Any]):
     def open_through(self, through: ProviderSession) -> None:
         """Marks a new login's session as opened through an identity provider: a back-channel
         logout finds it by the provider's sid or subject, a logout sends the ID token as hint."""
-        self[PROVIDER_KEY] = {"provider_id": through.provider_id, "sid": through.sid, "subject": through.subject}
-        self._id_token = through.id_token
+        self._through = through
+        self.changed()
 
     def provider_session(self) -> ProviderSession | None:
         """The provider this session was opened through, with its ID token (read for this)."""
-        through = self._through(self._id_token)
+        through = self._through
         if through is None or through.id_token is not None or self._id is None:
             return through
         return replace(through, id_token=self._store.id_token(self._digest(self._id), self._request.tenant.id))
-
-    def _through(self, id_token: str | None) -> ProviderSession | None:
-        kept = self.get(PROVIDER_KEY)
-        if not isinstance(kept, dict):
-            return None
-        return ProviderSession(kept["provider_id"], kept["subject"], kept.get("sid"), id_token)
 
     def shorten(self, lifetime: timedelta) -> None:
         """Ends this session ``lifetime`` after it began (at its login), if sooner than LIFETIME."""
@@ -161,7 +157,7 @@ class DatabaseSession(dict[str, Any]):
             dict(self),
             self._created,
             self._created + timedelta(seconds=self.get(LIFETIME_KEY, LIFETIME.total_seconds())),
-            self._through(self._id_token),
+            self._through,
         )
 
     def _ensure_cookie_callback(self) -> None:
