@@ -487,10 +487,26 @@ def test_the_sign_in_the_provider_starts_asks_it_to_speak_the_browsers_language(
 
 def test_the_provider_may_post_the_initiation_without_a_csrf_token(sso):
     connect_with_logout(sso, send_login_hint=True)
-    started = sso.portal.browser("acme").post(
+    posted = sso.portal.browser("acme").post(
         "/sso/initiate", {"iss": sso.op.issuer, "login_hint": "Ann@Acme.test"}, status=303
     )
+    started = posted.follow(status=303)
     assert query_of(started.location)["login_hint"] == "ann@acme.test"
+
+
+def test_a_cross_site_post_of_the_initiation_keeps_the_browsers_session(sso):
+    """SameSite=Lax keeps the cookie off a cross-site POST: the POST is answered with the same
+    request as a GET, which brings it, and sets no cookie that would replace the session."""
+    connect_with_logout(sso)
+    browser, _ = signed_in(sso)
+    launcher = webtest.TestApp(browser.app, extra_environ=dict(browser.extra_environ))  # no cookies
+    target = f"http://acme.{BASE_DOMAIN}/account"
+    posted = launcher.post("/sso/initiate", {"iss": sso.op.issuer, "target_link_uri": target, "x": "y"}, status=303)
+    assert "Set-Cookie" not in posted.headers
+    assert query_of(posted.location) == {"iss": sso.op.issuer, "target_link_uri": target}
+    started = browser.get(posted.location, status=303)  # the browser follows, with its cookie
+    assert started.location.startswith(sso.op.url("/authorization") + "?")
+    assert is_logged_in(browser)
 
 
 @pytest.mark.parametrize("iss", ["https://unknown.example", "", None])
@@ -545,6 +561,9 @@ def test_the_initiation_takes_no_code_state_or_token_and_starts_afresh(sso):
     smuggled = {"iss": sso.op.issuer, "id_token": "a.b.c", "access_token": "at", **callback}
     for method in (browser.get, browser.post):
         started = method("/sso/initiate", smuggled, status=303)
+        if method == browser.post:  # answered as the same initiation by GET, and nothing else
+            assert query_of(started.location) == {"iss": sso.op.issuer}
+            started = started.follow(status=303)
         assert started.location.startswith(sso.op.url("/authorization") + "?")
         assert query_of(started.location)["state"] != callback["state"]
         assert not is_logged_in(browser)

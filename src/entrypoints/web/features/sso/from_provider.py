@@ -21,6 +21,7 @@ from entrypoints.web.forms import query_text, safe_next
 from entrypoints.web.links import RequestLinks
 from entrypoints.web.readable import oauth_error
 
+INITIATION_PARAMETERS = ("iss", "login_hint", "target_link_uri")  # OpenID Connect Core 4
 MAX_LOGOUT_TOKEN_LENGTH = 20_000  # a signed JWT of a few claims is well under 2,000 characters
 
 
@@ -69,6 +70,12 @@ def backchannel_logout(request: Request) -> Response:
 @view_config(route_name="sso_initiate", request_method=("GET", "POST"), renderer="error.jinja2", require_csrf=False)
 def initiate(request: Request) -> Any:
     """Starts a normal sign-in at the provider named by ``iss``; never takes a token or code."""
+    if request.method == "POST":
+        # A launcher's cross-site POST carries no SameSite=Lax cookie, so a sign-in started by it
+        # would replace the browser's session (logging it out). The same request as a GET, a
+        # top-level navigation, brings the browser's cookie along; nothing is kept before it.
+        given = {name: _parameter(request, name) for name in INITIATION_PARAMETERS}
+        return HTTPSeeOther(request.route_path("sso_initiate", _query={k: v for k, v in given.items() if v}))
     try:
         pending, url = request.find_service(SingleSignOn).initiate(
             request.tenant,
