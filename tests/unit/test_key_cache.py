@@ -209,3 +209,38 @@ def test_threads_sharing_the_cache_keep_the_bound_and_share_each_fetch():
     assert keys.provider_count() <= 20
     assert keys.key_count() <= 20
     assert fetcher.hits[provider(1000).settings.jwks_uri] == 1  # used by all, never evicted, fetched once
+
+
+class FailingFetcher(CountingFetcher):
+    """The JWKS answers 503, after ``delay`` seconds."""
+
+    def get(self, url: str, headers: Any = None) -> FetchResponse:
+        super().get(url, headers)
+        return FetchResponse(503, {}, b"", url)
+
+
+def test_requests_queued_behind_a_failing_fetch_of_keys_never_read_share_its_failure():
+    """A provider whose keys hang: the requests waiting for the one fetch are answered by it, not
+    each sent again in turn (a pile-up of timeouts); a request after it tries again."""
+    fetcher = FailingFetcher({}, delay=0.2)
+    keys = cache(fetcher)
+    failures: list[BaseException] = []
+    start = threading.Barrier(5)
+
+    def sign_in() -> None:
+        start.wait()
+        try:
+            keys.keys(provider(1))
+        except ProviderUnavailable as failure:
+            failures.append(failure)
+
+    threads = [threading.Thread(target=sign_in) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(failures) == 5 and all("JWKS" in str(f) or "503" in str(f) for f in failures)
+    assert fetcher.hits[provider(1).settings.jwks_uri] == 1
+    with pytest.raises(ProviderUnavailable):
+        keys.keys(provider(1))
+    assert fetcher.hits[provider(1).settings.jwks_uri] == 2

@@ -113,6 +113,8 @@ class _ProviderKeys:
     keys: list[SigningKey] = field(default_factory=list)
     fetched_at: float = NEVER  # last successful fetch
     last_scheduled_attempt: float = NEVER  # last fetch because the keys were missing or old
+    scheduled_attempt_ended: float = NEVER  # when that fetch ended
+    scheduled_failure: ProviderUnavailable | None = None  # why it failed, None when it did not
     last_kid_refresh: float = NEVER  # last fetch because a token named an unknown kid
     kid_refresh_failure: ProviderUnavailable | None = None  # why the last of those fetches failed
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -186,16 +188,22 @@ class KeyCache:
     def keys(self, provider: IdentityProvider) -> list[SigningKey]:
         """The cached keys; fetched when missing or older than the time to live."""
         store = self._store(provider)
-        if self._now() - store.fetched_at >= self._ttl:
+        asked = self._now()
+        if asked - store.fetched_at >= self._ttl:
             with store.lock:
                 now = self._now()
                 fresh = now - store.fetched_at < self._ttl  # another login fetched meanwhile
                 retried_lately = now - store.last_scheduled_attempt < self._min_interval
-                if not fresh and not (store.keys and retried_lately):
+                # A fetch that ended while this request waited for the lock answers it too: the
+                # requests queued behind a provider whose keys hang are not each sent again.
+                answered_meanwhile = store.scheduled_attempt_ended >= asked
+                if not fresh and not answered_meanwhile and not (store.keys and retried_lately):
                     store.last_scheduled_attempt = now
-                    failure = self._load(provider, store)
-                    if failure is not None and not store.keys:
-                        raise failure
+                    store.scheduled_failure = self._load(provider, store)
+                    store.scheduled_attempt_ended = self._now()
+                failure = store.scheduled_failure
+                if not store.keys and failure is not None:
+                    raise ProviderUnavailable(failure.what) from failure
         return store.keys
 
     def refresh_for_unknown_kid(self, provider: IdentityProvider) -> ProviderUnavailable | None:
