@@ -20,9 +20,11 @@ from domain.ports import (
     Clock,
     IdentityLinkRepository,
     IdentityProviderRepository,
+    PasswordResetTokenRepository,
     PractitionerRepository,
     SessionRevocation,
 )
+from domain.passwords.reset_token import ResetPurpose
 from domain.practitioners.authority import Authority, Ending
 from domain.practitioners.email import normalize_email
 from domain.practitioners.practitioner import Practitioner
@@ -37,6 +39,9 @@ from domain.tenancy.language import language_tag
 from domain.tenancy.tenant import Tenant
 from domain.text import one_line_text
 
+# The links mailed to a practitioner's registered address to set a password or sign in.
+LINKS_TO_THE_ADDRESS = (ResetPurpose.RESET, ResetPurpose.SET, ResetPurpose.RECOVERY)
+
 
 @dataclass(frozen=True)
 class Provisioning:
@@ -44,6 +49,7 @@ class Provisioning:
     _providers: IdentityProviderRepository
     _links: IdentityLinkRepository
     _sessions: SessionRevocation
+    _reset_tokens: PasswordResetTokenRepository
     _audit: AuditTrail
     _clock: Clock
 
@@ -114,6 +120,11 @@ class Provisioning:
         # Checked before anything changes: a refused update leaves the practitioner as it was.
         self._require_unique(tenant, practitioner.id, user_name, email)
         self._require_free_subject(tenant, practitioner, values.external_id)
+        if email != practitioner.email:
+            # The links mailed to the address the client replaced open nothing any more: whoever
+            # reads it (a typo's stranger, a mailbox given up) must not set this practitioner's
+            # password. Before the practitioner's row is written, as a link's redemption goes.
+            self._reset_tokens.discard_open(tenant.id, practitioner.id, LINKS_TO_THE_ADDRESS)
         was_active = practitioner.active
         practitioner.update_profile({ProfileField.FIRST_NAME: first, ProfileField.LAST_NAME: last})
         practitioner.user_name = user_name

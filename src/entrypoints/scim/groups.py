@@ -21,6 +21,7 @@ from entrypoints.scim.schema import GROUP_SCHEMA, PATCH_SCHEMA
 
 _PREFIX = GROUP_SCHEMA.lower() + ":"
 MAX_OPERATIONS = 100
+_ATTRIBUTES = ("members", "displayname", "externalid")  # what a PATCH path sets, lower-cased
 
 
 def _invalid(detail: str, scim_type: str = "invalidValue") -> ScimError:
@@ -161,8 +162,13 @@ class GroupPatchReader:
         raw = path[len(_PREFIX) :] if path.lower().startswith(_PREFIX) else path
         attribute, bracket, rest = raw.partition("[")
         attribute = attribute.strip().lower()
+        top, dot, _sub = attribute.partition(".")
+        if dot and top in _ATTRIBUTES:
+            # members.value, displayName.x: nothing this names can be set; ignored, it would be a 200 for nothing done.
+            raise _invalid(f"path {path!r} cannot be read", "invalidPath")
         if attribute == "members":
-            self._member_operation(op, bracket and rest, value)
+            # An opened bracket is a filter, even an empty or unclosed one: never the whole members.
+            self._member_operation(op, rest if bracket else None, value)
         elif bracket:
             raise _invalid(f"path {path!r} cannot be read", "invalidPath")
         elif attribute == "displayname":
@@ -175,8 +181,8 @@ class GroupPatchReader:
             raise _invalid(f"{attribute} is read-only", "mutability")
         # Any other attribute is not stored here and is ignored (RFC 7644 §3.3).
 
-    def _member_operation(self, op: str, value_filter: str, value: Any) -> None:
-        if value_filter:
+    def _member_operation(self, op: str, value_filter: str | None, value: Any) -> None:
+        if value_filter is not None:
             # members[value eq "<id>"]: only the member it names; Entra removes members this way.
             if op != "remove":
                 raise _invalid("only remove takes a filter on members", "invalidPath")

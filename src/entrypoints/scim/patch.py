@@ -34,6 +34,8 @@ OPTIONAL_STRINGS = {
     "displayname": "display_name",
     "preferredlanguage": "preferred_language",
 }
+# Attributes with one plain value: a path naming a filter or a sub-attribute of one cannot be read.
+SINGLE_VALUES = {"username", "active", *OPTIONAL_STRINGS}
 
 
 def _error(detail: str, scim_type: str) -> ScimError:
@@ -113,20 +115,25 @@ class PatchTranslator:
         sub = (match.group("sub") or "").lower() or None
         if attribute in READ_ONLY:
             raise _error(f"{match.group('attr')} is read-only", "mutability")
-        if attribute == "username" and value_filter is None and sub is None:
+        if (attribute in SINGLE_VALUES and (value_filter is not None or sub is not None)) or (
+            attribute == "name" and value_filter is not None
+        ):
+            # active[value eq true], active.value: ignored, a deactivation would be a 200 that did nothing.
+            raise _error(f"path {path!r} cannot be read: {match.group('attr')} is a single value", "invalidPath")
+        if attribute == "username":
             if op == "remove":
                 raise _error("userName is required and cannot be removed", "mutability")
             if not isinstance(value, str):
                 raise _error("userName must be a string", "invalidValue")
             self.changes["user_name"] = value
-        elif attribute == "active" and value_filter is None and sub is None:
+        elif attribute == "active":
             if op == "remove":
                 raise _error("active cannot be removed; set it to false to deactivate", "mutability")
             self.changes["active"] = as_bool("active", value)
-        elif attribute in OPTIONAL_STRINGS and value_filter is None and sub is None:
+        elif attribute in OPTIONAL_STRINGS:
             field = OPTIONAL_STRINGS[attribute]
             self.changes[field] = None if op == "remove" else as_optional_string(match.group("attr"), value)
-        elif attribute == "name" and value_filter is None:
+        elif attribute == "name":
             self._name(op, sub, value)
         elif attribute == "emails":
             self._multi(op, "emails", "email", value_filter, sub, value)
