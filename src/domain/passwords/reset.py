@@ -69,15 +69,14 @@ class PasswordReset:
         self._send(tenant, practitioner, ResetPurpose.SET)
 
     def open_link(self, tenant: Tenant, token: str) -> PasswordResetToken:
-        """The link's record, if it can still be used; else InvalidResetToken."""
+        """The link's record, if it can still be used; else InvalidResetToken. Reads only."""
         self._require_allowed(tenant)
-        record = self._tokens.get_by_digest(tenant.id, digest(token or ""))
-        if record is None or record.purpose not in PASSWORD_LINKS or not record.is_usable(self._clock.now()):
-            raise InvalidResetToken()
-        return record
+        return self._usable(self._tokens.get_by_digest(tenant.id, digest(token or "")))
 
     def complete(self, tenant: Tenant, token: str, new_password: str) -> Practitioner:
-        record = self.open_link(tenant, token)
+        self._require_allowed(tenant)
+        # Locked: of concurrent redemptions of one link, the others find it used.
+        record = self._usable(self._tokens.claim(tenant.id, digest(token or "")))
         validate_new_password(new_password)
         practitioner = self._practitioners.get(tenant.id, record.practitioner_id)
         if practitioner is None or not practitioner.active:
@@ -91,6 +90,11 @@ class PasswordReset:
         # Whoever held the old password is logged out everywhere.
         self._sessions.end_sessions_of(tenant.id, practitioner.id)
         return practitioner
+
+    def _usable(self, record: PasswordResetToken | None) -> PasswordResetToken:
+        if record is None or record.purpose not in PASSWORD_LINKS or not record.is_usable(self._clock.now()):
+            raise InvalidResetToken()
+        return record
 
     def _require_allowed(self, tenant: Tenant) -> None:
         if not TenantAuthPolicy.of(tenant).password_reset_allowed:

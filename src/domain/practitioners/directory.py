@@ -91,7 +91,7 @@ class PractitionerDirectory:
         Authority.of(actor).require_may_grant_rights()
         practitioner = self._get(tenant, practitioner_id)
         held = practitioner.rights
-        practitioner.rights = rights
+        practitioner.hold_rights(rights)
         self._record_rights(tenant, actor, practitioner, held)
         return practitioner
 

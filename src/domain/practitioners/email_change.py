@@ -4,7 +4,8 @@ The admin's new address waits as ``pending_email`` and a single-use link (3 days
 registered email keeps working, for logging in and for mail, until that link is followed: an
 address nobody has shown control of never becomes the one a password reset or a one-time code
 is mailed to. Following it makes the new address the registered (and proven) one, and a notice
-goes to the old address, so a change the practitioner did not expect does not go unnoticed.
+goes to the old address, so a change the practitioner did not expect does not go unnoticed; the
+password and recovery links still open from the old address stop working.
 
 Decisions:
 - Who may: the rule of every other change to a practitioner (``Authority.require_may_manage``).
@@ -52,6 +53,9 @@ PROVIDER_OWNS_EMAIL = N_(
 LINK_DAYS = ResetPurpose.LIFETIME[ResetPurpose.EMAIL_CHANGE].days
 
 _ONLY = (ResetPurpose.EMAIL_CHANGE,)  # a new request replaces an older one, never a password link
+# The links mailed to the registered address to sign in or set a password: once another address is
+# proven, the old one (a typo's stranger, a mailbox given up) opens nothing any more.
+_TO_THE_OLD_ADDRESS = (ResetPurpose.RESET, ResetPurpose.SET, ResetPurpose.RECOVERY)
 
 
 def email_taken(practitioners: PractitionerRepository, tenant_id: str, practitioner: Practitioner, email: str) -> bool:
@@ -160,6 +164,8 @@ class EmailChange:
         practitioner = pending.practitioner
         if email_taken(self._practitioners, tenant.id, practitioner, pending.new_email):
             raise EmailAlreadyRegistered(pending.new_email)
+        # Before the practitioner's row is written, as a password link's redemption takes its link first.
+        self._tokens.discard_open(tenant.id, practitioner.id, _TO_THE_OLD_ADDRESS)
         record.redeem(self._clock.now())
         old_email = practitioner.email
         practitioner.adopt_pending_email()

@@ -154,8 +154,14 @@ class Practitioner:
 
     def hold_rights(self, rights: frozenset[ModuleRight]) -> tuple[frozenset[ModuleRight], frozenset[ModuleRight]]:
         """Exactly these module rights from now on; the owner flag is not a module right and never
-        changes here. Returns the rights granted and those revoked."""
+        changes here. Returns the rights granted and those revoked.
+
+        A grant ends an email change waiting for its link: it was asked under the rule for whom the
+        practitioner was then (``Authority``), and whoever asked may not reach a holder of the right;
+        the new address would otherwise take over the account, rights and all, once proven."""
         held, self.rights = self.rights, rights
+        if rights - held:
+            self.pending_email = None
         return rights - held, held - rights
 
     @property

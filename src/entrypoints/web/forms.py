@@ -68,14 +68,15 @@ def sentence(message: str) -> str:
     return Sentence(message)
 
 
-def safe_next(target: str | None) -> str:
+def safe_next(target: object) -> str:
     """A same-origin relative path that is a valid Location header as it is, or "/".
 
     Never a URL taken from the request. Only visible ASCII passes: a path this app built is
     percent-encoded, and anything else (a space, a control character, a character a header
-    cannot carry) would break or bend the Location header.
+    cannot carry) would break or bend the Location header. Not text at all (a file a form
+    field carries) is "/" too.
     """
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    if not isinstance(target, str) or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/"
     if not all("!" <= ch <= "~" for ch in target):
         return "/"

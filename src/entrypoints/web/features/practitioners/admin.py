@@ -127,6 +127,6 @@ class PractitionersAdminViews:
         return HTTPSeeOther(request.route_path("admin_practitioners", _query=self._return_query()))
 
     def _return_query(self) -> dict[str, str]:
-        return {
-            k: v for k, v in (("q", self.request.POST.get("q", "")), ("page", self.request.POST.get("page", ""))) if v
-        }
+        """The list's search and page the button was pressed on, read as the list reads them."""
+        query, page = query_text(self.request, "q")[:200], page_number(self.request)
+        return {k: v for k, v in (("q", query), ("page", str(page) if page > 1 else "")) if v}
