@@ -84,6 +84,20 @@ def test_a_new_request_replaces_the_pending_one_and_its_link(world):
     assert ann.email == "second@example.test"
 
 
+def test_a_registered_email_set_from_elsewhere_ends_the_change_waiting_for_its_link(world):
+    """A provisioning client, or the provider in pseudo-SSO, sets the email: the admin's older change,
+    asked to replace the address now gone, must not override it when its link is followed later."""
+    tenant, owner = world.open_tenant()
+    ann = world.practitioner(tenant)
+    service = email_change(world)
+    service.request(owner, tenant, ann.id, "ann.new@example.test")
+    assert ann.change_email("ann@idp.example.test", proven=False)
+    assert ann.pending_email is None
+    with pytest.raises(InvalidResetToken):
+        service.confirm(tenant, last_link(world))
+    assert ann.email == "ann@idp.example.test"
+
+
 def test_the_link_expires_after_three_days(world):
     tenant, owner = world.open_tenant()
     ann = world.practitioner(tenant)

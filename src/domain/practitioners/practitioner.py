@@ -179,11 +179,15 @@ class Practitioner:
 
     def change_email(self, email: str, *, proven: bool) -> bool:
         """A new email carries its own proof, never the old one's: ``proven`` only when whoever
-        gives it vouches for it. Returns whether the email changed (the same one keeps its proof)."""
+        gives it vouches for it. Returns whether the email changed (the same one keeps its proof).
+
+        A change still waiting for its link ends: it was asked to replace the address that is now
+        gone, and following it later would override what the provisioning client or provider set."""
         if email == self.email:
             return False
         self.email = email
         self.email_proven = proven
+        self.pending_email = None
         return True
 
     def await_email(self, email: str) -> None:
