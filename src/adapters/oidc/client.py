@@ -295,6 +295,9 @@ class PyoidcClient:
         # The signed ID token wins where both speak; the sid is the ID token's alone.
         sid = claims.get("sid") if "sid" in claims else None
         merged = {**userinfo, **claims}
+        if "email_verified" not in claims and merged.get("email") != userinfo.get("email"):
+            # The userinfo's email_verified speaks of its own email, not of another the ID token names.
+            merged.pop("email_verified", None)
         return VerifiedIdentity(claims["iss"], claims["sub"], merged, sid=sid, id_token=raw_id_token)
 
     def _oauth2_identity(self, provider: IdentityProvider, access_token: str) -> VerifiedIdentity:
@@ -324,7 +327,9 @@ class PyoidcClient:
                 claims[claim] = value
             else:  # not the standard claim of the same name either: the configured field wins
                 claims.pop(claim, None)
-        if isinstance(userinfo.get("email_verified"), bool):  # only the userinfo's own word on it
+        # Only the userinfo's own word, and only on its own email: a configured field holding
+        # another address (one the person may set at will) is not what the provider checked.
+        if isinstance(userinfo.get("email_verified"), bool) and claims.get("email") == userinfo.get("email"):
             claims["email_verified"] = userinfo["email_verified"]
         return VerifiedIdentity(issuer=provider.identity_issuer, subject=subject, claims=claims)
 

@@ -6,7 +6,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from domain.audit import AuditKind, AuditTrail
-from domain.errors import N_, AccountDeactivated, CodeRequestsThrottled, LinkCodeRefused, SsoRefused
+from domain.errors import (
+    N_,
+    AccountDeactivated,
+    CodeRequestsThrottled,
+    LinkCodeRefused,
+    SsoRefused,
+    UnknownProvider,
+)
 from domain.identifiers import digest
 from domain.ports import (
     Clock,
@@ -70,14 +77,13 @@ class LinkConfirmation:
                 f"code-address:{client_address}": CODES_PER_ADDRESS,
             },
         )
+        # Asked first, whoever the email is: the answer must not tell which emails are registered.
+        provider = self._enabled_provider(tenant, pending.provider_id)
         practitioner = self._practitioners.get_by_email(tenant.id, email)
         if practitioner is None or not practitioner.active:
             summary = N_("code requested for unregistered or inactive %(email)s: none sent", email=email)
             self._audit.record(tenant, AuditKind.LINK_REQUESTED, summary)
             return
-        provider = self._providers.get(tenant.id, pending.provider_id)
-        if provider is None:
-            raise SsoRefused(EXPIRED)
         self._issue(tenant, pending, practitioner, provider)
 
     def send_code(
@@ -131,6 +137,8 @@ class LinkConfirmation:
 
         In pseudo-SSO this is their first sign-in: the profile is mirrored as at every later one."""
         challenge = self._verified_challenge(tenant, pending, code)
+        # A provider switched off since its callback signs nobody in, as its callback would not.
+        provider = self._enabled_provider(tenant, challenge.provider_id)
         practitioner = self._practitioners.get(tenant.id, challenge.practitioner_id)
         if practitioner is None or not practitioner.active:
             raise AccountDeactivated()
@@ -152,10 +160,15 @@ class LinkConfirmation:
         # no profile (the workflow was standard then) is mirrored at the next sign-in instead.
         if pending.profile is not None and TenantAuthPolicy.of(tenant).is_pseudo_sso:
             self._mirror.mirror(tenant, practitioner, pending.profile)
-        provider = self._providers.get(tenant.id, challenge.provider_id)
-        if pending.roles is not None and provider is not None:
+        if pending.roles is not None:
             self._roles.sync(tenant, practitioner, pending.roles, provider.display_name)
         return practitioner
+
+    def _enabled_provider(self, tenant: Tenant, provider_id: str) -> IdentityProvider:
+        provider = self._providers.get(tenant.id, provider_id)
+        if provider is None or not provider.settings.enabled:
+            raise UnknownProvider()
+        return provider
 
     def _verified_challenge(self, tenant: Tenant, pending: PendingLink, code: str) -> LinkChallenge:
         """The challenge of this sign-in, once ``code`` passes it; a wrong try is counted and audited."""
