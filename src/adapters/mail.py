@@ -29,6 +29,13 @@ def build_email(message: MailMessage, sender: str, queued_at: datetime, message_
     email["Subject"] = message.subject
     email["Date"] = format_datetime(queued_at.astimezone(timezone.utc))
     email["Message-ID"] = message_id
+    # The email package decodes RFC 2047 encoded words in a value it is given as text, and writes
+    # what they decode to as it is: `=?utf-8?q?=0D=0ABcc=3A_eve=40evil.test?=` in a practice or
+    # button name would add a Bcc header, and such an address (a valid dot-atom) would name other
+    # recipients. A value that does not read back as written is refused, like a line break.
+    for name, written in (("To", message.to), ("Subject", message.subject)):
+        if str(email[name]) != written:
+            raise ValueError(f"the {name} header would not read back as written (an encoded word in it?)")
     email.set_content(message.text)
     email.add_alternative(f"<!doctype html><html><body>{message.html}</body></html>", subtype="html")
     return email

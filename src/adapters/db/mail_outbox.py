@@ -31,6 +31,9 @@ LONGEST_WAIT = timedelta(hours=1)  # 1, 2, 4 ... 32 minutes, then hourly: about 
 CLAIM_LEASE = timedelta(minutes=10)
 SENT_RETENTION = timedelta(days=7)
 ERROR_LENGTH = 2000
+# A message's bodies carry live links and codes, which the portal otherwise keeps only as digests:
+# once it is sent or given up, its row keeps only the envelope (recipient, subject, times, error).
+DONE_WITH = {"body_text": "", "body_html": ""}
 
 
 class SqlMailOutbox:
@@ -141,7 +144,7 @@ class MailDelivery:
         queued_at, number = claimed.queued_at, claimed.number
         try:
             email = build_email(claimed.message, self._sender, queued_at, message_id(self._sender, queued_at, number))
-        except ValueError as exc:  # a header no mail can carry (a line break): no retry would help
+        except ValueError as exc:  # a header no mail can carry (a line break, an encoded word): no retry helps
             self._record_failure(claimed, exc, report, final=True)
             return
         try:
@@ -149,7 +152,8 @@ class MailDelivery:
         except Exception as exc:  # any failure of one message is recorded; the others go on
             self._record_failure(claimed, exc, report, final=claimed.attempt >= self._max_attempts)
             return
-        self._write(claimed, sent_at=self._clock.now(), next_attempt_at=None)
+        # A success is a fact whichever try it was: it is never fenced, and nothing undoes it.
+        self._write(claimed, {"sent_at": self._clock.now(), "next_attempt_at": None, **DONE_WITH})
         report.sent += 1
         log.info("mail %d to %s sent (attempt %d)", number, claimed.message.to, claimed.attempt)
 
@@ -157,12 +161,12 @@ class MailDelivery:
         error = f"{type(exc).__name__}: {exc}"[:ERROR_LENGTH]
         to, number, attempt = claimed.message.to, claimed.number, claimed.attempt
         if final:
-            self._write(claimed, last_error=error, next_attempt_at=None)
+            self._write(claimed, {"last_error": error, "next_attempt_at": None, **DONE_WITH}, fenced=True)
             report.failed += 1
             log.error("mail %d to %s given up at attempt %d, kept in mail_outbox: %s", number, to, attempt, error)
             return
         retry_at = self._clock.now() + retry_delay(attempt)
-        self._write(claimed, last_error=error, next_attempt_at=retry_at)
+        self._write(claimed, {"last_error": error, "next_attempt_at": retry_at}, fenced=True)
         report.retrying += 1
         log.warning(
             "mail %d to %s failed (attempt %d of %d), next try at %s: %s",
@@ -174,8 +178,13 @@ class MailDelivery:
             error,
         )
 
-    def _write(self, claimed: _Claimed, **values: object) -> None:
+    def _write(self, claimed: _Claimed, values: dict[str, object], fenced: bool = False) -> None:
+        """``fenced``: a failure is recorded only by the latest claim of a message not sent yet. A
+        try that outlived its lease was overtaken by another claim: its late failure must neither
+        make a sent message due again nor cut the newer try's lease short."""
+        c = schema.mail_outbox.c
+        where = [c.id == claimed.number]
+        if fenced:
+            where += [c.attempts == claimed.attempt, c.sent_at.is_(None)]
         with self._engine.begin() as connection:
-            connection.execute(
-                update(schema.mail_outbox).where(schema.mail_outbox.c.id == claimed.number).values(**values)
-            )
+            connection.execute(update(schema.mail_outbox).where(*where).values(values))

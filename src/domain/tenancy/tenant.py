@@ -18,13 +18,16 @@ from domain.tenancy.language import LANGUAGES
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
-_RESERVED_SLUGS = frozenset({"www", "api", "admin", "static", "mail", "portal"})
+# Hosts of the portal itself: "idp" is the demo identity provider's (entrypoints.openid_provider.demo).
+_RESERVED_SLUGS = frozenset({"www", "api", "admin", "static", "mail", "portal", "idp"})
 
 
 def validate_slug(raw: str) -> str:
-    """An instance name is one DNS label: it becomes ``<slug>.<base_domain>``."""
+    """An instance name is one DNS label: it becomes ``<slug>.<base_domain>``. Typed in ASCII (a
+    KELVIN SIGN is not lower-cased into a ``k``), and never a label IDNA reserves (hyphens third
+    and fourth, as in ``xn--``), which a browser would show as another name or not open at all."""
     slug = (raw or "").strip().lower()
-    if not _SLUG.match(slug):
+    if not (raw or "").isascii() or not _SLUG.match(slug):
         raise InvalidValue(
             "slug",
             N_(
@@ -32,7 +35,7 @@ def validate_slug(raw: str) -> str:
                 "and does not start or end with a hyphen"
             ),
         )
-    if slug in _RESERVED_SLUGS:
+    if slug in _RESERVED_SLUGS or slug[2:4] == "--":
         raise InvalidValue("slug", N_("%(slug)s is reserved; choose another instance name", slug=repr(slug)))
     return slug
 

@@ -8,41 +8,49 @@ from domain.tenancy.tenant import Tenant
 from entrypoints.settings import PortalSettings
 
 
+def route_on_instance(request: Request, slug: str, route_name: str, **parts: str) -> str:
+    """The absolute URL of a route on an instance, from settings alone. Not ``route_path``: that
+    begins with the request's SCRIPT_NAME, which gunicorn takes from a request header when the
+    proxy passes one on, and an instance is served from its root."""
+    settings: PortalSettings = request.registry.portal_settings
+    return request.route_url(route_name, _app_url=settings.tenant_url(slug), **parts)  # type: ignore[no-any-return]
+
+
 class RequestLinks:
     """Links into the instance the request came to, built from settings (never from its Host)."""
 
     def __init__(self, request: Request) -> None:
         self._request = request
 
-    def _absolute(self, path: str) -> str:
-        settings: PortalSettings = self._request.registry.portal_settings
-        return settings.tenant_url(self._request.tenant.slug, path)
+    def _absolute(self, route_name: str, **parts: str) -> str:
+        return route_on_instance(self._request, self._request.tenant.slug, route_name, **parts)
 
     def password_link(self, token: str) -> str:
-        return self._absolute(self._request.route_path("password_reset", token=token))
+        return self._absolute("password_reset", token=token)
 
     def email_change_link(self, token: str) -> str:
-        return self._absolute(self._request.route_path("email_confirm", token=token))
+        return self._absolute("email_confirm", token=token)
 
     def redirect_uri(self) -> str:
         """The one redirect URI of the instance, registered at its identity providers."""
-        return self._absolute(self._request.route_path("process_sso"))
+        return self._absolute("process_sso")
 
     def post_logout_redirect_uri(self) -> str:
         """Where a provider sends the browser back after a logout there (RP-Initiated Logout)."""
-        return self._absolute(self._request.route_path("sso_logged_out"))
+        return self._absolute("sso_logged_out")
 
     def backchannel_logout_uri(self) -> str:
         """Where a provider posts its logout tokens (Back-Channel Logout)."""
-        return self._absolute(self._request.route_path("sso_backchannel_logout"))
+        return self._absolute("sso_backchannel_logout")
 
     def initiate_login_uri(self) -> str:
         """Where a provider's app launcher starts a sign-in (OpenID Connect Core 4)."""
-        return self._absolute(self._request.route_path("sso_initiate"))
+        return self._absolute("sso_initiate")
 
     def instance_origin(self) -> str:
         """The instance's own scheme, host and port, as every absolute link into it begins."""
-        return self._absolute("")
+        settings: PortalSettings = self._request.registry.portal_settings
+        return settings.tenant_url(self._request.tenant.slug)
 
 
 class SettingsRecoveryLinks:
@@ -53,5 +61,4 @@ class SettingsRecoveryLinks:
         self._request = request
 
     def recovery_link(self, tenant: Tenant, token: str) -> str:
-        settings: PortalSettings = self._request.registry.portal_settings
-        return settings.tenant_url(tenant.slug, self._request.route_path("recover", token=token))
+        return route_on_instance(self._request, tenant.slug, "recover", token=token)
