@@ -57,6 +57,9 @@ class FakeTenantRepository:
     def list(self) -> list[Tenant]:
         return sorted(self._by_id.values(), key=lambda t: t.slug)
 
+    def lock(self, tenant: Tenant) -> None:
+        """In memory one change runs at a time: there is nothing to wait for or read again."""
+
 
 class FakePractitionerRepository:
     def __init__(self) -> None:

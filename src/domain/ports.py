@@ -48,6 +48,11 @@ class TenantRepository(Protocol):
 
     def list(self) -> list[Tenant]: ...
 
+    def lock(self, tenant: Tenant) -> None:
+        """Holds the tenant's row until the unit of work ends, and has everything this unit of work
+        read before read again as now committed: of concurrent changes to a practice's ways in (its
+        login policy, its providers), each decides on what the one before it left."""
+
 
 class PractitionerRepository(Protocol):
     def add(self, practitioner: Practitioner) -> None:

@@ -142,3 +142,61 @@ def test_twenty_concurrent_creates_of_one_user_name_make_exactly_one_user(
     assert all('"scimType": "uniqueness"' in a.text for a in answers if a.status == 409)
     assert found.json()["totalResults"] == 1
     assert scalar(engine, "SELECT count(*) FROM practitioners WHERE lower(user_name) = 'kate.smith'") == 1
+
+
+def _browser_post(
+    base: str, slug: str, browser: webtest.TestApp, form: webtest.Form, button: str
+) -> Callable[[], requests.Response]:
+    """The form as the browser would submit it with this button pressed, sent to the served app."""
+    fields = form.submit_fields("action", submit_value=button)
+    cookies = "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
+    host = f"{slug}.{BASE_DOMAIN}"
+    path = form.action or form.response.request.path  # no action: the page's own address
+    return lambda: requests.post(
+        base + path, data=fields, headers={"Host": host, "Cookie": cookies}, allow_redirects=False, timeout=30
+    )
+
+
+def test_two_admins_at_once_never_leave_a_practice_without_a_way_in(sso: Sso, wsgi_app: Router, engine: Engine):
+    """One admin switches to pseudo-SSO while another switches off the only provider: either alone
+    is allowed, both together would lock everybody out, so one of them is refused. Several practices
+    race at once, so the overlap happens on PostgreSQL whatever the timing."""
+    slugs = ["acme", "beta", "gamma", "delta"]
+    races = []
+    for slug in slugs:
+        if slug != "acme":
+            sso.portal.open_tenant(slug)
+        provider_id = sso.connect(slug)
+        policy_form = sso.admin(slug).get("/admin/authentication/policy").forms["policy-form"]
+        policy_form["workflow"] = "pseudo_sso"
+        listing = sso.admin(slug)
+        switch_off = next(
+            form
+            for form in listing.get("/admin/authentication").forms.values()
+            if form.get("provider_id", default=None) is not None and form["provider_id"].value == provider_id
+        )
+        races.append((slug, policy_form, switch_off))
+    with served(wsgi_app) as base:
+        answers = all_at_once(
+            [
+                request
+                for slug, policy_form, switch_off in races
+                for request in (
+                    _browser_post(base, slug, policy_form.response.test_app, policy_form, "save"),
+                    _browser_post(base, slug, switch_off.response.test_app, switch_off, "disable"),
+                )
+            ]
+        )
+    assert all(a.status in (303, 400) for a in answers), [a.status for a in answers]
+    with engine.connect() as connection:
+        locked_out = (
+            connection.execute(
+                text(
+                    "SELECT t.slug FROM tenants t WHERE t.workflow = 'pseudo_sso' AND NOT EXISTS "
+                    "(SELECT 1 FROM identity_providers p WHERE p.tenant_id = t.id AND p.enabled)"
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert locked_out == []

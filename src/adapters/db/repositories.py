@@ -46,6 +46,13 @@ class SqlTenantRepository:
     def list(self) -> list[Tenant]:
         return list(self._session.scalars(select(Tenant).order_by(schema.tenants.c.slug)))
 
+    def lock(self, tenant: Tenant) -> None:
+        # FOR UPDATE waits for a concurrent change of the same practice to commit (SQLite has one
+        # writer at a time anyway); then what was loaded before it is stale, so it is read again.
+        t = schema.tenants.c
+        self._session.execute(select(t.id).where(t.id == tenant.id).with_for_update())
+        self._session.expire_all()
+
 
 @functools.cache
 def _by_email() -> Select[Practitioner]:

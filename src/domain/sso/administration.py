@@ -13,6 +13,7 @@ from domain.ports import (
     IdentityProviderRepository,
     SecretBox,
     SessionRevocation,
+    TenantRepository,
     UrlSafety,
 )
 from domain.practitioners.practitioner import Practitioner
@@ -24,6 +25,7 @@ from domain.tenancy.tenant import Tenant
 class ProviderAdministration:
     def __init__(
         self,
+        tenants: TenantRepository,
         providers: IdentityProviderRepository,
         links: IdentityLinkRepository,
         secret_box: SecretBox,
@@ -33,6 +35,7 @@ class ProviderAdministration:
         audit: AuditTrail,
         allow_local_http: bool,
     ) -> None:
+        self._tenants = tenants
         self._sessions = sessions
         self._providers = providers
         self._links = links
@@ -76,6 +79,7 @@ class ProviderAdministration:
 
         ``discovered``: what the admin's last discovery found, the one source of whether the
         provider sends back-channel logouts (no form field says so)."""
+        self._tenants.lock(tenant)  # changes to the ways in, one at a time (see _refuse_losing_the_last_way_in)
         existing = self.provider(tenant, provider_id) if provider_id else None
         supported = _backchannel_support(settings.issuer, existing, discovered)
         settings = replace(settings, backchannel_logout_supported=supported).normalized()
@@ -154,6 +158,7 @@ class ProviderAdministration:
         return errors
 
     def set_enabled(self, actor: Practitioner, tenant: Tenant, provider_id: str, enabled: bool) -> IdentityProvider:
+        self._tenants.lock(tenant)
         provider = self.provider(tenant, provider_id)
         if not enabled:
             self._refuse_losing_the_last_way_in(
@@ -182,6 +187,7 @@ class ProviderAdministration:
 
     def remove(self, actor: Practitioner, tenant: Tenant, provider_id: str) -> IdentityProvider:
         """Removes the provider and with it every link to it."""
+        self._tenants.lock(tenant)
         provider = self.provider(tenant, provider_id)
         self._refuse_losing_the_last_way_in(
             tenant,
@@ -202,6 +208,9 @@ class ProviderAdministration:
         return provider
 
     def _refuse_losing_the_last_way_in(self, tenant: Tenant, provider: IdentityProvider, refusal: Message) -> None:
+        # Decided under the tenant's lock, taken first by every change of the ways in (this one, the
+        # login policy's): two admins at once, one switching to pseudo-SSO and one switching off the
+        # only provider, would each see the other's change not yet made and lock everybody out.
         remaining = sum(1 for p in self._providers.list(tenant.id) if p.settings.enabled and p is not provider)
         if provider.settings.enabled and not TenantAuthPolicy.of(tenant).leaves_a_way_in(remaining):
             raise InvalidForm({"form": refusal})

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from domain.audit import AuditKind, AuditTrail
 from domain.errors import IdentityRejected, InvalidForm, N_
-from domain.ports import IdentityProviderRepository, SessionRevocation
+from domain.ports import IdentityProviderRepository, SessionRevocation, TenantRepository
 from domain.practitioners.practitioner import Practitioner
 from domain.practitioners.profile import ProfileField
 from domain.sso.claims import ClaimMapper, claim_name_problem, validate_mappings
@@ -156,12 +156,14 @@ class RegistrationOffer:
 
 @dataclass(frozen=True)
 class LoginPolicyAdministration:
+    _tenants: TenantRepository
     _providers: IdentityProviderRepository
     _sessions: SessionRevocation
     _audit: AuditTrail
 
     def save(self, actor: Practitioner, tenant: Tenant, policy: LoginPolicy) -> list[str]:
         """Validates, saves and audits; returns what changed. Nothing is saved on an error."""
+        self._tenants.lock(tenant)  # a provider switched off meanwhile is counted below
         before = tenant.auth
         registration_url = policy.registration_url.strip()
         roles_claim = policy.roles_claim.strip()
