@@ -15,6 +15,9 @@ from domain.ports import Clock
 
 # A one-time password a day past its expiry is gone; until then a late try still hears
 # "this code has expired" rather than "no code was sent". Used ones expire like the others.
+# A logout token's jti is kept as long past its expiry: a request that read its clock before the
+# expiry (then checked the signature, perhaps fetching keys) still accepts the token when it records
+# the jti, and must find it there.
 EXPIRED_GRACE = timedelta(days=1)
 # Longer than the window of every ThrottleRule: a counter whose window opened this long ago
 # counts nothing any more (its next use starts a new window), so forgetting it changes nothing.
@@ -38,7 +41,7 @@ class Housekeeping:
         with Session(self._engine) as session, session.begin():
             removed = {
                 "expired sessions": SqlWebSessionStore(session).delete_expired(now),
-                "expired logout token ids": SqlLogoutTokenReplays(session).delete_expired(now),
+                "expired logout token ids": SqlLogoutTokenReplays(session).delete_expired(gone),
                 "expired one-time passwords": delete_unlocked(
                     session, challenges, challenges.c.id, challenges.c.expires_at < gone
                 ),
@@ -53,20 +56,28 @@ class Housekeeping:
 
     def _expire_audit_events(self, now: datetime) -> int:
         """Each practice's events older than its ``audit_retention_days``."""
-        t = schema.tenants.c
         with Session(self._engine) as session:
-            retention = session.execute(select(t.id, t.audit_retention_days)).all()
-        return sum(self._expire_older(tenant_id, now - timedelta(days=days)) for tenant_id, days in retention)
+            tenant_ids = session.scalars(select(schema.tenants.c.id)).all()
+        return sum(self._expire_older(tenant_id, now) for tenant_id in tenant_ids)
 
-    def _expire_older(self, tenant_id: str, cutoff: datetime) -> int:
-        events = schema.audit_events
+    def _expire_older(self, tenant_id: str, now: datetime) -> int:
+        events, t = schema.audit_events, schema.tenants.c
         c = events.c
         removed = 0
         while True:
-            # A batch read by the (tenant_id, at, id) index; delete_unlocked skips what another
-            # transaction holds rather than wait for it (it goes at the next run).
-            batch = select(c.id).where(c.tenant_id == tenant_id, c.at < cutoff).limit(AUDIT_BATCH)
             with Session(self._engine) as session, session.begin():
+                # Each batch reads the retention as committed now, and holds it (FOR SHARE) until
+                # the batch is gone: a longer one saved meanwhile stops the clean-up at once. While
+                # a change is in flight (the row locked), the practice waits for the next run.
+                days = session.scalar(
+                    select(t.audit_retention_days).where(t.id == tenant_id).with_for_update(read=True, skip_locked=True)
+                )
+                if days is None:
+                    return removed
+                # A batch read by the (tenant_id, at, id) index; delete_unlocked skips what another
+                # transaction holds rather than wait for it (it goes at the next run).
+                cutoff = now - timedelta(days=days)
+                batch = select(c.id).where(c.tenant_id == tenant_id, c.at < cutoff).limit(AUDIT_BATCH)
                 gone = delete_unlocked(session, events, c.id, c.id.in_(batch))
             removed += gone
             if gone < AUDIT_BATCH:
