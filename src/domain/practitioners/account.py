@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from domain.audit import AuditKind, AuditTrail
 from domain.text import in_a_row
 from domain.errors import N_, NotAllowed, UnknownLink, known
-from domain.ports import IdentityLinkRepository, IdentityProviderRepository
+from domain.ports import IdentityLinkRepository, IdentityProviderRepository, TenantRepository
 from domain.practitioners.practitioner import Practitioner
 from domain.practitioners.profile import ProfileField
 from domain.sso.identity import IdentityLink
@@ -29,6 +29,7 @@ LOCKED = N_("in this practice your personal data comes from its identity provide
 
 @dataclass(frozen=True)
 class AccountSettings:
+    _tenants: TenantRepository
     _links: IdentityLinkRepository
     _providers: IdentityProviderRepository
     _audit: AuditTrail
@@ -70,6 +71,9 @@ class AccountSettings:
 
     def unlink(self, tenant: Tenant, practitioner: Practitioner, link_id: str) -> IdentityLink:
         """Removes a link, unless it is the practitioner's last way to log in."""
+        # A change of a way in, decided on what is committed: of two unlinks at once (or an admin
+        # switching off the other provider meanwhile), the later one counts what the first left.
+        self._tenants.lock(tenant)
         TenantAuthPolicy.of(tenant).require_linked_accounts_shown()
         links = self._links.of_practitioner(tenant.id, practitioner.id)
         link = known(next((link for link in links if link.id == link_id), None), UnknownLink)

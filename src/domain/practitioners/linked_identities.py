@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from domain.audit import AuditKind, AuditTrail
 from domain.errors import N_, DomainError, UnknownLink, UnknownPractitioner, known
-from domain.ports import IdentityLinkRepository, IdentityProviderRepository, PractitionerRepository
+from domain.ports import IdentityLinkRepository, IdentityProviderRepository, PractitionerRepository, TenantRepository
 from domain.practitioners.authority import Authority
 from domain.practitioners.practitioner import Practitioner
 from domain.sso.identity import IdentityLink
@@ -98,6 +98,7 @@ class PractitionerRecord:
 
 @dataclass(frozen=True)
 class LinkedIdentities:
+    _tenants: TenantRepository
     _practitioners: PractitionerRepository
     _links: IdentityLinkRepository
     _providers: IdentityProviderRepository
@@ -115,6 +116,7 @@ class LinkedIdentities:
     def remove(
         self, actor: Practitioner, tenant: Tenant, practitioner_id: str, link_id: str, *, last_way_in_confirmed: bool
     ) -> tuple[Practitioner, LinkedIdentity]:
+        self._tenants.lock(tenant)  # the last way in is judged on what is committed, as AccountSettings.unlink
         practitioner = self._get(tenant, practitioner_id)
         Authority.of(actor).require_may_manage(practitioner)
         identities = self._identities(tenant, practitioner)

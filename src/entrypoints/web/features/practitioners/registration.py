@@ -14,7 +14,7 @@ from pyramid.request import Request
 from pyramid.view import view_config
 
 from domain.errors import N_, InvalidValue, NotAllowed
-from domain.practitioners.registration import SelfRegistration
+from domain.practitioners.registration import RegistrationsThrottled, SelfRegistration
 from domain.sso.sign_in import SingleSignOn
 from domain.tenancy.login_policy import RegistrationOffer
 from entrypoints.web.forms import sentence, text
@@ -53,6 +53,10 @@ def register(request: Request) -> dict[str, Any]:
         request.find_service(SelfRegistration).register(request.tenant, email, first_name, last_name)
     except NotAllowed as err:
         return _closed(request, _offer(request).closed_because or str(err))
+    except RegistrationsThrottled as err:
+        request.override_renderer = "error.jinja2"
+        request.response.status = 429
+        return {"title": N_("Too many registrations"), "message": str(err)}  # a whole sentence already
     except InvalidValue as err:
         request.response.status = 400
         return _page(_offer(request), form=form, errors={err.field: sentence(err.message)})
