@@ -1,12 +1,19 @@
-"""Limits on how often something may happen: the rule, the port that counts it, and taking
-several limits at once."""
+"""Limits on how often something may happen: the rule, the port that counts it, taking several
+limits at once, and what a limit per client address counts."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
+
+from domain.identifiers import digest
+
+# An IPv6 client is given a whole /64 (a home, an office, a server) and may send each request
+# from another of its 2**64 addresses: a limit per client address counts the /64.
+CLIENT_IPV6_PREFIX = 64
 
 
 @dataclass(frozen=True)
@@ -62,3 +69,22 @@ def take_all(throttle: Throttle, rules: Mapping[str, ThrottleRule], now: datetim
             return rules[bucket]
         taken.append(bucket)
     return None
+
+
+def client_network(client_address: str | None) -> str:
+    """What a limit per client address counts for ``client_address`` (REMOTE_ADDR): an IPv4 address
+    itself (also written as IPv6, ``::ffff:192.0.2.1``), an IPv6 address its /64, zone id ignored.
+    Anything else the server reports (none, a proxy's odd value) counts as that text, a digest when
+    long, so a bucket's key keeps its size."""
+    text = (client_address or "").strip()
+    try:
+        address = ipaddress.ip_address(text.removeprefix("[").removesuffix("]").partition("%")[0])
+    except ValueError:
+        if not text:
+            return "unknown"
+        return text if len(text) <= 64 else digest(text)
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, CLIENT_IPV6_PREFIX), strict=False))
+    return str(address)

@@ -12,7 +12,7 @@ from domain.practitioners.email import normalize_email
 from domain.practitioners.practitioner import Practitioner
 from domain.tenancy.policy import TenantAuthPolicy
 from domain.tenancy.tenant import Tenant
-from domain.throttle import Throttle, ThrottleRule, take_all
+from domain.throttle import Throttle, ThrottleRule, client_network, take_all
 
 
 SSO_ONLY = N_("this practice signs in with Single Sign On only")
@@ -29,7 +29,7 @@ def account_bucket(tenant: Tenant, email: str) -> str:
 
 
 def address_bucket(client_address: str) -> str:
-    return f"login-address:{client_address}"
+    return f"login-address:{client_network(client_address)}"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from domain.practitioners.practitioner import Practitioner
 from domain.tenancy.login_policy import NO_REGISTRATIONS
 from domain.tenancy.policy import TenantAuthPolicy
 from domain.tenancy.tenant import Tenant
-from domain.throttle import Throttle, ThrottleRule
+from domain.throttle import Throttle, ThrottleRule, client_network
 
 # Per client address: each registration makes an account and mails a stranger's address, so one
 # client cannot fill a practice with accounts or use it to send mail; an office behind NAT still
@@ -33,8 +33,8 @@ class RegistrationsThrottled(DomainError):
         )
 
 
-def registration_bucket(client_address: str) -> str:
-    return f"register-address:{client_address}"  # every practice's: the mail all leaves one portal
+def registration_bucket(client_address: str | None) -> str:
+    return f"register-address:{client_network(client_address)}"  # every practice's: the mail all leaves one portal
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,7 @@ class SelfRegistration:
         now = self._clock.now()
         candidate = Practitioner.register(tenant, email, first_name, last_name, now)
         # Counted once the form is valid, before the email is looked up: alike for every address.
-        address = self._origin.client_address or "unknown"
-        if not self._throttle.take(registration_bucket(address), REGISTRATIONS_PER_ADDRESS, now):
+        if not self._throttle.take(registration_bucket(self._origin.client_address), REGISTRATIONS_PER_ADDRESS, now):
             raise RegistrationsThrottled()
         existing = self._practitioners.get_by_email(tenant.id, candidate.email)
         if existing is None:

@@ -35,7 +35,7 @@ from domain.sso.provider import IdentityProvider
 from domain.sso.roles import RoleSync
 from domain.tenancy.policy import TenantAuthPolicy
 from domain.tenancy.tenant import Tenant
-from domain.throttle import Throttle, ThrottleRule, take_all
+from domain.throttle import Throttle, ThrottleRule, client_network, take_all
 
 
 # A lost mail deserves a resend; an inbox does not deserve a flood. Codes are limited per
@@ -74,7 +74,7 @@ class LinkConfirmation:
             {
                 f"code-sign-in:{tenant.id}:{digest(pending.binding)}": CODES_PER_SIGN_IN,
                 _identity_bucket(tenant, pending, email): CODES_PER_IDENTITY_AND_EMAIL,
-                f"code-address:{client_address}": CODES_PER_ADDRESS,
+                f"code-address:{client_network(client_address)}": CODES_PER_ADDRESS,
             },
         )
         # Asked first, whoever the email is: the answer must not tell which emails are registered.
