@@ -11,7 +11,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from pyramid.paster import get_appsettings
 from waitress.proxy_headers import proxy_headers_middleware
+
+from entrypoints.settings import PortalSettings
 
 # The TLS-terminating proxy on this host: the only peer whose X-Forwarded-* headers are believed.
 TRUSTED_PROXY = "127.0.0.1"
@@ -24,7 +27,9 @@ def _cpus() -> int:
     return os.cpu_count() or 1
 
 
-bind = ["0.0.0.0:6543"]
+# Only the proxy on this host reaches the app: on every interface, plain http would be served to the
+# network past the proxy's TLS. A proxy on another host: --bind that host's side, and TRUSTED_PROXY.
+bind = ["127.0.0.1:6543"]
 
 # One process per CPU: processes give the parallelism (a process computes on one CPU at a time,
 # the GIL), threads cover the waits. Measured on 2 CPUs, 5 gthread processes served 1.07x the pages/s
@@ -48,6 +53,14 @@ preload_app = False
 # gunicorn reads X-Forwarded-Proto only from the proxy; the middleware below does the same for the
 # client address, which gunicorn itself never takes from X-Forwarded-For.
 forwarded_allow_ips = TRUSTED_PROXY
+
+
+def on_starting(server: Any) -> None:
+    """Settings the app refuses (production.ini's checks: https, secrets, hashing, the demo provider)
+    stop gunicorn here, in the master, with their one line. In a worker they would not: a worker
+    that exits on its configuration is started again, once a second, for ever."""
+    if server.cfg.paste:  # `pserve` loaded the app, and checked them, before gunicorn started
+        PortalSettings.load(get_appsettings(server.cfg.paste), os.environ)
 
 
 def post_worker_init(worker: Any) -> None:

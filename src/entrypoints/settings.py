@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 KNOWN = (
     "sqlalchemy.url",
     "app.base_domain",
@@ -63,9 +66,45 @@ def _public_port(value: str) -> int | None:
     value = value.strip()
     if not value:
         return None
-    if not re.fullmatch(r"[0-9]{1,5}", value) or not 1 <= int(value) <= 65535:
+    if not _is_port(value):
         raise SettingsError("app.public_port must be empty or a port number from 1 to 65535")
     return int(value)
+
+
+def _is_port(value: str) -> bool:
+    return re.fullmatch(r"[0-9]{1,5}", value) is not None and 1 <= int(value) <= 65535
+
+
+def _mail_port(value: str) -> int:
+    value = value.strip() or "587"
+    if not _is_port(value):
+        raise SettingsError("mail.port must be a number from 1 to 65535")
+    return int(value)
+
+
+# A DNS name: what instance hosts (<slug>.<base_domain>) and every link are built on.
+_HOST_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*")
+
+
+def _base_domain(raw: _Raw) -> str:
+    domain = raw.required("app.base_domain").lower().strip(".")
+    if not _HOST_NAME.fullmatch(domain):
+        raise SettingsError("app.base_domain must be a host name such as portal.example (no scheme, port or path)")
+    return domain
+
+
+def _database_url(raw: _Raw) -> str:
+    """A URL SQLAlchemy can open with an installed driver, checked here so that a wrong one stops
+    the start with one line (never repeating its password) instead of a traceback."""
+    url = raw.required("sqlalchemy.url")
+    try:
+        make_url(url).get_dialect().import_dbapi()
+    except (ArgumentError, ValueError, ImportError):
+        raise SettingsError(
+            "sqlalchemy.url (or $DATABASE_URL) is not a database URL with an installed driver: "
+            "postgresql+psycopg://user:password@host:5432/portal (not postgres://...) or sqlite:///path"
+        ) from None
+    return url
 
 
 def _flag(value: str) -> bool:
@@ -180,8 +219,8 @@ class PortalSettings:
         if backend == "smtp":
             raw.required("mail.host")
         return cls(
-            database_url=raw.required("sqlalchemy.url"),
-            base_domain=raw.required("app.base_domain").lower().strip("."),
+            database_url=_database_url(raw),
+            base_domain=_base_domain(raw),
             scheme=scheme,
             public_port=_public_port(raw["app.public_port"]),
             development=development,
@@ -189,7 +228,7 @@ class PortalSettings:
             mail_backend=backend,
             mail_outbox_dir=Path(raw["mail.outbox_dir"] or "var/outbox"),
             mail_host=raw["mail.host"],
-            mail_port=raw.number("mail.port", 587, int, "mail.port must be a number"),
+            mail_port=_mail_port(raw["mail.port"]),
             mail_username=raw["mail.username"],
             mail_password=raw["mail.password"],
             mail_starttls=_flag(raw["mail.starttls"] or "true"),

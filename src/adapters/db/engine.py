@@ -16,12 +16,15 @@ from adapters.db.orm import start_mappers
 def make_engine(url: str, *, ping_on_checkout: bool = True) -> Engine:
     """``ping_on_checkout``: a round trip before each checkout's first statement finds a connection
     the server dropped. The web app turns it off and retries a request that meets one instead
-    (entrypoints/web: ``retry_on_lost_connections``), so that no page pays the round trip."""
+    (entrypoints/web: ``retry_on_lost_connections``), so that no page pays the round trip.
+
+    A database error never repeats its statement's parameters (``hide_parameters``): they hold mail
+    bodies with single-use links and codes, ID tokens and password hashes, and the error is logged."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         _make_sqlite_transactional(engine)
         return engine
-    return create_engine(url, pool_pre_ping=ping_on_checkout)
+    return create_engine(url, pool_pre_ping=ping_on_checkout, hide_parameters=True)
 
 
 def _make_sqlite_transactional(engine: Engine) -> None:

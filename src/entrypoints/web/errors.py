@@ -8,12 +8,13 @@ from typing import Any
 
 from pyramid.exceptions import BadCSRFOrigin, BadCSRFToken
 from pyramid.httpexceptions import HTTPException, HTTPForbidden, HTTPNotFound, HTTPSeeOther
+from pyramid.interfaces import IRoutesMapper
 from pyramid.request import Request
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 from pyramid_retry import is_error_retryable
 
 from domain.errors import N_, Message
-from entrypoints.web.tenancy import HostNotServed, NoSuchInstance
+from entrypoints.web.tenancy import HostNotServed, NoSuchInstance, tenant_or_none
 
 log = logging.getLogger(__name__)
 
@@ -89,5 +90,18 @@ def unexpected(exc: Exception, request: Request) -> Any:
         # The request is run again (pyramid_retry): nothing to show, and the page, which reads
         # the visit, could meet the same failure (a lost database connection).
         raise exc
-    log.exception("unexpected error on %s %s", request.method, request.path)
-    return UNEXPECTED.shown(request)
+    log.exception("unexpected error on %s %s", request.method, route_pattern(request))
+    # The practice is named only if it was read before the failure, which may be the database's:
+    # reading it again would fail this page too, and the server would answer a bare 500.
+    tenant = tenant_or_none(request) if "visit" in request.__dict__ else None
+    return {**UNEXPECTED.shown(request), "tenant": tenant}
+
+
+def route_pattern(request: Request) -> str:
+    """What a log line names of the request: the pattern of its route (``/recover/{token}``), never
+    the path, which may carry a single-use token; the path only where no route matches it."""
+    mapper = request.registry.getUtility(IRoutesMapper)
+    for route in mapper.get_routes():
+        if route.match(request.path_info) is not None:
+            return str(route.pattern)
+    return str(request.path)
