@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Protocol
 
-from domain.errors import InvalidValue, N_, Nn_, NotAllowed
+from domain.errors import InvalidValue, N_, Nn_
 from domain.identifiers import new_id
 from domain.ports import Clock, PractitionerRepository, ScimTokenRepository
+from domain.practitioners.authority import Authority
 from domain.practitioners.practitioner import Practitioner
-from domain.practitioners.rights import ModuleRight
 from domain.provisioning.bearer_token import ProvisioningKind
 from domain.tenancy.tenant import Tenant
 from domain.text import is_one_line
@@ -373,8 +373,9 @@ class AuditReport:
 
     def keep_events_for(self, actor: Practitioner, tenant: Tenant, days: str) -> None:
         """Events older than this many days go at the next clean-up (the worker's, or `purge`)."""
-        if not actor.holds(ModuleRight.AUTHENTICATION):
-            raise NotAllowed(N_("only the account owner or someone with the Authentication right decides this"))
+        Authority.of(actor, tenant).require_may_administer_authentication(
+            N_("only the account owner or someone with the Authentication right decides this")
+        )
         was = tenant.audit_retention_days
         tenant.keep_audit_events_for(_whole_days(days))
         if tenant.audit_retention_days != was:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from domain.identifiers import digest
+from domain.text import is_storable
 
 # An IPv6 client is given a whole /64 (a home, an office, a server) and may send each request
 # from another of its 2**64 addresses: a limit per client address counts the /64.
@@ -75,14 +76,14 @@ def client_network(client_address: str | None) -> str:
     """What a limit per client address counts for ``client_address`` (REMOTE_ADDR): an IPv4 address
     itself (also written as IPv6, ``::ffff:192.0.2.1``), an IPv6 address its /64, zone id ignored.
     Anything else the server reports (none, a proxy's odd value) counts as that text, a digest when
-    long, so a bucket's key keeps its size."""
+    long or not storable (a NUL, which PostgreSQL refuses), so a bucket's key keeps its size and stores."""
     text = (client_address or "").strip()
     try:
         address = ipaddress.ip_address(text.removeprefix("[").removesuffix("]").partition("%")[0])
     except ValueError:
         if not text:
             return "unknown"
-        return text if len(text) <= 64 else digest(text)
+        return text if len(text) <= 64 and is_storable(text) else digest(text)
     if isinstance(address, ipaddress.IPv6Address):
         if address.ipv4_mapped is not None:
             return str(address.ipv4_mapped)

@@ -28,10 +28,13 @@ from adapters.db.schema import metadata
 from domain.passwords.recovery import OwnerRecovery
 from domain.practitioners.rights import ModuleRight
 from domain.tenancy.onboarding import TenantOnboarding
+from entrypoints.openid_provider.keys import signing_jwk
+from entrypoints.openid_provider.logout import logout_token_claims, signed_logout_token
 from entrypoints.web.forms import safe_next
 from tests.e2e.conftest import BASE_DOMAIN, PASSWORD, Portal
-from tests.e2e.sso import Sso, op, provider_values, sso  # noqa: F401  (fixtures)
+from tests.e2e.sso import CLIENT_ID, Sso, op, provider_values, sso  # noqa: F401  (fixtures)
 from tests.e2e.test_scim import PATCH_OP, USER, Scim, create_token
+from tests.e2e.test_sso_logout import connect_with_logout, query_of, register_logout, signed_in
 
 SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 FORM = "application/x-www-form-urlencoded"
@@ -309,6 +312,48 @@ def test_a_form_in_another_charset_is_refused_with_400(acme: Portal):
     assert "read as UTF-8" in answer.text
 
 
+BOUNDARY = b"PortalProbe"
+MULTIPART = "multipart/form-data; boundary=" + BOUNDARY.decode()
+MULTIPART_END = b"--" + BOUNDARY + b"--\r\n"
+
+
+def multipart_part(name: bytes, value: bytes, headers: bytes = b"") -> bytes:
+    """One part of a multipart/form-data body (MULTIPART), with the part's headers as given."""
+    disposition = b'Content-Disposition: form-data; name="' + name + b'"\r\n'
+    return b"--" + BOUNDARY + b"\r\n" + disposition + headers + b"\r\n" + value + b"\r\n"
+
+
+@pytest.mark.parametrize(
+    "headers, value",
+    [
+        (b"Content-Transfer-Encoding: base64\r\n", b"/w=="),  # WebOb decodes it to \xff
+        (b"Content-Transfer-Encoding: quoted-printable\r\n", b"=FF"),
+        (b"Content-Transfer-Encoding: base64\r\n", b"QW5u"),  # Ann, but not as a browser sends it
+        (b"Content-Type: text/plain; charset=utf-16\r\n", b"abc"),
+        (b"Content-Type: text/plain; charset=no-such-charset\r\n", b"Ann"),
+        (b"Content-Type: text/plain; charset=latin-1\r\n", b"Ann"),
+    ],
+)
+def test_a_multipart_part_in_another_charset_or_transfer_encoding_is_refused_with_400_not_500(
+    acme: Portal, engine: Engine, headers: bytes, value: bytes
+):
+    # WebOb decodes a part by its own charset and transfer encoding, after the strict UTF-8 check
+    # of the raw bytes: an unknown charset or bytes that are not UTF-8 once decoded answered 500.
+    ann = logged_in(acme, ANN)
+    token = csrf_token(ann, "/account").encode()
+    body = (
+        multipart_part(b"csrf_token", token)
+        + multipart_part(b"first_name", value, headers)
+        + multipart_part(b"last_name", b"Smith")
+        + MULTIPART_END
+    )
+    before = snapshot(engine)
+    environ = dict(ann.extra_environ)
+    page = ann.request("/account", method="POST", body=body, content_type=MULTIPART, environ=environ, status=400)
+    assert "This request cannot be read" in page.text
+    assert snapshot(engine) == before
+
+
 def test_a_form_field_with_a_nul_character_is_refused_beside_its_field(acme: Portal, engine: Engine):
     before = snapshot(engine)
     answer = post_form(
@@ -329,6 +374,18 @@ def test_a_cookie_that_is_not_utf8_is_refused_with_400_not_500(acme: Portal):
     )
     answer = browser.get("/login", status=400)
     assert "cookie" in answer.text
+
+
+@pytest.mark.parametrize("address", ["a\x00b", "\x00", "2001:db8::1\x00", "x\x00" * 40])
+def test_a_client_address_with_a_nul_is_counted_by_its_digest_not_a_500(
+    registration_open: Portal, engine: Engine, address: str
+):
+    # Whatever the server reports as REMOTE_ADDR (a proxy's header) keys the throttle counters;
+    # PostgreSQL cannot store a NUL, so such an address answered 500 to a registration or a login.
+    browser = registration_open.browser("acme", remote_addr=address)
+    fields = {"email": "nina@acme.test", "first_name": "Nina", "last_name": "Novak"}
+    assert "Check your mail" in post_form(engine, browser, "/register", fields).text
+    assert post_form(engine, browser, "/login", {"email": ANN, "password": "wrong"}).status_int == 401
 
 
 @pytest.mark.parametrize("target", ["/\u20ac", "/é", "/a b", "/a\x7fb", "/\u2028", "//evil.example", "/\\evil.example"])
@@ -1263,3 +1320,762 @@ def test_any_sign_in_the_provider_starts_answers_below_500(
     body = urlencode(list(fields.items())).encode("ascii")
     answered(send(provider_connected, "POST", "/sso/initiate", body), before, engine)
     get(engine, provider_connected, "/sso/initiate", fields)
+
+
+# === properties: what the probes above did not reach =============================================
+# A file, a repeated field or raw bytes in any field of any form (either encoding); the provider
+# form's logout settings and switches; the SSO button's purpose and a linking round trip; the
+# return from a logout at the provider; signed logout tokens with any claims; a sign-in the
+# provider starts at its own issuer, followed through; registrations from any client address
+# (throttled); any Host header; any method on any route; SCIM Groups PATCH paths and members
+# (real, another practice's, a group's), Groups searches, the discovery documents.
+
+# A form field's value as a hostile client sends it: text or bytes, repeated, or a file upload.
+UPLOAD = st.builds(lambda name, content: webtest.Upload(name, content), TYPED, st.binary(max_size=40))
+SHAPED = st.one_of(FIELD, st.lists(FIELD, min_size=2, max_size=3), UPLOAD)
+
+
+def post_shaped(
+    engine: Engine, browser: webtest.TestApp, path: str, token: str, fields: dict[str, Any], multipart: bool
+) -> webtest.TestResponse:
+    """Posts the fields with the CSRF token, as multipart (files as files) or urlencoded (a file's content as the value)."""
+    pairs: list[tuple[str, Any]] = [("csrf_token", token)]
+    for name, value in fields.items():
+        pairs.extend((name, item) for item in (value if isinstance(value, list) else [value]))
+    before = snapshot(engine)
+    if multipart:  # a field's name as UTF-8 (or the bytes given): WebTest would take ASCII only
+        named = [(name.encode("utf-8") if isinstance(name, str) else name, value) for name, value in pairs]
+        content_type, body = browser.encode_multipart(named, [])
+        environ = dict(browser.extra_environ)  # the Host and client address; the cookies come from the jar
+        response = browser.request(
+            path, method="POST", body=body, content_type=content_type, environ=environ, expect_errors=True
+        )
+    else:
+        plain = [(name, value.content if isinstance(value, webtest.Upload) else value) for name, value in pairs]
+        response = send(browser, "POST", path, urlencode(plain).encode("ascii"))
+    return answered(response, before, engine)
+
+
+# Every form a browser posts: its path, the values of its buttons' ``action``, and its fields.
+# The policy form's workflow is among the hostile fields only: a random pseudo-SSO would end the
+# owner's session (and no hostile value is pseudo_sso). Logging out is probed on its own.
+ALL_FORMS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("/login", (), ("email", "password", "next")),
+    ("/password/forgot", (), ("email",)),
+    ("/register", (), ("email", "first_name", "last_name")),
+    ("/account", (), ("salutation", "first_name", "last_name", "phone", "job_title")),
+    ("/account/language", (), ("language",)),
+    ("/account/linked", ("unlink",), ("link_id",)),
+    (
+        "/admin/practitioners",
+        ("add", "rights", "deactivate", "reactivate"),
+        ("email", "first_name", "last_name", "password", "rights", "send_password_link", "practitioner_id", "q"),
+    ),
+    ("/admin/practitioners/<ann>", ("unlink", "email"), ("email", "link_id", "confirm_last_way_in")),
+    (
+        "/admin/authentication",
+        ("save", "discover", "enable", "disable", "remove", "test"),
+        (*PROVIDER_TEXT_FIELDS, "end_session_endpoint", "enabled", "logout_at_provider", "provider_id", "provider"),
+    ),
+    (
+        "/admin/authentication/policy",
+        ("save", "preview"),
+        (*POLICY_FIELDS, "sample_claims", "self_registration", "roles_from_provider"),
+    ),
+    ("/admin/practice", (), ("default_language", "time_zone")),
+    ("/admin/provisioning", ("create", "subject", "revoke"), ("name", "subject_provider_id", "token_id")),
+    ("/admin/audit", (), ("audit_retention_days",)),
+    ("/sso/link", (), ("email", "code")),
+    ("/sso/none/start", (), ("next", "login_hint", "purpose")),
+    ("/sso/initiate", (), ("iss", "login_hint", "target_link_uri")),
+    ("/sso/backchannel-logout", (), ("logout_token",)),
+)
+
+
+@FUZZ
+@given(data=st.data(), multipart=st.booleans())
+def test_any_form_with_files_repeated_fields_or_bytes_answers_below_500(
+    registration_open: Portal, owner: webtest.TestApp, engine: Engine, data: st.DataObject, multipart: bool
+):
+    token = csrf_token(owner, "/account")
+    ann_id = practitioner_id(engine, ANN)
+    for path, actions, names in ALL_FORMS:
+        fields = data.draw(st.dictionaries(st.sampled_from(names), SHAPED, min_size=1, max_size=4), label=path)
+        if actions:
+            fields["action"] = data.draw(st.one_of(st.sampled_from(actions), SHAPED), label=f"{path} action")
+        post_shaped(engine, owner, path.replace("<ann>", ann_id), token, fields, multipart)
+    assert owner.get("/account").status_int == 200  # the owner's session outlived every form
+
+
+# What a part of a multipart form may say of itself: charsets, transfer encodings, types, any bytes.
+PART_HEADER = st.one_of(
+    st.sampled_from(
+        [
+            b"Content-Transfer-Encoding: base64",
+            b"Content-Transfer-Encoding: BASE64",
+            b"Content-Transfer-Encoding: quoted-printable",
+            b"Content-Transfer-Encoding: 8bit",
+            b"Content-Type: text/plain; charset=utf-8",
+            b"Content-Type: text/plain; charset=UTF8",
+            b"Content-Type: text/plain; charset=utf-16",
+            b"Content-Type: text/plain; charset=cp1252",
+            b"Content-Type: application/octet-stream",
+            b"Content-Type: multipart/mixed; boundary=inner",
+        ]
+    ),
+    st.tuples(st.sampled_from([b"Content-Type: text/plain; charset=", b"Content-Transfer-Encoding: "]), RAW).map(
+        b"".join
+    ),
+)
+PART = st.tuples(
+    st.sampled_from([b"first_name", b"last_name", b"language", b"logout_token", b"iss", b"email", b"password"]),
+    st.one_of(RAW, TYPED.map(str.encode), st.sampled_from([b"/w==", b"=FF", b"AA==", b"QW5u", b"=00"])),
+    st.lists(PART_HEADER, max_size=2),
+    st.one_of(st.none(), st.binary(max_size=10)),  # a filename: the part is a file upload
+)
+
+
+@FUZZ
+@given(parts=st.lists(PART, min_size=1, max_size=4))
+def test_any_multipart_part_answers_below_500(ann: webtest.TestApp, engine: Engine, parts: list[Any]):
+    token = csrf_token(ann, "/account").encode()
+    body = multipart_part(b"csrf_token", token)
+    for name, value, headers, filename in parts:
+        if filename is not None:
+            name += b'"; filename="' + filename.replace(b'"', b"")
+        body += multipart_part(name, value, b"".join(header + b"\r\n" for header in headers))
+    body += MULTIPART_END
+    for path in ("/account", "/account/language", "/login", "/sso/initiate", "/sso/backchannel-logout"):
+        before = snapshot(engine)
+        environ = dict(ann.extra_environ)
+        answered(
+            ann.request(path, method="POST", body=body, content_type=MULTIPART, environ=environ, expect_errors=True),
+            before,
+            engine,
+        )
+
+
+@FUZZ
+@given(fields=st.dictionaries(st.one_of(st.just("next"), FIELD), SHAPED, max_size=2), multipart=st.booleans())
+def test_any_logout_answers_below_500(acme: Portal, engine: Engine, fields: dict[str, Any], multipart: bool):
+    browser = logged_in(acme, ANN)
+    answer = post_shaped(engine, browser, "/logout", csrf_token(browser, "/account"), fields, multipart)
+    if answer.status_int < 400:  # logged out, whatever else was sent; a form that cannot be read is refused
+        assert browser.get("/account", status="*").status_int != 200
+
+
+@FUZZ
+@given(
+    end_session_endpoint=st.one_of(st.sampled_from(["real", ""]), FIELD, UPLOAD),
+    switches=st.dictionaries(
+        st.sampled_from(["logout_at_provider", "enabled", "send_login_hint", "acknowledge_relink"]),
+        st.one_of(st.sampled_from(["on", "true", ""]), SHAPED),
+        max_size=4,
+    ),
+    fuzzed=st.one_of(st.just({}), st.dictionaries(st.sampled_from(PROVIDER_TEXT_FIELDS), FIELD, max_size=2)),
+    provider=st.one_of(st.sampled_from(["first", "new"]), FIELD),
+    action=st.sampled_from(["save", "save", "discover"]),  # other actions: the provider form's probe above
+)
+def test_any_provider_logout_settings_and_switches_answer_below_500(
+    sso: Sso,
+    connected: tuple[webtest.TestApp, str],
+    engine: Engine,
+    end_session_endpoint: Any,
+    switches: dict[str, Any],
+    fuzzed: dict[str, Any],
+    provider: Any,
+    action: Any,
+):
+    admin, first = connected
+    provider_id = first if provider == "first" else provider
+    endpoint = sso.op.url("/end_session") if end_session_endpoint == "real" else end_session_endpoint
+    fields = {
+        **provider_values(sso.op),
+        "token_endpoint_auth_method": "client_secret_basic",  # the form's default: a save can succeed
+        **fuzzed,
+        "end_session_endpoint": endpoint,
+        **switches,
+        "action": action,
+        "provider": provider_id,
+    }
+    post_shaped(engine, admin, "/admin/authentication", csrf_token(admin, "/account"), fields, multipart=True)
+    get(engine, admin, "/admin/authentication", {"provider": first})
+
+
+@FUZZ
+@given(
+    purpose=st.one_of(st.just("link"), SHAPED),
+    as_ann=st.booleans(),
+    round_trip=st.booleans(),
+    overrides=st.dictionaries(st.sampled_from(["state", "code", "iss", "error", "session_state"]), FIELD, max_size=2),
+)
+def test_any_sso_button_purpose_and_linking_round_trip_answer_below_500(
+    sso: Sso,
+    connected: tuple[webtest.TestApp, str],
+    portal: Portal,
+    engine: Engine,
+    purpose: Any,
+    as_ann: bool,
+    round_trip: bool,
+    overrides: dict[str, Any],
+):
+    browser = logged_in(portal, ANN) if as_ann else portal.browser()
+    started = post_shaped(
+        engine,
+        browser,
+        f"/sso/{connected[1]}/start",
+        csrf_token(browser, "/account" if as_ann else "/login"),
+        {"purpose": purpose},
+        False,
+    )
+    if started.status_int != 303 or not started.headers["Location"].startswith(sso.op.url("/")):
+        return
+    if round_trip:  # the provider's genuine answer, with some parameters replaced
+        callback = parse_qs(urlsplit(sso.at_provider(started.headers["Location"])).query)
+        query: dict[str, Any] = {name: values[0] for name, values in callback.items()} | overrides
+    else:
+        query = overrides
+    get(engine, browser, "/process_sso", query, provider_involved=True)
+
+
+@pytest.fixture
+def following_logout(sso: Sso) -> Sso:
+    """The loopback provider connected with logout at the provider, and ann linked to it."""
+    connect_with_logout(sso)
+    register_logout(sso, "acme")
+    signed_in(sso)
+    return sso
+
+
+@FUZZ
+@given(
+    state=st.one_of(st.just("real"), FIELD, st.lists(st.one_of(st.just("real"), FIELD), min_size=2, max_size=2)),
+    extra=st.dictionaries(st.one_of(TYPED, NASTY), FIELD, max_size=2),
+    logout_fields=st.dictionaries(st.sampled_from(["next", "state", "id_token_hint"]), SHAPED, max_size=2),
+    stranger=st.booleans(),
+)
+def test_any_return_from_a_logout_at_the_provider_answers_below_500(
+    following_logout: Sso,
+    engine: Engine,
+    state: Any,
+    extra: dict[str, Any],
+    logout_fields: dict[str, Any],
+    stranger: bool,
+):
+    sso = following_logout
+    browser, _ = signed_in(sso)
+    token = csrf_token(browser, "/account")
+    sent = post_shaped(engine, browser, "/logout", token, logout_fields, multipart=True)
+    real = query_of(sent.headers.get("Location", "")).get("state", "none")  # none: the form was unreadable
+    states = [real if item == "real" else item for item in (state if isinstance(state, list) else [state])]
+    returning = sso.portal.browser("acme") if stranger else browser
+    query = [("state", item) for item in states] + list(extra.items())
+    before = snapshot(engine)
+    answered(send(returning, "GET", "/sso/logged-out?" + urlencode(query)), before, engine)
+
+
+LOGOUT_CLAIMS = ("iss", "aud", "iat", "exp", "jti", "events", "nonce", "sub", "sid")
+
+
+@FUZZ
+@given(
+    fuzzed=st.dictionaries(st.sampled_from(LOGOUT_CLAIMS), JSON_VALUE, max_size=3),
+    omitted=st.lists(st.sampled_from(LOGOUT_CLAIMS), max_size=2),
+    names=st.sampled_from(["sid", "sub", "both"]),
+    shape=st.sampled_from(["plain", "repeated", "file", "huge"]),
+)
+def test_any_signed_logout_token_is_answered_below_500_in_json(
+    following_logout: Sso, engine: Engine, fuzzed: dict[str, Any], omitted: list[str], names: str, shape: str
+):
+    """Tokens the provider's own key signs, with any claim values: the claim rules must refuse what
+    they cannot read with a JSON error, never a 500 (a verified signature is no promise of sense)."""
+    sso = following_logout
+    _, sid = signed_in(sso)
+    claims = logout_token_claims(
+        sso.op.issuer, CLIENT_ID, "ann-sub" if names != "sid" else None, sid if names != "sub" else None
+    )
+    claims = {name: value for name, value in (claims | fuzzed).items() if name not in omitted}
+    token = signed_logout_token(claims, signing_jwk(0))
+    value: Any = {
+        "plain": token,
+        "repeated": [token, token],
+        "file": webtest.Upload("token.jwt", token.encode()),
+        "huge": token + "A" * 20_000,
+    }[shape]
+    server = sso.portal.browser("acme")
+    response = post_shaped(engine, server, "/sso/backchannel-logout", "", {"logout_token": value}, shape == "file")
+    if response.status_int != 200:
+        assert response.status_int == 400 and response.json["error"] == "invalid_request"
+
+
+@pytest.fixture
+def launching(sso: Sso) -> Sso:
+    """The loopback provider connected, set to be sent the login hint, and ann linked to it."""
+    connect_with_logout(sso, send_login_hint=True)
+    signed_in(sso)
+    return sso
+
+
+@FUZZ
+@given(
+    # the issuer, or hostile values in its place or beside it (a repeated parameter)
+    iss=st.one_of(st.just(["real"]), st.lists(st.one_of(st.just("real"), FIELD), min_size=1, max_size=2)),
+    login_hint=st.one_of(st.just(ANN), FIELD),
+    target_link_uri=st.one_of(
+        st.sampled_from(["/account", f"http://acme.{BASE_DOMAIN}/account?x=%C3%BC", f"http://acme.{BASE_DOMAIN}"]),
+        FIELD,
+    ),
+    as_ann=st.booleans(),
+    posted=st.booleans(),
+)
+def test_any_sign_in_the_provider_starts_at_its_issuer_is_followed_below_500(
+    launching: Sso,
+    portal: Portal,
+    engine: Engine,
+    iss: list[Any],
+    login_hint: Any,
+    target_link_uri: Any,
+    as_ann: bool,
+    posted: bool,
+):
+    """As the probe above, at the connected provider's own issuer, and each redirect followed: the
+    POST's to the GET, the GET's to the provider and the provider's back to the callback."""
+    sso = launching
+    browser = logged_in(portal, ANN) if as_ann else portal.browser()
+    issuers = [sso.op.issuer if item == "real" else item for item in iss]
+    query = [("iss", item) for item in issuers] + [("login_hint", login_hint), ("target_link_uri", target_link_uri)]
+    before = snapshot(engine)
+    if posted:
+        answer = answered(send(browser, "POST", "/sso/initiate", urlencode(query).encode("ascii")), before, engine)
+        if answer.status_int != 303:
+            return
+        target = urlsplit(answer.headers["Location"])
+        answer = answered(send(browser, "GET", f"{target.path}?{target.query}"), before, engine)
+    else:
+        answer = answered(send(browser, "GET", "/sso/initiate?" + urlencode(query)), before, engine)
+    if answer.status_int == 303 and answer.headers["Location"].startswith(sso.op.url("/authorization")):
+        answered(browser.get(sso.at_provider(answer.headers["Location"]), expect_errors=True), before, engine, True)
+
+
+EXHAUSTED = "2001:db8:7:7::1"  # a client network that registered its 20 in this hour
+
+
+@pytest.fixture
+def registration_throttled(registration_open: Portal, engine: Engine) -> Portal:
+    for n in range(20):
+        browser = registration_open.browser("acme", remote_addr=f"2001:db8:7:7::{n + 2:x}")
+        fields = {"email": f"early{n}@acme.test", "first_name": "E", "last_name": "R"}
+        assert "Check your mail" in post_form(engine, browser, "/register", fields).text
+    return registration_open
+
+
+@FUZZ
+@given(
+    address=st.one_of(
+        st.sampled_from([EXHAUSTED, "2001:db8:7:7:ffff::1", "::ffff:203.0.113.7", "", "unknown", "a\x00b"]),
+        st.ip_addresses().map(str),
+        LATIN_1,
+        st.text(st.characters(max_codepoint=255), min_size=65, max_size=300),
+    ),
+    email=st.one_of(st.integers(min_value=0, max_value=50).map(lambda n: f"nina{n}@acme.test"), FIELD),
+    name=st.one_of(st.just("Nina"), FIELD),
+)
+def test_any_registration_from_any_client_address_answers_below_500_and_is_throttled(
+    registration_throttled: Portal, engine: Engine, address: str, email: Any, name: Any
+):
+    """/register counts valid forms per client network: 429 once one sent 20 in the hour. A client
+    address is whatever the server reports (a proxy's header): odd text is counted, never a 500."""
+    browser = registration_throttled.browser("acme", remote_addr=address)
+    answer = post_form(engine, browser, "/register", {"email": email, "first_name": name, "last_name": "Novak"})
+    assert answer.status_int in (200, 400, 429), answer.status
+    if answer.status_int == 429:
+        assert "Too many registrations" in answer.text
+    elif answer.status_int == 200 and address.startswith("2001:db8:7:7:"):
+        assert "Check your mail" not in answer.text  # the exhausted network registers no more
+
+
+HOSTS = st.one_of(
+    LATIN_1,
+    LATIN_1.map(lambda label: f"{label}.{BASE_DOMAIN}"),
+    st.tuples(st.sampled_from(["acme", "ACME", "beta", "www", "xn--acme", "ac\x00me", ""]), LATIN_1).map(
+        lambda t: f"{t[0]}.{BASE_DOMAIN}:{t[1]}"
+    ),
+    st.sampled_from(
+        [
+            f"acme.{BASE_DOMAIN}.",
+            f"acme.{BASE_DOMAIN}..",
+            f"acme..{BASE_DOMAIN}",
+            f".acme.{BASE_DOMAIN}",
+            f"acme.{BASE_DOMAIN}:0",
+            f"acme.{BASE_DOMAIN}:65536",
+            f"acme.{BASE_DOMAIN}:-1",
+            f"acme.{BASE_DOMAIN}:８０",
+            f"acme.{BASE_DOMAIN} ",
+            f"acme.{BASE_DOMAIN},evil.example",
+            f"user@acme.{BASE_DOMAIN}",
+            f"[acme.{BASE_DOMAIN}]",
+            "[::1]:80",
+            "[::1",
+            BASE_DOMAIN,
+            "a" * 300 + f".{BASE_DOMAIN}",
+            f"ａｃｍｅ.{BASE_DOMAIN}",
+            f"acme.{BASE_DOMAIN}\r\nX: y",
+        ]
+    ),
+)
+
+
+@FUZZ
+@given(host=HOSTS)
+def test_any_host_header_answers_below_500(acme: Portal, engine: Engine, host: str):
+    browser = webtest.TestApp(acme.app, extra_environ={"HTTP_HOST": host, "REMOTE_ADDR": "192.0.2.10"})
+    get(engine, browser, "/login")
+    get(engine, browser, "/")
+    for path in ("/login", "/sso/backchannel-logout", "/sso/initiate"):
+        before = snapshot(engine)
+        answered(send(browser, "POST", path, b"logout_token=x&email=a&iss=x"), before, engine)
+    before = snapshot(engine)
+    answered(browser.get("/scim/v2/Users", headers={"Authorization": "Bearer x"}, expect_errors=True), before, engine)
+
+
+ROUTES = (
+    "/",
+    "/login",
+    "/logout",
+    "/register",
+    "/language",
+    "/password/forgot",
+    "/password/reset/x",
+    "/recover/x",
+    "/email/confirm/x",
+    "/account",
+    "/account/language",
+    "/account/linked",
+    "/admin/practitioners",
+    "/admin/practitioners/x",
+    "/admin/authentication",
+    "/admin/authentication/policy",
+    "/admin/practice",
+    "/admin/provisioning",
+    "/admin/audit",
+    "/admin/audit.csv",
+    "/sso/x/start",
+    "/process_sso",
+    "/sso/link",
+    "/sso/logged-out",
+    "/sso/backchannel-logout",
+    "/sso/initiate",
+    "/scim/v2/Users",
+    "/scim/v2/Users/.search",
+    "/scim/v2/Users/x",
+    "/scim/v2/Groups",
+    "/scim/v2/Groups/.search",
+    "/scim/v2/Groups/x",
+    "/scim/v2/ServiceProviderConfig",
+    "/scim/v2/Schemas",
+    "/scim/v2/Schemas/x",
+    "/scim/v2/ResourceTypes",
+    "/scim/v2/ResourceTypes/x",
+)
+
+
+@FUZZ
+@given(
+    method=st.one_of(
+        st.sampled_from(["PUT", "PATCH", "DELETE", "OPTIONS", "HEAD", "TRACE", "CONNECT", "PROPFIND", "get"]),
+        st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ-", min_size=1, max_size=12),
+    ),
+    body=st.one_of(st.none(), RAW, JSON_VALUE.map(dumps)),
+)
+def test_any_method_on_any_route_answers_below_500(
+    owner: webtest.TestApp, scim_target: ScimTarget, engine: Engine, method: str, body: bytes | None
+):
+    before = snapshot(engine)  # no route changes anything for these methods: one snapshot serves them all
+    for path in ROUTES:
+        request = webob.Request.blank(path, dict(owner.extra_environ), method=method)
+        request.headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in owner.cookies.items())
+        if path.startswith("/scim/"):
+            request.headers.update(scim_target.scim.headers())
+        if body is not None:
+            request.body = body
+            request.content_type = "application/scim+json" if path.startswith("/scim/") else FORM
+        answer = request.get_response(owner.app)
+        assert answer.status_int < 500, (method, path, answer.status, answer.text[:500])
+    assert snapshot(engine) == before
+
+
+# --- SCIM: groups with real members, another practice's ids, searches, discovery ---
+
+# Placeholders the bodies and paths may hold, replaced by real ids once the fixtures made them.
+IDS = ("<target>", "<ann>", "<owner>", "<group>", "<foreign>", "<foreign-group>")
+MEMBER = st.fixed_dictionaries(
+    {"value": st.one_of(st.sampled_from(IDS), JSON_SCALAR)},
+    optional={
+        "type": st.one_of(st.sampled_from(["User", "user", "Group"]), JSON_SCALAR),
+        "display": JSON_TEXT,
+        "$ref": st.one_of(
+            st.sampled_from(IDS).map(lambda i: f"http://acme.{BASE_DOMAIN}/scim/v2/Users/{i}"), JSON_TEXT
+        ),
+    },
+)
+MEMBERS = st.one_of(st.lists(MEMBER, max_size=3), MEMBER)
+MORE_GROUP_PATCH_PATHS = (
+    "Members",
+    f"{GROUP}:members",
+    f"{GROUP}:displayName",
+    f"{GROUP}:externalId",
+    "members.value",
+    "members.display",
+    "displayName.value",
+    "externalId.x",
+    'members[value eq "<target>"]',
+    'members[value eq "<ann>"]',
+    'members[value eq "<foreign>"]',
+    'members[value eq "<group>"]',
+    'Members[Value EQ "<target>"]',
+    'members[value eq "<target>"',
+    "members[]",
+    "members[value pr]",
+    'members[type eq "User"]',
+    'members[value eq "<target>" or value eq "<ann>"]',
+    'members[value eq "<target>" and value eq "<ann>"]',
+    'members[value eq "<target>"].display',
+    "members[value eq 1]",
+    'members[not (value eq "<target>")]',
+    "displayName[",
+    "meta",
+    "meta.version",
+    "schemas",
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+    " members ",
+    "",
+)
+
+
+def placed(document: Any, ids: dict[str, str]) -> Any:
+    """The document with each placeholder replaced by its id, wherever it stands."""
+    if isinstance(document, str):
+        for placeholder, value in ids.items():
+            document = document.replace(placeholder, value)
+        return document
+    if isinstance(document, list):
+        return [placed(item, ids) for item in document]
+    if isinstance(document, dict):
+        return {placed(key, ids): placed(value, ids) for key, value in document.items()}
+    return document
+
+
+@pytest.fixture
+def placeholders(acme: Portal, engine: Engine, group_target: ScimGroupTarget) -> dict[str, str]:
+    """Ids of acme's people and group, and of another practice's, to send where the probes may.
+    Group names give rights here (roles from the provider): a member change can change rights."""
+    owner = logged_in(acme, OWNER)
+    form = owner.get("/admin/authentication/policy").forms["policy-form"]
+    form["roles_claim"], form["roles_from_provider"] = "roles", True
+    form["role_value-0"], form["role_right-0"] = "Target", "practitioners"
+    form["role_value-1"], form["role_right-1"] = "Nurses", "authentication"
+    form.submit("action", value="save", status=303)
+    acme.open_tenant("beta")
+    beta = Scim(acme, "beta", create_token(acme, "beta"))
+    foreign = beta.create("ada@beta.test")["id"]
+    foreign_group = beta.post("/Groups", {"schemas": [GROUP], "displayName": "Beta", "members": [{"value": foreign}]})
+    return {
+        "<target>": group_target.users.ensure(),
+        "<ann>": practitioner_id(engine, ANN),
+        "<owner>": practitioner_id(engine, OWNER),
+        "<group>": group_target.ensure(),
+        "<foreign>": foreign,
+        "<foreign-group>": foreign_group.json["id"],
+    }
+
+
+def more_group_patch_body() -> st.SearchStrategy[Any]:
+    value = st.one_of(
+        MEMBERS,
+        JSON_SCALAR,
+        st.fixed_dictionaries(
+            {}, optional={"id": st.sampled_from(IDS), "displayName": JSON_TEXT, "members": MEMBERS, "Members": MEMBERS}
+        ),
+    )
+    op = st.sampled_from(["Add", "add", "replace", "Replace", "remove", "Remove"])
+    operation = st.one_of(
+        st.fixed_dictionaries({"op": op, "path": st.sampled_from(MORE_GROUP_PATCH_PATHS), "value": value}),
+        st.fixed_dictionaries({"op": op}, optional={"path": st.sampled_from(MORE_GROUP_PATCH_PATHS), "value": value}),
+    )
+    return st.lists(operation, min_size=1, max_size=3).map(lambda ops: {"schemas": [PATCH_OP], "Operations": ops})
+
+
+IF_MATCH = st.one_of(
+    st.none(), st.just("*"), st.just("current"), st.text(st.characters(max_codepoint=255), max_size=10)
+)
+
+
+@FUZZ
+@given(
+    body=more_group_patch_body(),
+    if_match=IF_MATCH,
+    group=st.sampled_from(["<group>", "<group>", "<foreign-group>", "<target>"]),
+    attributes=st.one_of(st.sampled_from([None, "members,displayName"]), FIELD),
+)
+def test_any_scim_group_patch_with_real_or_foreign_members_answers_below_500(
+    group_target: ScimGroupTarget,
+    placeholders: dict[str, str],
+    engine: Engine,
+    body: Any,
+    if_match: str | None,
+    group: str,
+    attributes: Any,
+):
+    scim = group_target.users.scim
+    ids = {**placeholders, "<group>": group_target.ensure(), "<target>": group_target.users.ensure()}
+    path = f"/Groups/{ids[group]}" + ("?" + urlencode({"attributes": attributes}) if attributes is not None else "")
+    if if_match == "current":
+        if_match = scim.get(f"/Groups/{ids['<group>']}").headers["ETag"]
+    headers = {"If-Match": if_match} if if_match is not None else {}
+    answer = scim_call(engine, scim, "PATCH", path, placed(body, ids), **headers)
+    if group == "<foreign-group>" or group == "<target>":  # another practice's group, or a user's id: no such group
+        assert answer.status_int == 404 or answer.json["scimType"] == "invalidSyntax"  # (or an unreadable query)
+
+
+def member_values(members: Any) -> list[Any]:
+    entries = members if isinstance(members, list) else [members]
+    return [entry.get("value") for entry in entries if isinstance(entry, dict)]
+
+
+@FUZZ
+@given(
+    body=st.one_of(
+        st.fixed_dictionaries(
+            {"schemas": st.just([GROUP]), "displayName": st.one_of(st.sampled_from(["Target", "Nurses"]), JSON_TEXT)},
+            optional={"externalId": JSON_TEXT, "id": st.sampled_from(IDS)},
+        ),
+        group_body(),
+    ),
+    members=st.one_of(st.none(), MEMBERS),
+    method=st.sampled_from(["POST", "PUT"]),
+    if_match=IF_MATCH,
+)
+def test_any_scim_group_body_with_real_or_foreign_members_answers_below_500(
+    group_target: ScimGroupTarget,
+    placeholders: dict[str, str],
+    engine: Engine,
+    body: Any,
+    members: Any,
+    method: str,
+    if_match: str | None,
+):
+    scim = group_target.users.scim
+    ids = {**placeholders, "<group>": group_target.ensure(), "<target>": group_target.users.ensure()}
+    if members is not None and isinstance(body, dict):
+        body = {**body, "members": members}
+    if if_match == "current":
+        if_match = scim.get(f"/Groups/{ids['<group>']}").headers["ETag"]
+    headers = {"If-Match": if_match} if if_match is not None and method == "PUT" else {}
+    path = "/Groups" if method == "POST" else f"/Groups/{ids['<group>']}"
+    answer = scim_call(engine, scim, method, path, placed(body, ids), **headers)
+    foreign = {ids["<foreign>"], ids["<foreign-group>"]}
+    if isinstance(body, dict) and foreign & {
+        placed(value, ids) for value in member_values(members) if isinstance(value, str)
+    }:
+        assert answer.status_int >= 400  # another practice's people are nobody here
+
+
+@FUZZ
+@given(
+    body=st.one_of(search_body(), JSON_VALUE),
+    user=st.sampled_from(["<target>", "<foreign>", "<ann>"]),
+    if_match=IF_MATCH,
+    attributes=st.dictionaries(st.sampled_from(["attributes", "excludedAttributes"]), FIELD, max_size=2),
+)
+def test_any_scim_groups_search_and_a_foreign_id_answer_below_500(
+    group_target: ScimGroupTarget,
+    placeholders: dict[str, str],
+    engine: Engine,
+    body: Any,
+    user: str,
+    if_match: str | None,
+    attributes: dict[str, Any],
+):
+    scim = group_target.users.scim
+    ids = {**placeholders, "<group>": group_target.ensure(), "<target>": group_target.users.ensure()}
+    scim_call(engine, scim, "POST", "/Groups/.search", placed(body, ids))
+    query = "?" + urlencode(attributes) if attributes else ""
+    scim_call(engine, scim, "GET", f"/Users/{ids[user]}{query}")
+    for method in ("PUT", "PATCH", "DELETE"):
+        answer = scim_call(
+            engine,
+            scim,
+            method,
+            f"/Users/{ids['<foreign>']}{query}",
+            {"schemas": [USER], "userName": "x@acme.test"} if method == "PUT" else None,
+            **({"If-Match": if_match} if if_match not in (None, "current") else {}),
+        )
+        assert answer.status_int in (400, 404)  # another practice's user is nobody here
+    scim_call(engine, scim, "DELETE", f"/Groups/{ids['<foreign-group>']}")
+
+
+MORE_USER_ATTRIBUTES = ("preferredLanguage", "groups", "meta", "locale", "nickName", "active", "roles")
+MORE_PATCH_PATHS = (
+    "preferredLanguage",
+    "groups",
+    "meta",
+    "meta.lastModified",
+    f"{USER}:userName",
+    f"{USER}:preferredLanguage",
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+    'emails[type eq "work" and primary eq true].value',
+    'emails[value eq "target@acme.test"]',
+    "emails[primary eq true]",
+    "emails[",
+    "active[value eq true]",
+    "active.value",
+    "name[",
+    "id",
+)
+
+
+@FUZZ
+@given(
+    fuzzed=st.dictionaries(
+        st.sampled_from(MORE_USER_ATTRIBUTES),
+        st.one_of(JSON_VALUE, st.sampled_from(["de", "de-AT", "fr", "True", "False", "\ud800", "a\x00"])),
+        max_size=3,
+    ),
+    operations=st.lists(
+        st.fixed_dictionaries(
+            {"op": st.sampled_from(["add", "replace", "remove", "Replace"])},
+            optional={
+                "path": st.one_of(st.sampled_from(MORE_PATCH_PATHS), JSON_TEXT),
+                "value": st.one_of(JSON_VALUE, st.sampled_from(["de", "True", "False", "x@acme.test"])),
+            },
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+    if_match=IF_MATCH,
+)
+def test_any_scim_user_language_groups_and_extension_answer_below_500(
+    scim_target: ScimTarget, engine: Engine, fuzzed: dict[str, Any], operations: list[Any], if_match: str | None
+):
+    scim = scim_target.scim
+    user = scim_target.ensure()
+    if if_match == "current":
+        if_match = scim.get(f"/Users/{user}").headers["ETag"]
+    headers = {"If-Match": if_match} if if_match is not None else {}
+    body = {"schemas": [USER], "userName": "target@acme.test", **fuzzed}
+    scim_call(engine, scim, "PUT", f"/Users/{user}", body, **headers)
+    scim_call(
+        engine, scim, "PATCH", f"/Users/{scim_target.ensure()}", {"schemas": [PATCH_OP], "Operations": operations}
+    )
+    scim_call(engine, scim, "POST", "/Users", {**body, "userName": "other@acme.test"})
+
+
+@FUZZ
+@given(name=FIELD, collection=st.sampled_from(["Schemas", "ResourceTypes", "ServiceProviderConfig"]), query=FIELD)
+def test_any_scim_discovery_request_answers_below_500(
+    scim_target: ScimTarget, engine: Engine, name: Any, collection: str, query: Any
+):
+    scim = scim_target.scim
+    for path in (f"/{collection}", f"/{collection}/{raw_path(name)}", f"/{collection}?filter={raw_path(query)}"):
+        before = snapshot(engine)
+        answered(scim.app.get("/scim/v2" + path, headers=scim.headers(), expect_errors=True), before, engine)

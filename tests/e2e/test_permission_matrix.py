@@ -28,24 +28,42 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import webtest
+from pyramid.interfaces import IRoutesMapper
 from sqlalchemy import Engine, select
 
 from adapters.db.schema import (
     audit_events,
     identity_links,
+    identity_providers,
+    link_challenges,
+    mail_outbox,
     password_reset_tokens,
     practitioners,
+    scim_group_members,
     scim_groups,
     scim_tokens,
     tenants,
     web_sessions,
 )
+from domain.audit import AuditCursor, AuditReport
+from domain.errors import NotAllowed
+from domain.practitioners.linked_identities import LinkedIdentities
+from domain.provisioning.users import Provisioning
+from domain.sso.administration import ProviderAdministration
+from domain.sso.sign_in import SingleSignOn
+from domain.tenancy.login_policy import LoginPolicy, LoginPolicyAdministration
+from domain.tenancy.practice_settings import PracticeSettings
+from domain.tenancy.tenant import UnknownIdentityHandling, Workflow
+from domain.practitioners.authority import Authority
+from domain.provisioning.groups import GroupProvisioning
+from domain.provisioning.scim_group import GroupValues
 from domain.passwords.recovery import OwnerRecovery
 from domain.passwords.reset_token import PasswordResetToken, ResetPurpose
 from domain.ports import IdentityLinkRepository, IdentityProviderRepository
@@ -806,3 +824,1058 @@ def test_the_providers_routes_answer_as_the_matrix_says(practice, route, actor, 
         response = browser.get(path, status="*")
     assert response.status_int == int(answer), response.text[:2000]
     assert practice.state() == before
+
+
+# --- Every other route, by every actor -----------------------------------------------------------
+
+# The routes the tables above leave out, and those tables' routes by the actors they leave out.
+# Besides acme's people, three more actors:
+#   anonymous     a browser on acme's host with no session
+#   other-cookie  a browser on acme's host carrying the session cookie of beta's owner: a session
+#                 is its own practice's only, so on acme's host it is nobody
+#   other-admin   beta's owner on beta's own host, naming acme's objects by their ids
+# 200: shown; 303: done (or on to where the route leads); 400: refused input (for an admin's page:
+# let in, and the input refused); 401: the login refused; 403: refused by the page's ACL or the
+# rule; 404: no such object where the asker is; login: sent to the login page (303), nothing
+# written; 200-unchanged: answered as for anyone, and nothing written. "-": a cell the tables above
+# hold, or one without an object of acme's to name (the other admin's own practice is theirs).
+ROUTES_BY_ACTOR = """
+route                         anonymous  other-cookie  pat    clerk  auditor  owner  other-admin
+home                          login      login         200    200    200      200    -
+language                      303        303           303    303    303      303    -
+login-page                    200        200           303    303    303      303    -
+log-in-as-pat                 303        303           303    303    303      303    401
+log-out                       login      login         303    303    303      303    -
+account                       login      login         200    200    200      200    -
+account-save                  login      login         303    303    303      303    -
+account-language              login      login         303    303    303      303    -
+linked-accounts               login      login         200    200    200      200    -
+unlink-own-link               login      login         303    303    303      303    -
+unlink-anns-link              login      login         404    404    404      404    404
+register-page                 404        404           404    404    404      404    -
+register                      404        404           404    404    404      404    -
+forgot-page                   200        200           200    200    200      200    -
+forgot-for-pat                200        200           200    200    200      200    200-unchanged
+reset-page                    200        200           200    200    200      200    404
+reset                         303        303           303    303    303      303    404
+recover-page                  200        200           200    200    200      200    404
+recover                       -          303           -      -      -        -      -
+confirm-email-page            200        200           200    200    200      200    404
+confirm-email                 -          200           -      -      -        -      -
+sso-start                     303        303           303    303    303      303    404
+sso-start-to-link             login      login         303    303    303      303    404
+sso-start-betas-provider      404        404           404    404    404      404    -
+sso-callback                  400        400           400    400    400      400    -
+sso-link-page                 400        400           400    400    400      400    -
+sso-link                      400        400           400    400    400      400    -
+sso-initiate-post             303        303           303    303    303      303    -
+sso-initiate                  303        303           303    303    303      303    -
+sso-initiate-betas-issuer     400        400           400    400    400      400    -
+providers-page                login      login         403    403    200      200    404
+discover                      login      login         403    403    400      400    -
+save-new-provider             login      login         403    403    303      303    -
+save-provider                 login      login         403    403    303      303    404
+save-betas-provider           login      login         403    403    404      404    -
+providers-page-of-beta        login      login         403    403    404      404    -
+discover-at-betas-provider    login      login         403    403    404      404    -
+enable-betas-provider         login      login         403    403    404      404    -
+remove-betas-provider         login      login         403    403    404      404    -
+test-betas-provider           login      login         403    403    404      404    -
+enable-provider               login      login         403    403    303      303    404
+disable-provider              login      login         403    403    303      303    404
+remove-provider               login      login         403    403    303      303    404
+test-sign-in                  login      login         -      -      -        -      -
+unknown-provider-action       login      login         403    403    400      400    -
+policy-page                   login      login         403    403    200      200    -
+save-policy                   login      login         403    403    303      303    -
+preview-policy                login      login         403    403    200      200    -
+unknown-policy-action         login      login         403    403    400      400    -
+practice-page                 login      login         403    403    200      200    -
+save-practice                 login      login         403    403    303      303    -
+audit-page                    login      login         -      -      -        -      200-unchanged
+audit-download                login      login         -      -      -        -      200-unchanged
+audit-retention               login      login         -      -      -        -      -
+practitioners-page            login      login         403    200    403      200    -
+search-for-beta               login      login         403    200-unchanged  403  200-unchanged  -
+add                           login      login         -      -      -        -      -
+deactivate                    login      login         -      -      -        -      -
+deactivate-betas-owner        login      login         403    404    403      404    -
+reactivate                    login      login         -      -      -        -      -
+rights                        login      login         -      -      -        -      -
+unknown-practitioners-action  login      login         403    400    403      400    -
+practitioner-page             login      login         -      -      -        -      -
+unlink-by-admin               login      login         -      -      -        -      -
+change-email                  login      login         -      -      -        -      -
+practitioner-page-of-beta     login      login         403    404    403      404    -
+change-betas-email            login      login         403    404    403      404    -
+unlink-pats-link-at-ann       login      login         403    404    403      404    -
+unknown-practitioner-action   login      login         403    400    403      400    404
+provisioning-page             login      login         403    200    403      200    -
+create-token                  login      login         -      -      -        -      -
+revoke-token                  login      login         -      -      -        -      -
+revoke-betas-token            login      login         403    404    403      404    -
+scim-subject                  login      login         403    403    403      303    400
+scim-subject-betas-provider   login      login         403    403    403      400    -
+unknown-provisioning-action   login      login         403    400    403      400    -
+"""
+
+LOOPBACK = "http://127.0.0.1:9"  # a provider's address the server may name in development, never reached
+
+
+@dataclass
+class World:
+    """Acme and beta with one of each object a route names by id: acme's providers Contoso
+    (enabled, everyone linked to it) and Fabrikam (switched off, on loopback), beta's provider,
+    a SCIM group in each practice, and the links mailed to acme's people, made when asked for."""
+
+    practice: Practice
+    providers: dict[str, str]  # "contoso", "fabrikam", "beta" -> provider id
+    links: dict[str, str]  # acme person -> id of their Contoso link
+    groups: dict[str, str]  # "acme", "beta" -> group id
+    beta_token: str  # id of beta's SCIM token
+
+    @property
+    def ids(self) -> dict[str, str]:
+        return self.practice.ids
+
+    def reset_link(self, person: str) -> str:
+        token = f"a-password-link-for-{person}-" + "x" * 20
+        with self.practice.portal.unit_of_work() as request:
+            tenant = request.find_service(TenantOnboarding).tenant("acme")
+            someone = request.find_service(PractitionerRepository).get(tenant.id, self.ids[person])
+            issued = PasswordResetToken.issue(someone, token, ResetPurpose.RESET, datetime.now(timezone.utc))
+            request.find_service(PasswordResetTokenRepository).add(issued)
+        return f"/password/reset/{token}"
+
+    def email_link(self) -> str:
+        """The link confirming ann's new address, new@home.test, as the owner asked for it."""
+        owner = self.practice.browser("owner")
+        fields = {"csrf_token": csrf(owner), "action": "email", "email": "new@home.test"}
+        owner.post(f"{PRACTITIONERS_PAGE}/{self.ids['ann']}", fields, status=303)
+        return "/" + self.practice.portal.mails()[-1].link().split("/", 3)[3]
+
+    def acme_cursor(self) -> str:
+        """A page link's cursor at acme's newest event."""
+        with self.practice.engine.connect() as connection:
+            at, event_id = connection.execute(
+                select(audit_events.c.at, audit_events.c.id)
+                .join(tenants, tenants.c.id == audit_events.c.tenant_id)
+                .where(tenants.c.slug == "acme")
+                .order_by(audit_events.c.at.desc())
+                .limit(1)
+            ).one()
+        return AuditCursor(at, event_id).text()
+
+    def row(self, table: Any, row_id: str) -> Any:
+        with self.practice.engine.connect() as connection:
+            return connection.execute(select(table).where(table.c.id == row_id)).one_or_none()
+
+    def acme(self) -> Any:
+        with self.practice.engine.connect() as connection:
+            return connection.execute(select(tenants).where(tenants.c.slug == "acme")).one()
+
+    def everything(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every row a route may write, in both practices; a token's last use (written at most once
+        a minute by any authenticated SCIM request) and the login throttle's counters aside."""
+        token_columns = [c for c in scim_tokens.c if c.name != "last_used_at"]
+        with self.practice.engine.connect() as connection:
+            return {
+                table.name: sorted((tuple(row) for row in connection.execute(select(*columns))), key=repr)
+                for table, columns in [
+                    (tenants, [tenants]),
+                    (practitioners, [practitioners]),
+                    (identity_providers, [identity_providers]),
+                    (identity_links, [identity_links]),
+                    (link_challenges, [link_challenges]),
+                    (password_reset_tokens, [password_reset_tokens]),
+                    (scim_tokens, token_columns),
+                    (scim_groups, [scim_groups]),
+                    (scim_group_members, [scim_group_members]),
+                    (audit_events, [audit_events]),
+                    (mail_outbox, [mail_outbox]),
+                    (web_sessions, [web_sessions.c.tenant_id, web_sessions.c.practitioner_id]),
+                ]
+            }
+
+
+def _provider(tenant_id: str, name: str, issuer: str, enabled: bool = True) -> IdentityProvider:
+    settings = ProviderSettings(name, "client", issuer, *(f"{issuer}/{p}" for p in ("a", "t", "k", "u")))
+    return IdentityProvider(tenant_id, replace(settings, enabled=enabled), "sealed")
+
+
+@pytest.fixture
+def world(practice: Practice) -> World:
+    links = link_everyone(practice)  # and acme's provider Contoso
+    with practice.portal.unit_of_work() as request:
+        onboarding = request.find_service(TenantOnboarding)
+        acme, beta = onboarding.tenant("acme"), onboarding.tenant("beta")
+        providers = request.find_service(IdentityProviderRepository)
+        contoso = providers.list(acme.id)[0]
+        fabrikam = _provider(acme.id, "Fabrikam", f"{LOOPBACK}/fabrikam", enabled=False)
+        betas = _provider(beta.id, "Beta's provider", "https://idp.beta.test")
+        providers.add(fabrikam)
+        providers.add(betas)
+        groups = request.find_service(GroupProvisioning)
+        acme_group = groups.create(
+            acme,
+            Authority.of(onboarding.owner_of(acme), acme),
+            GroupValues("Nurses", None, frozenset({practice.ids["ann"]})),
+        )
+        beta_group = groups.create(beta, Authority.of(onboarding.owner_of(beta), beta), GroupValues("Beta's nurses"))
+        ids = {"contoso": contoso.id, "fabrikam": fabrikam.id, "beta": betas.id}
+        group_ids = {"acme": acme_group.id, "beta": beta_group.id}
+    return World(practice, ids, links, group_ids, practice.token_named("Beta's token").id)
+
+
+def client(practice: Practice, actor: str) -> webtest.TestApp:
+    """The actor's browser, with the CSRF cookie; logged in on their own practice's host."""
+    if actor not in ("anonymous", "other-cookie"):
+        return practice.browser(actor)
+    browser = practice.portal.browser("acme")
+    browser.get("/login", status=200)  # the CSRF cookie
+    if actor == "other-cookie":
+        browser.set_cookie("portal_session", practice.browser("other-admin").cookies["portal_session"])
+    return browser
+
+
+@dataclass(frozen=True)
+class Probe:
+    method: str
+    path: Callable[[World], str]
+    fields: Callable[[World, str], dict[str, str]] = lambda world, actor: {}
+    # An allowed request that writes: did it do its work? (world, actor, the browser, the answer)
+    done: Callable[[World, str, webtest.TestApp, webtest.TestResponse], bool] | None = None
+    shows: str | None = None  # what the page shows whom it lets in, and nobody else
+    audits_refusal: bool = False  # a refusal is written to the audit trail (and nothing else)
+
+
+def _me(world: World, actor: str) -> Any:
+    return world.practice.practitioner(world.ids[actor])
+
+
+def _logged_in_as(email: str) -> Callable[[World, str, webtest.TestApp, webtest.TestResponse], bool]:
+    return lambda world, actor, browser, response: email in browser.get("/account", status=200).text
+
+
+def _provider_fields(name: str, issuer: str, **extra: str) -> dict[str, str]:
+    return {
+        "action": "save",
+        "display_name": name,
+        "client_id": "client",
+        "issuer": issuer,
+        **{field: f"{issuer}/{p}" for field, p in (("authorization_endpoint", "a"), ("token_endpoint", "t"))},
+        **{field: f"{issuer}/{p}" for field, p in (("jwks_uri", "k"), ("userinfo_endpoint", "u"))},
+        "token_endpoint_auth_method": "client_secret_basic",
+        **extra,
+    }
+
+
+def _policy_fields(**extra: str) -> dict[str, str]:
+    mapped = {"claim-first_name": "given_name", "claim-last_name": "family_name", "claim-email": "email"}
+    return {"workflow": "standard", "unknown_identity": "confirm_by_otp", **mapped, **extra}
+
+
+def _page_route(name: str, target: str = "ann") -> Probe:
+    """A route of the tables above, as its first allowed actor sends it."""
+    route = PAGE_ROUTES[name]
+    return Probe("POST", lambda world: route.path, lambda world, actor: route.fields(world.practice, world.ids[target]))
+
+
+def _contoso(world: World) -> str:
+    return f"/admin/authentication?provider={world.providers['contoso']}"
+
+
+PROBES: dict[str, Probe] = {
+    "home": Probe("GET", lambda world: "/"),
+    "language": Probe("GET", lambda world: "/language?lang=de&next=/account"),
+    "login-page": Probe("GET", lambda world: "/login"),
+    "log-in-as-pat": Probe(
+        "POST",
+        lambda world: "/login",
+        lambda world, actor: {"email": "pat@acme.test", "password": PASSWORD},
+        _logged_in_as("pat@acme.test"),
+        audits_refusal=True,  # a failed login is in the trail (of beta, whose host it was)
+    ),
+    "log-out": Probe(
+        "POST",
+        lambda world: "/logout",
+        done=lambda world, actor, browser, response: browser.get("/account", status=303).location.endswith(
+            "/login?next=%2Faccount"
+        ),
+    ),
+    "account": Probe("GET", lambda world: "/account"),
+    "account-save": Probe(
+        "POST",
+        lambda world: "/account",
+        lambda world, actor: {"first_name": "Renamed", "last_name": "Acme"},
+        lambda world, actor, browser, response: _me(world, actor).first_name == "Renamed",
+    ),
+    "account-language": Probe(
+        "POST",
+        lambda world: "/account/language",
+        lambda world, actor: {"language": "de"},
+        lambda world, actor, browser, response: _me(world, actor).language == "de",
+    ),
+    "linked-accounts": Probe("GET", lambda world: "/account/linked"),
+    "unlink-own-link": Probe(
+        "POST",
+        lambda world: "/account/linked",
+        # anonymous and other-cookie name pat's link: they have none
+        lambda world, actor: {"action": "unlink", "link_id": world.links.get(actor, world.links["pat"])},
+        lambda world, actor, browser, response: linked_subjects(world.practice, world.ids[actor]) == [],
+    ),
+    "unlink-anns-link": Probe(
+        "POST",
+        lambda world: "/account/linked",
+        lambda world, actor: {"action": "unlink", "link_id": world.links["ann"]},
+    ),
+    "register-page": Probe("GET", lambda world: "/register"),
+    "register": Probe(
+        "POST",
+        lambda world: "/register",
+        lambda world, actor: {"email": "new@acme.test", "first_name": "New", "last_name": "Person"},
+    ),
+    "forgot-page": Probe("GET", lambda world: "/password/forgot"),
+    "forgot-for-pat": Probe(
+        "POST",
+        lambda world: "/password/forgot",
+        lambda world, actor: {"email": "pat@acme.test"},
+        lambda world, actor, browser, response: _has_reset_link(world, "pat"),
+    ),
+    "reset-page": Probe("GET", lambda world: world.reset_link("pat")),
+    "reset": Probe(
+        "POST",
+        lambda world: world.reset_link("pat"),
+        lambda world, actor: {"password": "a new password of pat's", "password_confirm": "a new password of pat's"},
+        lambda world, actor, browser, response: (
+            world.practice.portal.log_in(
+                world.practice.portal.browser("acme"), "pat@acme.test", "a new password of pat's"
+            ).status_int
+            == 303
+        ),
+    ),
+    "recover-page": Probe("GET", lambda world: recovery_link(world.practice, "owner")),
+    "recover": Probe(
+        "POST",
+        lambda world: recovery_link(world.practice, "owner"),
+        lambda world, actor: {"password": PASSWORD},
+        _logged_in_as("owner@acme.test"),
+    ),
+    "confirm-email-page": Probe("GET", lambda world: world.email_link()),
+    "confirm-email": Probe(
+        "POST",
+        lambda world: world.email_link(),
+        done=lambda world, actor, browser, response: _me(world, "ann").email == "new@home.test",
+    ),
+    "sso-start": Probe(
+        "POST",
+        lambda world: f"/sso/{world.providers['contoso']}/start",
+        done=lambda world, actor, browser, response: response.location.startswith("https://idp.acme.test/a?"),
+    ),
+    "sso-start-to-link": Probe(
+        "POST",
+        lambda world: f"/sso/{world.providers['contoso']}/start",
+        lambda world, actor: {"purpose": "link"},
+        lambda world, actor, browser, response: response.location.startswith("https://idp.acme.test/a?"),
+    ),
+    "sso-start-betas-provider": Probe("POST", lambda world: f"/sso/{world.providers['beta']}/start"),
+    "sso-initiate": Probe(
+        "GET",
+        lambda world: "/sso/initiate?iss=https://idp.acme.test",
+        done=lambda world, actor, browser, response: response.location.startswith("https://idp.acme.test/a?"),
+    ),
+    "sso-initiate-betas-issuer": Probe("GET", lambda world: "/sso/initiate?iss=https://idp.beta.test"),
+    "sso-callback": Probe("GET", lambda world: "/process_sso?state=x&code=y", audits_refusal=True),
+    "sso-link-page": Probe("GET", lambda world: "/sso/link"),
+    "sso-link": Probe("POST", lambda world: "/sso/link", lambda world, actor: {"email": "pat@acme.test"}),
+    "sso-initiate-post": Probe(
+        "POST",
+        lambda world: "/sso/initiate",
+        lambda world, actor: {"iss": "https://idp.acme.test"},
+        lambda world, actor, browser, response: urlsplit(response.location).path == "/sso/initiate",
+    ),
+    "providers-page": Probe("GET", _contoso, shows="https://idp.acme.test/t"),
+    "providers-page-of-beta": Probe(
+        "GET", lambda world: f"/admin/authentication?provider={world.providers['beta']}", shows="idp.beta.test"
+    ),
+    "discover-at-betas-provider": Probe(
+        "POST",
+        lambda world: f"/admin/authentication?provider={world.providers['beta']}",
+        lambda world, actor: {"action": "discover", "issuer": f"{LOOPBACK}/new"},
+    ),
+    "enable-betas-provider": Probe(
+        "POST",
+        lambda world: "/admin/authentication",
+        lambda world, actor: {"action": "enable", "provider_id": world.providers["beta"]},
+    ),
+    "remove-betas-provider": Probe(
+        "POST",
+        lambda world: "/admin/authentication",
+        lambda world, actor: {"action": "remove", "provider_id": world.providers["beta"]},
+    ),
+    "test-betas-provider": Probe(
+        "POST",
+        lambda world: "/admin/authentication",
+        lambda world, actor: {"action": "test", "provider_id": world.providers["beta"]},
+    ),
+    "discover": Probe(
+        "POST",
+        lambda world: "/admin/authentication?provider=new",
+        lambda world, actor: {"action": "discover", "issuer": f"{LOOPBACK}/new"},
+    ),
+    "save-new-provider": Probe(
+        "POST",
+        lambda world: "/admin/authentication?provider=new",
+        lambda world, actor: _provider_fields("Northwind", f"{LOOPBACK}/northwind", client_secret="s", enabled="on"),
+        lambda world, actor, browser, response: _provider_named(world, "Northwind"),
+    ),
+    "save-provider": Probe(
+        "POST",
+        lambda world: f"/admin/authentication?provider={world.providers['fabrikam']}",
+        lambda world, actor: _provider_fields("Fabrikam renamed", f"{LOOPBACK}/fabrikam"),
+        lambda world, actor, browser, response: (
+            world.row(identity_providers, world.providers["fabrikam"]).display_name == "Fabrikam renamed"
+        ),
+    ),
+    "save-betas-provider": Probe(
+        "POST",
+        lambda world: f"/admin/authentication?provider={world.providers['beta']}",
+        lambda world, actor: _provider_fields("Beta's, renamed", "https://idp.beta.test"),
+    ),
+    "enable-provider": Probe(
+        "POST",
+        lambda world: "/admin/authentication",
+        lambda world, actor: {"action": "enable", "provider_id": world.providers["fabrikam"]},
+        lambda world, actor, browser, response: world.row(identity_providers, world.providers["fabrikam"]).enabled,
+    ),
+    "disable-provider": Probe(
+        "POST",
+        lambda world: "/admin/authentication",
+        lambda world, actor: {"action": "disable", "provider_id": world.providers["contoso"]},
+        lambda world, actor, browser, response: not world.row(identity_providers, world.providers["contoso"]).enabled,
+    ),
+    "remove-provider": Probe(
+        "POST",
+        lambda world: "/admin/authentication",
+        lambda world, actor: {"action": "remove", "provider_id": world.providers["fabrikam"]},
+        lambda world, actor, browser, response: world.row(identity_providers, world.providers["fabrikam"]) is None,
+    ),
+    "test-sign-in": Probe(
+        "POST",
+        lambda world: "/admin/authentication",
+        lambda world, actor: {"action": "test", "provider_id": world.providers["contoso"]},
+    ),
+    "unknown-provider-action": Probe(
+        "POST", lambda world: "/admin/authentication", lambda world, actor: {"action": "frobnicate"}
+    ),
+    "policy-page": Probe("GET", lambda world: "/admin/authentication/policy", shows="given_name"),
+    "save-policy": Probe(
+        "POST",
+        lambda world: "/admin/authentication/policy",
+        lambda world, actor: _policy_fields(action="save", self_registration="on"),
+        lambda world, actor, browser, response: world.acme().self_registration is True,
+    ),
+    "preview-policy": Probe(
+        "POST",
+        lambda world: "/admin/authentication/policy",
+        lambda world, actor: _policy_fields(action="preview", sample_claims='{"given_name": "Ann"}'),
+    ),
+    "unknown-policy-action": Probe(
+        "POST", lambda world: "/admin/authentication/policy", lambda world, actor: {"action": "frobnicate"}
+    ),
+    "practice-page": Probe("GET", lambda world: "/admin/practice", shows="Europe/Berlin"),
+    "save-practice": Probe(
+        "POST",
+        lambda world: "/admin/practice",
+        lambda world, actor: {"default_language": "", "time_zone": "Europe/Amsterdam"},
+        lambda world, actor, browser, response: world.acme().time_zone == "Europe/Amsterdam",
+    ),
+    # The other admin on their own practice's page, filtered by the name of one of acme's people
+    # and paged from acme's newest event: only beta's events are there, and none of them names ann.
+    "audit-page": Probe(
+        "GET", lambda world: f"/admin/audit?person=ann&before={world.acme_cursor()}", shows="ann@acme.test"
+    ),
+    "audit-download": Probe("GET", lambda world: "/admin/audit.csv?person=ann", shows="ann@acme.test"),
+    "audit-retention": Probe("POST", lambda world: "/admin/audit", lambda world, actor: {"audit_retention_days": "90"}),
+    "practitioners-page": Probe("GET", lambda world: PRACTITIONERS_PAGE, shows="ann@acme.test"),
+    "search-for-beta": Probe("GET", lambda world: f"{PRACTITIONERS_PAGE}?q=beta.test", shows="owner@beta.test"),
+    "add": _page_route("add"),
+    "deactivate": _page_route("deactivate"),
+    "deactivate-betas-owner": _page_route("deactivate", "other-admin"),
+    "reactivate": _page_route("reactivate"),
+    "rights": _page_route("rights"),
+    "unknown-practitioners-action": Probe(
+        "POST", lambda world: PRACTITIONERS_PAGE, lambda world, actor: {"action": "frobnicate"}
+    ),
+    "practitioner-page": Probe("GET", lambda world: f"{PRACTITIONERS_PAGE}/{world.ids['ann']}"),
+    "unlink-by-admin": Probe(
+        "POST",
+        lambda world: f"{PRACTITIONERS_PAGE}/{world.ids['ann']}",
+        lambda world, actor: {"action": "unlink", "link_id": world.links["ann"], "confirm_last_way_in": "yes"},
+    ),
+    "change-email": Probe(
+        "POST",
+        lambda world: f"{PRACTITIONERS_PAGE}/{world.ids['ann']}",
+        lambda world, actor: {"action": "email", "email": "new@home.test"},
+    ),
+    "practitioner-page-of-beta": Probe(
+        "GET", lambda world: f"{PRACTITIONERS_PAGE}/{world.ids['other-admin']}", shows="owner@beta.test"
+    ),
+    "change-betas-email": Probe(
+        "POST",
+        lambda world: f"{PRACTITIONERS_PAGE}/{world.ids['other-admin']}",
+        lambda world, actor: {"action": "email", "email": "new@home.test"},
+    ),
+    # ann's page, with the id of pat's link: the rule is asked about ann, the link must be ann's too
+    "unlink-pats-link-at-ann": Probe(
+        "POST",
+        lambda world: f"{PRACTITIONERS_PAGE}/{world.ids['ann']}",
+        lambda world, actor: {"action": "unlink", "link_id": world.links["pat"], "confirm_last_way_in": "yes"},
+    ),
+    "unknown-practitioner-action": Probe(
+        "POST", lambda world: f"{PRACTITIONERS_PAGE}/{world.ids['ann']}", lambda world, actor: {"action": "frobnicate"}
+    ),
+    "provisioning-page": Probe("GET", lambda world: PROVISIONING_PAGE, shows="Owner&#39;s token"),
+    "create-token": _page_route("create-token"),
+    "revoke-token": _page_route("revoke-owners-token"),
+    "revoke-betas-token": Probe(
+        "POST", lambda world: PROVISIONING_PAGE, lambda world, actor: {"action": "revoke", "token_id": world.beta_token}
+    ),
+    "scim-subject": Probe(
+        "POST",
+        lambda world: PROVISIONING_PAGE,
+        lambda world, actor: {"action": "subject", "subject_provider_id": world.providers["contoso"]},
+        lambda world, actor, browser, response: world.acme().scim_subject_provider_id == world.providers["contoso"],
+    ),
+    "scim-subject-betas-provider": Probe(
+        "POST",
+        lambda world: PROVISIONING_PAGE,
+        lambda world, actor: {"action": "subject", "subject_provider_id": world.providers["beta"]},
+    ),
+    "unknown-provisioning-action": Probe(
+        "POST", lambda world: PROVISIONING_PAGE, lambda world, actor: {"action": "frobnicate"}
+    ),
+}
+
+
+def _has_reset_link(world: World, person: str) -> bool:
+    with world.practice.engine.connect() as connection:
+        c = password_reset_tokens.c
+        return connection.scalar(select(c.id).where(c.practitioner_id == world.ids[person]).limit(1)) is not None
+
+
+def _provider_named(world: World, name: str) -> bool:
+    with world.practice.engine.connect() as connection:
+        c = identity_providers.c
+        return connection.scalar(select(c.id).where(c.display_name == name)) is not None
+
+
+def _without_audit(state: dict[str, list[tuple[Any, ...]]]) -> dict[str, list[tuple[Any, ...]]]:
+    return {table: rows for table, rows in state.items() if table != "audit_events"}
+
+
+# Each view the app registers (route, methods, the form's action), and the row that asks it; "*": a
+# view for any method. A row in parentheses is one of a table above that names it otherwise.
+VIEW_ROWS = {
+    "home *": "home",
+    "language GET": "language",
+    "login GET": "login-page",
+    "login POST": "log-in-as-pat",
+    "logout POST": "log-out",
+    "account GET": "account",
+    "account POST": "account-save",
+    "account_language POST": "account-language",
+    "account_linked GET": "linked-accounts",
+    "account_linked POST": "unlink-own-link",
+    "register GET": "register-page",
+    "register POST": "register",
+    "password_forgot GET": "forgot-page",
+    "password_forgot POST": "forgot-for-pat",
+    "password_reset GET": "reset-page",
+    "password_reset POST": "reset",
+    "recover GET": "recover-page",
+    "recover POST": "recover",
+    "email_confirm GET": "confirm-email-page",
+    "email_confirm POST": "confirm-email",
+    "sso_start POST": "sso-start",
+    "process_sso GET": "sso-callback",
+    "sso_link GET": "sso-link-page",
+    "sso_link POST": "sso-link",
+    "sso_logged_out GET": "(PROVIDER_ROUTES_BY_ACTOR logged_out)",
+    "sso_backchannel_logout POST": "(PROVIDER_ROUTES_BY_ACTOR backchannel)",
+    "sso_initiate GET,POST": "sso-initiate",
+    "admin_authentication GET": "providers-page",
+    "admin_authentication POST action=discover": "discover",
+    "admin_authentication POST action=save": "save-provider",
+    "admin_authentication POST action=enable": "enable-provider",
+    "admin_authentication POST action=disable": "disable-provider",
+    "admin_authentication POST action=remove": "remove-provider",
+    "admin_authentication POST action=test": "test-sign-in",
+    "admin_authentication POST": "unknown-provider-action",
+    "admin_policy GET": "policy-page",
+    "admin_policy POST action=save": "save-policy",
+    "admin_policy POST action=preview": "preview-policy",
+    "admin_policy POST": "unknown-policy-action",
+    "admin_practice GET": "practice-page",
+    "admin_practice POST": "save-practice",
+    "admin_audit GET": "audit-page",
+    "admin_audit POST": "audit-retention",
+    "admin_audit_csv GET": "audit-download",
+    "admin_practitioners GET": "practitioners-page",
+    "admin_practitioners POST action=add": "add",
+    "admin_practitioners POST action=deactivate": "deactivate",
+    "admin_practitioners POST action=reactivate": "reactivate",
+    "admin_practitioners POST action=rights": "rights",
+    "admin_practitioners POST": "unknown-practitioners-action",
+    "admin_practitioner GET": "practitioner-page",
+    "admin_practitioner POST action=unlink": "unlink-by-admin",
+    "admin_practitioner POST action=email": "change-email",
+    "admin_practitioner POST": "unknown-practitioner-action",
+    "admin_provisioning GET": "provisioning-page",
+    "admin_provisioning POST action=create": "create-token",
+    "admin_provisioning POST action=revoke": "revoke-token",
+    "admin_provisioning POST action=subject": "scim-subject",
+    "admin_provisioning POST": "unknown-provisioning-action",
+    "scim_users GET": "list-users",
+    "scim_users POST": "create-user",
+    "scim_users_search POST": "search-users",
+    "scim_user GET": "get-user",
+    "scim_user PUT": "put-user",
+    "scim_user PATCH": "patch-user",
+    "scim_user DELETE": "delete-user",
+    "scim_groups GET": "list-groups",
+    "scim_groups POST": "create-group",
+    "scim_groups_search POST": "search-groups",
+    "scim_group GET": "get-group",
+    "scim_group PUT": "put-group",
+    "scim_group PATCH": "patch-group",
+    "scim_group DELETE": "delete-group",
+    "scim_service_provider_config GET": "service-provider-config",
+    "scim_schemas GET": "schemas",
+    "scim_schema GET": "schema",
+    "scim_resource_types GET": "resource-types",
+    "scim_resource_type GET": "resource-type",
+    "scim_root_search *": "root-search",
+    "scim_other *": "unknown-endpoint",
+    # One view answers every other method on each SCIM route: the row asks it on one of them.
+    **{
+        f"{route} *": "method-not-allowed"
+        for route in ("scim_users", "scim_users_search", "scim_user", "scim_groups", "scim_groups_search")
+        + ("scim_group", "scim_service_provider_config", "scim_schemas", "scim_schema", "scim_resource_types")
+        + ("scim_resource_type",)
+    },
+}
+
+
+def registered_views(app: Any) -> set[str]:
+    """Each view of a route as VIEW_ROWS names it (static files aside)."""
+    views = set()
+    for view in app.registry.introspector.get_category("views"):
+        found = view["introspectable"]
+        if found["route_name"] is None or found["route_name"] == "__static/":
+            continue
+        methods = found["request_methods"]
+        method = "*" if methods is None else methods if isinstance(methods, str) else ",".join(sorted(methods))
+        views.add(" ".join(filter(None, (found["route_name"], method, found["request_param"]))))
+    return views
+
+
+def test_every_view_of_every_route_is_in_the_matrix(wsgi_app):
+    """Each view the app registers has a row that asks it: a new route, method or action fails this
+    until the matrix says who may use it."""
+    assert registered_views(wsgi_app) == set(VIEW_ROWS)
+    routes = {route.name for route in wsgi_app.registry.getUtility(IRoutesMapper).get_routes()} - {"__static/"}
+    assert routes == {key.split()[0] for key in VIEW_ROWS}
+    asked = set(PROBES) | set(SCIM_CALLS)
+    assert [row for row in VIEW_ROWS.values() if row not in asked and not row.startswith("(")] == []
+
+
+@pytest.mark.parametrize("route, actor, answer", cells_by_actor(ROUTES_BY_ACTOR))
+def test_every_route_answers_as_the_matrix_says(world, route, actor, answer):
+    probe = PROBES[route]
+    browser = client(world.practice, actor)
+    path, fields = probe.path(world), probe.fields(world, actor)
+    before = world.everything()
+    if probe.method == "GET":
+        response = browser.get(path, status="*")
+    else:
+        response = browser.post(path, {"csrf_token": csrf(browser), **fields}, status="*")
+    status, _, unchanged = answer.partition("-")
+    if status == "login":
+        assert response.status_int == 303, response.text[:2000]
+        assert urlsplit(response.location).path == "/login"
+    else:
+        assert response.status_int == int(status), response.text[:2000]
+    allowed = status in ("200", "303") and not unchanged
+    if allowed and probe.done is not None:
+        assert probe.done(world, actor, browser, response)
+    elif probe.audits_refusal:
+        assert _without_audit(world.everything()) == _without_audit(before)
+    else:
+        assert world.everything() == before
+    if probe.shows is not None and not (allowed and status == "200"):
+        assert probe.shows not in response.text
+    elif probe.shows is not None:
+        assert probe.shows in response.text
+
+
+# --- SCIM: every endpoint, and another practice's token at home ----------------------------------
+
+# The reads, the Groups and the discovery endpoints, by the actors of the tables above and two
+# more: "no-token", a request without Authorization on acme's host; "other-token-home", beta's
+# token on beta's own host, naming acme's users and groups by their ids (404: not there). The
+# writes to Users by acme's tokens are in SCIM_BY_TARGET. Acme's group "Nurses" has ann; roles do
+# not apply, so any working token keeps groups. "200-unchanged": answered, and nothing of acme's shown.
+SCIM_ROUTES_BY_ACTOR = """
+request                  owner-token      clerk-token      legacy-token     other-token  owner-session  no-token  other-token-home
+get-user                 200              200              200              401          401            401       404
+list-users               200              200              200              401          401            401       200-unchanged
+search-users             200              200              200              401          401            401       200-unchanged
+put-user                 -                -                -                -            -              401       404
+patch-user               -                -                -                -            -              401       404
+delete-user              -                -                -                -            -              401       404
+create-user              -                -                -                -            -              401       -
+get-group                200              200              200              401          401            401       404
+list-groups              200              200              200              401          401            401       200-unchanged
+search-groups            200              200              200              401          401            401       200-unchanged
+create-group             -                -                -                -            -              401       -
+put-group                200              200              200              401          401            401       404
+patch-group              200              200              200              401          401            401       404
+delete-group             204              204              204              401          401            401       404
+group-with-betas-member  400-invalidValue 400-invalidValue 400-invalidValue 401          401            401       -
+add-betas-member         400-invalidValue 400-invalidValue 400-invalidValue 401          401            401       -
+service-provider-config  200              200              200              401          401            401       -
+schemas                  200              200              200              401          401            401       -
+schema                   200              200              200              401          401            401       -
+resource-types           200              200              200              401          401            401       -
+resource-type            200              200              200              401          401            401       -
+root-search              501              501              501              401          401            401       -
+unknown-endpoint         404              404              404              401          401            401       -
+method-not-allowed       405              405              405              401          401            401       -
+get-betas-user           404              404              404              401          401            401       -
+list-all-users           200-unchanged    200-unchanged    200-unchanged    401          401            401       -
+filter-betas-user        200-unchanged    200-unchanged    200-unchanged    401          401            401       -
+put-betas-user           404              404              404              401          401            401       -
+patch-betas-user         404              404              404              401          401            401       -
+delete-betas-user        404              404              404              401          401            401       -
+get-betas-group          404              404              404              401          401            401       -
+filter-betas-group       200-unchanged    200-unchanged    200-unchanged    401          401            401       -
+put-betas-group          404              404              404              401          401            401       -
+patch-betas-group        404              404              404              401          401            401       -
+delete-betas-group       404              404              404              401          401            401       -
+"""
+
+# Which route each request goes to: the test above checks every route is here.
+SCIM_ROUTE_OF = {
+    "get-user": "scim_user",
+    "list-users": "scim_users",
+    "search-users": "scim_users_search",
+    "get-group": "scim_group",
+    "list-groups": "scim_groups",
+    "search-groups": "scim_groups_search",
+    "service-provider-config": "scim_service_provider_config",
+    "schemas": "scim_schemas",
+    "schema": "scim_schema",
+    "resource-types": "scim_resource_types",
+    "resource-type": "scim_resource_type",
+    "root-search": "scim_root_search",
+    "unknown-endpoint": "scim_other",
+}
+
+SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+
+
+@dataclass(frozen=True)
+class ScimCall:
+    method: str
+    path: Callable[[World], str]
+    body: Callable[[World], Any] = lambda world: None
+    done: Callable[[World], bool] | None = None  # an allowed write: did it happen?
+    shows: str | None = None  # what a read shows acme's tokens, and nobody else
+
+
+def _group(world: World) -> Any:
+    return world.row(scim_groups, world.groups["acme"])
+
+
+def _members(world: World) -> set[str]:
+    with world.practice.engine.connect() as connection:
+        return set(
+            connection.scalars(
+                select(scim_group_members.c.practitioner_id).where(
+                    scim_group_members.c.group_id == world.groups["acme"]
+                )
+            )
+        )
+
+
+SCIM_CALLS: dict[str, ScimCall] = {
+    "get-user": ScimCall("GET", lambda world: f"/Users/{world.ids['ann']}", shows="ann@acme.test"),
+    "list-users": ScimCall("GET", lambda world: '/Users?filter=userName eq "ann@acme.test"', shows="ann@acme.test"),
+    "search-users": ScimCall(
+        "POST",
+        lambda world: "/Users/.search",
+        lambda world: {"schemas": [SEARCH], "filter": 'userName eq "ann@acme.test"'},
+        shows="ann@acme.test",
+    ),
+    "put-user": ScimCall(
+        "PUT",
+        lambda world: f"/Users/{world.ids['ann']}",
+        lambda world: {
+            "schemas": [USER],
+            "userName": "ann@acme.test",
+            "name": {"givenName": "Renamed", "familyName": "A"},
+        },
+    ),
+    "patch-user": ScimCall(
+        "PATCH",
+        lambda world: f"/Users/{world.ids['ann']}",
+        lambda world: _patch({"op": "replace", "path": "active", "value": False}),
+    ),
+    "delete-user": ScimCall("DELETE", lambda world: f"/Users/{world.ids['ann']}"),
+    "create-user": ScimCall(
+        "POST", lambda world: "/Users", lambda world: {"schemas": [USER], "userName": "new@acme.test"}
+    ),
+    "get-group": ScimCall("GET", lambda world: f"/Groups/{world.groups['acme']}", shows="Nurses"),
+    "list-groups": ScimCall("GET", lambda world: '/Groups?filter=displayName eq "Nurses"', shows="Nurses"),
+    "search-groups": ScimCall(
+        "POST",
+        lambda world: "/Groups/.search",
+        lambda world: {"schemas": [SEARCH], "filter": 'displayName eq "Nurses"'},
+        shows="Nurses",
+    ),
+    "create-group": ScimCall("POST", lambda world: "/Groups", lambda world: {"schemas": [GROUP], "displayName": "X"}),
+    "put-group": ScimCall(
+        "PUT",
+        lambda world: f"/Groups/{world.groups['acme']}",
+        lambda world: {"schemas": [GROUP], "displayName": "Renamed", "members": [{"value": world.ids["ann"]}]},
+        lambda world: _group(world).display_name == "Renamed",
+    ),
+    "patch-group": ScimCall(
+        "PATCH",
+        lambda world: f"/Groups/{world.groups['acme']}",
+        lambda world: _patch({"op": "add", "path": "members", "value": [{"value": world.ids["pat"]}]}),
+        lambda world: _members(world) == {world.ids["ann"], world.ids["pat"]},
+    ),
+    "delete-group": ScimCall(
+        "DELETE", lambda world: f"/Groups/{world.groups['acme']}", done=lambda world: _group(world) is None
+    ),
+    "group-with-betas-member": ScimCall(
+        "POST",
+        lambda world: "/Groups",
+        lambda world: {"schemas": [GROUP], "displayName": "Mixed", "members": [{"value": world.ids["other-admin"]}]},
+    ),
+    "add-betas-member": ScimCall(
+        "PATCH",
+        lambda world: f"/Groups/{world.groups['acme']}",
+        lambda world: _patch({"op": "add", "path": "members", "value": [{"value": world.ids["other-admin"]}]}),
+    ),
+    "service-provider-config": ScimCall("GET", lambda world: "/ServiceProviderConfig"),
+    "schemas": ScimCall("GET", lambda world: "/Schemas"),
+    "schema": ScimCall("GET", lambda world: f"/Schemas/{USER}"),
+    "resource-types": ScimCall("GET", lambda world: "/ResourceTypes"),
+    "resource-type": ScimCall("GET", lambda world: "/ResourceTypes/User"),
+    "root-search": ScimCall("POST", lambda world: "/.search", lambda world: {"schemas": [SEARCH]}),
+    "unknown-endpoint": ScimCall("GET", lambda world: "/Practices"),
+    "method-not-allowed": ScimCall("DELETE", lambda world: "/Users"),
+    "list-all-users": ScimCall("GET", lambda world: "/Users", shows="@beta.test"),
+    "get-betas-user": ScimCall("GET", lambda world: f"/Users/{world.ids['other-admin']}", shows="owner@beta.test"),
+    "filter-betas-user": ScimCall(
+        "GET", lambda world: '/Users?filter=userName eq "owner@beta.test"', shows="owner@beta.test"
+    ),
+    "put-betas-user": ScimCall(
+        "PUT",
+        lambda world: f"/Users/{world.ids['other-admin']}",
+        lambda world: {"schemas": [USER], "userName": "mine@evil.test", "name": {"givenName": "A", "familyName": "B"}},
+    ),
+    "patch-betas-user": ScimCall(
+        "PATCH",
+        lambda world: f"/Users/{world.ids['other-admin']}",
+        lambda world: _patch({"op": "replace", "path": "emails", "value": [{"value": "mine@evil.test"}]}),
+    ),
+    "delete-betas-user": ScimCall("DELETE", lambda world: f"/Users/{world.ids['other-admin']}"),
+    "get-betas-group": ScimCall("GET", lambda world: f"/Groups/{world.groups['beta']}", shows="Beta's nurses"),
+    "filter-betas-group": ScimCall(
+        "GET", lambda world: '/Groups?filter=displayName eq "Beta\'s nurses"', shows="Beta's nurses"
+    ),
+    "put-betas-group": ScimCall(
+        "PUT",
+        lambda world: f"/Groups/{world.groups['beta']}",
+        lambda world: {"schemas": [GROUP], "displayName": "Taken", "members": [{"value": world.ids["ann"]}]},
+    ),
+    "patch-betas-group": ScimCall(
+        "PATCH",
+        lambda world: f"/Groups/{world.groups['beta']}",
+        lambda world: _patch({"op": "add", "path": "members", "value": [{"value": world.ids["ann"]}]}),
+    ),
+    "delete-betas-group": ScimCall("DELETE", lambda world: f"/Groups/{world.groups['beta']}"),
+}
+
+
+def scim_asker(practice: Practice, actor: str) -> tuple[webtest.TestApp, dict[str, str]]:
+    if actor == "no-token":
+        return practice.portal.browser("acme"), {}
+    if actor == "other-token-home":
+        return practice.portal.browser("beta"), {"Authorization": f"Bearer {practice.tokens['other-token']}"}
+    return scim_client(practice, actor)
+
+
+@pytest.mark.parametrize("request_name, actor, answer", cells_by_actor(SCIM_ROUTES_BY_ACTOR))
+def test_every_scim_endpoint_answers_as_the_matrix_says(world, request_name, actor, answer):
+    call = SCIM_CALLS[request_name]
+    browser, headers = scim_asker(world.practice, actor)
+    path, body = call.path(world), call.body(world)
+    before = world.everything()
+    response = scim_request(browser, headers, call.method, path, body)
+    answer, unchanged = answer.removesuffix("-unchanged"), answer.endswith("-unchanged")
+    assert_answer(response, answer)
+    allowed = response.status_int < 300 and not unchanged
+    if allowed and call.done is not None:
+        assert call.done(world)
+    else:
+        assert world.everything() == before
+    if call.shows is not None:
+        assert (call.shows in response.text) == allowed, response.text
+
+
+# --- The rule in the domain, with no page in front: the command line's path ---------------------
+
+# Each action as a domain service is called, in a unit of work of its own as the operator's CLI
+# runs one, by a practitioner loaded from their own practice: the pages' ACLs are not there, so
+# the domain's rule alone decides. "ok": done; "refused": NotAllowed, and nothing written. The
+# other admin (beta's owner) acts on acme, which is not theirs: refused everywhere.
+DOMAIN_BY_ACTOR = """
+action             pat      clerk    auditor  owner  other-admin
+add                refused  ok       refused  ok     refused
+add-with-a-right   refused  refused  refused  ok     refused
+deactivate         refused  ok       refused  ok     refused
+reactivate         refused  ok       refused  ok     refused
+rights             refused  refused  refused  ok     refused
+view               refused  ok       refused  ok     refused
+unlink             refused  ok       refused  ok     refused
+create-token       refused  ok       refused  ok     refused
+scim-subject       refused  refused  ok       ok     refused
+save-provider      refused  refused  ok       ok     refused
+enable-provider    refused  refused  ok       ok     refused
+disable-provider   refused  refused  ok       ok     refused
+remove-provider    refused  refused  ok       ok     refused
+login-policy       refused  refused  ok       ok     refused
+practice-settings  refused  refused  ok       ok     refused
+audit-retention    refused  refused  ok       ok     refused
+test-sign-in       refused  refused  ok       ok     refused
+"""
+
+
+def _loopback_provider(name: str) -> ProviderSettings:
+    issuer = f"{LOOPBACK}/{name.lower()}"
+    return ProviderSettings(name, "client", issuer, *(f"{issuer}/{p}" for p in ("a", "t", "k", "u")))
+
+
+DomainAction = Callable[[Any, Any, Any, World], object]  # (request, actor, acme, world) -> anything
+
+DOMAIN_ACTIONS: dict[str, DomainAction] = {
+    "add": lambda request, actor, acme, world: request.find_service(PractitionerDirectory).add(
+        actor, acme, "new@acme.test", "New", "Person"
+    ),
+    "add-with-a-right": lambda request, actor, acme, world: request.find_service(PractitionerDirectory).add(
+        actor, acme, "new@acme.test", "New", "Person", rights=frozenset({ModuleRight.AUTHENTICATION})
+    ),
+    "deactivate": lambda request, actor, acme, world: request.find_service(PractitionerDirectory).deactivate(
+        actor, acme, world.ids["ann"]
+    ),
+    "reactivate": lambda request, actor, acme, world: request.find_service(PractitionerDirectory).reactivate(
+        actor, acme, world.ids["ann"]
+    ),
+    "rights": lambda request, actor, acme, world: request.find_service(PractitionerDirectory).set_rights(
+        actor, acme, world.ids["ann"], frozenset({ModuleRight.PRACTITIONERS})
+    ),
+    "view": lambda request, actor, acme, world: request.find_service(LinkedIdentities).record(
+        actor, acme, world.ids["ann"]
+    ),
+    "unlink": lambda request, actor, acme, world: request.find_service(LinkedIdentities).remove(
+        actor, acme, world.ids["ann"], world.links["ann"], last_way_in_confirmed=True
+    ),
+    "create-token": lambda request, actor, acme, world: request.find_service(ProvisioningTokens).create(
+        acme, "New token", actor
+    ),
+    "scim-subject": lambda request, actor, acme, world: request.find_service(
+        Provisioning
+    ).use_external_id_as_subject_of(actor, acme, world.providers["contoso"]),
+    "save-provider": lambda request, actor, acme, world: request.find_service(ProviderAdministration).save(
+        actor, acme, None, _loopback_provider("Northwind"), "secret", False
+    ),
+    "enable-provider": lambda request, actor, acme, world: request.find_service(ProviderAdministration).set_enabled(
+        actor, acme, world.providers["fabrikam"], True
+    ),
+    "disable-provider": lambda request, actor, acme, world: request.find_service(ProviderAdministration).set_enabled(
+        actor, acme, world.providers["contoso"], False
+    ),
+    "remove-provider": lambda request, actor, acme, world: request.find_service(ProviderAdministration).remove(
+        actor, acme, world.providers["fabrikam"]
+    ),
+    "login-policy": lambda request, actor, acme, world: request.find_service(LoginPolicyAdministration).save(
+        actor,
+        acme,
+        LoginPolicy(Workflow.STANDARD, UnknownIdentityHandling.CONFIRM_BY_OTP, True, acme.auth.claim_mappings),
+    ),
+    "practice-settings": lambda request, actor, acme, world: request.find_service(PracticeSettings).speak_and_keep_time(
+        actor, acme, "nl", "Europe/Amsterdam"
+    ),
+    "audit-retention": lambda request, actor, acme, world: request.find_service(AuditReport).keep_events_for(
+        actor, acme, "90"
+    ),
+    "test-sign-in": lambda request, actor, acme, world: request.find_service(SingleSignOn).begin_test(
+        acme, actor, world.providers["contoso"], "http://acme.portal.test/process_sso"
+    ),
+}
+
+
+@pytest.mark.parametrize("action, actor, answer", cells_by_actor(DOMAIN_BY_ACTOR))
+def test_the_domain_rule_answers_as_the_matrix_says_without_the_pages(world, action, actor, answer):
+    if action == "reactivate":
+        _deactivate_targets(world.practice)
+    before = world.everything()
+    refused = None
+    try:
+        with world.practice.portal.unit_of_work() as request:
+            onboarding = request.find_service(TenantOnboarding)
+            acme = onboarding.tenant("acme")
+            home = onboarding.tenant("beta" if actor == "other-admin" else "acme")
+            me = request.find_service(PractitionerRepository).get(home.id, world.ids[actor])
+            DOMAIN_ACTIONS[action](request, me, acme, world)
+    except NotAllowed as err:
+        refused = err
+    assert (refused is not None) == (answer == "refused"), refused
+    if refused is not None:
+        assert world.everything() == before
+
+
+# --- Methods no view serves -----------------------------------------------------------------------
+
+# Every route of the pages by a method none of its views takes: 404 whoever asks (the route has no
+# page for it), and nothing written. The home page's view takes any method, so another one without
+# the CSRF token is refused as a form would be (400).
+UNSERVED_METHODS = ("PUT", "PATCH", "DELETE")
+POST_ONLY = ("/logout", "/account/language", "/sso/p/start", "/sso/backchannel-logout")
+PAGE_PATHS = (
+    *("/language", "/login", "/account", "/account/linked", "/register", "/password/forgot"),
+    *("/password/reset/x", "/recover/x", "/email/confirm/x", "/process_sso", "/sso/link", "/sso/logged-out"),
+    *("/sso/initiate", "/admin/authentication", "/admin/authentication/policy", "/admin/practice"),
+    *("/admin/audit", "/admin/audit.csv", PRACTITIONERS_PAGE, f"{PRACTITIONERS_PAGE}/x", PROVISIONING_PAGE),
+    *POST_ONLY,
+)
+
+
+@pytest.mark.parametrize("actor", ["anonymous", "other-cookie", "pat", "owner"])
+def test_methods_no_view_serves_answer_404_and_write_nothing(world, actor):
+    browser = client(world.practice, actor)
+    before = world.everything()
+    asked = [(path, method) for path in PAGE_PATHS for method in UNSERVED_METHODS]
+    asked += [(path, "GET") for path in POST_ONLY]
+    answers = {
+        (path, method): getattr(browser, method.lower())(path, status="*", expect_errors=True).status_int
+        for path, method in asked
+    }
+    assert answers == dict.fromkeys(asked, 404)
+    assert [browser.delete("/", status="*").status_int, browser.put("/", status="*").status_int] == [400, 400]
+    assert world.everything() == before

@@ -50,36 +50,36 @@ def token_authority(world, tenant, creator):
     ],
 )
 def test_only_the_owner_changes_the_owner_or_anyone_holding_a_module_right(acme, actor, reaches):
-    _, people = acme
-    authority = Authority.of(people[actor])
+    tenant, people = acme
+    authority = Authority.of(people[actor], tenant)
     assert {name for name, target in people.items() if authority.may_manage(target)} == reaches
 
 
 def test_a_practitioners_right_holder_does_not_reach_a_fellow_holder_of_that_right(world, acme):
     tenant, people = acme
     fellow = world.directory.add(people["owner"], tenant, "fellow@acme.test", "F", "L", rights=PRACTITIONERS)
-    assert not Authority.of(people["clerk"]).may_manage(fellow)
+    assert not Authority.of(people["clerk"], tenant).may_manage(fellow)
     with pytest.raises(NotAllowed):
         world.directory.deactivate(people["clerk"], tenant, fellow.id)
     assert fellow.active
 
 
 def test_a_practitioners_right_holder_is_told_why_a_rights_holder_is_out_of_reach(acme):
-    _, people = acme
+    tenant, people = acme
     with pytest.raises(NotAllowed, match="only the account owner changes the account owner"):
-        Authority.of(people["clerk"]).require_may_manage(people["owner"])
+        Authority.of(people["clerk"], tenant).require_may_manage(people["owner"])
     with pytest.raises(
         NotAllowed,
         match=r"only the account owner changes practitioners who hold a module right \(auditor@acme.test holds Authentication\)",
     ):
-        Authority.of(people["clerk"]).require_may_manage(people["auditor"])
+        Authority.of(people["clerk"], tenant).require_may_manage(people["auditor"])
 
 
 @pytest.mark.parametrize("ending", list(Ending))
 @pytest.mark.parametrize("actor", ["owner", "clerk", "auditor", "plain"])
 def test_nobody_deactivates_or_deletes_the_account_owner(acme, actor, ending):
-    _, people = acme
-    authority = Authority.of(people[actor])
+    tenant, people = acme
+    authority = Authority.of(people[actor], tenant)
     assert not authority.may_end(people["owner"], ending)
     with pytest.raises(ProtectedState) as refused:
         authority.require_may_end(people["owner"], ending)
@@ -88,33 +88,33 @@ def test_nobody_deactivates_or_deletes_the_account_owner(acme, actor, ending):
 
 @pytest.mark.parametrize("actor", ["owner", "clerk"])
 def test_nobody_deactivates_themselves(acme, actor):
-    _, people = acme
+    tenant, people = acme
     with pytest.raises(ProtectedState, match="you cannot deactivate your own account"):
-        Authority.of(people[actor]).require_may_end(people[actor])
+        Authority.of(people[actor], tenant).require_may_end(people[actor])
 
 
 def test_the_owner_ends_rights_holders_and_a_clerk_only_plain_practitioners(acme):
-    _, people = acme
-    owner, clerk = Authority.of(people["owner"]), Authority.of(people["clerk"])
+    tenant, people = acme
+    owner, clerk = Authority.of(people["owner"], tenant), Authority.of(people["clerk"], tenant)
     assert owner.may_end(people["clerk"]) and owner.may_end(people["auditor"], Ending.DELETE)
     assert clerk.may_end(people["plain"], Ending.DELETE)
     assert not clerk.may_end(people["auditor"])
 
 
 def test_another_tenants_practitioner_is_out_of_everyones_reach(world, acme):
-    _, people = acme
+    tenant, people = acme
     beta, beta_owner = world.open_tenant("beta")
-    assert not Authority.of(beta_owner).may_manage(people["plain"])
+    assert not Authority.of(beta_owner, beta).may_manage(people["plain"])
 
 
 def test_only_the_owner_grants_rights_and_only_the_practitioners_right_provisions(acme):
-    _, people = acme
-    Authority.of(people["owner"]).require_may_grant_rights()
+    tenant, people = acme
+    Authority.of(people["owner"], tenant).require_may_grant_rights()
     with pytest.raises(NotAllowed, match="only the account owner grants module rights"):
-        Authority.of(people["clerk"]).require_may_grant_rights()
-    Authority.of(people["clerk"]).require_may_provision()
+        Authority.of(people["clerk"], tenant).require_may_grant_rights()
+    Authority.of(people["clerk"], tenant).require_may_provision()
     with pytest.raises(NotAllowed):
-        Authority.of(people["auditor"]).require_may_provision()
+        Authority.of(people["auditor"], tenant).require_may_provision()
 
 
 # --- the admin pages' service follows it ---------------------------------------------------

@@ -15,6 +15,9 @@ The rule, and why:
 - Nobody ends the account owner (deactivates or deletes), by any path, not even the owner's
   own token: a practice always keeps an active owner. Nobody deactivates themselves.
 - Granting module rights stays with the owner.
+- The Authentication module (identity providers, the login policy, the practice's settings,
+  the audit trail's retention, test sign-ins) is the owner's and Authentication right holders'.
+- A practitioner has authority in their own practice only: in another one, none at all.
 
 A token made before tokens recorded their creator acts for nobody: it keeps the least
 authority (plain practitioners only), so an integration set up earlier keeps working for
@@ -26,14 +29,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from domain.errors import N_, NotAllowed, ProtectedState
+from domain.errors import N_, Message, NotAllowed, ProtectedState
 from domain.practitioners.practitioner import Practitioner
 from domain.practitioners.rights import ModuleRight, rights_listed
+from domain.tenancy.tenant import Tenant
 
 
 ONLY_RIGHTS_HOLDERS = N_("only the account owner or someone with the Practitioners right manages practitioners")
 
 ONLY_OWNER_GRANTS = N_("only the account owner grants module rights")
+
+ONLY_AUTHENTICATION_ADMINS = N_("only the account owner or someone with the Authentication right decides this")
 
 
 class Ending(Enum):
@@ -70,16 +76,20 @@ class Authority:
     practitioner_id: str | None  # the person acting, or for whom a token acts; None: nobody recorded
     is_owner: bool
     manages_practitioners: bool  # holds the Practitioners right
+    manages_authentication: bool = False  # holds the Authentication right (a token never does)
 
     @classmethod
-    def of(cls, practitioner: Practitioner) -> Authority:
-        """A practitioner acting in person: at the admin pages, or the owner for the operator's CLI."""
+    def of(cls, practitioner: Practitioner, tenant: Tenant) -> Authority:
+        """A practitioner acting in person: at the admin pages, or the owner for the operator's CLI.
+        ``tenant``: the practice they act on; one not theirs gives them no authority at all."""
+        mine = tenant.id == practitioner.tenant_id
         return cls(
             tenant_id=practitioner.tenant_id,
             name=practitioner.email,
             practitioner_id=practitioner.id,
-            is_owner=practitioner.is_owner,
-            manages_practitioners=practitioner.holds(ModuleRight.PRACTITIONERS),
+            is_owner=mine and practitioner.is_owner,
+            manages_practitioners=mine and practitioner.holds(ModuleRight.PRACTITIONERS),
+            manages_authentication=mine and practitioner.holds(ModuleRight.AUTHENTICATION),
         )
 
     @classmethod
@@ -135,6 +145,11 @@ class Authority:
     def require_may_grant_rights(self) -> None:
         if not self.is_owner:
             raise NotAllowed(ONLY_OWNER_GRANTS)
+
+    def require_may_administer_authentication(self, refusal: Message = ONLY_AUTHENTICATION_ADMINS) -> None:
+        """May change the Authentication module's settings (``refusal``: the words of the refusal)."""
+        if not self.manages_authentication:
+            raise NotAllowed(refusal)
 
     def require_may_manage(self, target: Practitioner) -> None:
         refusal = self._reach_refusal(target)

@@ -45,7 +45,7 @@ class PractitionerDirectory:
         rights: frozenset[ModuleRight] = frozenset(),
     ) -> Practitioner:
         """Validates everything before writing anything: an error leaves no trace."""
-        authority = Authority.of(actor)
+        authority = Authority.of(actor, tenant)
         authority.require_may_provision()
         if rights:
             authority.require_may_grant_rights()
@@ -70,7 +70,7 @@ class PractitionerDirectory:
 
     def deactivate(self, actor: Practitioner, tenant: Tenant, practitioner_id: str) -> Practitioner:
         practitioner = self._get(tenant, practitioner_id)
-        Authority.of(actor).require_may_end(practitioner)
+        Authority.of(actor, tenant).require_may_end(practitioner)
         practitioner.deactivate()
         self._sessions.end_sessions_of(tenant.id, practitioner.id)
         summary = N_("%(email)s deactivated and logged out", email=practitioner.email)
@@ -79,7 +79,7 @@ class PractitionerDirectory:
 
     def reactivate(self, actor: Practitioner, tenant: Tenant, practitioner_id: str) -> Practitioner:
         practitioner = self._get(tenant, practitioner_id)
-        Authority.of(actor).require_may_manage(practitioner)
+        Authority.of(actor, tenant).require_may_manage(practitioner)
         practitioner.reactivate()
         summary = N_("%(email)s reactivated", email=practitioner.email)
         self._record(tenant, actor, AuditKind.PRACTITIONER_REACTIVATED, summary, practitioner)
@@ -88,7 +88,7 @@ class PractitionerDirectory:
     def set_rights(
         self, actor: Practitioner, tenant: Tenant, practitioner_id: str, rights: frozenset[ModuleRight]
     ) -> Practitioner:
-        Authority.of(actor).require_may_grant_rights()
+        Authority.of(actor, tenant).require_may_grant_rights()
         practitioner = self._get(tenant, practitioner_id)
         held = practitioner.rights
         practitioner.hold_rights(rights)

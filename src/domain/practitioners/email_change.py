@@ -133,7 +133,7 @@ class EmailChange:
     def request(self, actor: Practitioner, tenant: Tenant, practitioner_id: str, email: str) -> Practitioner:
         """Stores the new address as pending and mails its link to it; the registered email stays."""
         practitioner = known(self._practitioners.get(tenant.id, practitioner_id), UnknownPractitioner)
-        Authority.of(actor).require_may_manage(practitioner)
+        Authority.of(actor, tenant).require_may_manage(practitioner)
         if TenantAuthPolicy.of(tenant).is_pseudo_sso:
             raise NotAllowed(PROVIDER_OWNS_EMAIL)
         email = normalize_email(email)

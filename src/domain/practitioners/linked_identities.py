@@ -106,7 +106,7 @@ class LinkedIdentities:
 
     def record(self, actor: Practitioner, tenant: Tenant, practitioner_id: str) -> PractitionerRecord:
         """What an admin of the practice sees (anyone who manages practitioners sees everyone, as the list does)."""
-        authority = Authority.of(actor)
+        authority = Authority.of(actor, tenant)
         authority.require_may_provision()
         practitioner = self._get(tenant, practitioner_id)
         return PractitionerRecord(
@@ -118,7 +118,7 @@ class LinkedIdentities:
     ) -> tuple[Practitioner, LinkedIdentity]:
         self._tenants.lock(tenant)  # the last way in is judged on what is committed, as AccountSettings.unlink
         practitioner = self._get(tenant, practitioner_id)
-        Authority.of(actor).require_may_manage(practitioner)
+        Authority.of(actor, tenant).require_may_manage(practitioner)
         identities = self._identities(tenant, practitioner)
         found = known(next((i for i in identities if i.link.id == link_id), None), UnknownLink)
         if found.last_way_in and not last_way_in_confirmed:

@@ -26,7 +26,7 @@ class ProvisioningTokens:
 
     def create(self, tenant: Tenant, name: str, creator: Practitioner) -> tuple[ScimToken, str]:
         """A new token acting for ``creator``: the record, and the token itself, shown once and never stored."""
-        Authority.of(creator).require_may_provision()
+        Authority.of(creator, tenant).require_may_provision()
         name = clean_name(name, "name", N_("token name"))
         secret = TOKEN_PREFIX + self._token_source.new_token(32)
         token = ScimToken(tenant.id, name, digest(secret), self._clock.now(), created_by=creator.id)

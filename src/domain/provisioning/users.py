@@ -9,7 +9,6 @@ from domain.audit import AuditKind, AuditTrail
 from domain.errors import (
     N_,
     InvalidValue,
-    NotAllowed,
     NotUnique,
     SsoRefused,
     UnknownPractitioner,
@@ -28,7 +27,6 @@ from domain.passwords.reset_token import ResetPurpose
 from domain.practitioners.authority import Authority, Ending
 from domain.practitioners.email import normalize_email
 from domain.practitioners.practitioner import Practitioner
-from domain.practitioners.rights import ModuleRight
 from domain.practitioners.profile import ProfileField, clean_name
 from domain.provisioning.bearer_token import ProvisioningKind
 from domain.provisioning.scim_user import BLANK_USER, ScimQuery, ScimUser, UserValues
@@ -152,8 +150,9 @@ class Provisioning:
 
         It decides who signs in as whom, so it takes the Authentication right, not only Practitioners.
         """
-        if not actor.holds(ModuleRight.AUTHENTICATION):
-            raise NotAllowed(N_("only the account owner or someone with the Authentication right decides this"))
+        Authority.of(actor, tenant).require_may_administer_authentication(
+            N_("only the account owner or someone with the Authentication right decides this")
+        )
         if provider_id is not None and self._providers.get(tenant.id, provider_id) is None:
             raise UnknownProvider()
         if tenant.scim_subject_provider_id != provider_id:

@@ -16,6 +16,7 @@ from domain.ports import (
     TenantRepository,
     UrlSafety,
 )
+from domain.practitioners.authority import Authority
 from domain.practitioners.practitioner import Practitioner
 from domain.sso.provider import REQUIRED, DiscoveredConfiguration, IdentityProvider, ProviderSettings, url_problem
 from domain.tenancy.policy import TenantAuthPolicy
@@ -79,7 +80,7 @@ class ProviderAdministration:
 
         ``discovered``: what the admin's last discovery found, the one source of whether the
         provider sends back-channel logouts (no form field says so)."""
-        self._tenants.lock(tenant)  # changes to the ways in, one at a time (see _refuse_losing_the_last_way_in)
+        self._begin_change(actor, tenant)
         existing = self.provider(tenant, provider_id) if provider_id else None
         supported = _backchannel_support(settings.issuer, existing, discovered)
         settings = replace(settings, backchannel_logout_supported=supported).normalized()
@@ -158,7 +159,7 @@ class ProviderAdministration:
         return errors
 
     def set_enabled(self, actor: Practitioner, tenant: Tenant, provider_id: str, enabled: bool) -> IdentityProvider:
-        self._tenants.lock(tenant)
+        self._begin_change(actor, tenant)
         provider = self.provider(tenant, provider_id)
         if not enabled:
             self._refuse_losing_the_last_way_in(
@@ -187,7 +188,7 @@ class ProviderAdministration:
 
     def remove(self, actor: Practitioner, tenant: Tenant, provider_id: str) -> IdentityProvider:
         """Removes the provider and with it every link to it."""
-        self._tenants.lock(tenant)
+        self._begin_change(actor, tenant)
         provider = self.provider(tenant, provider_id)
         self._refuse_losing_the_last_way_in(
             tenant,
@@ -206,6 +207,12 @@ class ProviderAdministration:
             actor.id,
         )
         return provider
+
+    def _begin_change(self, actor: Practitioner, tenant: Tenant) -> None:
+        """Who may change a practice's providers, and its ways in changed one at a time (the
+        tenant's lock: see ``_refuse_losing_the_last_way_in``)."""
+        Authority.of(actor, tenant).require_may_administer_authentication()
+        self._tenants.lock(tenant)
 
     def _refuse_losing_the_last_way_in(self, tenant: Tenant, provider: IdentityProvider, refusal: Message) -> None:
         # Decided under the tenant's lock, taken first by every change of the ways in (this one, the

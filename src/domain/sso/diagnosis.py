@@ -23,8 +23,8 @@ from domain.errors import (
     known,
 )
 from domain.ports import Clock, IdentityProviderClient, IdentityProviderRepository, SecretBox
+from domain.practitioners.authority import Authority
 from domain.practitioners.practitioner import Practitioner
-from domain.practitioners.rights import ModuleRight
 from domain.practitioners.profile import ProfileField
 from domain.text import one_after_another
 from domain.sso.checks import AT_PROVIDER, CLAIMS, PROVIDER_STEPS, Check, Status, callback_error
@@ -123,8 +123,9 @@ class SignInTest:
             raise SsoRefused(NOT_STARTED)
         if admin is None or admin.id != pending.tested_by:
             raise NotAllowed(NOT_YOURS)
-        if not admin.holds(ModuleRight.AUTHENTICATION):
-            raise NotAllowed(N_("only an administrator of the Authentication module can test a provider"))
+        Authority.of(admin, tenant).require_may_administer_authentication(
+            N_("only an administrator of the Authentication module can test a provider")
+        )
         return admin, pending, pending.accept(callback, tenant.id, self._clock.now())
 
     def _checked(

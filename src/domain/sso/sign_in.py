@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from collections.abc import Mapping
 
 from domain.audit import AuditKind, AuditTrail
-from domain.errors import N_, DomainError, NotAllowed, SsoRefused, UnknownProvider, known
+from domain.errors import N_, DomainError, SsoRefused, UnknownProvider, known
 from domain.ports import Clock, IdentityProviderClient, IdentityProviderRepository, SecretBox, TokenSource
+from domain.practitioners.authority import Authority
 from domain.practitioners.practitioner import Practitioner
-from domain.practitioners.rights import ModuleRight
 from domain.sso.admission import Admission
 from domain.sso.outcome import Outcome, VerifiedSignIn
 from domain.sso.pending import NOT_STARTED, PendingLogin, pkce_challenge
@@ -82,8 +82,9 @@ class SingleSignOn:
         """An admin's test sign-in: a real authorization request to the provider, enabled or not,
         to the same redirect URI as every login (so the test proves the one registered there),
         asking the provider to speak the admin's page's language (``ui_locales``)."""
-        if not admin.holds(ModuleRight.AUTHENTICATION):
-            raise NotAllowed(N_("only an administrator of the Authentication module can test a provider"))
+        Authority.of(admin, tenant).require_may_administer_authentication(
+            N_("only an administrator of the Authentication module can test a provider")
+        )
         provider = known(self._providers.get(tenant.id, provider_id), UnknownProvider)
         return self._authorize(
             tenant, provider, redirect_uri, "/admin/authentication", None, language, tested_by=admin.id

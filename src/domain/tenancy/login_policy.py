@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from domain.audit import AuditKind, AuditTrail
 from domain.errors import IdentityRejected, InvalidForm, N_
 from domain.ports import IdentityProviderRepository, SessionRevocation, TenantRepository
+from domain.practitioners.authority import Authority
 from domain.practitioners.practitioner import Practitioner
 from domain.practitioners.profile import ProfileField
 from domain.sso.claims import ClaimMapper, claim_name_problem, validate_mappings
@@ -163,6 +164,7 @@ class LoginPolicyAdministration:
 
     def save(self, actor: Practitioner, tenant: Tenant, policy: LoginPolicy) -> list[str]:
         """Validates, saves and audits; returns what changed. Nothing is saved on an error."""
+        Authority.of(actor, tenant).require_may_administer_authentication()
         self._tenants.lock(tenant)  # a provider switched off meanwhile is counted below
         before = tenant.auth
         registration_url = policy.registration_url.strip()

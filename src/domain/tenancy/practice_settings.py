@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.audit import AuditKind, AuditTrail
-from domain.errors import N_, NotAllowed
+from domain.errors import N_
+from domain.practitioners.authority import Authority
 from domain.practitioners.practitioner import Practitioner
-from domain.practitioners.rights import ModuleRight
 from domain.tenancy.tenant import Tenant
 
 
@@ -20,10 +20,9 @@ class PracticeSettings:
     ) -> bool:
         """Validates and saves both (nothing on an error) and audits a change; returns whether
         anything changed. The same right as the login policy: both shape every practitioner's pages."""
-        if not actor.holds(ModuleRight.AUTHENTICATION):
-            raise NotAllowed(
-                N_("only the account owner or someone with the Authentication right changes the practice's settings")
-            )
+        Authority.of(actor, tenant).require_may_administer_authentication(
+            N_("only the account owner or someone with the Authentication right changes the practice's settings")
+        )
         if not tenant.speak_and_keep_time(default_language, time_zone):
             return False
         if default_language is None:

@@ -13,6 +13,7 @@ several) is the domain's rule (``domain.text``), applied by its value cleaners.
 
 from __future__ import annotations
 
+import codecs
 import io
 from collections.abc import Callable
 from urllib.parse import unquote_to_bytes
@@ -31,6 +32,9 @@ from entrypoints.web.forms import sentence
 
 URLENCODED = "application/x-www-form-urlencoded"
 MULTIPART = "multipart/form-data"
+# What a multipart part may say of its own bytes: nothing that WebOb would decode after this check.
+# RFC 7578 has senders use no Content-Transfer-Encoding (WebOb applies base64 and quoted-printable).
+AS_SENT = frozenset({"7bit", "8bit", "binary"})
 
 
 class Unreadable(Exception):
@@ -59,9 +63,23 @@ def _decode_urlencoded(body: bytes) -> None:
 
 
 def _decode_multipart(request: Request, body: bytes) -> None:
-    """Decodes every text field of a multipart form as UTF-8, strictly; file uploads stay bytes."""
+    """Decodes every text field of a multipart form as UTF-8, strictly; file uploads stay bytes.
+    A part naming another charset or a transfer encoding is refused: WebOb would decode it by
+    what it names after this check (an unknown charset, or bytes that are not UTF-8 once decoded)."""
     environ = {**request.environ, "QUERY_STRING": "", "CONTENT_LENGTH": str(len(body))}
-    cgi_FieldStorage(fp=io.BytesIO(body), environ=environ, keep_blank_values=True, encoding="utf-8", errors="strict")
+    form = cgi_FieldStorage(
+        fp=io.BytesIO(body), environ=environ, keep_blank_values=True, encoding="utf-8", errors="strict"
+    )
+    for part in form.list or ():
+        charset = part.type_options.get("charset", "utf-8")
+        try:
+            utf8 = codecs.lookup(charset).name == "utf-8"
+        except LookupError:
+            utf8 = False
+        if not utf8:
+            raise Unreadable(N_("the form is sent as %(charset)s; forms are read as UTF-8", charset=charset))
+        if part.headers.get("Content-Transfer-Encoding", "binary").strip().lower() not in AS_SENT:
+            raise Unreadable(N_("the form cannot be read"))
 
 
 def _check_form(request: Request) -> None:

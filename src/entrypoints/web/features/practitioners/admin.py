@@ -50,7 +50,7 @@ class PractitionersAdminViews:
             "rights": list(ModuleRight),
             "right_names": RIGHT_NAMES,
             "policy": TenantAuthPolicy.of(self.request.tenant),
-            "authority": Authority.of(self.request.identity),  # which buttons each row offers
+            "authority": Authority.of(self.request.identity, self.request.tenant),  # which buttons each row offers
             "form": {},
             "errors": {},
             "notice": self.request.session.pop_flash(),
