@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from tests.e2e.conftest import Portal
 from tests.e2e.sso import Sso, op, sso  # noqa: F401  (fixtures)
-from tests.e2e.test_concurrent_limits import all_at_once, form_post, served
+from tests.e2e.test_concurrent_limits import all_at_once, form_post, registrations_at_once, served
 from tests.e2e.test_scim import Scim, create_token
 from tests.e2e.test_sso_providers import add_provider, added, op2  # noqa: F401  (fixture)
 from tests.e2e.test_workflows import REGISTERED, csrf_token, linked_by_sso, links_of, register, rows, set_policy
@@ -112,15 +112,7 @@ def test_concurrent_registrations_of_one_new_address_make_one_account_and_the_sa
 ):
     portal.open_tenant("acme")
     set_policy(engine, self_registration=True)
-    browsers = [portal.browser("acme") for _ in range(8)]
-    tokens = [csrf_token(b.get("/register")) for b in browsers]
-    with served(wsgi_app) as base:
-        answers = all_at_once(
-            [
-                form_post(base, "/register", b, t, email=NINA, first_name="Nina", last_name="Novak")
-                for b, t in zip(browsers, tokens)
-            ]
-        )
+    answers = registrations_at_once(portal, wsgi_app, [NINA] * 8)
     assert [a.status for a in answers] == [200] * 8
     assert all(REGISTERED in a.text for a in answers)
     assert len(rows(engine, "SELECT id FROM practitioners WHERE email = :email", email=NINA)) == 1

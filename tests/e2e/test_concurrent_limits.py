@@ -74,6 +74,19 @@ def csrf_token(page: webtest.TestResponse, form_id: str) -> str:
     return str(page.forms[form_id]["csrf_token"].value)
 
 
+def registrations_at_once(portal: Portal, app: Router, emails: list[str], slug: str = "acme") -> list[Answer]:
+    """One browser per email fills the practice's registration form; all are posted at once."""
+    browsers = [portal.browser(slug) for _ in emails]
+    tokens = [csrf_token(browser.get("/register"), "register-form") for browser in browsers]
+    with served(app) as base:
+        return all_at_once(
+            [
+                form_post(base, "/register", browser, token, email=email, first_name="Nina", last_name="Novak")
+                for browser, token, email in zip(browsers, tokens, emails)
+            ]
+        )
+
+
 def scalar(engine: Engine, sql: str, **params: Any) -> Any:
     with engine.connect() as connection:
         return connection.execute(text(sql), params).scalar_one()

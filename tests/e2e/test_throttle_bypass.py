@@ -20,10 +20,10 @@ from domain.passwords.login import FAILED_LOGINS_PER_ADDRESS
 from domain.practitioners.registration import REGISTRATIONS_PER_ADDRESS
 from domain.sso.confirmation import CODES_PER_ADDRESS, CODES_PER_SIGN_IN
 from tests.e2e.conftest import Portal
+from tests.e2e.test_concurrent_limits import registrations_at_once
 from tests.e2e.sso import Sso, op, sso  # noqa: F401  (fixtures)
-from tests.e2e.test_concurrent_limits import all_at_once, form_post, served
 from tests.e2e.test_login_and_sessions import ADA, acme, alert, fail_logins, submit_login  # noqa: F401  (fixture)
-from tests.e2e.test_workflows import csrf_token, rows, set_policy
+from tests.e2e.test_workflows import rows, set_policy
 
 NETWORK = "2001:db8:5:6"  # one client's /64
 
@@ -101,14 +101,6 @@ def test_thirty_concurrent_registrations_from_one_address_make_exactly_twenty_ac
 ):
     portal.open_tenant("acme")
     set_policy(engine, self_registration=True)
-    browsers = [portal.browser("acme") for _ in range(30)]
-    tokens = [csrf_token(b.get("/register")) for b in browsers]
-    with served(wsgi_app) as base:
-        answers = all_at_once(
-            [
-                form_post(base, "/register", b, t, email=f"nina{n}@acme.test", first_name="Nina", last_name="Novak")
-                for n, (b, t) in enumerate(zip(browsers, tokens))
-            ]
-        )
+    answers = registrations_at_once(portal, wsgi_app, [f"nina{n}@acme.test" for n in range(30)])
     assert Counter(a.status for a in answers) == {200: 20, 429: 10}
     assert len(rows(engine, "SELECT id FROM practitioners WHERE email LIKE 'nina%'")) == 20
